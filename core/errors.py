@@ -1,0 +1,234 @@
+"""Errors raised by core. Every message tells the operator what to do next."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class SkrynkaError(Exception):
+    """Base class of every error core raises on purpose."""
+
+
+class SettingsError(SkrynkaError):
+    """The settings are invalid; the message lists every problem, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            "The settings are not usable:\n" + "\n".join(f"- {p}" for p in self.problems)
+        )
+
+
+class DatabaseError(SkrynkaError):
+    """The database cannot be reached or its schema cannot be brought up to date."""
+
+
+class StoreError(SkrynkaError):
+    """A ciphertext store operation was refused or failed."""
+
+
+class UnsafeStorePath(StoreError):
+    """A source id or file name would leave the store or does not look like ours."""
+
+
+class StoredFileMissing(StoreError):
+    """The database points at a ciphertext file that is not on disk."""
+
+
+class SetupError(SkrynkaError):
+    """A new instance could not be created; nothing was left behind."""
+
+
+class InstanceError(SkrynkaError):
+    """The instance is not fit to serve; the message lists every problem, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            "This Skrynka instance cannot start:\n" + "\n".join(f"- {p}" for p in self.problems)
+        )
+
+
+class ServeError(SkrynkaError):
+    """The web servers could not be started or stopped."""
+
+
+# --- Staff accounts, replies, deletion, transfer bundles, the audit log ---
+
+
+class AuthenticationFailed(SkrynkaError):
+    """A staff sign-in was refused. Subclasses never say which factor was wrong."""
+
+
+class LoginFailed(AuthenticationFailed):
+    """Username, passphrase or one-time code is wrong (deliberately not saying which)."""
+
+    def __init__(
+        self,
+        message: str = (
+            "Sign-in failed: check your username, passphrase and a fresh one-time code, "
+            "then try again."
+        ),
+    ) -> None:
+        super().__init__(message)
+
+
+class LoginThrottled(AuthenticationFailed):
+    """Too many sign-in attempts for one account inside the throttling window."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(
+            "Too many sign-in attempts for this account. "
+            f"Wait {retry_after_seconds} seconds, then try again."
+        )
+
+
+class JournalistError(SkrynkaError):
+    """A staff account could not be created or changed; nothing was changed."""
+
+
+class InvalidUsername(JournalistError):
+    """The username is empty, too long or uses characters other than letters, digits, . _ -."""
+
+
+class UsernameTaken(JournalistError):
+    """Another staff account already uses this username."""
+
+
+class InvalidOtpSecret(JournalistError):
+    """A one-time-code secret is not valid base32 (TOTP) or hex/base32 (HOTP) of enough bits."""
+
+
+class InvalidOtpCode(JournalistError):
+    """A one-time code did not verify (wrong, expired or already used)."""
+
+
+class ReplyError(SkrynkaError):
+    """A reply could not be encrypted or stored; nothing was stored."""
+
+
+class EmptyReply(ReplyError):
+    """The reply text is empty or only white space."""
+
+    def __init__(self) -> None:
+        super().__init__("The reply is empty: type a message before sending it.")
+
+
+class ReplyUuidInUse(ReplyError):
+    """A reply with this uuid already exists (an API client sent the same reply twice)."""
+
+
+class BundleError(SkrynkaError):
+    """A transfer bundle could not be written."""
+
+
+class BundleItemMissing(BundleError):
+    """An item chosen for a bundle was deleted or its file is gone; choose again."""
+
+
+class EmptyBundle(BundleError):
+    """No items were chosen for the bundle."""
+
+
+class AuditError(SkrynkaError):
+    """The audit log could not be written or read."""
+
+
+# --- A source's consent and intake answers ---
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One thing wrong with one answer: `code` is stable so a form can show it in any language."""
+
+    field: str
+    code: str
+    limit: int | None = None
+
+    def describe(self) -> str:
+        limit = f" (limit {self.limit})" if self.limit is not None else ""
+        return f"{self.field}: {self.code.replace('_', ' ')}{limit}"
+
+
+class AnswersError(SkrynkaError):
+    """A source's answers were refused; `problems` names every field at fault, nothing was kept."""
+
+    what = "answers"
+
+    def __init__(self, problems: Sequence[FieldProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(
+            f"The {self.what} cannot be accepted; correct these and send again: "
+            + "; ".join(p.describe() for p in self.problems)
+        )
+
+
+class InvalidConsent(AnswersError):
+    """Consent choices or a consent document are not valid."""
+
+    what = "consent choices"
+
+
+class InvalidIntake(AnswersError):
+    """Intake answers or an intake document are not valid."""
+
+    what = "intake answers"
+
+
+# --- Sources and submissions ------------------------------------------------------------------
+
+
+class DesignationExhausted(SkrynkaError):
+    """No unused journalist designation could be drawn."""
+
+
+class UnknownSource(SkrynkaError):
+    """No source matches the codename or id given (it never existed or was deleted)."""
+
+
+class SubmissionRefused(SkrynkaError):
+    """A submission was refused because of what the source sent; nothing was stored."""
+
+
+class EmptySubmission(SubmissionRefused):
+    """Neither a message nor a file was sent."""
+
+
+class EmptyFile(SubmissionRefused):
+    """A file was chosen but it holds no bytes."""
+
+
+class MessageNotText(SubmissionRefused):
+    """The message bytes are not valid UTF-8 text."""
+
+
+class MessageTooLong(SubmissionRefused):
+    """The message is longer than a message may be (files have their own, larger limit)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"The message is longer than {limit} bytes; send long texts as a file.")
+
+
+class MessageTooShort(SubmissionRefused):
+    """A source's first message is shorter than the instance's minimum."""
+
+    def __init__(self, minimum: int) -> None:
+        self.minimum = minimum
+        super().__init__(f"A first message must be at least {minimum} characters long.")
+
+
+class MessageContainsCodename(SubmissionRefused):
+    """The message contains the source's own codename (it would then sit in the inbox)."""
+
+
+class UploadsDisabled(SubmissionRefused):
+    """A file was sent while the instance accepts messages only."""
+
+
+class UploadTooLarge(SubmissionRefused):
+    """The upload is larger than the instance's limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"The upload is larger than the limit of {limit} bytes.")

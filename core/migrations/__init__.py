@@ -1,0 +1,1 @@
+"""Alembic migrations of the Skrynka schema; run them with core.db.upgrade_database(url)."""
