@@ -1,0 +1,9 @@
+"""Errors the source interface raises on purpose. Every message says what to do next."""
+
+
+class SourceAppError(Exception):
+    """Base class of the source interface's own errors."""
+
+
+class TranslationsUnavailable(SourceAppError):
+    """A language catalog is missing or cannot be compiled; the interface cannot start."""
