@@ -7,3 +7,7 @@ class SourceAppError(Exception):
 
 class TranslationsUnavailable(SourceAppError):
     """A language catalog is missing or cannot be compiled; the interface cannot start."""
+
+
+class SpoolingRefused(SourceAppError):
+    """Something asked Werkzeug to buffer an uploaded file; only /submit may receive files."""
