@@ -1,0 +1,102 @@
+"""Fixtures every test package shares: real keys, a fresh instance, gunicorn, a browser.
+
+Expensive things (gpg key generation, the browser) are made once per session; an instance is
+cheap (about a tenth of a second) and made fresh for every test that asks for one.
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from core.instance import Instance
+from tests.support.gunicorn import GunicornRunner
+from tests.support.keys import KeyPair, make_key_pair
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def submission_keypair(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
+    """A real submission key pair; ``.secret_home`` decrypts what the server encrypted."""
+    return make_key_pair(tmp_path_factory.mktemp("submission-key") / "gnupg")
+
+
+@pytest.fixture
+def instance(tmp_path: Path, submission_keypair: KeyPair) -> Iterator["Instance"]:
+    """A freshly initialised dev-mode instance (TESTING KDF, SQLite) in a temp dir."""
+    from core.instance import open_instance
+    from core.setup import init_instance
+
+    settings = init_instance(
+        tmp_path / "data",
+        submission_keypair.public_armored,
+        dev_mode=True,
+        organization_name="Skrynka Test",
+        instance_settings={"kdf": "testing"},
+        env={},
+    )
+    opened = open_instance(settings)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def make_gunicorn(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """``make_gunicorn("source_app:create_app()", data_dir, env=None) -> base URL``.
+
+    Runs real gunicorn (gthread workers) on a free loopback port with SKRYNKA_DATA_DIR set;
+    every server started is stopped at teardown. Its log is in the test's tmp dir.
+    """
+    runner = GunicornRunner(tmp_path)
+    yield runner.start
+    runner.stop_all()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """test-artifacts/: screenshots and logs worth keeping after a run."""
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+    return ARTIFACTS_DIR
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright, headless, for the whole session."""
+    from playwright.sync_api import sync_playwright
+
+    if not os.access(CHROMIUM, os.X_OK):
+        raise RuntimeError(f"{CHROMIUM} is missing: install the Debian package chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def nojs_page(browser: Any, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Any]:
+    """A page in a fresh context with JavaScript disabled, as at Tor Browser's Safest level.
+
+    A screenshot lands in test-artifacts/ when the test fails.
+    """
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.nodeid)
+        page.screenshot(path=str(artifacts_dir / f"{safe_name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    # Keep each phase's report on the item so fixtures can react to a failed test.
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
