@@ -1,0 +1,143 @@
+"""The /api/v1 blueprint and `register_api`, which mounts it on the journalist app.
+
+Everything under /api/ answers JSON, errors included: the SecureDrop SDK calls `.json()` on
+every response before it looks at the status, so an HTML error page from the web interface's
+handlers would break it. Three layers make sure of that: the API's own errors are exceptions
+handled by the blueprint; HTTP errors raised inside API views are handled by the blueprint for
+every status code (code-specific handlers, so they win over the app's); and errors raised before
+any view is chosen (unknown path, wrong method) are turned into JSON by an app-level
+after_request hook limited to /api/ paths.
+"""
+
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import HTTPException, default_exceptions
+
+from core.audit import AuditLog
+from core.instance import Instance
+from journalist_app.api.accounts import add_account_routes
+from journalist_app.api.bundles import add_bundle_routes
+from journalist_app.api.context import ApiContext, json_response
+from journalist_app.api.cookies import strip_api_cookies
+from journalist_app.api.description import add_description_routes
+from journalist_app.api.errors import ApiError
+from journalist_app.api.items import add_item_routes
+from journalist_app.api.sources import add_source_routes
+
+API_PREFIX = "/api/v1"
+API_ROOT = "/api/"
+logger = logging.getLogger("skrynka.api")
+
+
+class ApiBlueprint(Blueprint):
+    """A blueprint whose routes never merge slashes or answer OPTIONS on their own.
+
+    Werkzeug would otherwise answer `/sources//submissions` and OPTIONS requests itself, with a
+    redirect or an empty non-JSON body.
+    """
+
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: Callable[..., Any] | None = None,
+        provide_automatic_options: bool | None = None,
+        **options: Any,
+    ) -> None:
+        options.setdefault("merge_slashes", False)
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options=False, **options)
+
+
+def error_body(status: int, message: str) -> dict[str, str]:
+    return {"error": HTTPStatus(status).phrase, "message": message}
+
+
+def api_error_response(error: ApiError) -> Response:
+    return json_response(error_body(error.status, error.message), error.status)
+
+
+def http_error_response(error: HTTPException) -> Response:
+    status = error.code or HTTPStatus.INTERNAL_SERVER_ERROR
+    response = json_response(error_body(status, error.description or ""), status)
+    # Keep what the exception adds, such as Allow on a 405.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def unexpected_error_response(error: Exception) -> Response:
+    # The type only: a message could hold request data.
+    logger.error("Unhandled %s in an API request", type(error).__name__, exc_info=error)
+    return json_response(
+        error_body(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            "The server could not complete the request; try again, and tell the administrator "
+            "if it keeps failing.",
+        ),
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
+
+
+def jsonify_api_errors(response: Response) -> Response:
+    """Turn any non-JSON error response under /api/ (from the app's handlers) into JSON."""
+    if not request.path.startswith(API_ROOT) or response.status_code < 400:
+        return response
+    if response.mimetype == "application/json":
+        return response
+    status = response.status_code
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    replacement = json_response({"error": phrase, "message": _default_description(status)}, status)
+    for name, value in response.headers.items():
+        if name.lower() not in ("content-type", "content-length"):
+            replacement.headers[name] = value
+    return replacement
+
+
+def _default_description(status: int) -> str:
+    exception = default_exceptions.get(status)
+    if exception is not None and exception.description:
+        return exception.description
+    return "The request failed."
+
+
+def make_blueprint(ctx: ApiContext) -> Blueprint:
+    bp = ApiBlueprint("api", __name__, url_prefix=API_PREFIX)
+    add_description_routes(bp)
+    add_account_routes(bp, ctx)
+    add_source_routes(bp, ctx)
+    add_item_routes(bp, ctx)
+    add_bundle_routes(bp, ctx)
+    bp.register_error_handler(ApiError, api_error_response)
+    for code in default_exceptions:
+        bp.register_error_handler(code, http_error_response)
+    bp.register_error_handler(Exception, unexpected_error_response)
+    return bp
+
+
+def register_api(app: Flask, instance: Instance) -> Blueprint:
+    """Mount the Journalist API v1 on `app` at /api/v1.
+
+    Call it after `core.web.harden_app` (the API must be exempted from the web interface's
+    CSRF protection, which harden_app installs). Returns the blueprint.
+    """
+    csrf = app.extensions.get("csrf")
+    if csrf is None:
+        raise RuntimeError(
+            "register_api(app, instance) was called before core.web.harden_app(app, ...): "
+            "call harden_app first, so the API can be exempted from CSRF protection."
+        )
+    bp = make_blueprint(ApiContext(instance=instance, audit=AuditLog(instance.signer)))
+    # Token-authenticated requests carry no cookie a forged cross-site request could ride on.
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+    app.after_request(jsonify_api_errors)
+    strip_api_cookies(app, API_ROOT)
+    return bp

@@ -1,0 +1,55 @@
+"""Skrynka extension: POST /api/v1/bundle, a transfer bundle of chosen submissions and replies.
+
+The bundle (docs/bundle-format.md) is streamed as it is produced: it holds only ciphertext, may
+be gigabytes long, and every file in it is opened before the first byte is sent, so an item
+deleted meanwhile is reported as a JSON 404 instead of truncating the download.
+"""
+
+from flask import Blueprint, Response, request
+from sqlalchemy.orm import Session
+
+from core.bundle import open_bundle
+from core.errors import BundleError, BundleItemMissing
+from core.models import Journalist, Reply, Submission
+from journalist_app.api.body import read_body_json
+from journalist_app.api.context import ApiContext
+from journalist_app.api.errors import InvalidBody, InvalidField, UnknownObject
+from journalist_app.api.listing import find_replies, find_submissions
+
+
+def read_selection(document: object) -> list[str]:
+    """A JSON array of uuids (or `{"items": [...]}`), without duplicates, order kept."""
+    if isinstance(document, dict) and "items" in document:
+        document = document["items"]
+    if not isinstance(document, list) or not all(isinstance(u, str) for u in document):
+        raise InvalidField("Send a JSON list of submission and reply uuids.")
+    if not document:
+        raise InvalidBody("Choose at least one submission or reply for the bundle.")
+    return list(dict.fromkeys(document))
+
+
+def add_bundle_routes(bp: Blueprint, ctx: ApiContext) -> None:
+    @bp.post("/bundle")
+    @ctx.authenticated
+    def download_bundle(db: Session, journalist: Journalist) -> Response:
+        uuids = read_selection(read_body_json(request))
+        submissions = {s.uuid: s for s in find_submissions(db, uuids)}
+        replies = {r.uuid: r for r in find_replies(db, uuids)}
+        items: list[Submission | Reply] = []
+        for item_uuid in uuids:
+            item = submissions.get(item_uuid) or replies.get(item_uuid)
+            if item is None:
+                raise UnknownObject(f"No submission or reply with uuid {item_uuid}.")
+            items.append(item)
+        try:
+            stream = open_bundle(ctx.instance, items)
+        except BundleItemMissing as exc:
+            raise UnknownObject(str(exc)) from exc
+        except BundleError as exc:
+            raise InvalidField(str(exc)) from exc
+        for item in items:
+            ctx.record(db, journalist, "bundle", object=item.uuid, ciphertext_sha256=item.sha256)
+        response = Response(stream, mimetype="application/zip")
+        response.headers["Content-Disposition"] = f'attachment; filename="{stream.name}"'
+        response.call_on_close(stream.close)
+        return response

@@ -1,0 +1,116 @@
+"""What every API view shares: the instance, the audit log, token checks and JSON responses."""
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from http import HTTPStatus
+from typing import Any, Concatenate, ParamSpec
+
+from flask import Response, request
+from sqlalchemy.orm import Session
+
+from core.audit import AuditLog
+from core.instance import Instance
+from core.journalists import resolve_session
+from core.models import Journalist
+from journalist_app.api.errors import InvalidField, TokenInvalid, TokenMissing
+from journalist_app.api.listing import Page
+
+P = ParamSpec("P")
+# A view behind a token receives the request's database session and the signed-in journalist.
+AuthenticatedView = Callable[Concatenate[Session, Journalist, P], Response]
+
+# Pagination is a Skrynka extension: without these parameters a list is returned whole, as
+# SecureDrop does, so existing clients keep working.
+DEFAULT_PER_PAGE = 100
+MAX_PER_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    instance: Instance
+    audit: AuditLog
+
+    @property
+    def token_lifetime(self) -> timedelta:
+        # Same length as a web session; every authenticated request renews it.
+        return timedelta(minutes=self.instance.settings.journalist_session_minutes)
+
+    def record(
+        self,
+        db: Session,
+        journalist: Journalist,
+        action: str,
+        *,
+        object: str | None = None,
+        ciphertext_sha256: str | None = None,
+    ) -> None:
+        """Add an audit entry for an API action (the detail tells it apart from the web)."""
+        self.audit.record(
+            db,
+            actor=journalist.uuid,
+            action=action,
+            object=object,
+            ciphertext_sha256=ciphertext_sha256,
+            detail="api",
+        )
+
+    def authenticated(self, view: AuthenticatedView[P]) -> Callable[P, Response]:
+        """Wrap a view so it runs only with a valid API token, inside one transaction."""
+
+        @functools.wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+            token = read_token(request.headers.get("Authorization"))
+            with self.instance.sessions() as db:
+                journalist = resolve_session(db, token, kind="api", lifetime=self.token_lifetime)
+                if journalist is None:
+                    raise TokenInvalid("API token is invalid or expired.")
+                response = view(db, journalist, *args, **kwargs)
+                # Commits the token's renewal together with whatever the view changed.
+                db.commit()
+                return response
+
+        return wrapper
+
+
+def read_token(header: str | None) -> str:
+    """The token of an `Authorization: Token <token>` header (exactly two parts)."""
+    if not header:
+        raise TokenMissing("API token not found in Authorization header.")
+    parts = header.split()
+    if len(parts) != 2 or parts[0] != "Token":
+        raise TokenMissing("Malformed authorization header: send 'Authorization: Token <token>'.")
+    return parts[1]
+
+
+def json_response(payload: Mapping[str, Any], status: int = HTTPStatus.OK) -> Response:
+    """A JSON response, encoded compactly (lists of 40,000 submissions are common)."""
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return Response(body, status=status, mimetype="application/json")
+
+
+def read_page(args: Mapping[str, str]) -> Page | None:
+    """`?page=N&per_page=M` (either may be left out), or None when neither is given."""
+    if "page" not in args and "per_page" not in args:
+        return None
+    number = _positive_int(args, "page", 1)
+    size = _positive_int(args, "per_page", DEFAULT_PER_PAGE)
+    if size > MAX_PER_PAGE:
+        raise InvalidField(f"per_page must be at most {MAX_PER_PAGE}.")
+    return Page(number=number, size=size)
+
+
+def _positive_int(args: Mapping[str, str], name: str, default: int) -> int:
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
+        raise InvalidField(f"{name} must be a whole number of at least 1.")
+    return int(raw)
+
+
+def pagination(page: Page, total: int) -> dict[str, int]:
+    """The extension key added to a paginated list."""
+    return {"page": page.number, "per_page": page.size, "total": total}

@@ -1,0 +1,31 @@
+"""The API's entry points: the index of URLs (GET /api/v1/) and the OpenAPI description."""
+
+from pathlib import Path
+
+from flask import Blueprint, Response
+
+from journalist_app.api.context import json_response
+from journalist_app.api.serialization import PREFIX
+
+# openapi.yaml sits at the repository root, where reviewers and client authors look for it.
+OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
+
+
+def add_description_routes(bp: Blueprint) -> None:
+    @bp.get("/", strict_slashes=False)
+    def index() -> Response:
+        return json_response(
+            {
+                "sources_url": f"{PREFIX}/sources",
+                "current_user_url": f"{PREFIX}/user",
+                "all_users_url": f"{PREFIX}/users",
+                "submissions_url": f"{PREFIX}/submissions",
+                "replies_url": f"{PREFIX}/replies",
+                "seen_url": f"{PREFIX}/seen",
+                "auth_token_url": f"{PREFIX}/token",
+            }
+        )
+
+    @bp.get("/openapi.yaml")
+    def openapi() -> Response:
+        return Response(OPENAPI_PATH.read_bytes(), mimetype="application/yaml")

@@ -1,0 +1,313 @@
+"""Submissions and replies: list, show, download, delete, reply, and mark seen."""
+
+import uuid as uuid_module
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, request, send_file
+from sqlalchemy.orm import Session
+
+from core import deletion
+from core.errors import ReplyError, ReplyUuidInUse, StoreError
+from core.models import Journalist, Reply, Source, Submission
+from core.replies import store_reply
+from core.seen import mark_seen
+from journalist_app.api.body import read_body_object
+from journalist_app.api.context import ApiContext, json_response, pagination, read_page
+from journalist_app.api.errors import (
+    InvalidBody,
+    InvalidField,
+    MissingField,
+    PlaintextReply,
+    UnknownObject,
+    UuidInUse,
+)
+from journalist_app.api.listing import (
+    count_replies,
+    count_submissions,
+    find_replies,
+    find_reply,
+    find_submission,
+    find_submissions,
+    load_replies,
+    load_submissions,
+    uuid_in_use,
+)
+from journalist_app.api.serialization import serialize_reply, serialize_submission
+from journalist_app.api.sources import require_source, touch_source
+
+ARMOR_FIRST_LINE = "-----BEGIN PGP MESSAGE-----"
+SEEN_KINDS = ("files", "messages", "replies")
+
+
+def require_submission(db: Session, source: Source, submission_uuid: str) -> Submission:
+    submission = find_submission(db, source, submission_uuid)
+    if submission is None:
+        raise UnknownObject(f"No submission with uuid {submission_uuid} for this source.")
+    return submission
+
+
+def require_reply(db: Session, source: Source, reply_uuid: str) -> Reply:
+    reply = find_reply(db, source, reply_uuid)
+    if reply is None:
+        raise UnknownObject(f"No reply with uuid {reply_uuid} for this source.")
+    return reply
+
+
+def send_ciphertext(path: Path, filename: str, sha256: str) -> Response:
+    """The stored ciphertext as is, with `Etag: sha256:<hex>` and Range support (206)."""
+    try:
+        # Opened here, so a concurrent deletion after this point cannot break the download.
+        handle = path.open("rb")
+    except FileNotFoundError as exc:
+        raise UnknownObject("The file was deleted while it was being requested.") from exc
+    response = send_file(
+        handle,
+        mimetype="application/pgp-encrypted",
+        as_attachment=True,
+        download_name=filename,
+        conditional=False,
+        etag=False,
+    )
+    # The SDK reads the header spelled exactly "Etag" from a plain dict of the headers; set the
+    # header before make_conditional so If-None-Match and If-Range compare against it.
+    response.headers["Etag"] = f"sha256:{sha256}"
+    size = path.stat().st_size
+    response.content_length = size
+    response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+    return response
+
+
+def read_reply_text(document: dict[str, Any]) -> str:
+    text = document.get("reply")
+    if text is None or text == "":
+        raise MissingField("reply not found in request body")
+    if not isinstance(text, str):
+        raise InvalidField("reply must be a string holding an armored PGP message")
+    lines = text.splitlines()
+    if not lines or lines[0].rstrip() != ARMOR_FIRST_LINE:
+        raise PlaintextReply("You must encrypt replies client side")
+    return text
+
+
+def read_reply_uuid(document: dict[str, Any]) -> str | None:
+    if "uuid" not in document:
+        return None
+    raw = document["uuid"]
+    if not isinstance(raw, str):
+        raise InvalidField("'uuid' was not a valid UUID")
+    try:
+        return str(uuid_module.UUID(raw))
+    except ValueError as exc:
+        raise InvalidField("'uuid' was not a valid UUID") from exc
+
+
+def read_uuid_lists(document: dict[str, Any]) -> dict[str, list[str]]:
+    lists: dict[str, list[str]] = {}
+    for kind in SEEN_KINDS:
+        value = document.get(kind, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidField(f"{kind} must be a list of uuids")
+        lists[kind] = value
+    return lists
+
+
+def add_item_routes(bp: Blueprint, ctx: ApiContext) -> None:
+    store = ctx.instance.store
+
+    # --- submissions ---
+
+    @bp.get("/submissions")
+    @ctx.authenticated
+    def list_all_submissions(db: Session, journalist: Journalist) -> Response:
+        page = read_page(request.args)
+        rows = load_submissions(db, page=page)
+        payload: dict[str, object] = {"submissions": [serialize_submission(r) for r in rows]}
+        if page is not None:
+            payload["pagination"] = pagination(page, count_submissions(db))
+        return json_response(payload)
+
+    @bp.get("/sources/<source_uuid>/submissions")
+    @ctx.authenticated
+    def list_source_submissions(db: Session, journalist: Journalist, source_uuid: str) -> Response:
+        source = require_source(db, source_uuid)
+        page = read_page(request.args)
+        rows = load_submissions(db, source_id=source.id, page=page)
+        payload: dict[str, object] = {"submissions": [serialize_submission(r) for r in rows]}
+        if page is not None:
+            payload["pagination"] = pagination(page, count_submissions(db, source_id=source.id))
+        return json_response(payload)
+
+    @bp.get("/sources/<source_uuid>/submissions/<submission_uuid>")
+    @ctx.authenticated
+    def show_submission(
+        db: Session, journalist: Journalist, source_uuid: str, submission_uuid: str
+    ) -> Response:
+        source = require_source(db, source_uuid)
+        rows = load_submissions(db, source_id=source.id, uuid=submission_uuid)
+        if not rows:
+            raise UnknownObject(f"No submission with uuid {submission_uuid} for this source.")
+        return json_response(serialize_submission(rows[0]))
+
+    @bp.delete("/sources/<source_uuid>/submissions/<submission_uuid>")
+    @ctx.authenticated
+    def delete_submission(
+        db: Session, journalist: Journalist, source_uuid: str, submission_uuid: str
+    ) -> Response:
+        source = require_source(db, source_uuid)
+        submission = require_submission(db, source, submission_uuid)
+        ctx.record(
+            db,
+            journalist,
+            "delete_submission",
+            object=submission.uuid,
+            ciphertext_sha256=submission.sha256,
+        )
+        deletion.delete_submission(db, ctx.instance, submission)
+        return json_response({"message": "Submission deleted"})
+
+    @bp.get("/sources/<source_uuid>/submissions/<submission_uuid>/download")
+    @ctx.authenticated
+    def download_submission(
+        db: Session, journalist: Journalist, source_uuid: str, submission_uuid: str
+    ) -> Response:
+        source = require_source(db, source_uuid)
+        submission = require_submission(db, source, submission_uuid)
+        try:
+            path = store.path_of(source.filesystem_id, submission.filename)
+        except StoreError as exc:
+            raise UnknownObject("The file of this submission is missing from the store.") from exc
+        # Downloading does not mark the item seen: clients call /seen once it is shown.
+        ctx.record(
+            db, journalist, "download", object=submission.uuid, ciphertext_sha256=submission.sha256
+        )
+        return send_ciphertext(path, submission.filename, submission.sha256)
+
+    # --- replies ---
+
+    @bp.get("/replies")
+    @ctx.authenticated
+    def list_all_replies(db: Session, journalist: Journalist) -> Response:
+        page = read_page(request.args)
+        rows = load_replies(db, page=page)
+        payload: dict[str, object] = {"replies": [serialize_reply(r) for r in rows]}
+        if page is not None:
+            payload["pagination"] = pagination(page, count_replies(db))
+        return json_response(payload)
+
+    @bp.get("/sources/<source_uuid>/replies")
+    @ctx.authenticated
+    def list_source_replies(db: Session, journalist: Journalist, source_uuid: str) -> Response:
+        source = require_source(db, source_uuid)
+        page = read_page(request.args)
+        rows = load_replies(db, source_id=source.id, page=page)
+        payload: dict[str, object] = {"replies": [serialize_reply(r) for r in rows]}
+        if page is not None:
+            payload["pagination"] = pagination(page, count_replies(db, source_id=source.id))
+        return json_response(payload)
+
+    @bp.post("/sources/<source_uuid>/replies")
+    @ctx.authenticated
+    def post_reply(db: Session, journalist: Journalist, source_uuid: str) -> Response:
+        source = require_source(db, source_uuid)
+        document = read_body_object(request)
+        text = read_reply_text(document)
+        reply_uuid = read_reply_uuid(document)
+        if reply_uuid is not None and uuid_in_use(db, reply_uuid):
+            raise UuidInUse("That UUID is already in use.")
+        try:
+            # Stored exactly as sent: the client encrypted it to the source's reply key (the
+            # `key` of the Source object) and, if it follows SecureDrop, to the submission key.
+            reply = store_reply(
+                db,
+                ctx.instance,
+                source=source,
+                journalist=journalist,
+                ciphertext=text.encode("utf-8"),
+                reply_uuid=reply_uuid,
+            )
+        except ReplyUuidInUse as exc:
+            raise UuidInUse("That UUID is already in use.") from exc
+        except ReplyError as exc:
+            raise InvalidField(str(exc)) from exc
+        touch_source(source)
+        # The author has obviously seen their own reply.
+        mark_seen(db, journalist, replies=[reply])
+        ctx.record(db, journalist, "reply", object=reply.uuid, ciphertext_sha256=reply.sha256)
+        return json_response(
+            {
+                "message": "Your reply has been stored",
+                "uuid": reply.uuid,
+                "filename": reply.filename,
+            },
+            HTTPStatus.CREATED,
+        )
+
+    @bp.get("/sources/<source_uuid>/replies/<reply_uuid>")
+    @ctx.authenticated
+    def show_reply(
+        db: Session, journalist: Journalist, source_uuid: str, reply_uuid: str
+    ) -> Response:
+        source = require_source(db, source_uuid)
+        rows = load_replies(db, source_id=source.id, uuid=reply_uuid)
+        if not rows:
+            raise UnknownObject(f"No reply with uuid {reply_uuid} for this source.")
+        return json_response(serialize_reply(rows[0]))
+
+    @bp.delete("/sources/<source_uuid>/replies/<reply_uuid>")
+    @ctx.authenticated
+    def delete_reply(
+        db: Session, journalist: Journalist, source_uuid: str, reply_uuid: str
+    ) -> Response:
+        source = require_source(db, source_uuid)
+        reply = require_reply(db, source, reply_uuid)
+        ctx.record(
+            db, journalist, "delete_reply", object=reply.uuid, ciphertext_sha256=reply.sha256
+        )
+        deletion.delete_reply(db, ctx.instance, reply)
+        return json_response({"message": "Reply deleted"})
+
+    @bp.get("/sources/<source_uuid>/replies/<reply_uuid>/download")
+    @ctx.authenticated
+    def download_reply(
+        db: Session, journalist: Journalist, source_uuid: str, reply_uuid: str
+    ) -> Response:
+        source = require_source(db, source_uuid)
+        reply = require_reply(db, source, reply_uuid)
+        try:
+            path = store.path_of(source.filesystem_id, reply.filename)
+        except StoreError as exc:
+            raise UnknownObject("The file of this reply is missing from the store.") from exc
+        ctx.record(db, journalist, "download", object=reply.uuid, ciphertext_sha256=reply.sha256)
+        return send_ciphertext(path, reply.filename, reply.sha256)
+
+    # --- seen ---
+
+    @bp.post("/seen")
+    @ctx.authenticated
+    def mark_items_seen(db: Session, journalist: Journalist) -> Response:
+        lists = read_uuid_lists(read_body_object(request))
+        if not any(lists.values()):
+            raise InvalidBody("Please specify the resources to mark seen.")
+        wanted = lists["files"] + lists["messages"]
+        submissions = {s.uuid: s for s in find_submissions(db, wanted)}
+        for file_uuid in lists["files"]:
+            found = submissions.get(file_uuid)
+            if found is None or not found.is_file:
+                raise UnknownObject(f"file not found: {file_uuid}")
+        for message_uuid in lists["messages"]:
+            found = submissions.get(message_uuid)
+            if found is None or found.is_file:
+                raise UnknownObject(f"message not found: {message_uuid}")
+        replies = {r.uuid: r for r in find_replies(db, lists["replies"])}
+        for reply_uuid in lists["replies"]:
+            if reply_uuid not in replies:
+                raise UnknownObject(f"reply not found: {reply_uuid}")
+        # Checked everything first: an unknown uuid marks nothing.
+        mark_seen(
+            db, journalist, submissions=list(submissions.values()), replies=list(replies.values())
+        )
+        for item_uuid in [*submissions, *replies]:
+            ctx.record(db, journalist, "mark_seen", object=item_uuid)
+        return json_response({"message": "resources marked seen"})
