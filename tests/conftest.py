@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from core.instance import Instance
 from tests.support.gunicorn import GunicornRunner
 from tests.support.keys import KeyPair, make_key_pair
+from tests.support.postgres import PostgresServer, start_postgres
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
@@ -44,6 +45,14 @@ def instance(tmp_path: Path, submission_keypair: KeyPair) -> Iterator["Instance"
     opened = open_instance(settings)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on a loopback port; ``.create_database(name)`` gives a URL."""
+    server = start_postgres()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
