@@ -116,7 +116,7 @@ def test_a_missing_data_dir_says_how_to_make_one() -> None:
 
 def test_a_damaged_instance_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "instance.json").write_text("{not json")
-    with pytest.raises(SettingsError, match="instance.json is not valid JSON"):
+    with pytest.raises(SettingsError, match=r"instance\.json is not valid JSON"):
         load_settings({}, data_dir=tmp_path)
 
 
