@@ -1,0 +1,255 @@
+import gzip
+import hashlib
+import io
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from crypto.encryption import (
+    COALESCE_BYTES,
+    FALLBACK_GZIP_NAME,
+    PlaintextDigest,
+    decrypt_file_submission,
+    decrypt_to,
+    encrypt_bytes,
+    gzip_header_name,
+    open_encryptor,
+)
+from crypto.errors import DecryptionFailed, GpgFailed, SubmissionKeyMissing
+from crypto.types import Fingerprint
+from tests.crypto.conftest import KeyHome, run_gpg_cli
+
+
+def _digest(data: bytes) -> PlaintextDigest:
+    return PlaintextDigest(
+        len(data), hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest()
+    )
+
+
+def _encrypt_stream(
+    server: KeyHome, output: Path, data: bytes, piece: int, gzip_name: str | None = None
+) -> PlaintextDigest:
+    with open_encryptor(server.home, [server.fingerprint], output, gzip_name=gzip_name) as enc:
+        for start in range(0, len(data), piece):
+            enc.write(data[start : start + piece])
+        return enc.finish()
+
+
+@pytest.mark.parametrize("piece", [1, 4096, COALESCE_BYTES + 3])
+def test_stream_round_trip_with_plain_gpg(
+    tmp_path: Path, server: KeyHome, workstation: KeyHome, piece: int
+) -> None:
+    data = os.urandom(3000 if piece == 1 else 2 * COALESCE_BYTES + 12345)
+    output = tmp_path / "1-brave_tortoise-msg.gpg"
+    digest = _encrypt_stream(server, output, data, piece)
+    assert digest == _digest(data)
+    assert (output.stat().st_mode & 0o777) == 0o600
+    decrypted = run_gpg_cli(workstation.home, "--decrypt", str(output))
+    assert decrypted.returncode == 0
+    assert decrypted.stdout == data
+
+
+def test_ciphertext_is_binary_uncompressed_and_not_plaintext(
+    tmp_path: Path, server: KeyHome
+) -> None:
+    data = b"MARKER-" * 10000
+    output = tmp_path / "m.gpg"
+    _encrypt_stream(server, output, data, 1000)
+    ciphertext = output.read_bytes()
+    assert b"MARKER" not in ciphertext
+    assert not ciphertext.startswith(b"-----BEGIN")
+    # Highly compressible input stays full size: gpg compression is off.
+    assert len(ciphertext) > len(data)
+    packets = run_gpg_cli(server.home, "--list-packets", str(output)).stdout.decode()
+    assert "pubkey enc packet" in packets
+
+
+def test_file_is_gzip_with_original_name_for_securedrop_clients(
+    tmp_path: Path, server: KeyHome, workstation: KeyHome
+) -> None:
+    data = os.urandom(COALESCE_BYTES * 2 + 70000)
+    output = tmp_path / "1-brave_tortoise-doc.gz.gpg"
+    digest = _encrypt_stream(server, output, data, 65536, gzip_name="photo 1.jpg")
+    assert digest == _digest(data)  # hashes are of the file, not of the gzip stream
+    payload = run_gpg_cli(workstation.home, "--decrypt", str(output)).stdout
+    assert gzip.decompress(payload) == data
+    assert payload[3] & 0x08
+    assert payload[4:8] == b"\0\0\0\0"
+    assert payload[10 : 10 + len(b"photo 1.jpg\0")] == b"photo 1.jpg\0"
+    unzipped = subprocess.run(["gzip", "-t"], input=payload, check=False)
+    assert unzipped.returncode == 0
+
+
+def test_empty_file_round_trips(tmp_path: Path, server: KeyHome, workstation: KeyHome) -> None:
+    output = tmp_path / "empty.gz.gpg"
+    digest = _encrypt_stream(server, output, b"", 1, gzip_name="empty.txt")
+    assert digest == _digest(b"")
+    out = io.BytesIO()
+    result = decrypt_file_submission(workstation.home, output, out)
+    assert (result.gzip_name, result.digest, out.getvalue()) == ("empty.txt", digest, b"")
+
+
+def test_decrypt_file_submission_streams_name_and_digest(
+    tmp_path: Path, server: KeyHome, workstation: KeyHome
+) -> None:
+    data = os.urandom(1_500_000)
+    output = tmp_path / "doc.gz.gpg"
+    digest = _encrypt_stream(server, output, data, 100_000, gzip_name="../../etc/отчёт.pdf")
+    out = io.BytesIO()
+    result = decrypt_file_submission(workstation.home, output, out)
+    assert out.getvalue() == data
+    assert result.digest == digest
+    assert result.gzip_name == f"{FALLBACK_GZIP_NAME}.pdf"
+
+
+@pytest.mark.parametrize(
+    ("original", "expected"),
+    [
+        ("report.pdf", "report.pdf"),
+        ("C:\\Users\\me\\café.jpg", "cafe.jpg"),
+        ("../../etc/passwd", "passwd"),
+        ("evil\u202egpj.exe", "evilgpj.exe"),
+        ("a\x00b\x1b[31m.txt", "ab[31m.txt"),
+        ("фото.jpg", "document.jpg"),
+        ("...", "document"),
+        ("", "document"),
+        ("x" * 300 + ".jpeg", "x" * 195 + ".jpeg"),
+    ],
+)
+def test_gzip_header_name_is_a_safe_ascii_base_name(original: str, expected: str) -> None:
+    assert gzip_header_name(original) == expected
+
+
+def test_abort_kills_gpg_and_removes_output(tmp_path: Path, server: KeyHome) -> None:
+    output = tmp_path / "partial.gpg"
+    enc = open_encryptor(server.home, [server.fingerprint], output)
+    enc.write(os.urandom(COALESCE_BYTES * 2))
+    enc.abort()
+    enc.abort()
+    assert not output.exists()
+    with pytest.raises(ValueError, match="already finished"):
+        enc.write(b"more")
+
+
+def test_exception_in_with_block_leaves_nothing(tmp_path: Path, server: KeyHome) -> None:
+    output = tmp_path / "partial.gpg"
+
+    def upload_interrupted() -> None:
+        with open_encryptor(server.home, [server.fingerprint], output) as enc:
+            enc.write(b"secret upload")
+            raise RuntimeError("client went away")
+
+    with pytest.raises(RuntimeError):
+        upload_interrupted()
+    assert not output.exists()
+
+
+def test_leaving_the_block_without_finish_leaves_nothing(tmp_path: Path, server: KeyHome) -> None:
+    output = tmp_path / "forgotten.gpg"
+    with open_encryptor(server.home, [server.fingerprint], output) as enc:
+        enc.write(b"data")
+    assert not output.exists()
+
+
+def test_unknown_recipient_fails_clearly_and_leaves_nothing(
+    tmp_path: Path, server: KeyHome
+) -> None:
+    output = tmp_path / "nobody.gpg"
+
+    def upload() -> None:
+        with open_encryptor(server.home, [Fingerprint("AB" * 20)], output) as enc:
+            enc.write(os.urandom(4 * 1024 * 1024))
+            enc.finish()
+
+    with pytest.raises(SubmissionKeyMissing, match="skrynka check"):
+        upload()
+    assert not output.exists()
+
+
+def test_recipients_must_be_a_nonempty_sequence(tmp_path: Path, server: KeyHome) -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        open_encryptor(server.home, [], tmp_path / "x.gpg")
+    with pytest.raises(ValueError, match="at least one"):
+        encrypt_bytes(server.home, server.fingerprint, b"x")  # type: ignore[arg-type]
+
+
+def test_encrypt_bytes_round_trip(tmp_path: Path, server: KeyHome, workstation: KeyHome) -> None:
+    ciphertext = encrypt_bytes(server.home, [server.fingerprint], "Привіт, свет".encode())
+    path = tmp_path / "msg.gpg"
+    path.write_bytes(ciphertext)
+    out = io.BytesIO()
+    digest = decrypt_to(workstation.home, path, out)
+    assert out.getvalue().decode() == "Привіт, свет"
+    assert digest == _digest(out.getvalue())
+
+
+def test_encrypt_bytes_to_unknown_key_fails(server: KeyHome) -> None:
+    with pytest.raises(SubmissionKeyMissing):
+        encrypt_bytes(server.home, [Fingerprint("CD" * 20)], b"x")
+
+
+def test_decrypt_with_the_wrong_key_fails(
+    tmp_path: Path, server: KeyHome, other_workstation: KeyHome
+) -> None:
+    path = tmp_path / "msg.gpg"
+    path.write_bytes(encrypt_bytes(server.home, [server.fingerprint], b"hello"))
+    with pytest.raises(DecryptionFailed):
+        decrypt_to(other_workstation.home, path, io.BytesIO())
+
+
+def test_decrypt_tampered_ciphertext_fails(
+    tmp_path: Path, server: KeyHome, workstation: KeyHome
+) -> None:
+    path = tmp_path / "doc.gz.gpg"
+    _encrypt_stream(server, path, os.urandom(300_000), 65536, gzip_name="a.bin")
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(DecryptionFailed):
+        decrypt_to(workstation.home, path, io.BytesIO())
+    with pytest.raises(DecryptionFailed):
+        decrypt_file_submission(workstation.home, path, io.BytesIO())
+
+
+def test_truncated_ciphertext_fails(tmp_path: Path, server: KeyHome, workstation: KeyHome) -> None:
+    path = tmp_path / "msg.gpg"
+    ciphertext = encrypt_bytes(server.home, [server.fingerprint], os.urandom(50_000))
+    path.write_bytes(ciphertext[:-100])
+    with pytest.raises(DecryptionFailed):
+        decrypt_to(workstation.home, path, io.BytesIO())
+
+
+def test_unencrypted_openpgp_data_is_not_accepted_as_decrypted(
+    tmp_path: Path, workstation: KeyHome
+) -> None:
+    # A literal-data packet "decrypts" with plain gpg; a substituted file must not pass.
+    literal = run_gpg_cli(workstation.home, "--store", stdin=b"planted").stdout
+    path = tmp_path / "planted.gpg"
+    path.write_bytes(literal)
+    with pytest.raises(DecryptionFailed):
+        decrypt_to(workstation.home, path, io.BytesIO())
+
+
+def test_message_is_not_mistaken_for_a_gzip_file(
+    tmp_path: Path, server: KeyHome, workstation: KeyHome
+) -> None:
+    path = tmp_path / "msg.gpg"
+    path.write_bytes(encrypt_bytes(server.home, [server.fingerprint], b"just a message"))
+    with pytest.raises(DecryptionFailed, match="not a gzip"):
+        decrypt_file_submission(workstation.home, path, io.BytesIO())
+
+
+def test_missing_source_file_fails_opaquely(tmp_path: Path, workstation: KeyHome) -> None:
+    with pytest.raises(DecryptionFailed):
+        decrypt_to(workstation.home, tmp_path / "absent.gpg", io.BytesIO())
+
+
+def test_missing_gpg_binary_is_reported(
+    tmp_path: Path, server: KeyHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(GpgFailed, match="apt install gnupg"):
+        open_encryptor(server.home, [server.fingerprint], tmp_path / "x.gpg")
+    assert not (tmp_path / "x.gpg").exists()
