@@ -1,0 +1,107 @@
+"""Fixtures for the workstation: a server signing key, the submission secret key as a file, an
+initialised evidence store, and bundles made per docs/bundle-format.md."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from crypto.signing import Signer, generate_signing_seed
+
+from crypto.submission_key import export_secret_key
+from tests.support.keys import KeyPair
+from tests.workstation.bundles import Sent, build_bundle, consent_document, intake_document
+from tests.workstation.media import jpeg_with_gps
+from workstation.cli import main
+
+
+@pytest.fixture(scope="session")
+def server_signer() -> Signer:
+    return Signer(generate_signing_seed())
+
+
+@pytest.fixture(scope="session")
+def secret_key_file(tmp_path_factory: pytest.TempPathFactory, submission_keypair: KeyPair) -> Path:
+    path = tmp_path_factory.mktemp("secret") / "submission-secret.asc"
+    home, fingerprint = submission_keypair.secret_home, submission_keypair.fingerprint
+    path.write_bytes(export_secret_key(home, fingerprint))
+    return path
+
+
+@pytest.fixture
+def server_key_file(tmp_path: Path, server_signer: Signer) -> Path:
+    path = tmp_path / "server-signing.pub"
+    path.write_bytes(base64.b64encode(server_signer.public_key) + b"\n")
+    return path
+
+
+@dataclass
+class Workstation:
+    """An initialised store and a way to run the CLI against it."""
+
+    store: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def run(self, *args: str, actor: str = "officer-anna") -> tuple[int, str, str]:
+        code = main([*args[:1], "--store", str(self.store), "--actor", actor, *args[1:]])
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+
+@pytest.fixture
+def workstation(
+    tmp_path: Path,
+    secret_key_file: Path,
+    server_key_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[Workstation]:
+    store = tmp_path / "evidence"
+    code = main(["init", "--store", str(store), "--secret-key", str(secret_key_file),
+                 "--server-key", str(server_key_file)])
+    assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    yield Workstation(store, capsys)
+    # The secret-key import started a gpg-agent for this store's home; stop it.
+    subprocess.run(["gpgconf", "--homedir", str(store / "gnupg"), "--kill", "gpg-agent"],
+                   check=False, capture_output=True)
+
+
+MESSAGE_TEXT = "Мяне затрымалі 9 жніўня. They beat us in the yard.\n".encode()
+PHOTO_NAME = "IMG_2041.jpg"
+
+
+def first_submission(consent_to: list[str]) -> list[Sent]:
+    """A source's first submission: a message and a photo with GPS, consent in both receipts."""
+    consent = consent_document(consent_to, "2026-11-27T05:11:16.055418Z")
+    intake = intake_document()
+    return [
+        Sent("message", MESSAGE_TEXT, consent=consent, intake=intake),
+        Sent("file", jpeg_with_gps(), name=PHOTO_NAME, consent=consent, intake=intake),
+    ]
+
+
+MakeBundle = Callable[..., Path]
+
+
+@pytest.fixture
+def make_bundle(
+    tmp_path: Path, submission_keypair: KeyPair, server_signer: Signer
+) -> MakeBundle:
+    counter = iter(range(1, 1000))
+
+    def make(sent: list[Sent], signer: Signer | None = None) -> Path:
+        n = next(counter)
+        return build_bundle(
+            tmp_path / f"skrynka-bundle-{n}.zip",
+            submission_keypair.secret_home,
+            submission_keypair.fingerprint,
+            signer or server_signer,
+            sent,
+            tmp_path / f"bundle-work-{n}",
+        )
+
+    return make

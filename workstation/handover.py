@@ -1,0 +1,330 @@
+"""Exporting a case as a handover package (docs/handover-format.md).
+
+The flow: `export_case` decides which items of the case the sources' latest consent lets go to
+the destination, writes one custody entry per exported item, lays out the payload (originals and
+working copies) and the tag files (receipts, intake, consent, the custody extract and the signed
+statement), then has a child process turn that into a BagIt bag and validate it
+(`workstation.bagging`). With a recipient key the finished bag is tarred and encrypted to that
+key and only the `.tar.gpg` leaves the store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crypto.signing import Signer
+
+from crypto.encryption import open_encryptor
+from crypto.errors import CryptoError
+from crypto.submission_key import import_submission_key
+from workstation.bagging import build_bag
+from workstation.cases import Case
+from workstation.catalogue import Item, consent_of, find_item
+from workstation.consent import ConsentRecord
+from workstation.custody import CustodyLog, canonical_bytes
+from workstation.errors import ExportError
+from workstation.progress import ProgressFactory
+from workstation.store import EvidenceStore, remove_tree, utc_now
+from workstation.working_copy import list_working_copies, safe_file_name
+
+STATEMENT_FORMAT = "skrynka-handover-statement"
+STATEMENT_VERSION = 1
+TAG_DIR = "skrynka"
+DESTINATION_LABELS = {
+    "platform": "this platform only (internal handover)",
+    "un": "UN investigative bodies",
+    "court": "national or international courts and prosecutors",
+}
+COPY_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    item_id: str
+    name: str
+    reason: str
+
+
+@dataclass
+class ExportReport:
+    package_id: str
+    path: Path
+    included: list[str] = field(default_factory=list)
+    excluded: list[Exclusion] = field(default_factory=list)
+    encrypted_to: str | None = None
+    payload_bytes: int = 0
+
+
+def consent_decision(store: EvidenceStore, item: Item, destination: str
+                     ) -> tuple[list[ConsentRecord], str | None]:
+    """The latest consent records that cover `destination`, or why the item must stay."""
+    covering: list[ConsentRecord] = []
+    reasons: list[str] = []
+    for source_uuid in sorted({sub.source_uuid for sub in item.submissions}):
+        record = consent_of(store, source_uuid)
+        if record is None:
+            reasons.append("no consent record (treated as this platform only)")
+        elif record.covers(destination):
+            covering.append(record)
+        else:
+            allowed = ", ".join(sorted(record.destinations))
+            reasons.append(f"latest consent ({record.recorded_at}) allows only: {allowed}")
+    if covering:
+        return covering, None
+    return [], "; ".join(reasons) or "no submission record"
+
+
+def copy_into(source: Path, target: Path, progress_update: Any) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with source.open("rb") as src, target.open("xb") as dst:
+        while chunk := src.read(COPY_CHUNK):
+            dst.write(chunk)
+            progress_update(len(chunk))
+    os.chmod(target, 0o644)
+
+
+def write_tag(tag_root: Path, relative: str, value: Any) -> None:
+    path = tag_root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(value, bytes):
+        path.write_bytes(value)
+    else:
+        path.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                        encoding="utf-8")
+
+
+def _item_tags(store: EvidenceStore, item: Item, records: list[ConsentRecord],
+               tag_root: Path) -> list[str]:
+    """Write receipts, intake and consent of one item; return consent custody item names."""
+    base = f"items/{item.item_id}"
+    covering_sources = {record.source_uuid for record in records}
+    write_tag(tag_root, f"{base}/item.json", {
+        "id": item.item_id,
+        "kind": item.kind,
+        "original_name": item.original_name,
+        "size": item.size,
+        "sha256": item.sha256,
+        "sha512": item.sha512,
+        "submissions": [
+            {"submission_uuid": sub.submission_uuid, "kind": sub.kind,
+             "received_on": sub.received_on}
+            for sub in item.submissions if sub.source_uuid in covering_sources
+        ],
+    })
+    consent_items: list[str] = []
+    for sub in item.submissions:
+        if sub.source_uuid not in covering_sources:
+            continue
+        if sub.receipt is not None:
+            write_tag(tag_root, f"{base}/receipts/{sub.submission_uuid}.json", sub.receipt)
+        if sub.intake is not None:
+            write_tag(tag_root, f"{base}/intake/{sub.submission_uuid}.json", sub.intake)
+    for index, record in enumerate(records):
+        write_tag(tag_root, f"{base}/consent/{index + 1}.json", record.summary())
+        if record.origin.startswith("consent item "):
+            consent_uuid = record.origin.removeprefix("consent item ")
+            raw = (store.consent_dir / f"{consent_uuid}.json").read_bytes()
+            write_tag(tag_root, f"{base}/consent/{consent_uuid}.record.json", raw)
+            consent_items.append(f"consent:{consent_uuid}")
+    for copy in list_working_copies(store, item.item_id):
+        write_tag(tag_root, f"{base}/working-copies/{copy.copy_sha256}.json", copy.record)
+    return consent_items
+
+
+def export_case(
+    store: EvidenceStore,
+    case: Case,
+    destination: str,
+    out_dir: Path,
+    custody: CustodyLog,
+    signer: Signer,
+    actor: str,
+    progress_factory: ProgressFactory,
+    recipient_key: Path | None = None,
+) -> ExportReport:
+    if destination not in DESTINATION_LABELS:
+        raise ExportError(
+            f"unknown destination {destination!r}; use one of {sorted(DESTINATION_LABELS)}"
+        )
+    if not out_dir.is_dir():
+        raise ExportError(f"{out_dir} is not a directory; create it (e.g. on the handover medium)")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    package_id = str(uuid.uuid4())
+    name = f"skrynka-{case.name}-{destination}-{stamp}"
+    final = out_dir / (f"{name}.tar.gpg" if recipient_key else name)
+    if final.exists():
+        raise ExportError(f"{final} already exists; choose another --out or wait a second")
+    recipient_armored = _read_recipient(recipient_key) if recipient_key else None
+    report = ExportReport(package_id=package_id, path=final)
+    items = [find_item(store, item_id) for item_id in case.items]
+    decisions = [(item, *consent_decision(store, item, destination)) for item in items]
+    for item, _records, reason in decisions:
+        if reason is not None:
+            report.excluded.append(Exclusion(item.item_id, item.display_name, reason))
+    included = [(item, records) for item, records, reason in decisions if reason is None]
+    total = sum(item.size + sum(c.record["size"] for c in list_working_copies(store, item.item_id))
+                for item, _ in included)
+    with store.staging_dir("export") as staging:
+        # Without encryption the bag is built on the output medium itself (no second copy).
+        bag_dir = staging / name if recipient_key else out_dir / f".{name}.partial"
+        tag_root = staging / "tags" / TAG_DIR
+        bag_dir.mkdir(mode=0o700)
+        try:
+            tag_root.mkdir(parents=True)
+            progress = progress_factory(total, "export")
+            statement_items: list[dict[str, Any]] = []
+            consent_custody: list[str] = []
+            try:
+                for item, records in included:
+                    statement_items.append(
+                        _lay_out_item(store, item, records, bag_dir, progress.update)
+                    )
+                    consent_custody += _item_tags(store, item, records, tag_root)
+                    report.included.append(item.item_id)
+                    report.payload_bytes += int(statement_items[-1]["payload_bytes"])
+            finally:
+                progress.close()
+            for item, _records in included:
+                custody.append(actor, "export", item.item_id, item.sha256, {
+                    "package_id": package_id, "case": case.name,
+                    "destination": destination, "package_name": name,
+                })
+            wanted = set(report.included) | set(consent_custody)
+            extract = [e for e in custody.entries() if e.get("item") in wanted]
+            extract_bytes = b"".join(canonical_bytes(entry) + b"\n" for entry in extract)
+            write_tag(tag_root, "custody.jsonl", extract_bytes)
+            statement = {
+                "format": STATEMENT_FORMAT,
+                "version": STATEMENT_VERSION,
+                "package_id": package_id,
+                "package_name": name,
+                "exported_at": utc_now(),
+                "exported_by": actor,
+                "case": case.name,
+                "destination": destination,
+                "destination_label": DESTINATION_LABELS[destination],
+                "workstation_key_fingerprint": signer.fingerprint,
+                "items": statement_items,
+                "excluded": [
+                    {"id": e.item_id, "name": e.name, "reason": e.reason} for e in report.excluded
+                ],
+                "custody_extract": {
+                    "path": f"{TAG_DIR}/custody.jsonl",
+                    "entries": len(extract),
+                    "sha256": hashlib.sha256(extract_bytes).hexdigest(),
+                },
+            }
+            statement_bytes = json.dumps(
+                statement, indent=2, sort_keys=True, ensure_ascii=False
+            ).encode("utf-8") + b"\n"
+            write_tag(tag_root, "statement.json", statement_bytes)
+            write_tag(tag_root, "statement.json.sig",
+                      base64.b64encode(signer.sign(statement_bytes)) + b"\n")
+            write_tag(tag_root, "workstation.pub", base64.b64encode(signer.public_key) + b"\n")
+            problem = build_bag(bag_dir, tag_root.parent, _bag_info(statement))
+            if problem is not None:
+                raise ExportError(f"the package did not validate after writing: {problem}")
+            if recipient_armored is not None:
+                report.encrypted_to = _encrypt_package(
+                    store, bag_dir, name, recipient_armored, final
+                )
+            else:
+                os.rename(bag_dir, final)
+        except BaseException:
+            if not recipient_key:
+                remove_tree(bag_dir)
+            raise
+    return report
+
+
+def _lay_out_item(store: EvidenceStore, item: Item, records: list[ConsentRecord],
+                  bag_dir: Path, progress_update: Any) -> dict[str, Any]:
+    name = safe_file_name(item)
+    original_rel = f"originals/{item.item_id}/{name}"
+    copy_into(item.content_path, bag_dir / original_rel, progress_update)
+    payload = item.size
+    copies = []
+    for copy in list_working_copies(store, item.item_id):
+        rel = f"working-copies/{item.item_id}/{copy.copy_sha256}/{copy.record['file_name']}"
+        copy_into(copy.path, bag_dir / rel, progress_update)
+        payload += int(copy.record["size"])
+        copies.append({
+            "path": f"data/{rel}",
+            "sha256": copy.copy_sha256,
+            "sha512": copy.record["copy_sha512"],
+            "stripped": copy.record["stripped"],
+            "method": copy.record["method"],
+            "tool": f"mat2 {copy.record['tool_version']}",
+        })
+    return {
+        "id": item.item_id,
+        "kind": item.kind,
+        "original_name": item.original_name,
+        "path": f"data/{original_rel}",
+        "size": item.size,
+        "sha256": item.sha256,
+        "sha512": item.sha512,
+        "working_copies": copies,
+        "consent": [
+            {"destinations": sorted(r.destinations), "recorded_at": r.recorded_at,
+             "origin": r.origin}
+            for r in records
+        ],
+        "payload_bytes": payload,
+    }
+
+
+def _bag_info(statement: dict[str, Any]) -> dict[str, str]:
+    return {
+        "Source-Organization": "Skrynka evidence workstation",
+        "External-Identifier": str(statement["package_id"]),
+        "External-Description": (
+            f"Case {statement['case']} for {statement['destination_label']}; "
+            f"{len(statement['items'])} item(s), {len(statement['excluded'])} left out for lack"
+            " of consent"
+        ),
+        "Skrynka-Destination": str(statement["destination"]),
+        "Skrynka-Workstation-Key": str(statement["workstation_key_fingerprint"]),
+    }
+
+
+def _read_recipient(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ExportError(f"cannot read recipient key {path}: {exc.strerror}") from exc
+
+
+def _encrypt_package(store: EvidenceStore, bag_dir: Path, name: str, armored: bytes,
+                     final: Path) -> str:
+    """Tar the bag and stream it into gpg for the recipient; return the recipient fingerprint."""
+    home = bag_dir.parent / "recipient-gnupg"
+    home.mkdir(mode=0o700)
+    try:
+        fingerprint = import_submission_key(home, armored)
+    except CryptoError as exc:
+        raise ExportError(f"the recipient key cannot be used: {exc}") from exc
+    partial = final.with_name(f".{final.name}.partial")
+    encryptor = open_encryptor(home, [fingerprint], partial)
+    try:
+        with tarfile.open(fileobj=encryptor, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+            tar.add(bag_dir, arcname=name)
+        encryptor.finish()
+    except BaseException:
+        encryptor.abort()
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    os.rename(partial, final)
+    return str(fingerprint)

@@ -1,0 +1,377 @@
+"""Importing a transfer bundle into the evidence store.
+
+The flow, across functions: `import_bundle` opens the bundle and checks its signature with the
+pinned key (`workstation.bundle`), copies every ciphertext and receipt out of the ZIP into a
+staging directory inside the store while hashing it (check 3), then decrypts each receipt and
+each ciphertext in that staging directory, streaming the plaintext to disk through
+`crypto.encryption` (which removes the gzip layer of files and computes SHA-256 and SHA-512 on
+the way), and compares it with the receipt (check 4). Only when
+every item has passed is anything moved out of staging into `originals/` and `consent/`, and
+only then are the custody entries written. Any failure raises `BundleRejected`, and leaving the
+`with` block removes the staging directory, so a refused bundle leaves no trace in the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+from crypto.encryption import PlaintextDigest, decrypt_file_submission, decrypt_to
+from crypto.errors import DecryptionFailed, GpgFailed
+from workstation.bundle import BundleItem, MemberRef, VerifiedBundle, open_bundle
+from workstation.custody import CustodyLog
+from workstation.errors import BundleRejected, WorkstationError
+from workstation.keys import load_pinned_server_key
+from workstation.progress import Progress, ProgressFactory
+from workstation.store import (
+    EvidenceStore,
+    fsync_dir,
+    utc_now,
+    write_bytes_atomic,
+    write_json_atomic,
+)
+
+RECEIPT_FORMAT = "skrynka-receipt"
+RECEIPT_VERSION = 1
+COPY_CHUNK = 1024 * 1024
+MAX_RECEIPT_BYTES = 1024 * 1024
+
+
+@dataclass
+class ImportReport:
+    bundle_sha256: str
+    already_imported: bool = False
+    imported: list[str] = field(default_factory=list)
+    already_present: list[str] = field(default_factory=list)
+    consent_records: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Checked:
+    """One item after all its checks, still in staging."""
+
+    item: BundleItem
+    plaintext: Path
+    digest: PlaintextDigest
+    receipt: dict[str, Any] | None
+    gzip_name: str | None
+
+
+def copy_member(
+    archive: zipfile.ZipFile, member: MemberRef, target: Path, item: BundleItem, what: str,
+    progress: Progress,
+) -> None:
+    """Copy one ZIP member out while hashing it; reject on size or SHA-256 mismatch."""
+    info = archive.getinfo(member.path)
+    if info.file_size != member.size:
+        raise BundleRejected(
+            item.label, f"{what} size", f"manifest says {member.size} bytes, bundle holds"
+            f" {info.file_size}",
+        )
+    digest = hashlib.sha256()
+    size = 0
+    with archive.open(info) as source, target.open("xb") as out:
+        while chunk := source.read(COPY_CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+            progress.update(len(chunk))
+    if size != member.size:
+        raise BundleRejected(item.label, f"{what} size", f"read {size} bytes, not {member.size}")
+    if digest.hexdigest() != member.sha256:
+        raise BundleRejected(
+            item.label, f"{what} sha256", f"{member.path} does not match the signed manifest"
+        )
+
+
+def decrypt_receipt(gnupg_home: Path, path: Path, item: BundleItem) -> dict[str, Any]:
+    buffer = io.BytesIO()
+    try:
+        decrypt_to(gnupg_home, path, buffer)
+    except DecryptionFailed as exc:
+        raise BundleRejected(
+            item.label, "receipt decryption",
+            "the receipt does not decrypt with the submission secret key",
+        ) from exc
+    data = buffer.getvalue()
+    try:
+        receipt = json.loads(data[:MAX_RECEIPT_BYTES].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BundleRejected(item.label, "receipt format", "the receipt is not JSON") from exc
+    if not isinstance(receipt, dict):
+        raise BundleRejected(item.label, "receipt format", "the receipt is not a JSON object")
+    if receipt.get("format") != RECEIPT_FORMAT or receipt.get("version") != RECEIPT_VERSION:
+        raise BundleRejected(
+            item.label, "receipt format",
+            f"not a version {RECEIPT_VERSION} {RECEIPT_FORMAT} document",
+        )
+    size = receipt.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise BundleRejected(item.label, "receipt format", "the receipt has no valid size")
+    for key, length in (("sha256", 64), ("sha512", 128)):
+        value = receipt.get(key)
+        if not isinstance(value, str) or len(value) != length:
+            raise BundleRejected(item.label, "receipt format", f"the receipt has no valid {key}")
+    if receipt.get("kind") != item.kind:
+        raise BundleRejected(
+            item.label, "receipt kind",
+            f"the receipt is for a {receipt.get('kind')!r}, the manifest lists a {item.kind!r}",
+        )
+    return receipt
+
+
+def decrypt_item(
+    gnupg_home: Path, ciphertext: Path, target: Path, item: BundleItem, progress: Progress,
+) -> tuple[PlaintextDigest, str | None]:
+    """Decrypt into `target` (files lose their gzip layer); return digest and gzip name."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb", buffering=0) as raw:
+        out = _Counting(raw, progress)
+        try:
+            if item.kind == "file":
+                decrypted = decrypt_file_submission(gnupg_home, ciphertext, cast(BinaryIO, out))
+                digest, gzip_name = decrypted.digest, decrypted.gzip_name
+            else:
+                digest, gzip_name = decrypt_to(gnupg_home, ciphertext, cast(BinaryIO, out)), None
+        except DecryptionFailed as exc:
+            raise BundleRejected(
+                item.label,
+                "decryption",
+                "the ciphertext does not decrypt with the submission secret key, or its gzip"
+                f" layer is damaged ({exc})",
+            ) from exc
+        os.fsync(raw.fileno())
+    os.chmod(target, 0o444)
+    return digest, gzip_name
+
+
+class _Counting:
+    """Writes everything to a file and moves the progress bar."""
+
+    def __init__(self, raw: BinaryIO, progress: Progress) -> None:
+        self.raw = raw
+        self.progress = progress
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            written = self.raw.write(view)
+            view = view[written:]
+        self.progress.update(len(data))
+        return len(data)
+
+
+def compare_with_receipt(checked: _Checked) -> None:
+    receipt = checked.receipt
+    if receipt is None:
+        return
+    for key in ("size", "sha256", "sha512"):
+        actual = getattr(checked.digest, key)
+        if actual != receipt[key]:
+            raise BundleRejected(
+                checked.item.label, f"plaintext {key}",
+                f"the decrypted content's {key} is {actual}, the receipt says {receipt[key]}",
+            )
+
+
+def check_items(
+    store: EvidenceStore,
+    bundle: VerifiedBundle,
+    staging: Path,
+    progress: Progress,
+) -> list[_Checked]:
+    gnupg_home = store.gnupg_home()
+    encrypted = staging / "ciphertext"
+    plain = staging / "plaintext"
+    encrypted.mkdir()
+    plain.mkdir()
+    # Check 3 for every item before any decryption.
+    with zipfile.ZipFile(bundle.path) as archive:
+        for index, item in enumerate(bundle.items):
+            copy_member(archive, item.ciphertext, encrypted / f"{index}", item, "ciphertext",
+                        progress)
+            if item.receipt is not None:
+                copy_member(archive, item.receipt, encrypted / f"{index}.receipt", item,
+                            "receipt", progress)
+    checked: list[_Checked] = []
+    for index, item in enumerate(bundle.items):
+        receipt = None
+        if item.receipt is not None:
+            receipt = decrypt_receipt(gnupg_home, encrypted / f"{index}.receipt", item)
+        digest, gzip_name = decrypt_item(
+            gnupg_home, encrypted / f"{index}", plain / f"{index}", item, progress
+        )
+        # The ciphertext copy is no longer needed; free the space before the next item.
+        (encrypted / f"{index}").unlink()
+        result = _Checked(item, plain / f"{index}", digest, receipt, gzip_name)
+        compare_with_receipt(result)
+        checked.append(result)
+    return checked
+
+
+def _bundle_record(bundle: VerifiedBundle) -> dict[str, Any]:
+    return {
+        "manifest_sha256": bundle.manifest_sha256,
+        "instance_id": bundle.manifest.get("instance_id"),
+        "created_at": bundle.manifest.get("created_at"),
+    }
+
+
+def _submission_record(checked: _Checked, bundle: VerifiedBundle) -> dict[str, Any]:
+    item = checked.item
+    return {
+        "submission_uuid": item.uuid,
+        "source_uuid": item.source_uuid,
+        "source_designation": item.source_designation,
+        "kind": item.kind,
+        "received_on": item.received_on,
+        "manifest_entry": item.as_manifest_entry(),
+        "receipt": checked.receipt,
+        "gzip_name": checked.gzip_name,
+        "bundle": _bundle_record(bundle),
+        "imported_at": utc_now(),
+    }
+
+
+def original_name_of(checked: _Checked) -> str | None:
+    receipt_name = None if checked.receipt is None else checked.receipt.get("original_name")
+    if isinstance(receipt_name, str) and receipt_name:
+        return receipt_name
+    return checked.gzip_name
+
+
+def store_original(store: EvidenceStore, checked: _Checked, bundle: VerifiedBundle,
+                   staging: Path) -> bool:
+    """Move a checked item into originals/; return False when it was already there."""
+    item_id = checked.digest.sha256
+    final = store.original_dir(item_id)
+    record = _submission_record(checked, bundle)
+    if final.exists():
+        target = final / "submissions" / f"{checked.item.uuid}.json"
+        if target.exists():
+            return False
+        write_json_atomic(target, record, mode=0o444)
+        return True
+    build = staging / "build" / item_id
+    (build / "submissions").mkdir(parents=True)
+    os.rename(checked.plaintext, build / "content")
+    write_json_atomic(
+        build / "item.json",
+        {
+            "id": item_id,
+            "kind": checked.item.kind,
+            "size": checked.digest.size,
+            "sha256": checked.digest.sha256,
+            "sha512": checked.digest.sha512,
+            "original_name": original_name_of(checked),
+            "first_imported_at": utc_now(),
+        },
+        mode=0o444,
+    )
+    write_json_atomic(build / "submissions" / f"{checked.item.uuid}.json", record, mode=0o444)
+    os.rename(build, final)
+    fsync_dir(store.originals_dir)
+    return True
+
+
+def store_consent(store: EvidenceStore, checked: _Checked, bundle: VerifiedBundle) -> bool:
+    uuid = checked.item.uuid
+    raw_path = store.consent_dir / f"{uuid}.json"
+    if raw_path.exists():
+        return False
+    meta = {
+        "uuid": uuid,
+        "source_uuid": checked.item.source_uuid,
+        "source_designation": checked.item.source_designation,
+        "received_on": checked.item.received_on,
+        "received_at": None if checked.receipt is None else checked.receipt.get("received_at"),
+        "receipt": checked.receipt,
+        "size": checked.digest.size,
+        "sha256": checked.digest.sha256,
+        "sha512": checked.digest.sha512,
+        "manifest_entry": checked.item.as_manifest_entry(),
+        "bundle": _bundle_record(bundle),
+        "imported_at": utc_now(),
+    }
+    write_json_atomic(store.consent_dir / f"{uuid}.meta.json", meta, mode=0o444)
+    os.rename(checked.plaintext, raw_path)
+    fsync_dir(store.consent_dir)
+    return True
+
+
+def import_bundle(
+    store: EvidenceStore,
+    bundle_path: Path,
+    custody: CustodyLog,
+    actor: str,
+    progress_factory: ProgressFactory,
+) -> ImportReport:
+    """Verify and import a bundle; refuse all of it on the first failed check."""
+    bundle = open_bundle(bundle_path, load_pinned_server_key(store))
+    report = ImportReport(bundle_sha256=bundle.manifest_sha256)
+    record_dir = store.bundles_dir / bundle.manifest_sha256
+    if record_dir.exists():
+        report.already_imported = True
+        return report
+    total = sum(
+        2 * item.ciphertext.size + (item.receipt.size if item.receipt else 0)
+        for item in bundle.items
+    )
+    with store.staging_dir("import") as staging:
+        progress = progress_factory(total, "import")
+        try:
+            checked = check_items(store, bundle, staging, progress)
+        except GpgFailed as exc:
+            raise WorkstationError(
+                f"gpg could not run ({exc}); check that gnupg is installed and, in smartcard"
+                " mode, that the card is inserted"
+            ) from exc
+        finally:
+            progress.close()
+        # Every check passed: now, and only now, the store changes.
+        for result in checked:
+            if result.item.kind == "consent":
+                if store_consent(store, result, bundle):
+                    report.consent_records.append(result.item.uuid)
+                    custody.append(actor, "import", f"consent:{result.item.uuid}",
+                                   result.digest.sha256, _custody_details(result, bundle))
+                continue
+            if store_original(store, result, bundle, staging):
+                report.imported.append(result.digest.sha256)
+                custody.append(actor, "import", result.digest.sha256, result.digest.sha256,
+                               _custody_details(result, bundle))
+            else:
+                report.already_present.append(result.digest.sha256)
+        record_dir.mkdir()
+        write_bytes_atomic(record_dir / "manifest.json", bundle.manifest_bytes, mode=0o444)
+        write_bytes_atomic(record_dir / "manifest.json.sig", bundle.signature_line, mode=0o444)
+        write_json_atomic(
+            record_dir / "import.json",
+            {
+                "imported_at": utc_now(),
+                "actor": actor,
+                "file_name": bundle_path.name,
+                "items": [r.digest.sha256 for r in checked],
+            },
+            mode=0o444,
+        )
+    return report
+
+
+def _custody_details(result: _Checked, bundle: VerifiedBundle) -> dict[str, Any]:
+    return {
+        "submission_uuid": result.item.uuid,
+        "kind": result.item.kind,
+        "sha512": result.digest.sha512,
+        "size": result.digest.size,
+        "ciphertext_sha256": result.item.ciphertext.sha256,
+        "bundle_manifest_sha256": bundle.manifest_sha256,
+        "bundle_created_at": bundle.manifest.get("created_at"),
+    }
