@@ -7,12 +7,12 @@ cheap (about a tenth of a second) and made fresh for every test that asks for on
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from core.instance import Instance
+from core.instance import Instance, open_instance
+from core.setup import init_instance
 from tests.support.gunicorn import GunicornRunner
 from tests.support.keys import KeyPair, make_key_pair
 from tests.support.postgres import PostgresServer, start_postgres
@@ -29,11 +29,8 @@ def submission_keypair(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
 
 
 @pytest.fixture
-def instance(tmp_path: Path, submission_keypair: KeyPair) -> Iterator["Instance"]:
+def instance(tmp_path: Path, submission_keypair: KeyPair) -> Iterator[Instance]:
     """A freshly initialised dev-mode instance (TESTING KDF, SQLite) in a temp dir."""
-    from core.instance import open_instance
-    from core.setup import init_instance
-
     settings = init_instance(
         tmp_path / "data",
         submission_keypair.public_armored,
