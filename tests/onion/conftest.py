@@ -89,3 +89,7 @@ def system_tor(tmp_path: Path, tor_binary: str) -> Iterator[SystemTor]:
         yield tor
     finally:
         tor.stop()
+
+
+# The private Tor network, shared by the whole session (see tests/support/tornet.py).
+from tests.support.tornet import tor_network  # noqa: E402, F401
