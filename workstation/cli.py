@@ -469,7 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="recipient's OpenPGP public key (armored) to encrypt to")
     export.set_defaults(handler=command_export)
 
-    verify = commands.add_parser("verify", help="verify a handover package (no store needed)")
+    verify = commands.add_parser("verify", parents=[common],
+                                 help="verify a handover package (no store needed)")
     verify.add_argument("package")
     verify.set_defaults(handler=command_verify)
 

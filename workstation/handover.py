@@ -22,10 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crypto.signing import Signer
-
 from crypto.encryption import open_encryptor
 from crypto.errors import CryptoError
+from crypto.signing import Signer
 from crypto.submission_key import import_submission_key
 from workstation.bagging import build_bag
 from workstation.cases import Case
@@ -194,6 +193,7 @@ def export_case(
                     report.payload_bytes += int(statement_items[-1]["payload_bytes"])
             finally:
                 progress.close()
+            readme = _write_readme(bag_dir, case, destination, len(included), len(report.excluded))
             for item, _records in included:
                 custody.append(actor, "export", item.item_id, item.sha256, {
                     "package_id": package_id, "case": case.name,
@@ -215,6 +215,7 @@ def export_case(
                 "destination_label": DESTINATION_LABELS[destination],
                 "workstation_key_fingerprint": signer.fingerprint,
                 "items": statement_items,
+                "readme": readme,
                 "excluded": [
                     {"id": e.item_id, "name": e.name, "reason": e.reason} for e in report.excluded
                 ],
@@ -281,6 +282,30 @@ def _lay_out_item(store: EvidenceStore, item: Item, records: list[ConsentRecord]
             for r in records
         ],
         "payload_bytes": payload,
+    }
+
+
+def _write_readme(bag_dir: Path, case: Case, destination: str, included: int,
+                  excluded: int) -> dict[str, str]:
+    """A plain-text guide as the first payload file (a bag needs at least one payload file)."""
+    text = (
+        f"Skrynka handover package: case {case.name}, for {DESTINATION_LABELS[destination]}.\n"
+        f"{included} item(s) included, {excluded} left out because the source's consent does not\n"
+        "cover this destination (listed in skrynka/statement.json).\n\n"
+        "data/originals/<id>/        the originals as received, byte for byte (id = SHA-256)\n"
+        "data/working-copies/<id>/   metadata-stripped copies made from them\n"
+        "skrynka/statement.json      what was exported, by whom, when (signed: .sig)\n"
+        "skrynka/custody.jsonl       custody log entries of these items (each signed)\n"
+        "skrynka/items/<id>/         receipts, intake answers, consent, working-copy records\n"
+        "skrynka/workstation.pub     the workstation's Ed25519 public key (base64)\n\n"
+        "Check it with `skrynka-workstation verify PACKAGE` and compare the printed key\n"
+        "fingerprint with the one the sender gave you by another channel.\n"
+    ).encode()
+    (bag_dir / "README.txt").write_bytes(text)
+    return {
+        "path": "data/README.txt",
+        "sha256": hashlib.sha256(text).hexdigest(),
+        "sha512": hashlib.sha512(text).hexdigest(),
     }
 
 

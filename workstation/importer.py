@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from crypto.encryption import PlaintextDigest, decrypt_file_submission, decrypt_to
-from crypto.errors import DecryptionFailed, GpgFailed
+from crypto.errors import DecryptionFailed, GpgFailed, InvalidReceipt
+from crypto.receipt import decode_receipt
 from workstation.bundle import BundleItem, MemberRef, VerifiedBundle, open_bundle
 from workstation.custody import CustodyLog
 from workstation.errors import BundleRejected, WorkstationError
@@ -41,6 +42,8 @@ RECEIPT_FORMAT = "skrynka-receipt"
 RECEIPT_VERSION = 1
 COPY_CHUNK = 1024 * 1024
 MAX_RECEIPT_BYTES = 1024 * 1024
+# crypto.receipt knows these kinds; consent receipts (docs/storage-format.md) are checked here.
+RECEIPT_KINDS_DECODED = frozenset({"message", "file"})
 
 
 @dataclass
@@ -119,6 +122,12 @@ def decrypt_receipt(gnupg_home: Path, path: Path, item: BundleItem) -> dict[str,
         value = receipt.get(key)
         if not isinstance(value, str) or len(value) != length:
             raise BundleRejected(item.label, "receipt format", f"the receipt has no valid {key}")
+    if item.kind in RECEIPT_KINDS_DECODED:
+        # crypto's reader is the reference for the fields of message and file receipts.
+        try:
+            decode_receipt(data)
+        except InvalidReceipt as exc:
+            raise BundleRejected(item.label, "receipt format", str(exc)) from exc
     if receipt.get("kind") != item.kind:
         raise BundleRejected(
             item.label, "receipt kind",

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crypto.signing import fingerprint_of, verify_signature
-
 from crypto.errors import BadSignature
+from crypto.signing import fingerprint_of, verify_signature
 from workstation.bagging import validate_bag
 from workstation.custody import check_entry, parse_lines
 from workstation.errors import CustodyBroken, PackageInvalid
@@ -83,8 +82,8 @@ def verify_bag_dir(bag: Path) -> PackageReport:
                                      validate=True)
     except (OSError, binascii.Error, ValueError) as exc:
         raise PackageInvalid("statement", f"statement, signature or key missing ({exc})") from exc
-    fingerprint = fingerprint_of(public_key)
     try:
+        fingerprint = fingerprint_of(public_key)
         verify_signature(public_key, statement_bytes, signature)
     except (BadSignature, ValueError) as exc:
         raise PackageInvalid(
@@ -104,6 +103,9 @@ def _compare_payload(bag: Path, statement: dict[str, Any]) -> None:
     sha256 = _read_manifest(bag, "sha256")
     sha512 = _read_manifest(bag, "sha512")
     described: dict[str, tuple[str, str]] = {}
+    readme = statement.get("readme") or {}
+    if readme:
+        described[readme["path"]] = (readme["sha256"], readme["sha512"])
     for item in statement.get("items", []):
         described[item["path"]] = (item["sha256"], item["sha512"])
         for copy in item.get("working_copies", []):
