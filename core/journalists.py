@@ -42,6 +42,7 @@ from core.models import (
     SeenSubmission,
 )
 from core.settings import Settings
+from crypto.kdf import PRODUCTION, KdfParams
 from crypto.passphrase import generate_passphrase, hash_passphrase, verify_passphrase
 
 SessionKind = Literal["web", "api"]
@@ -278,11 +279,14 @@ def create_journalist(
     passphrase: str | None = None,
     otp_secret: str | None = None,
     hotp: bool = False,
+    kdf: KdfParams = PRODUCTION,
 ) -> tuple[Journalist, str]:
     """Create a staff account and return it with its passphrase, which is shown ONCE.
 
     The passphrase is generated (7 EFF words) unless given; the one-time-code secret is a new
-    160-bit one unless given (a hardware token's secret for HOTP). Flushes; does not commit.
+    160-bit one unless given (a hardware token's secret for HOTP). ``kdf`` is the Argon2id cost
+    of the stored hash (pass ``settings.kdf``: tests and demos use the cheap one). Flushes; does
+    not commit.
     """
     check_username(username)
     first = _check_name(first_name, "first name")
@@ -308,7 +312,7 @@ def create_journalist(
         first_name=first,
         last_name=last,
         is_admin=is_admin,
-        passphrase_hash=hash_passphrase(clear),
+        passphrase_hash=hash_passphrase(clear, kdf),
         otp_secret=secret,
         is_totp=not hotp,
         hotp_counter=0,
@@ -358,10 +362,10 @@ def delete_journalist(db: Session, journalist: Journalist) -> None:
     db.flush()
 
 
-def reset_passphrase(db: Session, journalist: Journalist) -> str:
+def reset_passphrase(db: Session, journalist: Journalist, *, kdf: KdfParams = PRODUCTION) -> str:
     """Give the account a new generated passphrase (returned once) and end its sessions."""
     clear = generate_passphrase(PASSPHRASE_WORDS)
-    journalist.passphrase_hash = hash_passphrase(clear)
+    journalist.passphrase_hash = hash_passphrase(clear, kdf)
     revoke_sessions(db, journalist)
     db.flush()
     return clear
@@ -435,7 +439,7 @@ def authenticate_journalist(
     journalist = find_journalist(db, username)
     if journalist is None:
         # Pay for a hash verification anyway, so response time does not reveal usernames.
-        hash_passphrase(passphrase[:PASSPHRASE_MAX_CHARS])
+        hash_passphrase(passphrase[:PASSPHRASE_MAX_CHARS], settings.kdf)
         raise LoginFailed()
     wait = _throttle_state(db, journalist, settings, moment)
     if wait is not None:

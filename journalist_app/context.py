@@ -1,0 +1,70 @@
+"""What every staff view shares: the instance, the audit log and the signed-in journalist."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Flask, abort, current_app, g
+from sqlalchemy.orm import Session
+
+from core.audit import AuditLog
+from core.instance import Instance
+from core.models import Journalist
+
+EXTENSION_KEY = "skrynka.staff"
+# Marks audit entries made through the web interface (the API writes "api").
+AUDIT_DETAIL = "web"
+
+
+@dataclass(frozen=True)
+class StaffContext:
+    instance: Instance
+    audit: AuditLog
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.instance.settings.journalist_session_minutes)
+
+    def record(
+        self,
+        db: Session,
+        journalist: Journalist | None,
+        action: str,
+        *,
+        object: str | None = None,
+        ciphertext_sha256: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Add an audit entry in the request's transaction (the view commits it)."""
+        self.audit.record(
+            db,
+            actor=journalist.uuid if journalist is not None else "unknown",
+            action=action,
+            object=object,
+            ciphertext_sha256=ciphertext_sha256,
+            detail=AUDIT_DETAIL if detail is None else f"{AUDIT_DETAIL}: {detail}",
+        )
+
+
+def install_context(app: Flask, context: StaffContext) -> None:
+    app.extensions[EXTENSION_KEY] = context
+
+
+def staff() -> StaffContext:
+    context = current_app.extensions[EXTENSION_KEY]
+    assert isinstance(context, StaffContext)
+    return context
+
+
+def db() -> Session:
+    """The request's database session (opened before the view, closed after the response)."""
+    session = g.get("db")
+    assert isinstance(session, Session)
+    return session
+
+
+def me() -> Journalist:
+    """The signed-in journalist; views reach this only behind ``login_required``."""
+    journalist = g.get("journalist")
+    if not isinstance(journalist, Journalist):
+        abort(401)
+    return journalist

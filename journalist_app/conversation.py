@@ -1,0 +1,228 @@
+"""One source's page: its messages, files and replies; download, reply, mark, star, delete."""
+
+import os
+from collections.abc import Iterator
+from http import HTTPStatus
+
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
+
+from core.errors import EmptyReply, ReplyError, StoredFileMissing, UnsafeStorePath
+from core.inbox import conversation, find_replies, find_source, find_submissions
+from core.models import Reply, Source, Submission
+from core.replies import encrypt_reply, store_reply
+from core.seen import mark_seen, mark_unseen
+from core.store import FILENAME_PATTERN
+from journalist_app.auth import login_required
+from journalist_app.context import db, me, staff
+from journalist_app.evidence import (
+    bundle_response,
+    delete_selected_items,
+    delete_sources_data,
+    set_star,
+)
+from journalist_app.forms import ActionForm, ReplyForm
+from journalist_app.notices import current_notice
+
+ITEM_ACTIONS = {"bundle", "seen", "unseen", "delete"}
+MAX_SELECTION = 2000
+CHUNK_BYTES = 256 * 1024
+
+bp = Blueprint("conversation", __name__)
+
+
+def _source_or_404(source_uuid: str) -> Source:
+    if len(source_uuid) > 36:
+        abort(HTTPStatus.NOT_FOUND, "No such source.")
+    source = find_source(db(), source_uuid)
+    if source is None or source.pending:
+        abort(HTTPStatus.NOT_FOUND, "No such source: it may have been deleted.")
+    return source
+
+
+def _render(source: Source, *, reply_form: ReplyForm | None = None, error: str | None = None,
+            status: int = HTTPStatus.OK) -> tuple[str, int]:
+    items = conversation(db(), source, me())
+    return (
+        render_template(
+            "source.html",
+            source=source,
+            items=items,
+            reply_form=reply_form or ReplyForm(),
+            form=ActionForm(),
+            error=error,
+            notice=current_notice(),
+        ),
+        status,
+    )
+
+
+@bp.get("/source/<source_uuid>")
+@login_required
+def show(source_uuid: str) -> tuple[str, int]:
+    return _render(_source_or_404(source_uuid))
+
+
+@bp.post("/source/<source_uuid>/reply")
+@login_required
+def reply(source_uuid: str) -> BaseResponse | tuple[str, int]:
+    source = _source_or_404(source_uuid)
+    form = ReplyForm()
+    if not form.validate():
+        return _render(
+            source, reply_form=form, error="The reply is too long: split it into several.",
+            status=HTTPStatus.BAD_REQUEST,
+        )
+    context, database, journalist = staff(), db(), me()
+    try:
+        ciphertext = encrypt_reply(context.instance, source, form.message.data or "")
+    except EmptyReply as exc:
+        return _render(source, reply_form=form, error=str(exc), status=HTTPStatus.BAD_REQUEST)
+    except ReplyError as exc:
+        return _render(source, reply_form=form, error=str(exc), status=HTTPStatus.BAD_REQUEST)
+    stored = store_reply(
+        database, context.instance, source=source, journalist=journalist, ciphertext=ciphertext
+    )
+    mark_seen(database, journalist, replies=[stored])
+    context.record(
+        database, journalist, "reply", object=stored.uuid, ciphertext_sha256=stored.sha256
+    )
+    database.commit()
+    return redirect(url_for("conversation.show", source_uuid=source.uuid, notice="reply-sent"))
+
+
+@bp.get("/source/<source_uuid>/download/<filename>")
+@login_required
+def download(source_uuid: str, filename: str) -> Response:
+    """One ciphertext file exactly as stored. Names must be a stored item of this source."""
+    if not FILENAME_PATTERN.fullmatch(filename) or filename.endswith("-receipt.gpg"):
+        abort(HTTPStatus.NOT_FOUND, "No such item.")
+    source = _source_or_404(source_uuid)
+    database = db()
+    item: Submission | Reply | None = database.scalars(
+        select(Submission).where(Submission.source_id == source.id, Submission.filename == filename)
+    ).first()
+    if item is None:
+        item = database.scalars(
+            select(Reply).where(Reply.source_id == source.id, Reply.filename == filename)
+        ).first()
+    if item is None:
+        abort(HTTPStatus.NOT_FOUND, "No such item: it may have been deleted.")
+    context, journalist = staff(), me()
+    try:
+        path = context.instance.store.path_of(source.filesystem_id, filename)
+        # Opened before anything is logged or sent: once open, a concurrent deletion can no
+        # longer cut the download short.
+        handle = open(path, "rb")  # noqa: SIM115 (closed when the response closes)
+    except (StoredFileMissing, FileNotFoundError):
+        abort(HTTPStatus.GONE, "This item was deleted while you were opening it.")
+    except UnsafeStorePath:
+        abort(HTTPStatus.NOT_FOUND, "No such item.")
+    try:
+        context.record(
+            database, journalist, "download", object=item.uuid, ciphertext_sha256=item.sha256
+        )
+        if isinstance(item, Submission):
+            item.downloaded = True
+            mark_seen(database, journalist, submissions=[item])
+        else:
+            mark_seen(database, journalist, replies=[item])
+        database.commit()
+    except BaseException:
+        handle.close()
+        raise
+    size = os.fstat(handle.fileno()).st_size
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                yield chunk
+
+    response = Response(chunks(), mimetype="application/pgp-encrypted", direct_passthrough=True)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Length"] = str(size)
+    return response
+
+
+@bp.post("/source/<source_uuid>/items")
+@login_required
+def items(source_uuid: str) -> BaseResponse | str | tuple[str, int]:
+    source = _source_or_404(source_uuid)
+    action = request.form.get("action", "")
+    if action not in ITEM_ACTIONS:
+        abort(HTTPStatus.BAD_REQUEST, "Choose one of the listed actions.")
+    uuids = request.form.getlist("item")
+    if len(uuids) > MAX_SELECTION:
+        abort(HTTPStatus.BAD_REQUEST, f"Select at most {MAX_SELECTION} items at once.")
+    database = db()
+    submissions = find_submissions(database, source, uuids)
+    replies = find_replies(database, source, uuids)
+    if not submissions and not replies:
+        return redirect(
+            url_for("conversation.show", source_uuid=source.uuid, notice="nothing-selected")
+        )
+    context, journalist = staff(), me()
+    if action == "bundle":
+        return bundle_response(context, database, journalist, [*submissions, *replies])
+    if action == "seen":
+        mark_seen(database, journalist, submissions, replies)
+        for item in (*submissions, *replies):
+            context.record(database, journalist, "mark_seen", object=item.uuid)
+        database.commit()
+        return redirect(url_for("conversation.show", source_uuid=source.uuid, notice="seen"))
+    if action == "unseen":
+        mark_unseen(database, journalist, submissions, replies)
+        for item in (*submissions, *replies):
+            context.record(database, journalist, "mark_unseen", object=item.uuid)
+        database.commit()
+        return redirect(url_for("conversation.show", source_uuid=source.uuid, notice="unseen"))
+    if request.form.get("confirm") != "yes":
+        return render_template(
+            "confirm_items.html",
+            source=source,
+            submissions=submissions,
+            replies=replies,
+            form=ActionForm(),
+        )
+    delete_selected_items(context, database, journalist, submissions, replies)
+    return redirect(url_for("conversation.show", source_uuid=source.uuid, notice="deleted"))
+
+
+@bp.post("/source/<source_uuid>/star")
+@login_required
+def star(source_uuid: str) -> BaseResponse:
+    source = _source_or_404(source_uuid)
+    starred = request.form.get("starred") != "no"
+    set_star(staff(), db(), me(), [source], starred)
+    back = request.form.get("back")
+    notice = "starred" if starred else "unstarred"
+    if back == "inbox":
+        return redirect(url_for("inbox.index", notice=notice))
+    return redirect(url_for("conversation.show", source_uuid=source.uuid, notice=notice))
+
+
+@bp.post("/source/<source_uuid>/delete")
+@login_required
+def delete(source_uuid: str) -> BaseResponse | str:
+    """Delete the conversation (``what=data``) or the whole source (``what=source``)."""
+    source = _source_or_404(source_uuid)
+    what = request.form.get("what", "")
+    if what not in ("data", "source"):
+        abort(HTTPStatus.BAD_REQUEST, "Say what to delete: the data or the whole source.")
+    action = "delete-source" if what == "source" else "delete-data"
+    if request.form.get("confirm") != "yes":
+        return render_template(
+            "confirm_sources.html",
+            sources=[source],
+            action=action,
+            form=ActionForm(),
+            target=url_for("conversation.delete", source_uuid=source.uuid),
+            what=what,
+        )
+    delete_sources_data(staff(), db(), me(), [source], whole_source=what == "source")
+    if what == "source":
+        return redirect(url_for("inbox.index", notice="sources-deleted"))
+    return redirect(
+        url_for("conversation.show", source_uuid=source.uuid, notice="conversation-deleted")
+    )

@@ -1,0 +1,89 @@
+"""The inbox: every source with activity, starred first, paginated; bulk actions."""
+
+from http import HTTPStatus
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from core.inbox import all_submissions, find_sources, list_sources, unread_submissions
+from journalist_app.auth import login_required
+from journalist_app.context import db, me, staff
+from journalist_app.evidence import bundle_response, delete_sources_data, set_star
+from journalist_app.forms import ActionForm
+from journalist_app.notices import current_notice
+
+PER_PAGE = 50
+MAX_SELECTION = 1000
+BULK_ACTIONS = {
+    "download-unread",
+    "download-all",
+    "star",
+    "unstar",
+    "delete-data",
+    "delete-source",
+}
+
+bp = Blueprint("inbox", __name__)
+
+
+def page_number(raw: str | None) -> int:
+    """A 1-based page number from the query string; anything odd is a clear 400."""
+    if raw is None or raw == "":
+        return 1
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
+        abort(HTTPStatus.BAD_REQUEST, "The page number must be a whole number of at least 1.")
+    return int(raw)
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    query = request.args.get("q", "")[:255]
+    page = list_sources(
+        db(), page=page_number(request.args.get("page")), per_page=PER_PAGE,
+        designation_filter=query or None,
+    )
+    return render_template(
+        "inbox.html", page=page, query=query, form=ActionForm(), notice=current_notice()
+    )
+
+
+@bp.post("/bulk")
+@login_required
+def bulk() -> BaseResponse | str:
+    action = request.form.get("action", "")
+    if action not in BULK_ACTIONS:
+        abort(HTTPStatus.BAD_REQUEST, "Choose one of the listed actions.")
+    uuids = request.form.getlist("source")
+    if len(uuids) > MAX_SELECTION:
+        abort(HTTPStatus.BAD_REQUEST, f"Select at most {MAX_SELECTION} sources at once.")
+    database = db()
+    sources = find_sources(database, uuids)
+    if not sources:
+        return redirect(url_for("inbox.index", notice="nothing-selected"))
+    context, journalist = staff(), me()
+    if action in ("download-unread", "download-all"):
+        items = (
+            unread_submissions(database, sources)
+            if action == "download-unread"
+            else all_submissions(database, sources)
+        )
+        if not items:
+            abort(HTTPStatus.NOT_FOUND, "The selected sources have nothing to download.")
+        return bundle_response(context, database, journalist, items)
+    if action in ("star", "unstar"):
+        set_star(context, database, journalist, sources, action == "star")
+        return redirect(url_for("inbox.index", notice=f"{action}red"))
+    if request.form.get("confirm") != "yes":
+        return render_template(
+            "confirm_sources.html",
+            sources=sources,
+            action=action,
+            form=ActionForm(),
+            target=url_for("inbox.bulk"),
+            what=None,
+        )
+    delete_sources_data(
+        context, database, journalist, sources, whole_source=action == "delete-source"
+    )
+    return redirect(url_for("inbox.index", notice="sources-deleted"))

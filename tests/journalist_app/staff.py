@@ -1,0 +1,122 @@
+"""Helpers for tests of the staff interface: accounts, one-time codes, sources with content.
+
+The end-to-end story test uses these too: ``make_staff_account`` on the data dir,
+``sign_in_browser`` against a journalist app served by ``make_gunicorn``.
+"""
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+from typing import Any
+
+from sqlalchemy import select
+
+from core.instance import Instance
+from core.journalists import TOTP_STEP_SECONDS, create_journalist, totp_code
+from core.models import Journalist, Source
+from core.sources import create_source
+from core.submissions import store_submission
+from crypto.codename import generate_codename
+from crypto.types import Codename
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    username: str
+    passphrase: str
+    otp_secret: str
+    uuid: str
+    is_admin: bool
+
+
+def make_staff_account(
+    instance: Instance, username: str = "dana", *, is_admin: bool = False
+) -> StaffAccount:
+    """A staff account with a generated passphrase and TOTP secret (cheap test KDF)."""
+    with instance.sessions() as db:
+        journalist, passphrase = create_journalist(
+            db, username=username, is_admin=is_admin, kdf=instance.settings.kdf
+        )
+        db.commit()
+        return StaffAccount(
+            username, passphrase, journalist.otp_secret, journalist.uuid, is_admin
+        )
+
+
+def fresh_code(instance: Instance, account: StaffAccount) -> str:
+    """A TOTP code the server has not accepted yet (waits for the next step if it must)."""
+    while True:
+        with instance.sessions() as db:
+            last = db.scalar(
+                select(Journalist.last_otp_step).where(Journalist.uuid == account.uuid)
+            )
+        now = datetime.now(UTC)
+        step = int(now.timestamp()) // TOTP_STEP_SECONDS
+        # The server accepts one step either side; use the earliest one still unused.
+        for candidate in (step - 1, step, step + 1):
+            if last is None or candidate > last:
+                moment = datetime.fromtimestamp(candidate * TOTP_STEP_SECONDS, UTC)
+                return totp_code(account.otp_secret, moment + timedelta(seconds=1))
+        time.sleep(1)
+
+
+def sign_in_client(client: Any, instance: Instance, account: StaffAccount) -> Any:
+    """Sign a Flask test client in through the form; returns the final response."""
+    page = client.get("/login")
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post(
+        "/login",
+        data={
+            "csrf_token": token,
+            "username": account.username,
+            "passphrase": account.passphrase,
+            "code": fresh_code(instance, account),
+        },
+    )
+
+
+def sign_in_browser(page: Any, base_url: str, instance: Instance, account: StaffAccount) -> None:
+    """Sign a Playwright page in through the form (works with JavaScript on or off)."""
+    page.goto(f"{base_url}/login")
+    page.fill("#username", account.username)
+    page.fill("#passphrase", account.passphrase)
+    page.fill("#code", fresh_code(instance, account))
+    page.click("#sign-in")
+    page.wait_for_url(f"{base_url}/")
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class SeededSource:
+    uuid: str
+    codename: Codename
+    designation: str
+
+
+def make_source(
+    instance: Instance,
+    message: str | None = "Hello from a source",
+    files: tuple[tuple[str, bytes], ...] = (),
+) -> SeededSource:
+    """A real source (codename, reply key) with a real encrypted submission."""
+    codename = generate_codename()
+    login = create_source(instance, codename)
+    store_submission(
+        instance,
+        login.source_id,
+        None if message is None else message.encode("utf-8"),
+        [(name, BytesIO(data)) for name, data in files],
+    )
+    with instance.sessions() as db:
+        source = db.get(Source, login.id)
+        assert source is not None
+        return SeededSource(source.uuid, codename, source.journalist_designation)
