@@ -232,3 +232,18 @@ class UploadTooLarge(SubmissionRefused):
     def __init__(self, limit: int) -> None:
         self.limit = limit
         super().__init__(f"The upload is larger than the limit of {limit} bytes.")
+
+
+# --- Development data ---
+
+
+class DevDataError(SkrynkaError):
+    """Development data could not be created; the instance was left as it was before the batch."""
+
+
+class DevDataRefused(DevDataError):
+    """The instance is not a development instance (or cannot take more seeded sources)."""
+
+
+class GpgBatchFailed(DevDataError):
+    """gpg failed while encrypting development data."""
