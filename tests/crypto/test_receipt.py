@@ -1,0 +1,97 @@
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from crypto.errors import InvalidReceipt
+from crypto.receipt import Receipt, decode_receipt, encode_receipt
+
+FILE_RECEIPT = Receipt(
+    submission_uuid="5b3c8a52-93a1-4c57-9f5e-0c6b1a0e2f11",
+    kind="file",
+    original_name="фото 1.jpg",
+    size=1234,
+    sha256="a" * 64,
+    sha512="b" * 128,
+    received_at=datetime(2026, 11, 27, 5, 11, 16, 55418, tzinfo=UTC),
+)
+MESSAGE_RECEIPT = replace(FILE_RECEIPT, kind="message", original_name=None)
+
+
+def test_known_answer_canonical_bytes() -> None:
+    assert encode_receipt(FILE_RECEIPT) == (
+        '{"format":"skrynka-receipt","kind":"file","original_name":"фото 1.jpg",'
+        '"received_at":"2026-11-27T05:11:16.055418Z","sha256":"' + "a" * 64 + '",'
+        '"sha512":"' + "b" * 128 + '","size":1234,'
+        '"submission_uuid":"5b3c8a52-93a1-4c57-9f5e-0c6b1a0e2f11","version":1}'
+    ).encode("utf-8")
+
+
+@pytest.mark.parametrize("receipt", [FILE_RECEIPT, MESSAGE_RECEIPT])
+def test_round_trip(receipt: Receipt) -> None:
+    assert decode_receipt(encode_receipt(receipt)) == receipt
+
+
+def test_time_is_stored_in_utc() -> None:
+    minsk = timezone(timedelta(hours=3))
+    local = replace(FILE_RECEIPT, received_at=datetime(2026, 11, 27, 8, 11, 16, 55418, minsk))
+    assert b'"received_at":"2026-11-27T05:11:16.055418Z"' in encode_receipt(local)
+    assert decode_receipt(encode_receipt(local)).received_at == FILE_RECEIPT.received_at
+
+
+def test_unknown_keys_are_ignored() -> None:
+    document = json.loads(encode_receipt(FILE_RECEIPT))
+    document["added_in_version_1_1"] = {"anything": True}
+    assert decode_receipt(json.dumps(document).encode()) == FILE_RECEIPT
+
+
+def _tampered(**changes: Any) -> bytes:
+    document = json.loads(encode_receipt(FILE_RECEIPT))
+    for key, value in changes.items():
+        if value is KeyError:
+            del document[key]
+        else:
+            document[key] = value
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "complaint"),
+    [
+        (b"", "not UTF-8 JSON"),
+        (b"\xff\xfe", "not UTF-8 JSON"),
+        (b"[]", "not a JSON object"),
+        (b'{"size": NaN}', "not UTF-8 JSON"),
+        (_tampered(format="skrynka-transfer-bundle"), "not a skrynka-receipt"),
+        (_tampered(version=2), "version 2"),
+        (_tampered(version="1"), "version '1'"),
+        (_tampered(version=True), "version True"),
+        (_tampered(sha256=KeyError), "lacks sha256"),
+        (_tampered(size=-1), "size"),
+        (_tampered(size=True), "size"),
+        (_tampered(size=1.5), "size"),
+        (_tampered(sha256="A" * 64), "sha256"),
+        (_tampered(sha512="b" * 127), "sha512"),
+        (_tampered(kind="reply"), "kind"),
+        (_tampered(original_name=None), "original_name"),
+        (_tampered(submission_uuid="not-a-uuid"), "submission_uuid"),
+        (_tampered(received_at="2026-11-27 05:11:16"), "received_at"),
+        (_tampered(received_at="2026-11-27T05:11:16+03:00"), "received_at"),
+        (b"{" * 70000, "at most"),
+    ],
+)
+def test_invalid_receipts_are_refused(data: bytes, complaint: str) -> None:
+    with pytest.raises(InvalidReceipt, match=complaint):
+        decode_receipt(data)
+
+
+def test_message_with_a_name_cannot_be_built() -> None:
+    with pytest.raises(InvalidReceipt, match="a message has no original_name"):
+        replace(MESSAGE_RECEIPT, original_name="x.txt")
+
+
+def test_naive_time_cannot_be_built() -> None:
+    with pytest.raises(InvalidReceipt, match="timezone-aware"):
+        replace(FILE_RECEIPT, received_at=datetime(2026, 11, 27))
