@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Install what `make demo` and `make test` need, on Debian 12 with Python 3.11. Idempotent: each
+# step is skipped when already done, so running it again is quick.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3.11}"
+VENV="${VENV:-.venv}"
+DEBIAN_PACKAGES=(gnupg tor chromium mat2)
+
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    missing+=(python3.11)
+fi
+if command -v "$PYTHON" >/dev/null 2>&1 && ! "$PYTHON" -c "import ensurepip, venv" 2>/dev/null; then
+    missing+=(python3.11-venv)
+fi
+if ((${#missing[@]})); then
+    if [[ "$(id -u)" == 0 ]]; then
+        echo "Installing Debian packages: ${missing[*]}"
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    else
+        echo "Skrynka needs these Debian packages; install them, then run this again:" >&2
+        echo "    sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+    echo "Creating the virtualenv $VENV with $PYTHON"
+    "$PYTHON" -m venv "$VENV"
+fi
+# Every dependency is pinned by hash: a changed or substituted package fails the install.
+"$VENV/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+"$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps -e .
+
+# Compile translations (the .mo files are build products, not in git).
+if [[ -f babel.cfg ]]; then
+    for translations in source_app/translations journalist_app/translations; do
+        if [[ -d "$translations" ]] && compgen -G "$translations/*/LC_MESSAGES/*.po" >/dev/null; then
+            "$VENV/bin/pybabel" compile -q -d "$translations"
+        fi
+    done
+fi
+echo "Skrynka is installed in $VENV."
