@@ -1,0 +1,139 @@
+"""The guide: every page in every language, safe to open at Tor Browser's Safest level."""
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from source_app.guidance import guide_pages, register_guidance
+from source_app.i18n import SUPPORTED_LOCALES, init_i18n
+
+PATHS = ["/guide/", *(f"/guide{page.path}" for page in guide_pages())]
+# What a frightened reader must find, in each language, on the page that promises it.
+ESSENTIALS = {
+    "/guide/tor": {
+        "be": [
+            "obfs4",
+            "Snowflake",
+            "WebTunnel",
+            "@GetBridgesBot",
+            "bridges@torproject.org",
+            "Tails",
+            "Safest",
+            "Калі мост перастаў працаваць",
+        ],
+        "ru": [
+            "obfs4",
+            "Snowflake",
+            "WebTunnel",
+            "@GetBridgesBot",
+            "bridges@torproject.org",
+            "Tails",
+            "Safest",
+            "Если мост перестал работать",
+        ],
+        "en": [
+            "obfs4",
+            "Snowflake",
+            "WebTunnel",
+            "@GetBridgesBot",
+            "bridges@torproject.org",
+            "Tails",
+            "Safest",
+            "When a bridge stops working",
+        ],
+    },
+    "/guide/after": {
+        "be": ["Ніколі не запісвайце", "праз мяжу"],
+        "ru": ["Никогда не записывайте", "через границу"],
+        "en": ["Never write it down", "across the border"],
+    },
+    "/guide/metadata": {
+        "be": ["GPS", "серыйны нумар", "жоўтыя кропкі", "вадзяныя знакі", "арыгінал"],
+        "ru": ["GPS", "серийный номер", "жёлтые точки", "водяные знаки", "оригинал"],
+        "en": ["GPS", "serial number", "yellow dots", "watermarks", "original"],
+    },
+    "/guide/what-next": {
+        "be": ["рабочым месцы для доказаў", "ААН", "згоды"],
+        "ru": ["рабочем месте для доказательств", "ООН", "согласия"],
+        "en": ["evidence workstation", "UN investigative bodies", "consent"],
+    },
+}
+
+
+@pytest.fixture
+def guide_client() -> Iterator[FlaskClient]:
+    app = Flask("source_app")  # the source app's templates
+    app.secret_key = os.urandom(32)
+    init_i18n(app)
+    register_guidance(app)
+    with app.test_client() as client:
+        yield client
+
+
+@pytest.mark.parametrize("code", SUPPORTED_LOCALES)
+@pytest.mark.parametrize("path", PATHS)
+def test_every_page_answers_in_every_language(
+    guide_client: FlaskClient, path: str, code: str
+) -> None:
+    page = guide_client.get(f"{path}?l={code}")
+    assert page.status_code == 200
+    assert f'lang="{code}"' in page.text
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_pages_need_no_script_and_load_nothing_from_elsewhere(
+    guide_client: FlaskClient, path: str
+) -> None:
+    html = guide_client.get(path).text
+    assert "<script" not in html.lower()
+    assert " style=" not in html.lower()  # inline styles would break under the strict CSP
+    assert not re.search(r"""(src|href|action)=["']?(https?:)?//""", html), "external load"
+    assert "<img" not in html.lower()
+
+
+@pytest.mark.parametrize(("path", "by_language"), ESSENTIALS.items())
+def test_pages_say_what_they_promise(
+    guide_client: FlaskClient, path: str, by_language: dict[str, list[str]]
+) -> None:
+    for code, phrases in by_language.items():
+        html = guide_client.get(f"{path}?l={code}").text
+        for phrase in phrases:
+            assert phrase in html, f"{path} in {code} lacks {phrase!r}"
+
+
+def test_the_index_lists_every_page_with_its_reading_time(guide_client: FlaskClient) -> None:
+    html = guide_client.get("/guide/?l=ru").text
+    for page in guide_pages():
+        assert f'href="/guide{page.path}"' in html
+    assert "Читать около 5 минут." in html
+    assert "Читать около 3 минут." in html
+
+
+def test_reading_time_uses_the_right_plural(guide_client: FlaskClient) -> None:
+    assert "Чытаць каля 4 хвілін." in guide_client.get("/guide/metadata?l=be").text
+    assert "About 4 minutes to read." in guide_client.get("/guide/metadata?l=en").text
+
+
+def test_each_page_links_to_the_others(guide_client: FlaskClient) -> None:
+    html = guide_client.get("/guide/after").text
+    assert 'href="/guide/tor"' in html
+    assert 'href="/guide/metadata"' in html
+    assert 'href="/guide/what-next"' in html
+    assert 'href="/guide/"' in html
+
+
+def test_language_links_stay_on_the_same_guide_page(guide_client: FlaskClient) -> None:
+    html = guide_client.get("/guide/metadata?l=en").text
+    assert 'href="/guide/metadata?l=be"' in html
+    assert 'href="/guide/metadata?l=ru"' in html
+
+
+def test_the_guide_never_asks_to_write_the_codename_down(guide_client: FlaskClient) -> None:
+    for code in SUPPORTED_LOCALES:
+        for path in PATHS:
+            html = guide_client.get(f"{path}?l={code}").text.lower()
+            assert "write it down and" not in html
