@@ -1,0 +1,74 @@
+"""The source interface: where a source gets a codename, submits, and reads replies.
+
+Build it with :func:`create_app`; nothing happens at import time.
+"""
+
+from importlib import metadata
+
+from flask import Flask
+from flask_babel import Babel
+
+from core.instance import Instance, open_instance
+from core.settings import Settings, load_settings
+from core.web import harden_app
+from crypto.submission_key import export_public_key
+from source_app import info, main
+from source_app.context import EXTENSION_KEY, SourceContext
+from source_app.request import FORM_MEMORY_BYTES, SourceRequest
+from source_app.session import SourceSessionBox, derive_cookie_key
+from source_app.upload import FORM_OVERHEAD_BYTES
+
+# Stricter than the shared default: the source interface needs no fonts either.
+SOURCE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+LANGUAGES = ("en",)
+
+
+def create_app(settings: Settings | None = None, instance: Instance | None = None) -> Flask:
+    """Build the source app for ``instance`` (opened from ``settings`` or the environment)."""
+    if instance is None:
+        instance = open_instance(settings if settings is not None else load_settings())
+    settings = instance.settings
+    app = Flask(__name__)
+    app.request_class = SourceRequest
+    # The CSRF token is checked after the body of an upload has arrived: allow for the upload.
+    csrf = harden_app(
+        app,
+        instance,
+        csp=SOURCE_CSP,
+        csrf_time_limit_seconds=settings.csrf_time_limit_seconds + settings.worker_timeout_seconds,
+    )
+    app.config.update(
+        MAX_FORM_MEMORY_SIZE=FORM_MEMORY_BYTES,
+        # Requests other than /submit are small; /submit sets its own limit per request.
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + FORM_OVERHEAD_BYTES,
+        SESSION_COOKIE_NAME="skrynka_source",
+        PERMANENT_SESSION_LIFETIME=settings.source_session_seconds
+        + settings.worker_timeout_seconds,
+        SUPPORTED_LANGUAGES=LANGUAGES,
+        BABEL_DEFAULT_LOCALE=LANGUAGES[0],
+    )
+    Babel(app)
+    app.extensions[EXTENSION_KEY] = SourceContext(
+        instance=instance,
+        sessions=SourceSessionBox(
+            cookie_key=derive_cookie_key(instance.session_key),
+            lifetime_seconds=settings.source_session_seconds,
+        ),
+        public_key=export_public_key(settings.gnupg_home, instance.submission_fingerprint),
+        version=_version(),
+    )
+    app.register_blueprint(main.bp)
+    app.register_blueprint(info.bp)
+    # /submit reads its body itself and checks the CSRF token there (source_app.upload).
+    csrf.exempt(main.submit)
+    return app
+
+
+def _version() -> str:
+    try:
+        return metadata.version("skrynka")
+    except metadata.PackageNotFoundError:
+        return "0"

@@ -11,3 +11,7 @@ class TranslationsUnavailable(SourceAppError):
 
 class SpoolingRefused(SourceAppError):
     """Something asked Werkzeug to buffer an uploaded file; only /submit may receive files."""
+
+
+class MalformedUpload(SourceAppError):
+    """The submitted form data is not well-formed multipart data, or it ended early."""

@@ -1,0 +1,298 @@
+"""The source's pages: get a codename, log in, submit, read replies, log out."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from wtforms import ValidationError
+
+from core.errors import (
+    EmptyFile,
+    EmptySubmission,
+    MessageContainsCodename,
+    MessageNotText,
+    MessageTooLong,
+    MessageTooShort,
+    StoreError,
+    SubmissionRefused,
+    UnknownSource,
+    UploadsDisabled,
+    UploadTooLarge,
+)
+from core.models import InstanceConfig, Source, Submission
+from core.sources import authenticate_source, create_source
+from core.submissions import SubmissionDraft, open_submission, upload_limit
+from crypto.codename import MAX_CODENAME_CHARS, generate_codename
+from crypto.errors import CryptoError, InvalidCodename
+from crypto.reply_key import decrypt_with_reply_key
+from source_app.context import source_context
+from source_app.errors import MalformedUpload
+from source_app.session import Expired, LoggedIn
+from source_app.upload import (
+    FORM_OVERHEAD_BYTES,
+    HONEYPOT_FIELD,
+    drain_body,
+    receive_form,
+)
+
+bp = Blueprint("main", __name__)
+
+View = TypeVar("View", bound=Callable[..., Any])
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReplyView:
+    uuid: str
+    created_at: datetime
+    text: str
+
+
+def login_required(view: View) -> View:
+    """Run ``view`` only for a logged-in source (``g.login``); slide the session's expiry."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        box = source_context().sessions
+        state = box.current(session)
+        if isinstance(state, LoggedIn):
+            g.login = box.refresh(session, state.secrets)
+            return view(*args, **kwargs)
+        _drain_upload()
+        if isinstance(state, Expired):
+            box.log_out(session)
+            return render_template("session_expired.html"), 401
+        return redirect(url_for("main.login"), code=303)
+
+    return cast(View, wrapper)
+
+
+@bp.get("/")
+def index() -> Any:
+    if isinstance(source_context().sessions.current(session), LoggedIn):
+        return redirect(url_for("main.lookup"), code=303)
+    return render_template("index.html")
+
+
+@bp.post("/generate")
+def generate() -> str:
+    codename = generate_codename()
+    source_context().sessions.hold_codename(session, codename)
+    return render_template("generate.html", codename=codename)
+
+
+@bp.post("/create")
+def create() -> Response:
+    context = source_context()
+    codename = context.sessions.take_codename(session)
+    if codename is None:
+        flash(
+            _("That codename has expired. Here is a new one: write it down before you go on."),
+            "error",
+        )
+        return redirect(url_for("main.index"), code=303)
+    login = create_source(context.instance, codename)
+    context.sessions.log_in(session, login.secrets)
+    return redirect(url_for("main.lookup"), code=303)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        return render_template("login.html")
+    typed = request.form.get("codename", "")
+    try:
+        if len(typed) > MAX_CODENAME_CHARS:
+            # Refused before any derivation: long input must not buy Argon2id time.
+            raise InvalidCodename("too long")
+        found = authenticate_source(source_context().instance, typed)
+    except (InvalidCodename, UnknownSource):
+        return render_template(
+            "login.html", error=_("Sorry, that is not a recognised codename.")
+        ), 400
+    source_context().sessions.log_in(session, found.secrets)
+    return redirect(url_for("main.lookup"), code=303)
+
+
+@bp.post("/logout")
+def logout() -> str:
+    source_context().sessions.log_out(session)
+    return render_template("logged_out.html")
+
+
+@bp.get("/lookup")
+@login_required
+def lookup() -> Any:
+    context = source_context()
+    instance = context.instance
+    with instance.sessions() as db:
+        source = db.scalar(select(Source).where(Source.filesystem_id == g.login.source_id))
+        if source is None:
+            context.sessions.log_out(session)
+            return render_template("session_expired.html"), 401
+        counts: dict[str, int] = {
+            kind: count
+            for kind, count in db.execute(
+                select(Submission.kind, func.count())
+                .where(Submission.source_id == source.id)
+                .group_by(Submission.kind)
+            )
+        }
+        replies = _read_replies(source, g.login.secrets.wrap_key)
+        config = _instance_config(db)
+    limit = upload_limit(instance, config)
+    return render_template(
+        "lookup.html",
+        messages_received=counts.get("message", 0),
+        files_received=counts.get("file", 0),
+        replies=replies,
+        allow_uploads=config.allow_document_uploads if config is not None else True,
+        limit_mib=limit // MIB,
+        honeypot_field=HONEYPOT_FIELD,
+    )
+
+
+@bp.post("/submit")
+@login_required
+def submit() -> Any:
+    """Receive a message and/or files; nothing is shown to staff unless all of it is stored.
+
+    The body is parsed here, not by Werkzeug (which would spool files to /tmp), so the global
+    CSRF hook is off for this view and the token is checked once the body has been read.
+    """
+    instance = source_context().instance
+    try:
+        draft = open_submission(instance, g.login.source_id)
+    except UnknownSource:
+        _drain_upload()
+        source_context().sessions.log_out(session)
+        return render_template("session_expired.html"), 401
+    with draft:
+        limit = draft.limit + FORM_OVERHEAD_BYTES
+        if request.content_length is not None and request.content_length > limit:
+            return _too_large(draft)
+        request.max_content_length = limit
+        try:
+            form = receive_form(request.stream, request.content_type or "", draft)
+        except (UploadTooLarge, RequestEntityTooLarge):
+            return _too_large(draft)
+        except MalformedUpload:
+            return render_template("upload_malformed.html"), 400
+        except ClientDisconnected:
+            return render_template("upload_malformed.html"), 400
+        except MessageTooLong as refused:
+            flash(_refusal_text(refused, draft), "error")
+            return redirect(url_for("main.lookup"), code=303)
+        try:
+            validate_csrf(form.csrf_token)
+        except ValidationError as exc:
+            raise CSRFError(str(exc)) from exc
+        if form.honeypot:
+            # A robot filled the hidden field: look successful, keep nothing.
+            flash(_("Thank you. We received your submission."), "success")
+            return redirect(url_for("main.lookup"), code=303)
+        try:
+            if form.refusal is not None:
+                raise form.refusal
+            if form.message is not None:
+                draft.set_message(form.message)
+            draft.commit()
+        except SubmissionRefused as refused:
+            flash(_refusal_text(refused, draft), "error")
+            return redirect(url_for("main.lookup"), code=303)
+        except UnknownSource:
+            source_context().sessions.log_out(session)
+            return render_template("session_expired.html"), 401
+        except (CryptoError, StoreError):
+            return render_template("submit_failed.html"), 503
+    flash(_("Thank you. We received your submission."), "success")
+    return redirect(url_for("main.lookup"), code=303)
+
+
+def _too_large(draft: SubmissionDraft) -> tuple[str, int]:
+    draft.discard()
+    _drain_upload()
+    return render_template("too_large.html", limit_mib=draft.limit // MIB), 413
+
+
+def _drain_upload() -> None:
+    """Consume what is left of an upload we refuse, so the browser can show our answer."""
+    if request.method != "POST":
+        return
+    context = source_context()
+    cap = 2 * (context.instance.settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
+    length = request.content_length
+    if length is not None and length > cap:
+        return
+    stream = request.environ.get("wsgi.input")
+    if stream is not None:
+        drain_body(stream, cap if length is None else length)
+
+
+def _refusal_text(refused: SubmissionRefused, draft: SubmissionDraft) -> str:
+    if isinstance(refused, EmptySubmission):
+        return _("You must write a message or choose a file to submit.")
+    if isinstance(refused, EmptyFile):
+        return _("The file you chose is empty. Nothing was sent; choose the file again.")
+    if isinstance(refused, MessageNotText):
+        return _("Your message could not be read as text. Nothing was sent; type it again.")
+    if isinstance(refused, MessageTooLong):
+        return _("Your message is too long. Nothing was sent; send long texts as a file.")
+    if isinstance(refused, MessageTooShort):
+        return ngettext(
+            "Your first message must be at least %(num)d character long.",
+            "Your first message must be at least %(num)d characters long.",
+            refused.minimum,
+        )
+    if isinstance(refused, MessageContainsCodename):
+        return _(
+            "Your message contains your codename. Nothing was sent: never share your codename, "
+            "not even with us. Remove it and send the message again."
+        )
+    if isinstance(refused, UploadsDisabled):
+        return _("This site accepts messages only; files cannot be sent here.")
+    if isinstance(refused, UploadTooLarge):
+        return _("The file is larger than %(size)d MiB.", size=draft.limit // MIB)
+    return _("Your submission could not be accepted. Nothing was sent.")
+
+
+def _instance_config(db: Session) -> InstanceConfig | None:
+    return db.scalar(select(InstanceConfig).order_by(InstanceConfig.id).limit(1))
+
+
+def _read_replies(source: Source, wrap_key: bytes) -> list[ReplyView]:
+    """Decrypt the source's replies in memory (the reply key exists only for this call)."""
+    instance = source_context().instance
+    rows = [reply for reply in source.replies if not reply.deleted_by_source]
+    if not rows:
+        return []
+    ciphertexts = []
+    for reply in rows:
+        path = instance.store.path_of(source.filesystem_id, reply.filename)
+        ciphertexts.append(path.read_bytes())
+    texts = decrypt_with_reply_key(
+        source.reply_key_wrapped, wrap_key, ciphertexts, instance.settings.ram_dir
+    )
+    return [
+        ReplyView(reply.uuid, reply.created_at, text.decode("utf-8", "replace"))
+        for reply, text in zip(rows, texts, strict=True)
+    ]

@@ -1,0 +1,50 @@
+"""/metadata and /public-key: what SecureDrop-compatible tools read about an instance."""
+
+from flask.testing import FlaskClient
+
+from core.instance import Instance
+from tests.support.keys import KeyPair
+
+
+def test_metadata_describes_the_instance(client: FlaskClient, instance: Instance) -> None:
+    response = client.get("/metadata")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    document = response.get_json()
+    assert document["organization_name"] == "Skrynka Test"
+    assert document["allow_document_uploads"] is True
+    assert document["gpg_fpr"] == instance.submission_fingerprint
+    assert document["sd_version"]
+    assert document["supported_languages"] == ["en"]
+    assert document["v3_source_url"] is None
+    assert isinstance(document["server_os"], str)
+    assert document["server_os"]
+
+
+def test_metadata_shows_the_source_onion_address_once_it_exists(
+    client: FlaskClient, instance: Instance
+) -> None:
+    service = instance.settings.onion_dir / "source"
+    service.mkdir(parents=True, mode=0o700)
+    address = "a" * 56 + ".onion"
+    (service / "hostname").write_text(address + "\n")
+    assert client.get("/metadata").get_json()["v3_source_url"] == f"http://{address}"
+
+
+def test_public_key_is_the_submission_public_key(
+    client: FlaskClient, submission_keypair: KeyPair
+) -> None:
+    response = client.get("/public-key")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pgp-keys"
+    assert response.text.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+    assert "PRIVATE" not in response.text
+    import subprocess
+
+    shown = subprocess.run(
+        ["gpg", "--batch", "--with-colons", "--show-keys"],
+        input=response.data,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    assert f"fpr:::::::::{submission_keypair.fingerprint}:" in shown
