@@ -33,15 +33,16 @@ of the demo submission key, which a real Skrynka server never has: on a real ins
 secret key lives only on an offline decryption workstation (ideally on a smartcard), and the
 server refuses to start if its own keyring contains any secret key.
 
-  gnupg/                         a GnuPG home holding the demo secret key
-  submission-key.secret.asc      the same secret key, armored
+  submission-key.secret.asc      the demo submission key, SECRET half (no passphrase)
   submission-key.public.asc      its public half (what the server imported)
 
-Decrypt a stored submission to check that it is the exact bytes you sent:
+Check that a stored submission decrypts to exactly the bytes you sent:
 
-  gpg --homedir {home} --decrypt {store}/<source id>/1-<designation>-msg.gpg
+  export GNUPGHOME="$(mktemp -d)"
+  gpg --import {workstation}/submission-key.secret.asc
+  gpg --decrypt {store}/<source id>/1-<designation>-msg.gpg
+  gpg --decrypt {store}/<source id>/2-<designation>-doc.gz.gpg | gunzip > the-file
 
-Files (`-doc.gz.gpg`) decrypt to a gzip stream; pipe through `gunzip` for the original bytes.
 Fingerprint of the demo submission key: {fingerprint}
 """
 
@@ -57,29 +58,28 @@ DEMO_STEPS: list[DemoStep] = [show_demo_credentials]
 def create_demo_instance(data_dir: Path) -> Settings:
     """Create a dev-mode instance with a new demo key pair (secret half: demo-workstation/)."""
     data_dir = Path(data_dir).expanduser().absolute()
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    # Generate next to the data dir (same file system) so the home can be renamed into place.
-    scratch = Path(tempfile.mkdtemp(prefix=".skrynka-demo-key-", dir=data_dir.parent))
+    # A short path (gpg-agent's socket path is limited to ~100 bytes), in RAM where possible.
+    ram = Path("/dev/shm")  # noqa: S108 (a RAM-backed dir is the point)
+    scratch = Path(tempfile.mkdtemp(prefix="skd-", dir=ram if ram.is_dir() else None))
     try:
-        home = scratch / "gnupg"
+        home = scratch / "g"
         home.mkdir(mode=0o700)
         fingerprint = generate_key_pair(home, DEMO_KEY_NAME)
         public = export_public_key(home, fingerprint)
         secret = export_secret_key(home, fingerprint)
-        settings = init_instance(data_dir, public, dev_mode=True, organization_name="Skrynka demo")
-        workstation = settings.demo_workstation_dir
-        workstation.mkdir(mode=0o700)
-        os.rename(home, workstation / "gnupg")
-        _write_private(workstation / "submission-key.secret.asc", secret)
-        (workstation / "submission-key.public.asc").write_text(public, encoding="ascii")
-        (workstation / "README.txt").write_text(
-            WORKSTATION_README.format(
-                home=workstation / "gnupg", store=settings.store_dir, fingerprint=fingerprint
-            ),
-            encoding="utf-8",
-        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    settings = init_instance(data_dir, public, dev_mode=True, organization_name="Skrynka demo")
+    workstation = settings.demo_workstation_dir
+    workstation.mkdir(mode=0o700)
+    _write_private(workstation / "submission-key.secret.asc", secret)
+    (workstation / "submission-key.public.asc").write_text(public, encoding="ascii")
+    (workstation / "README.txt").write_text(
+        WORKSTATION_README.format(
+            workstation=workstation, store=settings.store_dir, fingerprint=fingerprint
+        ),
+        encoding="utf-8",
+    )
     return settings
 
 

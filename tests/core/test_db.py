@@ -71,7 +71,7 @@ def test_sqlite_connections_get_the_safety_pragmas(sqlite_url: str) -> None:
         assert pragma("PRAGMA journal_mode").scalar() == "wal"
         assert pragma("PRAGMA secure_delete").scalar() == 1
         assert pragma("PRAGMA foreign_keys").scalar() == 1
-        assert pragma("PRAGMA busy_timeout").scalar() >= 5000
+        assert int(pragma("PRAGMA busy_timeout").scalar() or 0) >= 5000
         assert pragma("PRAGMA synchronous").scalar() == 2  # FULL
     engine.dispose()
 

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ NAME = "1-rational_pizza-msg.gpg"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> CiphertextStore:
+def store(tmp_path: Path) -> Iterator[CiphertextStore]:
     (tmp_path / "store").mkdir(mode=0o700)
     (tmp_path / "tmp").mkdir(mode=0o700)
     with CiphertextStore(tmp_path / "store", tmp_path / "tmp") as opened:
