@@ -509,13 +509,20 @@ def _fill_sources(
     _encrypt_to_submission_key(instance, submission_items, workers)
     _encrypt_replies(instance, reply_items, work, workers)
 
+    # One thread per source at a time: the store creates a source's directory on its first
+    # file, and two first files racing would both try to create it.
+    by_source: dict[int, list[_Item]] = {}
+    for item in [*submission_items, *(i for items in reply_items.values() for i in items)]:
+        by_source.setdefault(item.source.id, []).append(item)
     stored: dict[int, tuple[int, str]] = {}
-    everything = [*submission_items, *(i for items in reply_items.values() for i in items)]
+
+    def store_all(items: list[_Item]) -> list[tuple[_Item, tuple[int, str]]]:
+        return [(item, _store(instance, item)) for item in items]
+
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for item, result in zip(
-            everything, pool.map(lambda i: _store(instance, i), everything), strict=True
-        ):
-            stored[id(item)] = result
+        for results in pool.map(store_all, by_source.values()):
+            for item, result in results:
+                stored[id(item)] = result
 
     receipts = {id(i.receipt_of): i for i in submission_items if i.receipt_of is not None}
     submission_rows = []

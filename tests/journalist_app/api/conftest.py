@@ -54,10 +54,10 @@ def seeded(instance: Instance) -> Seeded:
 
 
 @pytest.fixture
-def app(seeded: Seeded) -> Iterator[Flask]:
+def app(seeded: Seeded) -> Flask:
     application = create_app(instance=seeded.instance)
     application.config["TESTING"] = True
-    yield application
+    return application
 
 
 @pytest.fixture
@@ -85,9 +85,7 @@ def source_uuids(instance: Instance) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def live_data_dir(
-    tmp_path_factory: pytest.TempPathFactory, submission_keypair: KeyPair
-) -> Path:
+def live_data_dir(tmp_path_factory: pytest.TempPathFactory, submission_keypair: KeyPair) -> Path:
     """A dev-data instance on disk shared by a module's live-server tests (5 sources)."""
     data_dir = tmp_path_factory.mktemp("live") / "data"
     instance = make_dev_instance(data_dir, submission_keypair)
@@ -99,9 +97,7 @@ def live_data_dir(
 
 
 @pytest.fixture(scope="module")
-def live_server(
-    live_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def live_server(live_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real journalist app under gunicorn on the shared dev-data instance."""
     from tests.support.gunicorn import GunicornRunner
 
