@@ -8,6 +8,7 @@ ignore keys they do not know, so later versions can add some.
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,11 @@ from crypto.errors import InvalidReceipt
 
 RECEIPT_FORMAT = "skrynka-receipt"
 RECEIPT_VERSION = 1
-KINDS = frozenset({"message", "file"})
+KINDS = frozenset({"message", "file", "consent"})
+#: Optional objects a receipt may carry: the source's intake answers and consent
+#: (``skrynka-intake`` and ``skrynka-consent``, docs/storage-format.md). They are checked by
+#: their own readers; here only their shape (a JSON object naming its format) is checked.
+ATTACHED_DOCUMENTS = {"intake": "skrynka-intake", "consent": "skrynka-consent"}
 #: A receipt is a few hundred bytes; anything far larger is not one.
 MAX_RECEIPT_BYTES = 64 * 1024
 _MAX_NAME_CHARS = 1024
@@ -37,6 +42,8 @@ class Receipt:
     sha256: str
     sha512: str
     received_at: datetime
+    intake: Mapping[str, Any] | None = None
+    consent: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         problems = _problems(self)
@@ -57,6 +64,10 @@ def encode_receipt(receipt: Receipt) -> bytes:
         "sha512": receipt.sha512,
         "received_at": _format_time(receipt.received_at),
     }
+    for key in ATTACHED_DOCUMENTS:
+        attached = getattr(receipt, key)
+        if attached is not None:
+            document[key] = dict(attached)
     return json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
@@ -102,6 +113,8 @@ def decode_receipt(data: bytes) -> Receipt:
         key: document[key]
         for key in ("submission_uuid", "kind", "original_name", "size", "sha256", "sha512")
     }
+    for key in ATTACHED_DOCUMENTS:
+        values[key] = document.get(key)
     return Receipt(
         received_at=datetime.fromisoformat(received_at[:-1]).replace(tzinfo=UTC), **values
     )
@@ -112,9 +125,17 @@ def _problems(receipt: Receipt) -> list[str]:
     if not isinstance(receipt.submission_uuid, str) or not _is_uuid(receipt.submission_uuid):
         problems.append("submission_uuid is not a lower-case UUID")
     if receipt.kind not in KINDS:
-        problems.append("kind is neither 'message' nor 'file'")
+        problems.append("kind is neither 'message', 'file' nor 'consent'")
     if receipt.kind == "message" and receipt.original_name is not None:
         problems.append("a message has no original_name")
+    if receipt.kind == "consent" and receipt.original_name is not None:
+        problems.append("a consent record has no original_name")
+    for key, document_format in ATTACHED_DOCUMENTS.items():
+        attached = getattr(receipt, key)
+        if attached is not None and (
+            not isinstance(attached, Mapping) or attached.get("format") != document_format
+        ):
+            problems.append(f"{key} is not a {document_format} object")
     if receipt.kind == "file" and (
         not isinstance(receipt.original_name, str)
         or not receipt.original_name

@@ -95,3 +95,34 @@ def test_message_with_a_name_cannot_be_built() -> None:
 def test_naive_time_cannot_be_built() -> None:
     with pytest.raises(InvalidReceipt, match="timezone-aware"):
         replace(FILE_RECEIPT, received_at=datetime(2026, 11, 27))
+
+
+def test_intake_and_consent_ride_along_and_round_trip() -> None:
+    intake = {"format": "skrynka-intake", "version": 1, "relation": "witness"}
+    consent = {"format": "skrynka-consent", "version": 1, "destinations": ["platform", "un"]}
+    receipt = replace(FILE_RECEIPT, intake=intake, consent=consent)
+    encoded = encode_receipt(receipt)
+    assert b'"intake":{"format":"skrynka-intake","relation":"witness","version":1}' in encoded
+    assert decode_receipt(encoded) == receipt
+
+
+def test_receipts_without_answers_have_no_such_keys() -> None:
+    assert b"intake" not in encode_receipt(FILE_RECEIPT)
+    assert b"consent" not in encode_receipt(FILE_RECEIPT)
+    assert decode_receipt(encode_receipt(FILE_RECEIPT)).intake is None
+
+
+def test_a_consent_record_has_a_receipt_without_a_name() -> None:
+    receipt = replace(MESSAGE_RECEIPT, kind="consent")
+    assert decode_receipt(encode_receipt(receipt)) == receipt
+    with pytest.raises(InvalidReceipt, match="a consent record has no original_name"):
+        replace(receipt, original_name="consent.json")
+
+
+@pytest.mark.parametrize(
+    "attached",
+    [{"format": "skrynka-consent"}, {"version": 1}, ["skrynka-intake"], "skrynka-intake"],
+)
+def test_attached_documents_must_name_their_format(attached: object) -> None:
+    with pytest.raises(InvalidReceipt, match="intake is not a skrynka-intake object"):
+        replace(FILE_RECEIPT, intake=attached)  # type: ignore[arg-type]
