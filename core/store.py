@@ -31,7 +31,7 @@ from core.errors import StoredFileMissing, StoreError, UnsafeStorePath
 FILESYSTEM_ID_PATTERN = re.compile(r"[0-9a-f]{64}")
 # <n>-<designation_file>-<kind>.gpg, e.g. 1-rational_pizza-msg.gpg (docs/storage-format.md).
 FILENAME_PATTERN = re.compile(
-    r"[1-9][0-9]{0,8}-[a-z][a-z0-9_-]{0,200}-(msg|doc\.gz|reply|receipt)\.gpg"
+    r"[1-9][0-9]{0,8}-[a-z][a-z0-9_-]{0,200}-(msg|doc\.gz|reply|receipt|consent)\.gpg"
 )
 TEMP_SUFFIX = ".part"
 WORK_DIR_PREFIX = "w-"
@@ -53,7 +53,7 @@ def check_filename(filename: str) -> None:
     if not isinstance(filename, str) or not FILENAME_PATTERN.fullmatch(filename):
         raise UnsafeStorePath(
             "Refused a ciphertext file name that does not look like "
-            "<n>-<designation>-msg.gpg, -doc.gz.gpg, -reply.gpg or -receipt.gpg."
+            "<n>-<designation>-msg.gpg, -doc.gz.gpg, -reply.gpg, -receipt.gpg or -consent.gpg."
         )
 
 
