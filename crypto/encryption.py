@@ -164,7 +164,12 @@ class StreamEncryptor:
             max_workers=1, thread_name_prefix="plaintext-hash"
         )
         if gzip_name is not None:
-            self._pipe([memoryview(_gzip_header(gzip_name))])
+            try:
+                self._pipe([memoryview(_gzip_header(gzip_name))])
+            except BaseException:
+                # gpg may already have exited (an unusable recipient): leave nothing behind.
+                self.abort()
+                raise
 
     @property
     def output(self) -> Path:

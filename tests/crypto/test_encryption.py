@@ -3,6 +3,8 @@ import hashlib
 import io
 import os
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -153,13 +155,16 @@ def test_leaving_the_block_without_finish_leaves_nothing(tmp_path: Path, server:
     assert not output.exists()
 
 
+@pytest.mark.parametrize("gzip_name", [None, "photo.jpg"])
 def test_unknown_recipient_fails_clearly_and_leaves_nothing(
-    tmp_path: Path, server: KeyHome
+    tmp_path: Path, server: KeyHome, gzip_name: str | None
 ) -> None:
     output = tmp_path / "nobody.gpg"
 
     def upload() -> None:
-        with open_encryptor(server.home, [Fingerprint("AB" * 20)], output) as enc:
+        with open_encryptor(
+            server.home, [Fingerprint("AB" * 20)], output, gzip_name=gzip_name
+        ) as enc:
             enc.write(os.urandom(4 * 1024 * 1024))
             enc.finish()
 
@@ -253,3 +258,29 @@ def test_missing_gpg_binary_is_reported(
     with pytest.raises(GpgFailed, match="apt install gnupg"):
         open_encryptor(server.home, [server.fingerprint], tmp_path / "x.gpg")
     assert not (tmp_path / "x.gpg").exists()
+
+
+def _files_containing(marker: bytes, roots: list[Path], since: float) -> list[Path]:
+    found = []
+    for root in roots:
+        for dirpath, _dirs, files in os.walk(root):
+            for name in files:
+                path = Path(dirpath) / name
+                try:
+                    stat = path.stat()
+                    recent = stat.st_mtime >= since and stat.st_size < 64 * 1024 * 1024
+                    if recent and marker in path.read_bytes():
+                        found.append(path)
+                except OSError:
+                    continue
+    return found
+
+
+def test_no_plaintext_reaches_any_file(tmp_path: Path, server: KeyHome) -> None:
+    marker = os.urandom(16).hex().encode()
+    data = (marker + os.urandom(1000)) * 3000
+    since = time.time() - 1
+    _encrypt_stream(server, tmp_path / "doc.gz.gpg", data, 65536, gzip_name="leak.bin")
+    encrypt_bytes(server.home, [server.fingerprint], data[:5000])
+    roots = [tmp_path, server.home, Path(tempfile.gettempdir()), Path("/dev/shm"), Path("/var/tmp")]
+    assert _files_containing(marker, [r for r in roots if r.is_dir()], since) == []
