@@ -1,7 +1,5 @@
 """Fixtures for the staff interface: the app, a client, and signed-in staff and admins."""
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -12,10 +10,10 @@ from tests.journalist_app.staff import StaffAccount, make_staff_account, sign_in
 
 
 @pytest.fixture
-def staff_app(instance: Instance) -> Iterator[Flask]:
+def staff_app(instance: Instance) -> Flask:
     app = create_app(instance=instance)
     app.config["TESTING"] = True
-    yield app
+    return app
 
 
 @pytest.fixture
@@ -34,14 +32,18 @@ def admin_account(instance: Instance) -> StaffAccount:
 
 
 @pytest.fixture
-def staff_client(client: FlaskClient, instance: Instance, staff_account: StaffAccount) -> FlaskClient:
+def staff_client(
+    client: FlaskClient, instance: Instance, staff_account: StaffAccount
+) -> FlaskClient:
     response = sign_in_client(client, instance, staff_account)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
 
 
 @pytest.fixture
-def admin_client(client: FlaskClient, instance: Instance, admin_account: StaffAccount) -> FlaskClient:
+def admin_client(
+    client: FlaskClient, instance: Instance, admin_account: StaffAccount
+) -> FlaskClient:
     response = sign_in_client(client, instance, admin_account)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
