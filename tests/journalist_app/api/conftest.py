@@ -90,9 +90,11 @@ def live_data_dir(tmp_path_factory: pytest.TempPathFactory, submission_keypair: 
     data_dir = tmp_path_factory.mktemp("live") / "data"
     instance = make_dev_instance(data_dir, submission_keypair)
     try:
-        seed(instance, sources=5)
+        seeded = seed(instance, sources=5)
     finally:
         instance.close()
+    # Test-only: the codename of the source created like a real one, to log in as it.
+    (data_dir / "codenames.txt").write_text("\n".join(seeded.codenames) + "\n")
     return data_dir
 
 
