@@ -8,7 +8,6 @@ from typing import Any, TypeVar, cast
 
 from flask import (
     Blueprint,
-    Response,
     flash,
     g,
     redirect,
@@ -17,8 +16,9 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_babel import ngettext as babel_ngettext
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -57,6 +57,15 @@ from source_app.upload import (
 bp = Blueprint("main", __name__)
 
 View = TypeVar("View", bound=Callable[..., Any])
+
+
+def _(text: str, **values: Any) -> str:
+    """gettext with a type (Flask-Babel ships none); ``_`` is what extraction looks for."""
+    return str(gettext(text, **values))
+
+
+def ngettext(singular: str, plural: str, number: int) -> str:
+    return str(babel_ngettext(singular, plural, number))
 MIB = 1024 * 1024
 
 
@@ -101,7 +110,7 @@ def generate() -> str:
 
 
 @bp.post("/create")
-def create() -> Response:
+def create() -> ResponseReturnValue:
     context = source_context()
     codename = context.sessions.take_codename(session)
     if codename is None:

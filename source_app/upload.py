@@ -8,7 +8,7 @@ Werkzeug's own form parser, which would spool files to /tmp, is never involved.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from streaming_form_data import StreamingFormDataParser
 from streaming_form_data.parser import ParseFailedException
@@ -101,7 +101,7 @@ class _FileField(BaseTarget):  # type: ignore[misc]
             self.refusal = EmptyFile("The chosen file is empty.")
 
 
-def receive_form(stream: BinaryIO, content_type: str, draft: SubmissionDraft) -> ReceivedForm:
+def receive_form(stream: IO[bytes], content_type: str, draft: SubmissionDraft) -> ReceivedForm:
     """Parse the whole body of a /submit request, streaming files into ``draft``.
 
     Raises MalformedUpload for anything that is not complete multipart form data, and lets the
@@ -143,7 +143,7 @@ def receive_form(stream: BinaryIO, content_type: str, draft: SubmissionDraft) ->
     )
 
 
-def drain_body(stream: BinaryIO, limit: int) -> None:
+def drain_body(stream: IO[bytes], limit: int) -> None:
     """Read and drop up to ``limit`` more bytes of the request body.
 
     Answering before the browser has sent its whole upload makes the server close a socket

@@ -1,0 +1,271 @@
+"""Uploads through real gunicorn: only ciphertext reaches any disk, limits, crashes."""
+
+import hashlib
+import os
+import signal
+import stat
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+from sqlalchemy import select, update
+
+from core.instance import Instance, open_instance
+from core.models import InstanceConfig, Source, Submission
+from tests.source_app.http_source import HttpSource, read_response
+from tests.source_app.pages import BOUNDARY, multipart_body
+from tests.support.ciphertext import gpg_decrypt, gunzip_with_name, read_receipt
+from tests.support.keys import KeyPair
+
+MIB = 1024 * 1024
+APP = "source_app:create_app()"
+
+
+@pytest.fixture
+def server(instance: Instance, make_gunicorn: Callable[..., str]) -> str:
+    return make_gunicorn(APP, instance.settings.data_dir, workers=1, threads=4)
+
+
+@pytest.fixture
+def http_source(server: str) -> HttpSource:
+    source = HttpSource(server)
+    source.create()
+    return source
+
+
+def rows(instance: Instance) -> list[Submission]:
+    with instance.sessions() as db:
+        found = list(db.scalars(select(Submission).order_by(Submission.id)))
+        db.expunge_all()
+        return found
+
+
+def upload_temp_files(instance: Instance) -> list[Path]:
+    return [p for p in instance.settings.tmp_dir.rglob("*") if p.is_file() and p.name != ".lock"]
+
+
+def filesystem_id(instance: Instance) -> str:
+    with instance.sessions() as db:
+        return str(db.scalars(select(Source.filesystem_id)).one())
+
+
+def set_limit(instance: Instance, limit: int) -> None:
+    with instance.sessions() as db:
+        db.execute(update(InstanceConfig).values(max_upload_bytes=limit))
+        db.commit()
+
+
+def test_message_and_file_through_gunicorn_decrypt_to_the_bytes_sent(
+    instance: Instance, http_source: HttpSource, submission_keypair: KeyPair
+) -> None:
+    content = os.urandom(2 * MIB + 123)
+    response = http_source.submit("Вы мяне чуеце?", ("відэа.mp4", content))
+    assert response.status_code == 200
+    assert "We received your submission" in response.text
+    message, document = rows(instance)
+    store = instance.settings.store_dir / filesystem_id(instance)
+    assert gpg_decrypt(submission_keypair.secret_home, store / message.filename) == (
+        "Вы мяне чуеце?".encode()
+    )
+    name, plaintext = gunzip_with_name(
+        gpg_decrypt(submission_keypair.secret_home, store / document.filename)
+    )
+    assert plaintext == content
+    assert name == "video.mp4" or (name is not None and name.endswith(".mp4"))
+    receipt = read_receipt(submission_keypair.secret_home, store / str(document.receipt_filename))
+    assert receipt["original_name"] == "відэа.mp4"
+    assert receipt["sha512"] == hashlib.sha512(content).hexdigest()
+    assert upload_temp_files(instance) == []
+
+
+SCANNED_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def files_under(roots: list[Path]) -> Iterator[Path]:
+    seen: set[tuple[int, int]] = set()
+    for root in roots:
+        for directory, _, names in os.walk(root, onerror=lambda _: None):
+            for name in names:
+                path = Path(directory) / name
+                try:
+                    info = path.lstat()
+                except OSError:
+                    continue
+                if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) in seen:
+                    continue
+                seen.add((info.st_dev, info.st_ino))
+                yield path
+
+
+def files_containing(roots: list[Path], markers: list[bytes]) -> list[tuple[Path, bytes]]:
+    overlap = max(len(m) for m in markers)
+    found = []
+    for path in files_under(roots):
+        try:
+            with path.open("rb") as handle:
+                tail = b""
+                while chunk := handle.read(8 * MIB):
+                    window = tail + chunk
+                    found += [(path, m) for m in markers if m in window]
+                    tail = window[-overlap:]
+        except OSError:
+            continue
+    return found
+
+
+def test_no_plaintext_reaches_any_disk(
+    instance: Instance, http_source: HttpSource, submission_keypair: KeyPair
+) -> None:
+    message_marker = os.urandom(16).hex().encode()
+    file_marker = os.urandom(16).hex().encode()
+    # 3 MiB: far above Werkzeug's 500 KiB spooling threshold; the marker at both ends and
+    # in the middle, so a partial spool would be found too.
+    filler = os.urandom(3 * MIB)
+    content = file_marker + filler[: 3 * MIB // 2] + file_marker + filler[3 * MIB // 2 :]
+    content += file_marker
+    message = "witness statement " + message_marker.decode()
+    response = http_source.submit(message, ("statement.pdf", content))
+    assert "We received your submission" in response.text
+    assert len(rows(instance)) == 2
+
+    roots = [instance.settings.data_dir, *(Path(p) for p in SCANNED_ROOTS)]
+    if os.environ.get("TMPDIR"):
+        roots.append(Path(os.environ["TMPDIR"]))
+    assert files_containing(roots, [message_marker, file_marker]) == []
+    # And the scan does find a marker where one is: the check is not blind.
+    store = instance.settings.store_dir / filesystem_id(instance)
+    document = rows(instance)[1]
+    _, plaintext = gunzip_with_name(
+        gpg_decrypt(submission_keypair.secret_home, store / document.filename)
+    )
+    assert plaintext.count(file_marker) == 3
+
+
+def test_a_worker_killed_mid_upload_leaves_nothing_after_restart(
+    instance: Instance,
+    make_gunicorn: Callable[..., str],
+) -> None:
+    base_url = make_gunicorn(APP, instance.settings.data_dir, workers=1, threads=4)
+    master = psutil.Process(make_gunicorn.__self__.processes[-1].pid)  # type: ignore[attr-defined]
+    source = HttpSource(base_url)
+    source.create()
+    token = source.token()
+    head, _ = multipart_body([("csrf_token", token.encode(), None), ("msg", b"hello", None)])
+    head = head[: -len(f"--{BOUNDARY}--\r\n")]
+    head += (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="fh"; filename="big.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    file_size = 64 * MIB
+    total = len(head) + file_size + len(f"\r\n--{BOUNDARY}--\r\n")
+    connection = source.open_raw_upload(total, BOUNDARY)
+    connection.sendall(head)
+    sent = 0
+    deadline = time.monotonic() + 30
+    # Send slowly until ciphertext is flowing into a temp file: the upload is mid-way.
+    while not any(p.stat().st_size > 0 for p in upload_temp_files(instance)):
+        assert time.monotonic() < deadline, "the upload never reached the encryptor"
+        connection.sendall(os.urandom(MIB))
+        sent += MIB
+        time.sleep(0.05)
+    assert sent < file_size
+    [worker] = master.children()
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    connection.close()
+
+    assert rows(instance) == []
+    assert not (instance.settings.store_dir / filesystem_id(instance)).exists()
+    # Gunicorn starts a new worker; let it come up before the instance is opened again.
+    deadline = time.monotonic() + 30
+    while not [c for c in master.children() if c.pid != worker.pid]:
+        assert time.monotonic() < deadline, "gunicorn did not replace the killed worker"
+        time.sleep(0.1)
+    reopened = open_instance(instance.settings)
+    try:
+        assert upload_temp_files(instance) == []
+    finally:
+        reopened.close()
+    assert rows(instance) == []
+    # The server still works after the crash.
+    assert "We received your submission" in source.submit("after the crash").text
+
+
+def test_an_upload_over_the_limit_gets_the_friendly_page_not_a_reset(
+    instance: Instance, http_source: HttpSource
+) -> None:
+    set_limit(instance, MIB)
+    response = http_source.submit("hello", ("big.bin", os.urandom(3 * MIB)))
+    assert response.status_code == 413
+    assert "Your upload is too large" in response.text
+    assert rows(instance) == []
+    assert upload_temp_files(instance) == []
+
+
+def test_a_chunked_upload_over_the_limit_stops_at_the_limit(
+    instance: Instance, http_source: HttpSource
+) -> None:
+    set_limit(instance, MIB)
+    body, content_type = multipart_body(
+        [
+            ("csrf_token", http_source.token().encode(), None),
+            ("msg", b"hello", None),
+            ("fh", os.urandom(4 * MIB), "big.bin"),
+        ]
+    )
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(body), 256 * 1024):
+            yield body[start : start + 256 * 1024]
+
+    try:
+        response = http_source.http.post(
+            http_source.base_url + "/submit",
+            data=chunks(),
+            headers={"Content-Type": content_type},
+            timeout=60,
+        )
+        assert response.status_code == 413
+        assert "Your upload is too large" in response.text
+    except requests.ConnectionError:
+        # The server may close once it has answered; what matters is what it kept.
+        pass
+    assert rows(instance) == []
+    assert upload_temp_files(instance) == []
+
+
+def test_a_truncated_upload_stores_nothing(instance: Instance, http_source: HttpSource) -> None:
+    body, _ = multipart_body(
+        [
+            ("csrf_token", http_source.token().encode(), None),
+            ("fh", os.urandom(2 * MIB), "cut.bin"),
+        ]
+    )
+    connection = http_source.open_raw_upload(len(body), BOUNDARY)
+    connection.sendall(body[: len(body) // 2])
+    connection.shutdown(1)  # the client goes away half-way
+    connection.close()
+    deadline = time.monotonic() + 10
+    while upload_temp_files(instance) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert upload_temp_files(instance) == []
+    assert rows(instance) == []
+
+
+def test_a_complete_raw_upload_is_accepted(instance: Instance, http_source: HttpSource) -> None:
+    body, _ = multipart_body(
+        [
+            ("csrf_token", http_source.token().encode(), None),
+            ("msg", b"raw", None),
+            ("fh", b"abc" * 1000, "raw.txt"),
+        ]
+    )
+    connection = http_source.open_raw_upload(len(body), BOUNDARY)
+    connection.sendall(body)
+    status, _ = read_response(connection)
+    connection.close()
+    assert status == 303
+    assert [r.kind for r in rows(instance)] == ["message", "file"]
