@@ -24,7 +24,7 @@ import os
 import unicodedata
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -32,6 +32,7 @@ from typing import BinaryIO
 
 from sqlalchemy import select, update
 
+from core.consent import ConsentRecord, consent_document, encode_consent
 from core.errors import (
     EmptyFile,
     EmptySubmission,
@@ -44,6 +45,7 @@ from core.errors import (
     UploadTooLarge,
 )
 from core.instance import Instance
+from core.intake import Intake, intake_document
 from core.models import InstanceConfig, Source, Submission
 from core.sources import message_contains_codename
 from crypto.encryption import PlaintextDigest, StreamEncryptor, encrypt_bytes, open_encryptor
@@ -125,11 +127,13 @@ class _Item:
     kind: str
     uuid: str
     ciphertext: Path
-    receipt: Path
     size: int
     sha256: str
-    receipt_size: int
-    receipt_sha256: str
+    # The receipt is sealed at commit, once every answer sent with the items is known.
+    plain_receipt: Receipt
+    receipt: Path | None = None
+    receipt_size: int = 0
+    receipt_sha256: str = ""
 
 
 class FileUpload:
@@ -146,7 +150,7 @@ class FileUpload:
         self._encryptor.write(chunk)
 
     def finish(self) -> None:
-        """Close the file: refuses an empty one; its receipt is written at once."""
+        """Close the file: refuses an empty one; its receipt is sealed when the draft commits."""
         if self._finished:
             return
         self._finished = True
@@ -182,6 +186,8 @@ class SubmissionDraft:
         self._items: list[_Item] = []
         self._temps: list[Path] = []
         self._done = False
+        self._intake: Intake | None = None
+        self._consent: ConsentRecord | None = None
 
     def __enter__(self) -> "SubmissionDraft":
         return self
@@ -220,6 +226,41 @@ class SubmissionDraft:
         self._open.append(upload)
         return upload
 
+    def attach_answers(
+        self, *, intake: Intake | None = None, consent: ConsentRecord | None = None
+    ) -> None:
+        """Put the source's intake answers and consent into the receipt of every item.
+
+        An empty intake is left out (docs/storage-format.md: no `intake` key means no answers).
+        May be called at any time before :meth:`commit`: receipts are sealed at commit.
+        """
+        self._intake = None if intake is None or intake.is_empty else intake
+        self._consent = consent
+
+    def commit_consent(self, record: ConsentRecord) -> StoredSubmission:
+        """Store a later consent change on its own: a `consent` item and its receipt.
+
+        The item's plaintext is the canonical `skrynka-consent` document; like everything a
+        source sends, it reaches the disk only as ciphertext to the submission key.
+        """
+        if self._items or self._open or self._message is not None:
+            raise RuntimeError("A consent change is stored on its own, not inside a submission.")
+        temp = self._new_temp()
+        encryptor = open_encryptor(
+            self.instance.settings.gnupg_home, [self.instance.submission_fingerprint], temp
+        )
+        try:
+            encryptor.write(encode_consent(record))
+            digest = encryptor.finish()
+        except BaseException:
+            encryptor.abort()
+            raise
+        self._add_item("consent", temp, None, digest, record.recorded_at)
+        self._seal_receipts()
+        stored = self._publish()
+        self._done = True
+        return stored[0]
+
     def add_file(self, original_name: str, stream: BinaryIO, chunk_size: int = 1 << 20) -> None:
         """Encrypt a whole readable file (the pull-style twin of :meth:`open_file`)."""
         upload = self.open_file(original_name)
@@ -245,6 +286,7 @@ class SubmissionDraft:
             raise MessageContainsCodename("The message contains the source's codename.")
         if message is not None:
             self._encrypt_message(message)
+        self._seal_receipts()
         stored = self._publish()
         self._done = True
         return stored
@@ -304,28 +346,35 @@ class SubmissionDraft:
             sha512=digest.sha512,
             received_at=received_at,
         )
-        sealed = encrypt_bytes(
-            self.instance.settings.gnupg_home,
-            [self.instance.submission_fingerprint],
-            encode_receipt(receipt),
-        )
-        receipt_temp = self._new_temp()
-        _write_durably(receipt_temp, sealed)
         size, sha256 = _hash_file(ciphertext)
         item = _Item(
             kind=kind,
             uuid=item_uuid,
             ciphertext=ciphertext,
-            receipt=receipt_temp,
             size=size,
             sha256=sha256,
-            receipt_size=len(sealed),
-            receipt_sha256=hashlib.sha256(sealed).hexdigest(),
+            plain_receipt=receipt,
         )
         if first:
             self._items.insert(0, item)
         else:
             self._items.append(item)
+
+    def _seal_receipts(self) -> None:
+        """Encrypt each item's receipt, with the answers attached to this submission."""
+        intake = None if self._intake is None else intake_document(self._intake)
+        consent = None if self._consent is None else consent_document(self._consent)
+        for item in self._items:
+            receipt = replace(item.plain_receipt, intake=intake, consent=consent)
+            sealed = encrypt_bytes(
+                self.instance.settings.gnupg_home,
+                [self.instance.submission_fingerprint],
+                encode_receipt(receipt),
+            )
+            item.receipt = self._new_temp()
+            _write_durably(item.receipt, sealed)
+            item.receipt_size = len(sealed)
+            item.receipt_sha256 = hashlib.sha256(sealed).hexdigest()
 
     def _publish(self) -> list[StoredSubmission]:
         store = self.instance.store
@@ -363,6 +412,7 @@ class SubmissionDraft:
                     filename, receipt_filename = names
                     store.commit(item.ciphertext, self.source_id, filename)
                     linked.append(filename)
+                    assert item.receipt is not None  # sealed by _seal_receipts
                     store.commit(item.receipt, self.source_id, receipt_filename)
                     linked.append(receipt_filename)
                     db.add(
@@ -430,8 +480,16 @@ def store_submission(
         return draft.commit()
 
 
+def store_consent_change(
+    instance: Instance, source_id: SourceId, record: ConsentRecord
+) -> StoredSubmission:
+    """Store a source's later consent change as a new encrypted `consent` record."""
+    with open_submission(instance, source_id) as draft:
+        return draft.commit_consent(record)
+
+
 def _names(number: int, designation_file: str, kind: str) -> tuple[str, str]:
-    suffix = "doc.gz" if kind == "file" else "msg"
+    suffix = {"file": "doc.gz", "consent": "consent"}.get(kind, "msg")
     return (
         f"{number}-{designation_file}-{suffix}.gpg",
         f"{number}-{designation_file}-receipt.gpg",
