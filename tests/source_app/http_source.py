@@ -44,7 +44,8 @@ class HttpSource:
 
     def address(self) -> tuple[str, int]:
         parts = urlsplit(self.base_url)
-        assert parts.hostname is not None and parts.port is not None
+        assert parts.hostname is not None
+        assert parts.port is not None
         return parts.hostname, parts.port
 
     def open_raw_upload(self, body_length: int, boundary: str) -> socket.socket:

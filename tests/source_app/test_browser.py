@@ -1,0 +1,61 @@
+"""A source in Chromium with JavaScript off: codename, submit, log out, log in, acknowledgement."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.instance import Instance
+from core.models import Submission
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_source_submits_and_comes_back_without_javascript(
+    instance: Instance,
+    make_gunicorn: Callable[..., str],
+    nojs_page: Any,
+    artifacts_dir: Path,
+    tmp_path: Path,
+) -> None:
+    base_url = make_gunicorn("source_app:create_app()", instance.settings.data_dir)
+    page = nojs_page
+    shots = artifacts_dir / "source-browser"
+    shots.mkdir(exist_ok=True)
+
+    page.goto(base_url + "/")
+    page.screenshot(path=str(shots / "1-index.png"), full_page=True)
+    page.get_by_role("button", name="Get a codename").click()
+    codename = page.locator("#codename").inner_text().strip()
+    assert len(codename.split()) == 7
+    page.screenshot(path=str(shots / "2-codename.png"), full_page=True)
+    page.get_by_role("button", name="I have saved my codename").click()
+    assert page.url.endswith("/lookup")
+
+    evidence = tmp_path / "evidence.txt"
+    evidence.write_bytes(b"a small file from the browser\n" * 100)
+    page.fill("#msg", "They took him from the square at 14:00.")
+    page.set_input_files("#fh", str(evidence))
+    page.screenshot(path=str(shots / "3-lookup-filled.png"), full_page=True)
+    page.get_by_role("button", name="Submit").click()
+    assert "We received your submission" in page.content()
+    page.screenshot(path=str(shots / "4-submitted.png"), full_page=True)
+
+    page.get_by_role("button", name="Log out").click()
+    assert "You are logged out" in page.content()
+    page.screenshot(path=str(shots / "5-logged-out.png"), full_page=True)
+
+    page.goto(base_url + "/login")
+    page.fill("#codename", codename)
+    page.get_by_role("button", name="Continue").click()
+    assert page.url.endswith("/lookup")
+    received = page.locator("#received").inner_text()
+    assert "received 1 message" in received
+    assert "received 1 file" in received
+    page.screenshot(path=str(shots / "6-acknowledged.png"), full_page=True)
+
+    with instance.sessions() as db:
+        kinds = list(db.scalars(select(Submission.kind).order_by(Submission.id)))
+    assert kinds == ["message", "file"]
