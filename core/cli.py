@@ -15,6 +15,7 @@ from typing import Any
 
 from core.db import head_revision, upgrade_database
 from core.demo import create_demo_instance, prepare_demo, saved_demo_notes
+from core.devdata_commands import register_devdata_commands
 from core.errors import InstanceError, ServeError, SettingsError, SkrynkaError
 from core.instance import check_instance
 from core.onion_commands import register_onion_commands
@@ -37,7 +38,10 @@ DataDirOf = Callable[[argparse.Namespace], Path]
 Registration = Callable[[Any, DataDirOf], object]
 
 # Every module that adds sub-commands. Add yours here when its module exists.
-COMMAND_REGISTRATIONS: tuple[Registration, ...] = (register_onion_commands,)
+COMMAND_REGISTRATIONS: tuple[Registration, ...] = (
+    register_onion_commands,
+    register_devdata_commands,
+)
 
 DEMO_DATA_DIR = Path("demo-data")
 
