@@ -89,6 +89,10 @@ def jsonify_api_errors(response: Response) -> Response:
         return response
     if response.mimetype == "application/json":
         return response
+    routing_error = request.routing_exception
+    if isinstance(routing_error, HTTPException) and routing_error.code == response.status_code:
+        # Unknown path or wrong method: rebuild from the exception (a 405 keeps its Allow).
+        return http_error_response(routing_error)
     status = response.status_code
     try:
         phrase = HTTPStatus(status).phrase
