@@ -13,6 +13,7 @@ from core.web import harden_app
 from journalist_app import account, admin, auth, conversation, inbox
 from journalist_app.api import register_api
 from journalist_app.context import StaffContext, install_context
+from journalist_app.error_pages import install_error_pages
 from journalist_app.session import COOKIE_NAME, TokenSessionInterface
 
 # Same-origin scripts are allowed for progressive enhancement only; no inline script or style.
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app.session_interface = TokenSessionInterface(instance.session_key)
     install_context(app, StaffContext(instance=instance, audit=AuditLog(instance.signer)))
     auth.install_session_handling(app)
+    install_error_pages(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(conversation.bp)

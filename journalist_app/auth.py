@@ -34,6 +34,7 @@ from core.journalists import (
 )
 from journalist_app.context import db, me, staff
 from journalist_app.forms import LoginForm
+from journalist_app.notices import current_notice
 from journalist_app.session import TokenSession, new_token
 
 P = ParamSpec("P")
@@ -114,7 +115,7 @@ def login() -> BaseResponse | tuple[str, int] | str:
         return redirect(url_for("inbox.index"))
     form = LoginForm()
     if request.method == "GET":
-        return render_template("login.html", form=form)
+        return render_template("login.html", form=form, notice=current_notice())
     if not form.validate_on_submit():
         return render_template("login.html", form=form, error=SIGN_IN_FAILED), 400
     context = staff()
