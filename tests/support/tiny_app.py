@@ -10,6 +10,8 @@ def create_app() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[byte
     data_dir = os.environ["SKRYNKA_DATA_DIR"].encode()
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/crash":
+            raise RuntimeError("the tiny app crashed on purpose")
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [data_dir]
 

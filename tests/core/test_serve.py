@@ -1,0 +1,56 @@
+"""The gunicorn runner: threaded workers on loopback, and logs that identify nobody."""
+
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from core.instance import Instance
+from core.serve import gunicorn_command
+
+TINY_APP = "tests.support.tiny_app:create_app()"
+MARKER_PATH = "/where-the-source-went-7f3a"
+MARKER_AGENT = "SourceBrowser/7f3a"
+
+
+def test_the_command_uses_threaded_workers_on_loopback_with_long_timeouts() -> None:
+    command = gunicorn_command("source_app:create_app()", 8080)
+    joined = " ".join(command)
+    assert "--bind 127.0.0.1:8080" in joined
+    assert "--worker-class gthread" in joined
+    assert int(command[command.index("--timeout") + 1]) >= 3600
+    assert "--access-logfile" not in command  # gunicorn's default: no access log
+    assert "--logger-class core.serve.QuietLogger" in joined
+    assert command[-1] == "source_app:create_app()"
+
+
+def raw_request(base_url: str, data: bytes) -> None:
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(data)
+        connection.recv(4096)
+
+
+def test_neither_paths_nor_agents_nor_addresses_reach_the_log(
+    instance: Instance, make_gunicorn: Callable[..., str], tmp_path: Path
+) -> None:
+    base = make_gunicorn(TINY_APP, instance.settings.data_dir)
+    request = urllib.request.Request(base + MARKER_PATH, headers={"User-Agent": MARKER_AGENT})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    with pytest.raises(urllib.error.HTTPError) as crashed:
+        urllib.request.urlopen(base + "/crash?" + MARKER_PATH.strip("/"), timeout=10)
+    assert crashed.value.code == 500
+    raw_request(base, b"NONSENSE " + MARKER_PATH.encode() + b" HTTP/9\r\n\r\n")
+    time.sleep(0.5)
+    (log_file,) = tmp_path.glob("gunicorn-*.log")
+    log = log_file.read_text()
+    assert "Error handling a request (details withheld)" in log
+    assert "Invalid request (details withheld)" in log
+    assert MARKER_PATH.strip("/") not in log
+    assert MARKER_AGENT not in log
+    assert "ip=" not in log
