@@ -15,6 +15,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from core.journalists import NAME_MAX_CHARS, PASSPHRASE_MAX_CHARS
 from core.replies import REPLY_MAX_CHARS
 
+SECOND_FACTORS = [
+    SelectChoice("totp", "Authenticator app (TOTP)"),
+    SelectChoice("hotp", "Hardware token (HOTP)"),
+]
+
 
 class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
@@ -39,7 +44,7 @@ class NewUserForm(FlaskForm):
     is_admin = BooleanField("Administrator")
     otp_kind = RadioField(
         "Second factor",
-        choices=[("totp", "Authenticator app (TOTP)"), ("hotp", "Hardware token (HOTP)")],
+        choices=SECOND_FACTORS,
         default="totp",
     )
     hotp_secret = StringField(
@@ -57,7 +62,7 @@ class EditUserForm(FlaskForm):
 class ResetTwoFactorForm(FlaskForm):
     otp_kind = RadioField(
         "New second factor",
-        choices=[("totp", "Authenticator app (TOTP)"), ("hotp", "Hardware token (HOTP)")],
+        choices=SECOND_FACTORS,
         default="totp",
     )
     hotp_secret = StringField(
