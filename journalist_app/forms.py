@@ -7,6 +7,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     RadioField,
+    SelectChoice,
     StringField,
     TextAreaField,
 )
