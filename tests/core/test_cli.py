@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -251,3 +252,30 @@ def test_demo_creates_an_instance_whose_ciphertext_the_demo_key_opens(
     assert json.loads((data / "instance.json").read_text())["submission_key_fingerprint"] == (
         fingerprint
     )
+
+
+@pytest.mark.tor
+@pytest.mark.slow
+def test_serve_publishes_the_source_onion_and_stops_its_tor_on_sigterm(
+    instance: Instance, running: list[Running]
+) -> None:
+    source, journalist = free_port(), free_port()
+    args = serve_args(instance.settings.data_dir, source, journalist)
+    # An offline tor: the service is created locally; nothing is uploaded to the network.
+    server = Running(["serve", *args, "--tor-option", "DisableNetwork 1"])
+    running.append(server)
+    server.wait_answering(source, journalist, timeout=90)
+    deadline = time.monotonic() + 60
+    tors: list[psutil.Process] = []
+    while not tors and time.monotonic() < deadline:
+        children = psutil.Process(server.process.pid).children(recursive=True)
+        tors = [c for c in children if c.name() == "tor"]
+        time.sleep(0.2)
+    assert tors, "serve launched no tor"
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=60) == 0
+    output = server.stop_output()
+    assert re.search(r"source onion service: +http://[a-z2-7]{56}\.onion", output), output
+    assert "not published until a staff device is authorised" in output
+    psutil.wait_procs(tors, timeout=15)
+    assert not any(t.is_running() and t.status() != psutil.STATUS_ZOMBIE for t in tors)
