@@ -17,7 +17,7 @@ def load_description() -> dict:  # type: ignore[type-arg]
 
 
 def test_the_description_is_at_the_repository_root() -> None:
-    assert OPENAPI_PATH == Path(__file__).resolve().parents[3] / "openapi.yaml"
+    assert Path(__file__).resolve().parents[3] / "openapi.yaml" == OPENAPI_PATH
     assert load_description()["openapi"].startswith("3.1")
 
 
