@@ -24,6 +24,8 @@ ENV_PREFIX = "SKRYNKA_"
 INSTANCE_FILE = "instance.json"
 INSTANCE_FORMAT = "skrynka-instance"
 INSTANCE_FORMAT_VERSION = 1
+# Languages of the source interface (source_app.i18n has a catalog for each).
+SOURCE_LOCALES = ("be", "ru", "en")
 KDF_NAMES: dict[str, KdfParams] = {
     "production": kdf_params.PRODUCTION,
     "testing": kdf_params.TESTING,
@@ -51,6 +53,9 @@ class Settings:
     dev_mode: bool = False
     # Ephemeral GNUPGHOMEs holding an unwrapped reply key must never reach a disk.
     ram_dir: Path = Path("/dev/shm")  # noqa: S108 (a RAM-backed dir is the point)
+    # The source interface's language until a source picks one; never guessed from headers,
+    # which Tor Browser makes the same (English) for everybody.
+    source_default_locale: str = "en"
     # Staff sign-in throttling: attempts allowed per account within the window.
     login_attempt_limit: int = 5
     login_attempt_window_seconds: int = 60
@@ -173,6 +178,7 @@ _CONFIGURABLE: dict[str, Callable[[str], Any]] = {
     "journalist_session_minutes": _parse_int,
     "csrf_time_limit_seconds": _parse_int,
     "ram_dir": _parse_path,
+    "source_default_locale": _parse_str,
     "login_attempt_limit": _parse_int,
     "login_attempt_window_seconds": _parse_int,
     "workers": _parse_int,
@@ -310,7 +316,13 @@ def _check_types(values: Mapping[str, Any]) -> list[str]:
             expected = Path
         elif f.name in ("dev_mode",):
             expected = bool
-        elif f.name in ("database_url", "kdf_name", "instance_id", "submission_key_fingerprint"):
+        elif f.name in (
+            "database_url",
+            "kdf_name",
+            "instance_id",
+            "submission_key_fingerprint",
+            "source_default_locale",
+        ):
             expected = str
         elif f.name == "kdf":
             expected = KdfParams
@@ -347,6 +359,11 @@ def _check_values(s: Settings) -> list[str]:
         problems.append(
             f"{env_name('kdf')}={s.kdf_name} makes codenames cheap to guess; it is allowed only "
             "on dev-mode instances (created by `skrynka demo` or the tests)."
+        )
+    if s.source_default_locale not in SOURCE_LOCALES:
+        problems.append(
+            f"{env_name('source_default_locale')} must be one of {', '.join(SOURCE_LOCALES)}, "
+            f"not {s.source_default_locale!r}."
         )
     if not s.ram_dir.is_absolute():
         problems.append(f"{env_name('ram_dir')} must be an absolute path, not {s.ram_dir}.")

@@ -139,3 +139,11 @@ def test_postgresql_urls_are_accepted(tmp_path: Path) -> None:
     settings = load_settings({"SKRYNKA_DATABASE_URL": url}, data_dir=tmp_path)
     assert settings.database_url == url
     assert not settings.uses_sqlite
+
+
+def test_the_source_default_language_is_one_with_a_catalog(tmp_path: Path) -> None:
+    assert load_settings({}, data_dir=tmp_path).source_default_locale == "en"
+    write_instance(tmp_path, settings={"source_default_locale": "be"})
+    assert load_settings({}, data_dir=tmp_path).source_default_locale == "be"
+    with pytest.raises(SettingsError, match="SKRYNKA_SOURCE_DEFAULT_LOCALE must be one of"):
+        load_settings({"SKRYNKA_SOURCE_DEFAULT_LOCALE": "en-US"}, data_dir=tmp_path)
