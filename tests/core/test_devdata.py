@@ -1,4 +1,4 @@
-"""`skrynka dev-data`: development accounts, sources with real ciphertext, refusal outside dev mode."""
+"""`skrynka dev-data`: dev accounts, sources with real ciphertext, refusal outside dev mode."""
 
 import gzip
 import hashlib
@@ -143,7 +143,8 @@ def test_cli_creates_a_development_instance_then_adds_to_it(
     assert main(["dev-data", "--data-dir", str(data_dir), "--sources", "2"]) == 0
     printed = capsys.readouterr().out
     assert "Added 2 sources, 8 submissions" in printed
-    assert DEV_PASSPHRASE in printed and DEV_OTP_SECRET in printed
+    assert DEV_PASSPHRASE in printed
+    assert DEV_OTP_SECRET in printed
     assert printed.count("source codename:") == 2
     assert json.loads((data_dir / "instance.json").read_text())["dev_mode"] is True
     assert main(["dev-data", "--data-dir", str(data_dir), "--sources", "1"]) == 0
