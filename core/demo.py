@@ -19,6 +19,7 @@ from pathlib import Path
 
 from core.settings import Settings
 from core.setup import init_instance
+from core.user_commands import create_demo_admin
 from crypto.submission_key import export_public_key, export_secret_key, generate_key_pair
 
 DemoStep = Callable[[Settings], list[str]]
@@ -52,7 +53,7 @@ def show_demo_credentials(settings: Settings) -> list[str]:
     return []
 
 
-DEMO_STEPS: list[DemoStep] = [show_demo_credentials]
+DEMO_STEPS: list[DemoStep] = [show_demo_credentials, create_demo_admin]
 
 
 def create_demo_instance(data_dir: Path) -> Settings:

@@ -29,10 +29,11 @@ from core.journalists import (
     reset_two_factor,
 )
 from core.models import InstanceConfig, Journalist
-from core.settings import load_settings
+from core.settings import Settings, load_settings
 
 DataDirOf = Callable[[argparse.Namespace], Path]
 CONSOLE = "console"
+DEMO_ADMIN = "admin"
 
 
 def register_user_commands(
@@ -210,3 +211,25 @@ def _reset_passphrase(args: argparse.Namespace, instance: Instance) -> int:
     print(f"New passphrase for {args.username}: {passphrase}")
     print("The user was signed out everywhere.")
     return 0
+
+
+def create_demo_admin(settings: Settings) -> list[str]:
+    """`skrynka demo` step: an administrator to sign in to the demo journalist interface."""
+    instance = open_instance(settings)
+    try:
+        with instance.sessions() as db:
+            journalist, passphrase = create_journalist(
+                db, username=DEMO_ADMIN, is_admin=True, kdf=settings.kdf
+            )
+            AuditLog(instance.signer).record(
+                db, actor=CONSOLE, action="user_create", object=journalist.uuid, detail="demo"
+            )
+            db.commit()
+            lines = enrolment_lines(journalist, _organisation(instance), passphrase)
+    finally:
+        instance.close()
+    return [
+        f"Journalist interface: http://127.0.0.1:{settings.journalist_port}/ "
+        "(demo administrator below)",
+        *lines,
+    ]
