@@ -6,14 +6,17 @@ Build it with :func:`create_app`; nothing happens at import time.
 from importlib import metadata
 
 from flask import Flask
-from flask_babel import Babel
 
 from core.instance import Instance, open_instance
 from core.settings import Settings, load_settings
 from core.web import harden_app
 from crypto.submission_key import export_public_key
 from source_app import info, main
+from source_app.answers import register_answer_forms
+from source_app.connection import register_connection_notices
 from source_app.context import EXTENSION_KEY, SourceContext
+from source_app.guidance import register_guidance
+from source_app.i18n import SUPPORTED_LOCALES, init_i18n
 from source_app.request import FORM_MEMORY_BYTES, SourceRequest
 from source_app.session import SourceSessionBox, derive_cookie_key
 from source_app.upload import FORM_OVERHEAD_BYTES
@@ -23,7 +26,6 @@ SOURCE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-LANGUAGES = ("en",)
 
 
 def create_app(settings: Settings | None = None, instance: Instance | None = None) -> Flask:
@@ -47,10 +49,9 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
         SESSION_COOKIE_NAME="skrynka_source",
         PERMANENT_SESSION_LIFETIME=settings.source_session_seconds
         + settings.worker_timeout_seconds,
-        SUPPORTED_LANGUAGES=LANGUAGES,
-        BABEL_DEFAULT_LOCALE=LANGUAGES[0],
+        SUPPORTED_LANGUAGES=SUPPORTED_LOCALES,
     )
-    Babel(app)
+    init_i18n(app, default_locale=settings.source_default_locale)
     app.extensions[EXTENSION_KEY] = SourceContext(
         instance=instance,
         sessions=SourceSessionBox(
@@ -62,6 +63,9 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     )
     app.register_blueprint(main.bp)
     app.register_blueprint(info.bp)
+    register_guidance(app)
+    register_connection_notices(app, dev_mode=settings.dev_mode)
+    register_answer_forms(app)
     # /submit reads its body itself and checks the CSRF token there (source_app.upload).
     csrf.exempt(main.submit)
     return app

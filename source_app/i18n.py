@@ -27,8 +27,9 @@ from source_app.errors import TranslationsUnavailable
 SUPPORTED_LOCALES: tuple[str, ...] = ("be", "ru", "en")
 # Each language is named in itself, so a source finds theirs whatever page they are on.
 LOCALE_NAMES: Mapping[str, str] = {"be": "Беларуская", "ru": "Русский", "en": "English"}
-# Russian is the language most people in Belarus read first; an operator may choose otherwise.
-DEFAULT_LOCALE = "ru"
+# Used when no setting says otherwise; an instance picks its own with the setting
+# `source_default_locale` (Russian is what most people in Belarus read first).
+DEFAULT_LOCALE = "en"
 LOCALE_PARAM = "l"
 SESSION_KEY = "locale"
 CONFIG_KEY = "SKRYNKA_DEFAULT_LOCALE"
@@ -105,7 +106,10 @@ def locale_url(code: str) -> str:
         and request.endpoint is not None
     ):
         return url_for(request.endpoint, **(request.view_args or {}), l=code)
-    return url_for("index", l=code) if "index" in current_app.view_functions else f"/?l={code}"
+    for home in ("main.index", "index"):
+        if home in current_app.view_functions:
+            return url_for(home, l=code)
+    return f"/?l={code}"
 
 
 def _language_context() -> dict[str, object]:

@@ -15,7 +15,7 @@ def test_metadata_describes_the_instance(client: FlaskClient, instance: Instance
     assert document["allow_document_uploads"] is True
     assert document["gpg_fpr"] == instance.submission_fingerprint
     assert document["sd_version"]
-    assert document["supported_languages"] == ["en"]
+    assert document["supported_languages"] == ["be", "ru", "en"]
     assert document["v3_source_url"] is None
     assert isinstance(document["server_os"], str)
     assert document["server_os"]
