@@ -21,6 +21,7 @@ no row: nobody sees them, and the next submission skips their numbers.
 
 import hashlib
 import os
+import threading
 import unicodedata
 import uuid
 from collections.abc import Iterable
@@ -136,6 +137,48 @@ class _Item:
     receipt_sha256: str = ""
 
 
+class _CiphertextHasher(threading.Thread):
+    """Hashes a ciphertext file while gpg is still writing it.
+
+    The request thread is the bottleneck of an upload (parsing, plaintext hashes, piping), so
+    reading the ciphertext back afterwards would add to every upload's time; following the
+    file as it grows uses a core that is otherwise waiting.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(name="ciphertext-hash", daemon=True)
+        self._handle = path.open("rb")
+        self._writer_done = threading.Event()
+        self._digest = hashlib.sha256()
+        self._size = 0
+
+    def run(self) -> None:
+        with self._handle:
+            while True:
+                chunk = self._handle.read(_HASH_READ_BYTES)
+                if chunk:
+                    self._digest.update(chunk)
+                    self._size += len(chunk)
+                elif self._writer_done.is_set():
+                    # Everything gpg wrote is on disk now: read to the end once more.
+                    while chunk := self._handle.read(_HASH_READ_BYTES):
+                        self._digest.update(chunk)
+                        self._size += len(chunk)
+                    return
+                else:
+                    self._writer_done.wait(0.005)
+
+    def result(self) -> tuple[int, str]:
+        """Call once the writer has finished: the file's size and SHA-256."""
+        self._writer_done.set()
+        self.join()
+        return self._size, self._digest.hexdigest()
+
+    def stop(self) -> None:
+        self._writer_done.set()
+        self.join()
+
+
 class FileUpload:
     """One file streaming into gpg. Created by :meth:`SubmissionDraft.open_file`."""
 
@@ -144,6 +187,8 @@ class FileUpload:
         self._draft = draft
         self._encryptor = encryptor
         self._finished = False
+        self._hasher = _CiphertextHasher(encryptor.output)
+        self._hasher.start()
 
     def write(self, chunk: bytes) -> None:
         self._draft._count_file_bytes(len(chunk))
@@ -155,14 +200,20 @@ class FileUpload:
             return
         self._finished = True
         received_at = datetime.now(UTC)
-        digest = self._encryptor.finish()
+        try:
+            digest = self._encryptor.finish()
+        finally:
+            ciphertext = self._hasher.result()
         if digest.size == 0:
             raise EmptyFile("The chosen file is empty.")
-        self._draft._add_item("file", self._encryptor.output, self.name, digest, received_at)
+        self._draft._add_item(
+            "file", self._encryptor.output, self.name, digest, received_at, ciphertext
+        )
 
     def abort(self) -> None:
         self._finished = True
         self._encryptor.abort()
+        self._hasher.stop()
 
 
 class SubmissionDraft:
@@ -255,7 +306,7 @@ class SubmissionDraft:
         except BaseException:
             encryptor.abort()
             raise
-        self._add_item("consent", temp, None, digest, record.recorded_at)
+        self._add_item("consent", temp, None, digest, record.recorded_at, _hash_file(temp))
         self._seal_receipts()
         stored = self._publish()
         self._done = True
@@ -324,7 +375,7 @@ class SubmissionDraft:
             encryptor.abort()
             raise
         # The message goes first, as the source typed it before choosing a file.
-        self._add_item("message", temp, None, digest, received_at, first=True)
+        self._add_item("message", temp, None, digest, received_at, _hash_file(temp), first=True)
 
     def _add_item(
         self,
@@ -333,6 +384,7 @@ class SubmissionDraft:
         original_name: str | None,
         digest: PlaintextDigest,
         received_at: datetime,
+        ciphertext_digest: tuple[int, str],
         *,
         first: bool = False,
     ) -> None:
@@ -346,7 +398,7 @@ class SubmissionDraft:
             sha512=digest.sha512,
             received_at=received_at,
         )
-        size, sha256 = _hash_file(ciphertext)
+        size, sha256 = ciphertext_digest
         item = _Item(
             kind=kind,
             uuid=item_uuid,

@@ -17,10 +17,9 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crypto.sealing import seal, unseal
-
 from crypto.errors import SealError
 from crypto.kdf import SourceSecrets
+from crypto.sealing import seal, unseal
 from crypto.types import Codename, SourceId
 
 LOGIN_KEY = "login"
@@ -59,7 +58,8 @@ class SourceSessionBox:
     clock: Callable[[], float] = time.time
 
     def log_in(self, session: MutableMapping[str, Any], secrets: SourceSecrets) -> LoggedIn:
-        session.clear()
+        # Only our own entries go: the source's language choice survives logging in.
+        session.pop(PENDING_KEY, None)
         return self.refresh(session, secrets)
 
     def refresh(self, session: MutableMapping[str, Any], secrets: SourceSecrets) -> LoggedIn:
@@ -86,11 +86,12 @@ class SourceSessionBox:
         return LoggedIn(secrets, float(payload["exp"]))
 
     def log_out(self, session: MutableMapping[str, Any]) -> None:
+        """Forget everything, the language choice included: nothing of the visit remains."""
         session.clear()
 
     def hold_codename(self, session: MutableMapping[str, Any], codename: Codename) -> None:
         """Remember a just-generated codename until /create (replacing any login)."""
-        session.clear()
+        session.pop(LOGIN_KEY, None)
         session[PENDING_KEY] = self._seal(
             {"codename": codename, "exp": self.clock() + PENDING_SECONDS}
         )

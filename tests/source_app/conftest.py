@@ -9,12 +9,16 @@ from flask.testing import FlaskClient
 
 from core.instance import Instance
 from source_app import create_app
+from source_app.i18n import CONFIG_KEY as DEFAULT_LOCALE_CONFIG
 from tests.source_app.pages import SourceClient
 
 
 @pytest.fixture
 def app(instance: Instance) -> Flask:
-    return create_app(instance=instance)
+    app = create_app(instance=instance)
+    # These tests read English texts; which language a new visitor sees is i18n's business.
+    app.config[DEFAULT_LOCALE_CONFIG] = "en"
+    return app
 
 
 @pytest.fixture

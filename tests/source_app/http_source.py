@@ -17,7 +17,8 @@ class HttpSource:
     codename: str = ""
 
     def create(self) -> None:
-        index = self.http.get(self.base_url + "/", timeout=30)
+        # English texts are checked; the choice is remembered in the session.
+        index = self.http.get(self.base_url + "/?l=en", timeout=30)
         page = self.http.post(
             self.base_url + "/generate", data={"csrf_token": csrf_token_in(index.text)}, timeout=30
         )

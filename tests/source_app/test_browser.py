@@ -25,7 +25,7 @@ def test_a_source_submits_and_comes_back_without_javascript(
     shots = artifacts_dir / "source-browser"
     shots.mkdir(exist_ok=True)
 
-    page.goto(base_url + "/")
+    page.goto(base_url + "/?l=en")
     page.screenshot(path=str(shots / "1-index.png"), full_page=True)
     page.get_by_role("button", name="Get a codename").click()
     codename = page.locator("#codename").inner_text().strip()

@@ -1,12 +1,15 @@
 """/metadata and /public-key: what SecureDrop-compatible tools read about an instance."""
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from core.instance import Instance
 from tests.support.keys import KeyPair
 
 
-def test_metadata_describes_the_instance(client: FlaskClient, instance: Instance) -> None:
+def test_metadata_describes_the_instance(
+    app: Flask, client: FlaskClient, instance: Instance
+) -> None:
     response = client.get("/metadata")
     assert response.status_code == 200
     assert response.mimetype == "application/json"

@@ -75,3 +75,12 @@ def test_logout_clears_everything() -> None:
     box(key).log_in(session, SECRETS)
     box(key).log_out(session)
     assert session == {}
+
+
+def test_logging_in_keeps_the_language_choice() -> None:
+    session: dict[str, object] = {"language": "be"}
+    key = os.urandom(32)
+    box(key).hold_codename(session, Codename("a b c d e f g"))
+    box(key).log_in(session, SECRETS)
+    assert session["language"] == "be"
+    assert "pending" not in session

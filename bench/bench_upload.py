@@ -1,0 +1,236 @@
+"""Uploads through real gunicorn against `gpg --encrypt` alone, and the worker's memory.
+
+One instance, one submission key, one random 256 MiB file: gpg's CLI encrypts the file to the
+key (file to file, no compression: the fastest anything can be), then the same bytes go through
+the source interface under gunicorn (multipart over loopback, streamed into gpg, stored). The
+client sends the file with sendfile() so it takes as little CPU as possible from the server on
+this 2-core machine. While each upload runs, the worker's RSS is sampled every 10 ms.
+
+    python -m bench upload        # through the bench runner (make bench)
+    python -m bench.bench_upload  # alone
+"""
+
+import os
+import re
+import socket
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+
+from core.instance import Instance, open_instance
+from core.serve import AppServer, GunicornProcess, gunicorn_command, server_environment
+
+MIB = 1024 * 1024
+BIG_MIB = 256
+SIZES_FOR_MEMORY = (64, 256)
+REPEATS = 3
+RATIO_TARGET = 0.8
+RSS_TARGET_MIB = 100.0
+BOUNDARY = "----SkrynkaBenchBoundaryx7Qp2"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_CODENAME_FORM = re.compile(r'id="codename"')
+
+
+def _new_instance(workdir: Path) -> Instance:
+    from core.setup import init_instance
+    from crypto.submission_key import export_public_key, generate_key_pair
+
+    home = workdir / "key"
+    home.mkdir(mode=0o700)
+    fingerprint = generate_key_pair(home, "bench submission key")
+    settings = init_instance(
+        workdir / "data",
+        export_public_key(home, fingerprint),
+        dev_mode=True,
+        instance_settings={"kdf": "testing"},
+        env={},
+    )
+    return open_instance(settings)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _random_file(path: Path, mib: int) -> Path:
+    with path.open("wb") as handle:
+        for _ in range(mib):
+            handle.write(os.urandom(MIB))
+    return path
+
+
+def _gpg_cli_seconds(instance: Instance, source: Path, output: Path) -> float:
+    output.unlink(missing_ok=True)
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            "gpg",
+            "--homedir",
+            str(instance.settings.gnupg_home),
+            "--batch",
+            "--no-tty",
+            "--trust-model",
+            "always",
+            "--compress-algo",
+            "none",
+            "--encrypt",
+            "--recipient",
+            instance.submission_fingerprint,
+            "--output",
+            str(output),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    elapsed = time.perf_counter() - started
+    output.unlink()
+    return elapsed
+
+
+class _Source:
+    """A logged-in source on the server (requests for the small pages)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+        index = self.http.get(base_url + "/?l=en", timeout=30)
+        page = self.http.post(
+            base_url + "/generate", data={"csrf_token": _token(index.text)}, timeout=30
+        )
+        assert _CODENAME_FORM.search(page.text)
+        self.http.post(base_url + "/create", data={"csrf_token": _token(page.text)}, timeout=30)
+
+    def upload(self, path: Path, port: int) -> float:
+        """Send ``path`` as the file of one /submit; seconds until the answer arrived."""
+        token = _token(self.http.get(self.base_url + "/lookup", timeout=30).text)
+        head = (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="msg"\r\n\r\n\r\n'
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="fh"; '
+            f'filename="{path.name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
+        tail = f"\r\n--{BOUNDARY}--\r\n".encode()
+        size = path.stat().st_size
+        cookies = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
+        request_head = (
+            f"POST /submit HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookies}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            f"Content-Length: {len(head) + size + len(tail)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=600) as connection:
+            started = time.perf_counter()
+            connection.sendall(request_head + head)
+            with path.open("rb") as handle:
+                connection.sendfile(handle)
+            connection.sendall(tail)
+            response = b""
+            while chunk := connection.recv(65536):
+                response += chunk
+            elapsed = time.perf_counter() - started
+        status = response[9:12]
+        if status != b"303":
+            raise RuntimeError(f"the upload was not accepted: {response[:300]!r}")
+        return elapsed
+
+
+def _token(html: str) -> str:
+    match = _CSRF.search(html)
+    if match is None:
+        raise RuntimeError("no CSRF token on the page")
+    return match.group(1)
+
+
+class _PeakRss(threading.Thread):
+    """Samples a process's resident memory until stopped; keeps the peak."""
+
+    def __init__(self, process: psutil.Process) -> None:
+        super().__init__(daemon=True)
+        self.process = process
+        self.peak = process.memory_info().rss
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.01):
+            try:
+                self.peak = max(self.peak, self.process.memory_info().rss)
+            except psutil.Error:
+                return
+
+    def stop(self) -> int:
+        self._done.set()
+        self.join()
+        return int(self.peak)
+
+
+def run(report: Any) -> None:
+    with tempfile.TemporaryDirectory(prefix="skrynka-bench-upload-", dir="/var/tmp") as tmp:
+        workdir = Path(tmp)
+        instance = _new_instance(workdir)
+        port = _free_port()
+        log = (workdir / "gunicorn.log").open("wb")
+        server = GunicornProcess(
+            AppServer("source_app", "source_app:create_app()", port),
+            gunicorn_command(
+                "source_app:create_app()",
+                port,
+                workers=1,
+                threads=4,
+                worker_tmp_dir=Path("/dev/shm"),
+            ),
+            server_environment(instance.settings.data_dir),
+            stdout=log,
+            stderr=log,
+        )
+        server.start()
+        try:
+            server.wait_ready(60)
+            [worker] = psutil.Process(server.pid).children()
+            source = _Source(f"http://127.0.0.1:{port}")
+            files = {mib: _random_file(workdir / f"upload-{mib}.bin", mib) for mib in (64, 256)}
+            big = files[BIG_MIB]
+
+            gpg_times, upload_times = [], []
+            for _ in range(REPEATS):
+                gpg_times.append(_gpg_cli_seconds(instance, big, workdir / "cli.gpg"))
+                upload_times.append(source.upload(big, port))
+            gpg_rate = BIG_MIB / statistics.median(gpg_times)
+            upload_rate = BIG_MIB / statistics.median(upload_times)
+            report.measure(f"gpg --encrypt CLI, {BIG_MIB} MiB (median)", gpg_rate, "MiB/s")
+            report.measure(f"upload through gunicorn, {BIG_MIB} MiB (median)", upload_rate, "MiB/s")
+            report.ratio(
+                "upload / gpg CLI throughput", upload_rate, gpg_rate, at_least=RATIO_TARGET
+            )
+
+            for mib in SIZES_FOR_MEMORY:
+                sampler = _PeakRss(worker)
+                sampler.start()
+                source.upload(files[mib], port)
+                peak = sampler.stop() / MIB
+                report.measure(
+                    f"gunicorn worker peak RSS, {mib} MiB upload",
+                    peak,
+                    "MiB",
+                    at_most=RSS_TARGET_MIB,
+                )
+        finally:
+            server.stop()
+            log.close()
+            instance.close()
+
+
+if __name__ == "__main__":
+    from bench.__main__ import Report
+
+    standalone = Report()
+    standalone.module = "bench_upload"
+    run(standalone)
