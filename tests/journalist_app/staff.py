@@ -120,3 +120,15 @@ def make_source(
         source = db.get(Source, login.id)
         assert source is not None
         return SeededSource(source.uuid, codename, source.journalist_designation)
+
+
+JOURNALIST_APP_FACTORY = "journalist_app:create_app()"
+
+
+def start_staff_server(make_gunicorn: Any, instance: Instance) -> str:
+    """Serve the journalist app for ``instance``'s data dir under real gunicorn; base URL.
+
+    ``make_gunicorn`` is the core fixture of the same name. Sign in with ``sign_in_browser``.
+    """
+    url: str = make_gunicorn(JOURNALIST_APP_FACTORY, instance.settings.data_dir)
+    return url
