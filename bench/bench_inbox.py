@@ -9,6 +9,7 @@ the reply figures use a real source, real gpg and the real reply key.
 """
 
 import contextlib
+import functools
 import hashlib
 import statistics
 import tempfile
@@ -71,7 +72,7 @@ def seed_inbox(
     source is starred. ``first`` offsets the numbering so several calls can add up.
     """
     now = datetime.now(UTC)
-    source_rows = []
+    source_rows: list[dict[str, Any]] = []
     for i in range(first, first + sources):
         source_rows.append(
             {
@@ -207,7 +208,7 @@ def _measure_pages(report: Any, instance: Instance, client: Any, size: int) -> N
         report.measure(f"{label} at {size:,} sources: queries", counter.count, "q")
         report.measure(
             f"{label} at {size:,} sources: render",
-            _median_ms(lambda url=url: client.get(url)),
+            _median_ms(functools.partial(client.get, url)),
             "ms",
             at_most=PAGE_TARGET_MS,
         )

@@ -97,16 +97,29 @@ class AuditLog:
         seq = 1 if last is None else last.seq + 1
         prev_hash = GENESIS_HASH if last is None else last.entry_hash
         created_at = (now or datetime.now(UTC)).astimezone(UTC)
-        fields = {
-            "actor": actor[:ACTOR_MAX],
-            "action": action[:ACTION_MAX],
-            "object": None if object is None else object[:OBJECT_MAX],
-            "ciphertext_sha256": ciphertext_sha256,
-            "detail": detail,
-        }
-        entry_hash = hash_entry(seq=seq, created_at=created_at, prev_hash=prev_hash, **fields)
+        actor = actor[:ACTOR_MAX]
+        action = action[:ACTION_MAX]
+        object = None if object is None else object[:OBJECT_MAX]
+        entry_hash = hash_entry(
+            seq=seq,
+            created_at=created_at,
+            actor=actor,
+            action=action,
+            object=object,
+            ciphertext_sha256=ciphertext_sha256,
+            detail=detail,
+            prev_hash=prev_hash,
+        )
         entry = AuditEntry(
-            seq=seq, created_at=created_at, prev_hash=prev_hash, entry_hash=entry_hash, **fields
+            seq=seq,
+            created_at=created_at,
+            actor=actor,
+            action=action,
+            object=object,
+            ciphertext_sha256=ciphertext_sha256,
+            detail=detail,
+            prev_hash=prev_hash,
+            entry_hash=entry_hash,
         )
         db.add(entry)
         if seq % self._checkpoint_every == 0:

@@ -68,7 +68,7 @@ class _Sink:
         self._parts: list[bytes] = []
         self._written = 0
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:
+    def write(self, data: bytes, /) -> int:
         self._parts.append(bytes(data))
         self._written += len(data)
         return len(data)
@@ -77,6 +77,9 @@ class _Sink:
         return self._written
 
     def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
         return None
 
     def seekable(self) -> bool:
@@ -245,7 +248,7 @@ def open_bundle(
     def generate() -> Iterator[bytes]:
         with stack:
             sink = _Sink()
-            archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED)  # type: ignore[arg-type]
+            archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED)
             total = 0
             for entry, record in zip(entries, manifest_items, strict=True):
                 for piece, hexdigest in _copy(archive, entry.main, sink):

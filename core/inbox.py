@@ -87,7 +87,7 @@ def _escape_like(text: str) -> str:
     return re.sub(r"([\\%_])", r"\\\1", text)
 
 
-def _inbox_query(designation_filter: str | None) -> Select[tuple[Source]]:
+def _inbox_query(designation_filter: str | None) -> Select[Source]:
     query = select(Source).where(Source.pending.is_(False))
     if designation_filter:
         needle = _escape_like(designation_filter.strip().lower()[:FILTER_MAX_CHARS])

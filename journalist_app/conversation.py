@@ -163,17 +163,18 @@ def items(source_uuid: str) -> BaseResponse | str | tuple[str, int]:
             url_for("conversation.show", source_uuid=source.uuid, notice="nothing-selected")
         )
     context, journalist = staff(), me()
+    chosen: list[Submission | Reply] = [*submissions, *replies]
     if action == "bundle":
-        return bundle_response(context, database, journalist, [*submissions, *replies])
+        return bundle_response(context, database, journalist, chosen)
     if action == "seen":
         mark_seen(database, journalist, submissions, replies)
-        for item in (*submissions, *replies):
+        for item in chosen:
             context.record(database, journalist, "mark_seen", object=item.uuid)
         database.commit()
         return redirect(url_for("conversation.show", source_uuid=source.uuid, notice="seen"))
     if action == "unseen":
         mark_unseen(database, journalist, submissions, replies)
-        for item in (*submissions, *replies):
+        for item in chosen:
             context.record(database, journalist, "mark_unseen", object=item.uuid)
         database.commit()
         return redirect(url_for("conversation.show", source_uuid=source.uuid, notice="unseen"))

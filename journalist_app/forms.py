@@ -1,4 +1,7 @@
-"""The staff forms. Every form carries Flask-WTF's CSRF token; lengths are bounded."""
+"""The staff forms. Every form carries Flask-WTF's CSRF token; lengths are bounded.
+
+flask_wtf ships no type information, so mypy sees FlaskForm as Any (hence the ignores).
+"""
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -22,7 +25,7 @@ SECOND_FACTORS = [
 ]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(FlaskForm):  # type: ignore[misc]
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     passphrase = PasswordField(
         "Passphrase", validators=[DataRequired(), Length(max=PASSPHRASE_MAX_CHARS)]
@@ -30,15 +33,15 @@ class LoginForm(FlaskForm):
     code = StringField("One-time code", validators=[DataRequired(), Length(max=16)])
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(FlaskForm):  # type: ignore[misc]
     message = TextAreaField("Reply", validators=[Length(max=REPLY_MAX_CHARS)])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(FlaskForm):  # type: ignore[misc]
     """A button that changes something: only the CSRF token is needed."""
 
 
-class NewUserForm(FlaskForm):
+class NewUserForm(FlaskForm):  # type: ignore[misc]
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     first_name = StringField("First name", validators=[Optional(), Length(max=NAME_MAX_CHARS)])
     last_name = StringField("Last name", validators=[Optional(), Length(max=NAME_MAX_CHARS)])
@@ -53,14 +56,14 @@ class NewUserForm(FlaskForm):
     )
 
 
-class EditUserForm(FlaskForm):
+class EditUserForm(FlaskForm):  # type: ignore[misc]
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     first_name = StringField("First name", validators=[Optional(), Length(max=NAME_MAX_CHARS)])
     last_name = StringField("Last name", validators=[Optional(), Length(max=NAME_MAX_CHARS)])
     is_admin = BooleanField("Administrator")
 
 
-class ResetTwoFactorForm(FlaskForm):
+class ResetTwoFactorForm(FlaskForm):  # type: ignore[misc]
     otp_kind = RadioField(
         "New second factor",
         choices=SECOND_FACTORS,
@@ -71,11 +74,11 @@ class ResetTwoFactorForm(FlaskForm):
     )
 
 
-class VerifyCodeForm(FlaskForm):
+class VerifyCodeForm(FlaskForm):  # type: ignore[misc]
     code = StringField("One-time code", validators=[DataRequired(), Length(max=16)])
 
 
-class InstanceSettingsForm(FlaskForm):
+class InstanceSettingsForm(FlaskForm):  # type: ignore[misc]
     organization_name = StringField(
         "Organisation name", validators=[DataRequired(), Length(min=1, max=64)]
     )
@@ -92,5 +95,5 @@ class InstanceSettingsForm(FlaskForm):
     )
 
 
-class LogoForm(FlaskForm):
+class LogoForm(FlaskForm):  # type: ignore[misc]
     logo = FileField("Logo (PNG)", validators=[FileRequired()])

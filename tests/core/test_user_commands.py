@@ -33,7 +33,8 @@ def test_user_add_prints_passphrase_secret_and_qr(
     out = capsys.readouterr().out
     with instance.sessions() as db:
         ada = db.scalars(select(Journalist)).one()
-        assert ada.is_admin and ada.first_name == "Ada"
+        assert ada.is_admin
+        assert ada.first_name == "Ada"
         assert ada.otp_secret in out
     passphrase = out.split("Passphrase: ", 1)[1].split("\n", 1)[0]
     assert set(passphrase.split()) <= set(load_eff_wordlist().words)
@@ -76,7 +77,8 @@ def test_resets_and_delete_end_sessions(
     assert skrynka(instance, "user", "reset-2fa", "ada") == 0
     with instance.sessions() as db:
         ada = db.scalars(select(Journalist)).one()
-        assert ada.passphrase_hash != old_hash and ada.otp_secret != old_secret
+        assert ada.passphrase_hash != old_hash
+        assert ada.otp_secret != old_secret
         assert db.scalars(select(JournalistSession)).all() == []
     assert skrynka(instance, "user", "delete", "nobody") == 1
     assert skrynka(instance, "user", "delete", "ada") == 0

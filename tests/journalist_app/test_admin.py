@@ -8,13 +8,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from core.inbox import find_source
 from core.instance import Instance
 from core.journalists import totp_code
 from core.models import AuditEntry, InstanceConfig, Journalist, JournalistSession, Reply
 from core.replies import store_reply
-from core.inbox import find_source
-from journalist_app.logo import check_png
 from journalist_app.errors import LogoRejected
+from journalist_app.logo import check_png
 from tests.journalist_app.staff import (
     StaffAccount,
     csrf_from,
@@ -70,7 +70,8 @@ def test_create_a_user_shows_passphrase_secret_and_qr_once(
     created = journalist(instance, "nina")
     assert created is not None
     assert created.otp_secret in html
-    assert "<svg" in html and 'class="segno"' in html
+    assert "<svg" in html
+    assert 'class="segno"' in html
     passphrase = html.split('<code id="passphrase">', 1)[1].split("</code>", 1)[0]
     assert len(passphrase.split()) == 7
     assert passphrase not in created.passphrase_hash
@@ -121,7 +122,9 @@ def test_edit_make_admin_reset_passphrase_and_2fa_end_sessions(
     page = f"/admin/users/{account.uuid}"
     post(admin_client, page, page, username="olga2", first_name="Olga", is_admin="y")
     edited = journalist(instance, "olga2")
-    assert edited is not None and edited.is_admin and edited.first_name == "Olga"
+    assert edited is not None
+    assert edited.is_admin
+    assert edited.first_name == "Olga"
     assert {"user_edit", "user_make_admin"} <= set(actions(instance))
 
     def sessions_of_olga() -> int:
@@ -140,14 +143,16 @@ def test_edit_make_admin_reset_passphrase_and_2fa_end_sessions(
     response = post(admin_client, f"{page}/reset-2fa", page, otp_kind="totp")
     assert response.status_code == 200  # type: ignore[attr-defined]
     after = journalist(instance, "olga2")
-    assert after is not None and after.otp_secret != account.otp_secret
+    assert after is not None
+    assert after.otp_secret != account.otp_secret
     assert after.otp_secret in response.get_data(as_text=True)  # type: ignore[attr-defined]
     assert sessions_of_olga() == 0
     hotp = post(admin_client, f"{page}/reset-2fa", page, otp_kind="hotp",
                 hotp_secret="3132333435363738393031323334353637383930")
     assert hotp.status_code == 200  # type: ignore[attr-defined]
     token = journalist(instance, "olga2")
-    assert token is not None and not token.is_totp
+    assert token is not None
+    assert not token.is_totp
 
 
 def test_admins_cannot_demote_or_delete_themselves(
@@ -236,7 +241,8 @@ def test_logo_upload_is_checked_and_served(admin_client: FlaskClient, instance: 
     assert upload(good).status_code == 302  # type: ignore[attr-defined]
     assert instance.settings.logo_path.read_bytes() == good
     served = admin_client.get("/logo")
-    assert served.get_data() == good and served.mimetype == "image/png"
+    assert served.get_data() == good
+    assert served.mimetype == "image/png"
     for bad, message in [
         (b"<svg onload=alert(1)>", "must be a PNG"),
         (png(2000, 10), "at most 1024"),
@@ -267,7 +273,8 @@ def test_the_audit_log_page_and_its_verification(
     admin_client: FlaskClient, instance: Instance, admin_account: StaffAccount
 ) -> None:
     html = admin_client.get("/admin/audit").get_data(as_text=True)
-    assert "sign_in" in html and admin_account.username in html
+    assert "sign_in" in html
+    assert admin_account.username in html
     verified = admin_client.get("/admin/audit?verify=1").get_data(as_text=True)
     assert "Verified: all" in verified
     with instance.sessions() as db:

@@ -51,12 +51,14 @@ def test_sign_in_sets_only_a_random_token_cookie(
     assert cookie is not None
     # A fresh token at sign-in; the cookie is only that token (no signed data, no user id).
     assert cookie.value != anonymous.value
-    assert "." not in cookie.value and len(cookie.value) == 43
+    assert "." not in cookie.value
+    assert len(cookie.value) == 43
     assert cookie.http_only
     assert cookie.same_site == "Strict"
     with instance.sessions() as db:
         rows = db.scalars(select(JournalistSession)).all()
-    assert len(rows) == 1 and rows[0].kind == "web"
+    assert len(rows) == 1
+    assert rows[0].kind == "web"
     assert cookie.value not in rows[0].token_hash
     page = client.get("/")
     assert page.status_code == 200
@@ -180,7 +182,8 @@ def test_sign_out_ends_the_session_for_the_old_cookie_too(
 def test_every_response_carries_the_hardening_headers(client: FlaskClient) -> None:
     response = client.get("/login")
     csp = response.headers["Content-Security-Policy"]
-    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
     assert "'unsafe-inline'" not in csp
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["X-Frame-Options"] == "DENY"
@@ -193,7 +196,7 @@ def test_the_80_bit_development_secret_signs_in_through_the_web(
     from core.journalists import create_journalist
 
     with instance.sessions() as db:
-        journalist, passphrase = create_journalist(
+        _journalist, passphrase = create_journalist(
             db, username="journalist", otp_secret="JHCOGO7VCER3EJ4L", kdf=instance.settings.kdf
         )
         db.commit()

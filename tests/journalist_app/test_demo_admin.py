@@ -19,7 +19,9 @@ def test_the_demo_printout_has_a_working_admin(tmp_path: Path) -> None:
     username = re.search(r"^Username:\s+(\S+)$", text, re.M)
     passphrase = re.search(r"^Passphrase: (.+)$", text, re.M)
     secret = re.search(r"^TOTP secret \(authenticator app\): ([A-Z2-7]+)$", text, re.M)
-    assert username and passphrase and secret
+    assert username
+    assert passphrase
+    assert secret
     assert len(passphrase.group(1).split()) == 7
     assert sum(1 for line in lines if "▀" in line or "█" in line) > 10  # the terminal QR
     assert saved_demo_notes(settings) == lines  # shown again by later `skrynka demo` runs

@@ -25,7 +25,8 @@ def test_the_inbox_lists_sources_with_unread_counts(
     first = make_source(instance, "one", files=(("a.txt", b"aaa"),))
     second = make_source(instance, "two")
     html = staff_client.get("/").get_data(as_text=True)
-    assert first.designation in html and second.designation in html
+    assert first.designation in html
+    assert second.designation in html
     assert "2 sources" in html
     assert '<td class="unread-count">2</td>' in html
 
@@ -33,7 +34,8 @@ def test_the_inbox_lists_sources_with_unread_counts(
 def test_filter_and_bad_page_numbers(staff_client: FlaskClient, instance: Instance) -> None:
     seed_inbox(instance, sources=120, submissions_per_source=1)
     html = staff_client.get("/?q=source+00011").get_data(as_text=True)
-    assert "bench source 000110" in html and "bench source 000120" not in html
+    assert "bench source 000110" in html
+    assert "bench source 000120" not in html
     page3 = staff_client.get("/?page=3").get_data(as_text=True)
     assert "page 3 of 3" in page3
     for bad in ("0", "-1", "abc", "9999999999", "1e3"):
