@@ -73,7 +73,6 @@ def encrypt_reply_to_keys(
                 "`skrynka check`."
             )
         raise GpgFailed(
-            f"gpg failed to encrypt a reply (exit status {result.returncode}); "
-            "run `skrynka check`."
+            f"gpg failed to encrypt a reply (exit status {result.returncode}); run `skrynka check`."
         )
     return result.stdout
