@@ -17,6 +17,7 @@ from streaming_form_data.validators import MaxSizeValidator, ValidationError
 
 from core.errors import EmptyFile, MessageTooLong, SubmissionRefused
 from core.submissions import MESSAGE_MAX_BYTES, FileUpload, SubmissionDraft
+from source_app.answers import StreamedAnswers
 from source_app.errors import MalformedUpload
 
 #: Read size: large reads keep the per-chunk Python work (parse, hash, pipe) small next to gpg.
@@ -101,7 +102,12 @@ class _FileField(BaseTarget):  # type: ignore[misc]
             self.refusal = EmptyFile("The chosen file is empty.")
 
 
-def receive_form(stream: IO[bytes], content_type: str, draft: SubmissionDraft) -> ReceivedForm:
+def receive_form(
+    stream: IO[bytes],
+    content_type: str,
+    draft: SubmissionDraft,
+    answers: StreamedAnswers | None = None,
+) -> ReceivedForm:
     """Parse the whole body of a /submit request, streaming files into ``draft``.
 
     Raises MalformedUpload for anything that is not complete multipart form data, and lets the
@@ -124,6 +130,9 @@ def receive_form(stream: IO[bytes], content_type: str, draft: SubmissionDraft) -
     parser.register(HONEYPOT_FIELD, honeypot)
     parser.register(MESSAGE_FIELD, message)
     parser.register(FILE_FIELD, files)
+    if answers is not None:
+        # The consent and intake questions: small, bounded fields collected in memory.
+        answers.register(parser)
     try:
         while chunk := stream.read(READ_BYTES):
             parser.data_received(chunk)
