@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from flask_babel import ngettext as babel_ngettext
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import func, select
@@ -28,6 +28,8 @@ from wtforms import ValidationError
 from core.errors import (
     EmptyFile,
     EmptySubmission,
+    InvalidConsent,
+    InvalidIntake,
     MessageContainsCodename,
     MessageNotText,
     MessageTooLong,
@@ -44,8 +46,16 @@ from core.submissions import SubmissionDraft, open_submission, upload_limit
 from crypto.codename import MAX_CODENAME_CHARS, generate_codename
 from crypto.errors import CryptoError, InvalidCodename
 from crypto.reply_key import decrypt_with_reply_key
+from source_app.answers import (
+    StreamedAnswers,
+    problem_texts,
+    read_consent,
+    read_intake,
+    record_consent,
+)
 from source_app.context import source_context
 from source_app.errors import MalformedUpload
+from source_app.i18n import current_locale
 from source_app.session import Expired, LoggedIn
 from source_app.upload import (
     FORM_OVERHEAD_BYTES,
@@ -66,6 +76,8 @@ def _(text: str, **values: Any) -> str:
 
 def ngettext(singular: str, plural: str, number: int) -> str:
     return str(babel_ngettext(singular, plural, number))
+
+
 MIB = 1024 * 1024
 
 
@@ -144,8 +156,12 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> str:
+    # The session, and the language in it, is gone; this last page still speaks the source's
+    # language, and its links carry the choice without a cookie.
+    language = current_locale()
     source_context().sessions.log_out(session)
-    return render_template("logged_out.html")
+    with force_locale(language):
+        return render_template("logged_out.html", language=language)
 
 
 @bp.get("/lookup")
@@ -175,6 +191,7 @@ def lookup() -> Any:
         files_received=counts.get("file", 0),
         replies=replies,
         allow_uploads=config.allow_document_uploads if config is not None else True,
+        first_submission=not (counts.get("message") or counts.get("file")),
         limit_mib=limit // MIB,
         honeypot_field=HONEYPOT_FIELD,
     )
@@ -200,8 +217,10 @@ def submit() -> Any:
         if request.content_length is not None and request.content_length > limit:
             return _too_large(draft)
         request.max_content_length = limit
+        answers = StreamedAnswers()
         try:
-            form = receive_form(request.stream, request.content_type or "", draft)
+            form = receive_form(request.stream, request.content_type or "", draft, answers)
+            fields = answers.fields()
         except (UploadTooLarge, RequestEntityTooLarge):
             return _too_large(draft)
         except MalformedUpload:
@@ -219,6 +238,16 @@ def submit() -> Any:
             # A robot filled the hidden field: look successful, keep nothing.
             flash(_("Thank you. We received your submission."), "success")
             return redirect(url_for("main.lookup"), code=303)
+        try:
+            # Consent is asked with a source's first submission (and taken whenever the form
+            # carried the questions); intake answers may come with every submission.
+            intake = read_intake(fields)
+            consent = record_consent(read_consent(fields)) if fields.has_consent else None
+        except (InvalidIntake, InvalidConsent) as invalid:
+            for text in problem_texts(invalid.problems):
+                flash(text, "error")
+            return redirect(url_for("main.lookup"), code=303)
+        draft.attach_answers(intake=intake, consent=consent)
         try:
             if form.refusal is not None:
                 raise form.refusal
