@@ -14,6 +14,7 @@ from crypto.submission_key import export_public_key
 from source_app import info, main
 from source_app.answers import register_answer_forms
 from source_app.connection import register_connection_notices
+from source_app.consent import make_consent_blueprint
 from source_app.context import EXTENSION_KEY, SourceContext
 from source_app.guidance import register_guidance
 from source_app.i18n import SUPPORTED_LOCALES, init_i18n
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     )
     app.register_blueprint(main.bp)
     app.register_blueprint(info.bp)
+    app.register_blueprint(make_consent_blueprint())
     register_guidance(app)
     register_connection_notices(app, dev_mode=settings.dev_mode)
     register_answer_forms(app)

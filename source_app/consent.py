@@ -1,0 +1,48 @@
+"""Changing consent later: POST /consent from the source's page stores a new encrypted record.
+
+The server cannot show a source their current choices (they exist only inside ciphertext), so
+the form starts from the most protective answers and whatever is sent replaces every earlier
+choice (docs/storage-format.md: the latest record decides).
+"""
+
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+
+from core.errors import InvalidConsent, StoreError, UnknownSource
+from core.submissions import store_consent_change
+from crypto.errors import CryptoError
+from source_app.answers import AnswerFields, problem_texts, read_consent, record_consent
+from source_app.context import source_context
+from source_app.main import login_required
+
+
+def make_consent_blueprint() -> Blueprint:
+    blueprint = Blueprint("consent", __name__)
+
+    @blueprint.post("/consent")
+    @login_required
+    def change() -> Any:
+        fields = AnswerFields.from_form(request.form.getlist)
+        try:
+            record = record_consent(read_consent(fields))
+        except InvalidConsent as invalid:
+            for text in problem_texts(invalid.problems):
+                flash(text, "error")
+            return redirect(url_for("main.lookup", _anchor="change-consent"), code=303)
+        context = source_context()
+        try:
+            store_consent_change(context.instance, g.login.source_id, record)
+        except UnknownSource:
+            context.sessions.log_out(session)
+            return render_template("session_expired.html"), 401
+        except (CryptoError, StoreError):
+            return render_template("submit_failed.html"), 503
+        flash(
+            str(gettext("Your choices are saved. They apply to everything you have sent.")),
+            "success",
+        )
+        return redirect(url_for("main.lookup"), code=303)
+
+    return blueprint
