@@ -1,15 +1,12 @@
 """The guide: every page in every language, safe to open at Tor Browser's Safest level."""
 
-import os
 import re
-from collections.abc import Iterator
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
-from source_app.guidance import guide_pages, register_guidance
-from source_app.i18n import SUPPORTED_LOCALES, init_i18n
+from source_app.guidance import guide_pages
+from source_app.i18n import SUPPORTED_LOCALES
 
 PATHS = ["/guide/", *(f"/guide{page.path}" for page in guide_pages())]
 # What a frightened reader must find, in each language, on the page that promises it.
@@ -65,13 +62,9 @@ ESSENTIALS = {
 
 
 @pytest.fixture
-def guide_client() -> Iterator[FlaskClient]:
-    app = Flask("source_app")  # the source app's templates
-    app.secret_key = os.urandom(32)
-    init_i18n(app)
-    register_guidance(app)
-    with app.test_client() as client:
-        yield client
+def guide_client(client: FlaskClient) -> FlaskClient:
+    """The real source app on a fresh instance."""
+    return client
 
 
 @pytest.mark.parametrize("code", SUPPORTED_LOCALES)
@@ -137,3 +130,15 @@ def test_the_guide_never_asks_to_write_the_codename_down(guide_client: FlaskClie
         for path in PATHS:
             html = guide_client.get(f"{path}?l={code}").text.lower()
             assert "write it down and" not in html
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/guide/", "/guide/tor"])
+def test_every_page_links_to_the_guide_and_offers_every_language(
+    guide_client: FlaskClient, path: str
+) -> None:
+    html = guide_client.get(path).text
+    assert 'href="/guide/"' in html
+    for page in guide_pages():
+        assert f'href="/guide{page.path}"' in html
+    for code in SUPPORTED_LOCALES:
+        assert f'hreflang="{code}"' in html or f'<strong lang="{code}">' in html

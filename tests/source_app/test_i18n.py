@@ -176,7 +176,7 @@ def test_language_links_on_a_form_answer_lead_to_a_page_a_link_can_show(
 ) -> None:
     i18n_app.config["WTF_CSRF_ENABLED"] = False
     with i18n_app.test_client() as client:
-        assert client.post("/answer").text == "/?l=be"
+        assert client.post("/answer").text == "/?l=be"  # this app has no home page
 
 
 def test_a_default_outside_the_supported_languages_is_refused() -> None:
