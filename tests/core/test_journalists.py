@@ -250,3 +250,16 @@ def test_deleting_an_account_keeps_its_replies(db: Session, instance: Instance) 
     kept = db.get(Reply, reply.id)
     assert kept is not None
     assert kept.journalist_id is None
+
+
+def test_codes_match_pyotp_and_the_rfc_6238_vector() -> None:
+    import pyotp
+
+    from core.journalists import generate_otp_secret
+
+    secret = generate_otp_secret()
+    for moment in (T0, T0 + timedelta(seconds=29), T0 + timedelta(days=400)):
+        assert totp_code(secret, moment) == pyotp.TOTP(secret).at(moment)
+    # RFC 6238 appendix B, SHA-1, T = 59 s: 94287082 (8 digits), so 287082 with 6 digits.
+    rfc_secret = normalize_otp_secret(b"12345678901234567890".hex(), allow_hex=True)
+    assert totp_code(rfc_secret, datetime.fromtimestamp(59, UTC)) == "287082"
