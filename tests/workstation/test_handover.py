@@ -27,7 +27,7 @@ def item_ids(workstation: Workstation) -> list[str]:
 
 def photo_id(workstation: Workstation) -> str:
     _code, out, _ = workstation.run("list", "--json")
-    return next(item["id"] for item in json.loads(out) if item["name"] == PHOTO_NAME)
+    return str(next(item["id"] for item in json.loads(out) if item["name"] == PHOTO_NAME))
 
 
 def prepare_case(workstation: Workstation, make_bundle: MakeBundle, consent: list[str]) -> str:

@@ -41,9 +41,9 @@ def test_a_server_bundle_with_consent_and_a_later_change_imports(
     store_consent_change(instance, login.source_id, ConsentRecord(
         Consent(frozenset({Destination.PLATFORM})), datetime.now(UTC)))
     bundle = tmp_path / "server-bundle.zip"
-    with instance.sessions() as db, bundle.open("wb") as out:
+    with instance.sessions() as db, bundle.open("wb") as handle:
         items = list(db.scalars(select(Submission)))
-        write_bundle(db, instance, items, out)
+        write_bundle(db, instance, items, handle)
 
     secret = tmp_path / "secret.asc"
     secret.write_bytes(export_secret_key(submission_keypair.secret_home,
