@@ -261,3 +261,30 @@ def test_a_consent_item_is_stored_as_a_consent_record(
     assert raw.read_bytes() == record
     assert not os.access(raw, os.W_OK) or os.geteuid() == 0
     assert stat.S_IMODE(raw.stat().st_mode) == 0o444
+
+
+def test_a_reply_has_no_receipt_and_is_kept_as_a_reply(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    bundle = make_bundle([Sent("reply", b"Thank you. Please stay safe.")])
+
+    code, _, err = workstation.run("import", str(bundle))
+
+    assert code == 0, err
+    [directory] = (workstation.store / "originals").iterdir()
+    assert json.loads((directory / "item.json").read_text())["kind"] == "reply"
+    [record] = (directory / "submissions").iterdir()
+    assert json.loads(record.read_text())["receipt"] is None
+
+
+def test_a_bundle_the_submission_key_cannot_open_is_refused(
+    workstation: Workstation, tmp_path: Path, server_signer: Signer
+) -> None:
+    from tests.support.keys import make_key_pair
+    from tests.workstation.bundles import build_bundle
+
+    stranger = make_key_pair(tmp_path / "other-gnupg", "another organisation")
+    bundle = build_bundle(tmp_path / "other.zip", stranger.secret_home, stranger.fingerprint,
+                          server_signer, [Sent("message", b"not for you")], tmp_path / "work")
+
+    assert_refused(workstation, bundle, "receipt decryption check failed")
