@@ -10,8 +10,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from crypto.signing import Signer, generate_signing_seed
 
+from crypto.signing import Signer, generate_signing_seed
 from tests.workstation.bundles import Sent, manifest_bytes, read_members, rewrite_bundle
 from tests.workstation.conftest import (
     MESSAGE_TEXT,
