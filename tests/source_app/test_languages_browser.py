@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 # Tor Browser's User-Agent, so the pages look as a careful source sees them.
 TOR_BROWSER = "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0"
-TEXT = {
+TEXT: dict[str, dict[str, Any]] = {
     "be": {
         "get": "Атрымаць кодавае імя",
         "saved": "Я запомніў(-ла) кодавае імя. Далей",
@@ -62,7 +62,8 @@ def english_sentences() -> list[str]:
         catalog = read_po(po)
     found = []
     for message in catalog:
-        for text in message.id if isinstance(message.id, tuple) else (message.id,):
+        ids = message.id if isinstance(message.id, (tuple, list)) else (message.id,)
+        for text in map(str, ids):
             # Whole words of English, long enough not to be a name such as "Tor Browser".
             plain = re.split(r"%\(\w+\)\w", text)[0].strip()
             if len(plain.split()) >= 3:
