@@ -32,7 +32,8 @@ from tests.support.tornet import (
     TorNetwork,
 )
 
-pytestmark = [pytest.mark.tor, pytest.mark.slow]
+# One worker runs every test of the shared network (with `pytest -n 2 --dist loadgroup`).
+pytestmark = [pytest.mark.tor, pytest.mark.slow, pytest.mark.xdist_group("tor-network")]
 
 UPLOAD_SIZE = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -137,6 +138,7 @@ def site(tor_network: TorNetwork, tmp_path_factory: pytest.TempPathFactory) -> I
         loopback_app("journalist") as journalist_port,
         onion_site(tor_network, data_dir, source_port, journalist_port) as published,
     ):
+        TIMINGS["network_launch_to_clients_bootstrapped_s"] = tor_network.bootstrap_seconds or 0
         TIMINGS["publish_to_descriptors_uploaded_s"] = published.publish_seconds
         yield published
 

@@ -13,6 +13,9 @@ Use the session fixture (it costs about a minute, so it is started once and shar
         client = tor_network.clients[0]
         response = client.get("http://<id>.onion/", timeout=120)
 
+Mark such tests `pytest.mark.xdist_group("tor-network")`: with `--dist loadgroup` they run on
+one worker, which then starts the network once instead of once per worker.
+
 Every wait is bounded and every tor is stopped at teardown, also when a test fails; each tor
 also gets SIGTERM from the kernel if the test process dies (PR_SET_PDEATHSIG).
 """
@@ -32,7 +35,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import stem.control
 
 VOTING_INTERVAL = 10
 _PR_SET_PDEATHSIG = 1
@@ -168,12 +170,21 @@ class TorClient:
         self._control("SIGNAL NEWNYM")
 
     def _control(self, line: str) -> None:
-        with stem.control.Controller.from_port("127.0.0.1", self.node.control_port) as tor:
-            tor.authenticate()
-            reply = tor.msg(line)
-            if not reply.is_ok():
-                raise TorNetworkError(f"{line} refused by {self.node.nickname}: {reply}")
-            tor.get_info("version")  # answered after the signal was handled
+        """One command over a plain control connection. Not stem: a stem Controller closed
+        right after SIGNAL RELOAD can deadlock on its own SIGHUP listener."""
+        cookie = (self.node.data_dir / "control_auth_cookie").read_bytes().hex()
+        with socket.create_connection(("127.0.0.1", self.node.control_port), timeout=30) as tor:
+            replies = tor.makefile("rb")
+            for command in (f"AUTHENTICATE {cookie}", line, "GETINFO version"):
+                tor.sendall(command.encode("ascii") + b"\r\n")
+                reply = replies.readline()
+                while reply[3:4] == b"-":  # multi-line reply: read to its last line
+                    reply = replies.readline()
+                if not reply.startswith(b"250"):
+                    raise TorNetworkError(
+                        f"{command.split()[0]} refused by {self.node.nickname}: {reply!r}"
+                    )
+            tor.sendall(b"QUIT\r\n")
 
     def open_stream(self, host: str, port: int, timeout: float = 60) -> socket.socket:
         """A SOCKS5 CONNECT through this client; raises SocksRefused with tor's reply code."""
@@ -240,6 +251,7 @@ class TorNetwork:
         self.clients: list[TorClient] = []
         self.dir_authority_lines: list[str] = []
         self.started_at: float | None = None
+        self.bootstrap_seconds: float | None = None
 
     @property
     def nodes(self) -> list[TorNode]:
@@ -259,6 +271,7 @@ class TorNetwork:
         for node in self.nodes:
             node.start()
         self.wait_for_bootstrap(timeout)
+        self.bootstrap_seconds = time.monotonic() - self.started_at
 
     def wait_for_bootstrap(self, timeout: float) -> None:
         """Until every client has a consensus and built circuits (Bootstrapped 100%)."""
