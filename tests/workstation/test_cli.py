@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from crypto.signing import Signer
+from tests.support.keys import KeyPair
 from tests.workstation.conftest import (
     MESSAGE_TEXT,
     PHOTO_NAME,
@@ -198,3 +199,23 @@ def test_delete_needs_confirmation_and_is_logged(
     assert (last["action"], last["item"], last["details"]) == (
         "delete", item, {"reason": "source asked"})
     assert workstation.run("custody", "verify")[0] == 0
+
+
+def test_smartcard_mode_decrypts_through_the_users_own_gpg(
+    tmp_path: Path, server_key_file: Path, submission_keypair: KeyPair,
+    make_bundle: MakeBundle, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The user's gpg home stands in for one that knows an OpenPGP card holding the key.
+    monkeypatch.setenv("GNUPGHOME", str(submission_keypair.secret_home))
+    store = tmp_path / "evidence"
+
+    code = main(["init", "--store", str(store), "--smartcard",
+                 "--server-key", str(server_key_file)])
+
+    assert code == 0, capsys.readouterr().err
+    assert list((store / "gnupg").iterdir()) == []
+    assert json.loads((store / "store.json").read_text())["gnupg_mode"] == "user"
+    bundle = make_bundle(first_submission(["platform"]))
+    assert main(["import", "--store", str(store), str(bundle)]) == 0
+    assert "imported" in capsys.readouterr().out
