@@ -141,8 +141,17 @@ class TorConnection:
             raise TorNotReachable(self.where, f"no version: {error}") from error
 
     def close(self) -> None:
-        """Close the connection; a launched tor is stopped and waited for."""
-        self.controller.close()
+        """Close the connection; a launched tor is stopped and waited for.
+
+        stem's close can deadlock if tor's SIGNAL RELOAD event (logrotate reloads tor daily)
+        is being dispatched at that moment, so it runs in a helper thread with a bound:
+        shutdown must not hang on it.
+        """
+        closer = threading.Thread(target=self.controller.close, name="tor-close", daemon=True)
+        closer.start()
+        closer.join(timeout=10)
+        if closer.is_alive():
+            log.warning("the tor control connection did not close within 10 s; leaving it")
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -199,7 +208,7 @@ def _launch_config(spec: LaunchSpec, tor_dir: Path) -> dict[str, Any]:
         # GeoIP parsing is most of tor's start-up time and an onion service never needs it.
         "GeoIPFile": "",
         "GeoIPv6File": "",
-        "Log": ["notice stdout", f"notice file {tor_dir / 'notice.log'}"],
+        "Log": ["NOTICE stdout", f"notice file {tor_dir / 'notice.log'}"],
         "AvoidDiskWrites": "1",
     }
     socket_path = tor_dir / SOCKET_NAME
@@ -222,6 +231,14 @@ def _launch_config(spec: LaunchSpec, tor_dir: Path) -> dict[str, Any]:
     return config
 
 
+def _render_torrc(config: dict[str, Any]) -> str:
+    lines = []
+    for key, values in config.items():
+        for value in values if isinstance(values, list) else [values]:
+            lines.append(f'{key} ""' if value == "" else f"{key} {value}")
+    return "\n".join(lines) + "\n"
+
+
 def _launch_tor(spec: LaunchSpec, tor_dir: Path) -> TorConnection:
     tor_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(tor_dir, 0o700)
@@ -229,15 +246,21 @@ def _launch_tor(spec: LaunchSpec, tor_dir: Path) -> TorConnection:
     for stale in (tor_dir / SOCKET_NAME, tor_dir / PORT_FILE_NAME):
         stale.unlink(missing_ok=True)
     config = _launch_config(spec, tor_dir)
+    # A torrc file rather than stdin: tor re-reads it on SIGHUP / SIGNAL RELOAD, and a torrc
+    # read from a closed stdin would leave it with an empty configuration.
+    torrc = tor_dir / "torrc"
+    torrc.write_text(_render_torrc(config), encoding="utf-8")
+    os.chmod(torrc, 0o600)
     # stem bounds the start with SIGALRM, which only the main thread may use.
     in_main_thread = threading.current_thread() is threading.main_thread()
     timeout = max(1, round(spec.timeout)) if in_main_thread else None
     try:
         # completion_percent=0: return once tor runs; an onion service host needs no
         # bootstrap to register services, and offline (DisableNetwork) it never completes.
-        process = stem.process.launch_tor_with_config(
-            config,
-            tor_cmd=spec.tor_binary,
+        process = stem.process.launch_tor(
+            spec.tor_binary,
+            args=[],
+            torrc_path=str(torrc),
             completion_percent=0,
             timeout=timeout,
             take_ownership=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,19 @@ def test_bad_extra_torrc_line_is_a_launch_failure(data_dir, tor_binary):
 def test_missing_tor_binary_is_a_launch_failure(data_dir):
     with pytest.raises(TorLaunchFailed, match="apt install tor"):
         open_tor_connection(LaunchSpec("/nonexistent/tor", OFFLINE), data_dir / "tor")
+
+
+@pytest.mark.tor
+def test_launched_tor_survives_a_reload_and_still_closes_promptly(data_dir, tor_binary):
+    """Reload re-reads the torrc file (not an empty stdin); and a reload event in flight,
+    which can deadlock stem's own close, does not hang ours."""
+    connection = open_tor_connection(LaunchSpec(tor_binary, OFFLINE), data_dir / "tor")
+    ok, _ = connection.command("SIGNAL RELOAD")
+    assert ok
+    assert connection.info("version")
+    assert connection.controller.get_conf("DisableNetwork") == "1"
+    assert connection.process.poll() is None
+    started = time.monotonic()
+    connection.close()
+    assert time.monotonic() - started < 30
+    assert connection.process.poll() is not None
