@@ -1,0 +1,81 @@
+"""Error pages in the source's language.
+
+core.web gives every app short English error pages that work even when templates fail; for
+sources, who may read no English, the same situations get a page of the site in their language.
+Slow uploads over Tor make an expired form the most common of them. If rendering the page
+itself fails, core.web's plain page is the fallback. Nothing about the request is logged.
+"""
+
+import logging
+
+from flask import Flask, Response, render_template
+from flask_babel import lazy_gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from core.web import render_error_page
+
+# Titles and explanations by status code; anything else gets the general wording.
+_PAGES = {
+    400: (
+        lazy_gettext("The request could not be understood"),
+        lazy_gettext("Go back, reload the page and try again."),
+    ),
+    403: (lazy_gettext("Not allowed"), lazy_gettext("This page is not open to you.")),
+    404: (
+        lazy_gettext("Page not found"),
+        lazy_gettext("Check the address, or start again from the first page."),
+    ),
+    405: (
+        lazy_gettext("Not allowed here"),
+        lazy_gettext("Go back, reload the page and try again."),
+    ),
+    413: (
+        lazy_gettext("Too large"),
+        lazy_gettext("What you sent is larger than this site accepts."),
+    ),
+    429: (
+        lazy_gettext("Too many attempts"),
+        lazy_gettext("Wait a few minutes, then try again."),
+    ),
+}
+_GENERAL = (
+    lazy_gettext("Something went wrong"),
+    lazy_gettext("Please try again in a few minutes."),
+)
+_EXPIRED_FORM = lazy_gettext(
+    "This form has expired or was sent twice. Go back, reload the page and try again."
+)
+
+
+def register_error_pages(app: Flask) -> None:
+    """Replace core.web's English error pages with translated ones for the source app."""
+    app.register_error_handler(CSRFError, _expired_form)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _page(code: int, title: str, message: str) -> Response:
+    try:
+        html = render_template("error.html", title=title, message=message)
+    except Exception:  # noqa: BLE001 (a broken page must still answer, in plain English)
+        logging.getLogger("skrynka").error("The error page itself failed to render")
+        return render_error_page(code, str(message))
+    return Response(html, status=code, mimetype="text/html")
+
+
+def _expired_form(error: CSRFError) -> Response:
+    return _page(400, str(_PAGES[400][0]), str(_EXPIRED_FORM))
+
+
+def _http_error(error: HTTPException) -> Response:
+    code = error.code or 500
+    title, message = _PAGES.get(code, _GENERAL)
+    return _page(code, str(title), str(message))
+
+
+def _unexpected_error(error: Exception) -> Response:
+    # The type only: a message or traceback may contain what a source typed.
+    logging.getLogger("skrynka").error("Unhandled %s in a request", type(error).__name__)
+    title, message = _GENERAL
+    return _page(InternalServerError.code, str(title), str(message))
