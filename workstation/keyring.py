@@ -8,6 +8,7 @@ as `crypto` (batch, no gpg.conf, no key servers).
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +18,8 @@ from workstation.errors import KeySetupError
 _SAFE_OPTIONS = ("--batch", "--no-tty", "--no-options", "--no-auto-key-retrieve",
                  "--status-fd", "2", "--with-colons", "--fixed-list-mode")
 _TIMEOUT_SECONDS = 120
+_MAX_SOCKET_PATH = 107
+_RUN_USER = Path("/run/user")
 
 
 def _gpg(home: Path, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
@@ -47,8 +50,23 @@ def secret_key_fingerprints(home: Path) -> list[str]:
     return fingerprints
 
 
+def check_agent_socket_path(home: Path) -> None:
+    """gpg-agent's sockets go in the GnuPG home unless /run/user/UID exists; a Unix socket path
+    holds at most 107 bytes, and beyond that gpg fails with an obscure error."""
+    longest = home.resolve() / "S.gpg-agent.browser"
+    if len(os.fsencode(longest)) > _MAX_SOCKET_PATH and not _RUN_USER.joinpath(
+        str(os.getuid())
+    ).is_dir():
+        raise KeySetupError(
+            f"the store path {home.parent} is too long for gpg-agent's socket (at most"
+            f" {_MAX_SOCKET_PATH} bytes for {longest}); choose a shorter --store such as"
+            " /evidence"
+        )
+
+
 def import_secret_key(home: Path, key_file: Path) -> list[str]:
     """Import an exported secret key into `home`; return the secret fingerprints now present."""
+    check_agent_socket_path(home)
     try:
         data = key_file.read_bytes()
     except OSError as exc:

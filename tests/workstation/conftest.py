@@ -4,14 +4,17 @@ initialised evidence store, and bundles made per docs/bundle-format.md."""
 from __future__ import annotations
 
 import base64
+import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from crypto.signing import Signer, generate_signing_seed
 
+from crypto.signing import Signer, generate_signing_seed
 from crypto.submission_key import export_secret_key
 from tests.support.keys import KeyPair
 from tests.workstation.bundles import Sent, build_bundle, consent_document, intake_document
@@ -39,6 +42,17 @@ def server_key_file(tmp_path: Path, server_signer: Signer) -> Path:
     return path
 
 
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A directory with a short path: gpg-agent's socket lives in the store's GnuPG home and
+    Unix socket paths are limited to 107 bytes, which pytest's tmp_path can exceed."""
+    path = Path(tempfile.mkdtemp(prefix="skw-"))
+    yield path
+    for directory, _dirs, _files in os.walk(path):
+        os.chmod(directory, 0o700)
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @dataclass
 class Workstation:
     """An initialised store and a way to run the CLI against it."""
@@ -54,12 +68,12 @@ class Workstation:
 
 @pytest.fixture
 def workstation(
-    tmp_path: Path,
+    short_dir: Path,
     secret_key_file: Path,
     server_key_file: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[Workstation]:
-    store = tmp_path / "evidence"
+    store = short_dir / "evidence"
     code = main(["init", "--store", str(store), "--secret-key", str(secret_key_file),
                  "--server-key", str(server_key_file)])
     assert code == 0, capsys.readouterr().err

@@ -22,10 +22,10 @@ from workstation.cli import main
 
 
 def test_init_lays_out_the_store_with_private_keys(
-    tmp_path: Path, secret_key_file: Path, server_key_file: Path, server_signer: Signer,
+    short_dir: Path, secret_key_file: Path, server_key_file: Path, server_signer: Signer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    store = tmp_path / "evidence"
+    store = short_dir / "evidence"
 
     code = main(["init", "--store", str(store), "--secret-key", str(secret_key_file),
                  "--server-key", str(server_key_file),
@@ -47,10 +47,10 @@ def test_init_lays_out_the_store_with_private_keys(
 
 
 def test_init_refuses_a_key_whose_fingerprint_differs_and_leaves_nothing(
-    tmp_path: Path, secret_key_file: Path, server_key_file: Path,
+    tmp_path: Path, short_dir: Path, secret_key_file: Path, server_key_file: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    store = tmp_path / "evidence"
+    store = short_dir / "evidence"
 
     code = main(["init", "--store", str(store), "--secret-key", str(secret_key_file),
                  "--server-key", str(server_key_file), "--server-fingerprint", "ab" * 32])
@@ -61,9 +61,9 @@ def test_init_refuses_a_key_whose_fingerprint_differs_and_leaves_nothing(
 
 
 def test_init_explains_that_a_fingerprint_alone_is_not_enough(
-    tmp_path: Path, secret_key_file: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, short_dir: Path, secret_key_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["init", "--store", str(tmp_path / "s"), "--secret-key", str(secret_key_file),
+    code = main(["init", "--store", str(short_dir / "s"), "--secret-key", str(secret_key_file),
                  "--server-key", "ab" * 32])
 
     assert code == 6
@@ -71,11 +71,11 @@ def test_init_explains_that_a_fingerprint_alone_is_not_enough(
 
 
 def test_init_refuses_a_file_without_a_secret_key(
-    tmp_path: Path, server_key_file: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, short_dir: Path, server_key_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     not_a_key = tmp_path / "public.asc"
     not_a_key.write_text("hello")
-    store = tmp_path / "evidence"
+    store = short_dir / "evidence"
 
     code = main(["init", "--store", str(store), "--secret-key", str(not_a_key),
                  "--server-key", str(server_key_file)])
@@ -202,13 +202,13 @@ def test_delete_needs_confirmation_and_is_logged(
 
 
 def test_smartcard_mode_decrypts_through_the_users_own_gpg(
-    tmp_path: Path, server_key_file: Path, submission_keypair: KeyPair,
+    tmp_path: Path, short_dir: Path, server_key_file: Path, submission_keypair: KeyPair,
     make_bundle: MakeBundle, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # The user's gpg home stands in for one that knows an OpenPGP card holding the key.
     monkeypatch.setenv("GNUPGHOME", str(submission_keypair.secret_home))
-    store = tmp_path / "evidence"
+    store = short_dir / "evidence"
 
     code = main(["init", "--store", str(store), "--smartcard",
                  "--server-key", str(server_key_file)])
@@ -219,3 +219,19 @@ def test_smartcard_mode_decrypts_through_the_users_own_gpg(
     bundle = make_bundle(first_submission(["platform"]))
     assert main(["import", "--store", str(store), str(bundle)]) == 0
     assert "imported" in capsys.readouterr().out
+
+
+def test_init_refuses_a_store_path_too_long_for_the_gpg_agent_socket(
+    short_dir: Path, secret_key_file: Path, server_key_file: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without /run/user/UID (as on this machine) gpg puts its sockets in the home itself.
+    monkeypatch.setattr("workstation.keyring._RUN_USER", short_dir / "no-run-user")
+    store = short_dir / ("very-long-directory-name-" * 4) / "evidence"
+
+    code = main(["init", "--store", str(store), "--secret-key", str(secret_key_file),
+                 "--server-key", str(server_key_file)])
+
+    assert code == 6
+    assert "too long for gpg-agent's socket" in capsys.readouterr().err
+    assert not store.exists()

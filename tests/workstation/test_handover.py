@@ -190,9 +190,9 @@ def test_an_edited_custody_extract_with_recomputed_bag_is_caught(
 
 
 def test_export_to_a_recipient_key_writes_only_ciphertext(
-    workstation: Workstation, make_bundle: MakeBundle, tmp_path: Path
+    workstation: Workstation, make_bundle: MakeBundle, tmp_path: Path, short_dir: Path
 ) -> None:
-    recipient = make_key_pair(tmp_path / "recipient-gnupg", "UN mechanism evidence unit")
+    recipient = make_key_pair(short_dir / "recipient", "UN mechanism evidence unit")
     key_file = tmp_path / "recipient.asc"
     key_file.write_text(recipient.public_armored)
     prepare_case(workstation, make_bundle, ["platform", "un"])

@@ -278,12 +278,12 @@ def test_a_reply_has_no_receipt_and_is_kept_as_a_reply(
 
 
 def test_a_bundle_the_submission_key_cannot_open_is_refused(
-    workstation: Workstation, tmp_path: Path, server_signer: Signer
+    workstation: Workstation, tmp_path: Path, short_dir: Path, server_signer: Signer
 ) -> None:
     from tests.support.keys import make_key_pair
     from tests.workstation.bundles import build_bundle
 
-    stranger = make_key_pair(tmp_path / "other-gnupg", "another organisation")
+    stranger = make_key_pair(short_dir / "other", "another organisation")
     bundle = build_bundle(tmp_path / "other.zip", stranger.secret_home, stranger.fingerprint,
                           server_signer, [Sent("message", b"not for you")], tmp_path / "work")
 

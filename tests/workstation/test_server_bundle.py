@@ -20,7 +20,7 @@ from workstation.cli import main
 
 
 def test_a_server_bundle_with_consent_and_a_later_change_imports(
-    instance: Any, submission_keypair: KeyPair, tmp_path: Path,
+    instance: Any, submission_keypair: KeyPair, tmp_path: Path, short_dir: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from sqlalchemy import select
@@ -50,7 +50,7 @@ def test_a_server_bundle_with_consent_and_a_later_change_imports(
                                          submission_keypair.fingerprint))
     server_key = tmp_path / "server.pub"
     server_key.write_bytes(base64.b64encode(instance.signer.public_key))
-    store = tmp_path / "evidence"
+    store = short_dir / "evidence"
     try:
         assert main(["init", "--store", str(store), "--secret-key", str(secret),
                      "--server-key", str(server_key)]) == 0
