@@ -1,6 +1,7 @@
 """Warnings about how a page was reached: onion address, proxies, and Tor Browser."""
 
 import pytest
+from flask.testing import FlaskClient
 
 from source_app.connection import host_name, inspect_connection
 
@@ -75,3 +76,27 @@ def test_loopback_is_recognised() -> None:
     notice = inspect_connection("127.0.0.1:8080", {"User-Agent": CHROME})
     assert notice.loopback
     assert not notice.warn_not_onion
+
+
+def test_pages_warn_about_a_tor2web_proxy(client: FlaskClient) -> None:
+    html = client.get("/", headers={"X-Tor2web": "encrypted", "User-Agent": TOR_BROWSER_DESKTOP})
+    assert 'id="warning-not-onion"' in html.text
+    assert 'href="/guide/tor"' in html.text
+
+
+def test_pages_warn_about_a_clearnet_address(client: FlaskClient) -> None:
+    page = client.get("/", base_url="http://drop.example.org", headers={"User-Agent": CHROME})
+    assert 'id="warning-not-onion"' in page.text
+    assert 'id="warning-browser"' in page.text
+
+
+def test_an_onion_visit_in_tor_browser_shows_no_warning(client: FlaskClient) -> None:
+    page = client.get("/", base_url=f"http://{ONION}", headers={"User-Agent": TOR_BROWSER_DESKTOP})
+    assert "warning-" not in page.text
+    assert 'id="notice-demo"' not in page.text
+
+
+def test_a_demo_instance_on_this_computer_says_so_calmly(client: FlaskClient) -> None:
+    page = client.get("/", headers={"User-Agent": TOR_BROWSER_DESKTOP})
+    assert 'id="notice-demo"' in page.text
+    assert 'id="warning-not-onion"' not in page.text

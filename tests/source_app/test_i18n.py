@@ -20,6 +20,7 @@ from source_app.i18n import (
     compile_catalogs,
     init_i18n,
 )
+from tests.source_app.pages import SourceClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {
@@ -227,3 +228,18 @@ def test_a_broken_catalog_names_the_file_and_the_fix(tmp_path: Path) -> None:
     (target / "messages.po").write_bytes(b'msgid "no translation follows"\n')
     with pytest.raises(TranslationsUnavailable, match=r"be/LC_MESSAGES/messages\.po"):
         compile_catalogs(tmp_path)
+
+
+def test_a_codename_from_a_belarusian_page_works_on_a_russian_one(client: FlaskClient) -> None:
+    # Codename words are never translated: one codename works whatever the page's language.
+    source = SourceClient(client)
+    client.get("/?l=be")
+    source.create()
+    assert source.codename.isascii()
+    source.logout()
+    client.get("/?l=ru")
+    response = source.login(source.codename)
+    assert response.status_code == 303
+    page = client.get("/lookup").text
+    assert '<html lang="ru">' in page
+    assert "Ответов пока нет" in page
