@@ -313,6 +313,31 @@ class TorNetwork:
             f"({last_problem}):\n{client.node.log_tail()}"
         )
 
+    def wait_for_refusal(
+        self, client: TorClient, onion_address: str, expected: int, timeout: float = 120
+    ) -> list[int]:
+        """Try to open a stream until tor refuses with `expected` (a SOCKS5 reply code such as
+        SOCKS_ONION_MISSING_CLIENT_AUTH); other refusals (descriptor not there yet) are
+        retried. Returns the codes seen; TorNetworkError if a stream opens or time runs out."""
+        deadline = time.monotonic() + timeout
+        codes: list[int] = []
+        while time.monotonic() < deadline:
+            try:
+                stream = client.open_stream(onion_address, 80, timeout=60)
+            except SocksRefused as refused:
+                codes.append(refused.code)
+                if refused.code == expected:
+                    return codes
+                client.forget_onions()
+                time.sleep(2)
+            else:
+                stream.close()
+                raise TorNetworkError(f"{client.node.nickname} was let through to {onion_address}")
+        raise TorNetworkError(
+            f"no refusal 0x{expected:02x} for {onion_address} within {timeout:.0f} s; "
+            f"saw {[hex(code) for code in codes]}"
+        )
+
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
