@@ -112,12 +112,29 @@ def locale_url(code: str) -> str:
     return f"/?l={code}"
 
 
+def locale_link(endpoint: str, **values: object) -> str:
+    """``url_for(endpoint)``, carrying the page's language when the next request would lose it.
+
+    Once a source logs out, the session, and the language remembered in it, is gone; the last
+    page still speaks the source's language, and its links must too, or the guide would open
+    in the instance's default language. Elsewhere links stay as plain as `url_for` makes them.
+    """
+    language = current_locale()
+    remembered = session.get(SESSION_KEY)
+    default = current_app.config.get(CONFIG_KEY, DEFAULT_LOCALE)
+    following = remembered if remembered in SUPPORTED_LOCALES else default
+    if language != following and LOCALE_PARAM not in values:
+        values[LOCALE_PARAM] = language
+    return url_for(endpoint, **values)
+
+
 def _language_context() -> dict[str, object]:
     return {
         "supported_locales": SUPPORTED_LOCALES,
         "locale_names": LOCALE_NAMES,
         "current_locale": current_locale,
         "locale_url": locale_url,
+        "locale_link": locale_link,
     }
 
 

@@ -161,7 +161,7 @@ def logout() -> str:
     language = current_locale()
     source_context().sessions.log_out(session)
     with force_locale(language):
-        return render_template("logged_out.html", language=language)
+        return render_template("logged_out.html")
 
 
 @bp.get("/lookup")

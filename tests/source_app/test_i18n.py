@@ -1,6 +1,7 @@
 """Languages: complete be/ru/en catalogs, correct plurals, and a choice made by the source only."""
 
 import os
+import re
 from collections.abc import Iterator
 from gettext import c2py
 from pathlib import Path
@@ -243,3 +244,30 @@ def test_a_codename_from_a_belarusian_page_works_on_a_russian_one(client: FlaskC
     page = client.get("/lookup").text
     assert '<html lang="ru">' in page
     assert "Ответов пока нет" in page
+
+
+def test_the_logged_out_page_links_keep_the_language(client: FlaskClient) -> None:
+    # Logging out forgets the session and the language in it; every link on that last page
+    # must still lead to pages in the source's language.
+    source = SourceClient(client)
+    client.get("/?l=be")
+    source.create()
+    page = source.logout().text
+    assert '<html lang="be">' in page
+    links = re.findall(r'<a [^>]*href="([^"]+)"', page)
+    guide_links = [link for link in links if link.startswith("/guide")]
+    assert len(guide_links) >= 5  # the header link and every page in the footer
+    for link in links:
+        if "?l=" in link:
+            continue
+        raise AssertionError(f"{link} on the logged-out page does not carry the language")
+    assert all("l=be" in link for link in guide_links)
+    followed = client.get(guide_links[-1])
+    assert '<html lang="be">' in followed.text
+
+
+def test_links_stay_plain_while_the_session_remembers_the_language(client: FlaskClient) -> None:
+    client.get("/?l=ru")
+    page = client.get("/guide/").text
+    assert '<html lang="ru">' in page
+    assert 'href="/guide/tor"' in page
