@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
@@ -112,7 +113,7 @@ def locale_url(code: str) -> str:
     return f"/?l={code}"
 
 
-def locale_link(endpoint: str, **values: object) -> str:
+def locale_link(endpoint: str, **values: Any) -> str:
     """``url_for(endpoint)``, carrying the page's language when the next request would lose it.
 
     Once a source logs out, the session, and the language remembered in it, is gone; the last
