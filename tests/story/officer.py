@@ -1,0 +1,80 @@
+"""The evidence officer's terminal: `skrynka-workstation` run as a separate program.
+
+The story drives the installed console script, not ``workstation.cli.main``, so it exercises
+what an officer types: the entry point, argument parsing, exit codes and printed output.
+"""
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BIN_DIR = Path(sys.executable).parent
+WORKSTATION = BIN_DIR / "skrynka-workstation"
+BAGIT_TOOL = BIN_DIR / "bagit.py"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass(frozen=True)
+class EvidenceOfficer:
+    """Runs workstation commands against one evidence store, as one named officer."""
+
+    store: Path
+    actor: str = "officer-anna"
+    # What the terminal showed, command by command, for the story's record.
+    transcript: list[str] = field(default_factory=list)
+
+    def run(self, *args: str) -> Outcome:
+        command = [str(WORKSTATION), args[0], "--store", str(self.store), "--actor", self.actor]
+        result = subprocess.run(
+            [*command, *args[1:]], capture_output=True, text=True, check=False, timeout=120
+        )
+        self.transcript.append(
+            f"$ skrynka-workstation {' '.join(args)}\n{result.stdout}{result.stderr}"
+            f"[exit {result.returncode}]\n"
+        )
+        return Outcome(result.returncode, result.stdout, result.stderr)
+
+    def ok(self, *args: str) -> str:
+        """Run a command that must succeed; its standard output."""
+        outcome = self.run(*args)
+        assert outcome.code == 0, f"{' '.join(args)} failed ({outcome.code}):\n{outcome.err}"
+        return outcome.out
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "--json"))
+
+    def stop_gpg_agent(self) -> None:
+        # Importing the secret key started a gpg-agent for the store's GnuPG home.
+        subprocess.run(
+            ["gpgconf", "--homedir", str(self.store / "gnupg"), "--kill", "gpg-agent"],
+            check=False,
+            capture_output=True,
+        )
+
+
+def validate_with_bagit_tool(package: Path) -> subprocess.CompletedProcess[str]:
+    """The `bagit` library's own command line: a check that owes nothing to Skrynka's code."""
+    return subprocess.run(
+        [str(BAGIT_TOOL), "--validate", str(package)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def metadata_report(path: Path) -> str:
+    """What Debian's `mat2 --show` reads in a file, asked directly rather than through Skrynka."""
+    result = subprocess.run(
+        ["mat2", "--show", str(path)], capture_output=True, text=True, check=False, timeout=60
+    )
+    return result.stdout + result.stderr
