@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from core.audit_commands import register_audit_commands
 from core.db import head_revision, upgrade_database
 from core.demo import create_demo_instance, prepare_demo, saved_demo_notes
 from core.devdata_commands import register_devdata_commands
@@ -30,6 +31,7 @@ from core.serve import (
 )
 from core.settings import Settings, env_name, load_settings
 from core.setup import init_instance
+from core.user_commands import register_user_commands
 from onion.errors import OnionError
 from onion.publisher import OnionPublisher
 from onion.tor_connection import LaunchSpec, parse_controller_spec
@@ -41,6 +43,8 @@ Registration = Callable[[Any, DataDirOf], object]
 COMMAND_REGISTRATIONS: tuple[Registration, ...] = (
     register_onion_commands,
     register_devdata_commands,
+    register_user_commands,
+    register_audit_commands,
 )
 
 DEMO_DATA_DIR = Path("demo-data")
