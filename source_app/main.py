@@ -40,7 +40,8 @@ from core.errors import (
     UploadsDisabled,
     UploadTooLarge,
 )
-from core.models import InstanceConfig, Source, Submission
+from core.models import InstanceConfig, Reply, Source, Submission
+from core.replies import delete_all_replies_for_source, delete_reply_for_source
 from core.sources import authenticate_source, create_source
 from core.submissions import SubmissionDraft, open_submission, upload_limit
 from crypto.codename import MAX_CODENAME_CHARS, generate_codename
@@ -79,6 +80,10 @@ def ngettext(singular: str, plural: str, number: int) -> str:
 
 
 MIB = 1024 * 1024
+#: The form field that names the reply to delete (the uuid the page shows with it).
+REPLY_FIELD = "reply_uuid"
+#: Reply uuids are 36 characters; anything much longer is not one, and costs no query.
+_REPLY_UUID_MAX_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -170,10 +175,9 @@ def lookup() -> Any:
     context = source_context()
     instance = context.instance
     with instance.sessions() as db:
-        source = db.scalar(select(Source).where(Source.filesystem_id == g.login.source_id))
+        source = _current_source(db)
         if source is None:
-            context.sessions.log_out(session)
-            return render_template("session_expired.html"), 401
+            return _source_gone()
         counts: dict[str, int] = {
             kind: count
             for kind, count in db.execute(
@@ -264,6 +268,81 @@ def submit() -> Any:
             return render_template("submit_failed.html"), 503
     flash(_("Thank you. We received your submission."), "success")
     return redirect(url_for("main.lookup"), code=303)
+
+
+@bp.post("/delete")
+@login_required
+def delete() -> ResponseReturnValue:
+    """Remove one reply from the source's page; staff keep their copy (core.replies)."""
+    reply_uuid = request.form.get(REPLY_FIELD, "")
+    with source_context().instance.sessions() as db:
+        source = _current_source(db)
+        if source is None:
+            return _source_gone()
+        # Only the logged-in source's own replies match: another source's uuid changes nothing.
+        deleted = len(reply_uuid) <= _REPLY_UUID_MAX_CHARS and delete_reply_for_source(
+            db, source, reply_uuid
+        )
+        db.commit()
+    if deleted:
+        flash(_("The reply was deleted from your page."), "success")
+    else:
+        flash(
+            _(
+                "That reply is not on your page, so nothing was deleted. "
+                "Reload your page and try again."
+            ),
+            "error",
+        )
+    return redirect(url_for("main.lookup", _anchor="replies"), code=303)
+
+
+@bp.route("/delete-all", methods=["GET", "POST"])
+@login_required
+def delete_all() -> ResponseReturnValue:
+    """Ask first, then remove every reply from the source's page (no JavaScript needed).
+
+    The confirmation is a page of its own: GET shows it, and a POST without ``confirm=yes``
+    (an older page's button) shows it too; only the confirming form deletes.
+    """
+    with source_context().instance.sessions() as db:
+        source = _current_source(db)
+        if source is None:
+            return _source_gone()
+        if request.method == "GET" or request.form.get("confirm") != "yes":
+            count = db.scalar(
+                select(func.count())
+                .select_from(Reply)
+                .where(Reply.source_id == source.id, Reply.deleted_by_source.is_(False))
+            )
+            return render_template("delete_all.html", count=count or 0)
+        deleted = delete_all_replies_for_source(db, source)
+        db.commit()
+    if deleted:
+        flash(
+            ngettext(
+                "%(num)d reply was deleted from your page.",
+                "%(num)d replies were deleted from your page.",
+                deleted,
+            ),
+            "success",
+        )
+    else:
+        flash(_("There were no replies to delete."), "success")
+    return redirect(url_for("main.lookup", _anchor="replies"), code=303)
+
+
+def _current_source(db: Session) -> Source | None:
+    source: Source | None = db.scalar(
+        select(Source).where(Source.filesystem_id == g.login.source_id)
+    )
+    return source
+
+
+def _source_gone() -> tuple[str, int]:
+    """The logged-in source no longer exists (staff deleted it): end the session."""
+    source_context().sessions.log_out(session)
+    return render_template("session_expired.html"), 401
 
 
 def _too_large(draft: SubmissionDraft) -> tuple[str, int]:

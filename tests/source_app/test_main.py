@@ -9,10 +9,15 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from werkzeug.test import TestResponse
 
 from core.instance import Instance
-from core.models import InstanceConfig, Source, Submission
+from core.journalists import create_journalist
+from core.models import InstanceConfig, Journalist, Reply, Source, Submission
+from core.replies import encrypt_reply, store_reply
+from core.sources import derive_secrets
+from crypto.types import Codename
 from source_app.context import EXTENSION_KEY
 from tests.source_app.pages import SourceClient, codename_in, csrf_token_in
 from tests.support.ciphertext import gpg_decrypt, gunzip_with_name, read_receipt
@@ -372,3 +377,192 @@ def test_a_nul_byte_in_a_file_name_is_removed(
         instance.settings.store_dir / fsid / str(row.receipt_filename),
     )
     assert receipt["original_name"] == "evil.sh"
+
+
+# Deleting replies: the source's view changes, the staff copy stays.
+
+
+def reply_to(instance: Instance, codename: str, text: str) -> str:
+    """Staff send ``text`` to the source with ``codename``; returns the reply's uuid."""
+    secrets = derive_secrets(instance, Codename(codename))
+    with instance.sessions() as db:
+        journalist = db.scalars(select(Journalist)).first()
+        if journalist is None:
+            journalist, _ = create_journalist(db, username="dana", kdf=instance.settings.kdf)
+        source = db.scalars(select(Source).where(Source.filesystem_id == secrets.source_id)).one()
+        ciphertext = encrypt_reply(instance, source, text)
+        reply = store_reply(
+            db, instance, source=source, journalist=journalist, ciphertext=ciphertext
+        )
+        db.commit()
+        return reply.uuid
+
+
+def reply_rows(instance: Instance) -> dict[str, bool]:
+    """Every reply the server keeps: uuid -> deleted_by_source."""
+    with instance.sessions() as db:
+        return {r.uuid: r.deleted_by_source for r in db.scalars(select(Reply))}
+
+
+def delete_reply(source: SourceClient, reply_uuid: str) -> TestResponse:
+    token = csrf_token_in(source.lookup().text)
+    return source.client.post("/delete", data={"csrf_token": token, "reply_uuid": reply_uuid})
+
+
+def test_lookup_offers_to_delete_each_reply_and_all_of_them(
+    source: SourceClient, instance: Instance
+) -> None:
+    first = reply_to(instance, source.codename, "First answer")
+    second = reply_to(instance, source.codename, "Second answer")
+    page = source.lookup().text
+    assert page.count('action="/delete"') == 2
+    assert f'name="reply_uuid" value="{first}"' in page
+    assert f'name="reply_uuid" value="{second}"' in page
+    assert 'href="/delete-all"' in page
+
+
+def test_a_deleted_reply_disappears_for_the_source_but_staff_keep_it(
+    source: SourceClient, instance: Instance
+) -> None:
+    gone = reply_to(instance, source.codename, "Please delete me")
+    kept = reply_to(instance, source.codename, "Keep me")
+    response = delete_reply(source, gone)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/lookup#replies")
+    page = source.lookup().text
+    assert "The reply was deleted from your page." in page
+    assert "Please delete me" not in page
+    assert "Keep me" in page
+    assert reply_rows(instance) == {gone: True, kept: False}
+    with instance.sessions() as db:
+        stored = db.scalars(select(Reply).where(Reply.uuid == gone)).one()
+        fid = db.scalars(select(Source.filesystem_id)).one()
+    assert instance.store.path_of(fid, stored.filename).is_file()
+    # Logging in again does not bring it back.
+    source.logout()
+    source.login(source.codename)
+    assert "Please delete me" not in source.lookup().text
+
+
+def test_another_sources_reply_cannot_be_deleted(
+    client: FlaskClient, app: Flask, instance: Instance
+) -> None:
+    other = SourceClient(app.test_client())
+    other.create()
+    theirs = reply_to(instance, other.codename, "For the other source")
+    mine = SourceClient(client)
+    mine.create()
+    response = delete_reply(mine, theirs)
+    assert response.status_code == 303
+    page = mine.lookup().text
+    assert "That reply is not on your page, so nothing was deleted." in page
+    assert reply_rows(instance) == {theirs: False}
+    assert "For the other source" in other.lookup().text
+
+
+@pytest.mark.parametrize("reply_uuid", ["", "not-a-uuid", "x" * 10_000, "' OR 1=1 --"])
+def test_a_bad_reply_id_deletes_nothing(
+    source: SourceClient, instance: Instance, reply_uuid: str
+) -> None:
+    kept = reply_to(instance, source.codename, "Still here")
+    response = delete_reply(source, reply_uuid)
+    assert response.status_code == 303
+    page = source.lookup().text
+    assert "That reply is not on your page, so nothing was deleted." in page
+    assert "Still here" in page
+    assert reply_rows(instance) == {kept: False}
+
+
+@pytest.mark.parametrize("path", ["/delete", "/delete-all"])
+def test_deleting_needs_a_csrf_token(source: SourceClient, instance: Instance, path: str) -> None:
+    reply = reply_to(instance, source.codename, "Protected")
+    response = source.client.post(path, data={"reply_uuid": reply, "confirm": "yes"})
+    assert response.status_code == 400
+    assert "This form has expired" in response.text
+    assert reply_rows(instance) == {reply: False}
+
+
+def test_delete_all_asks_first_and_works_without_javascript(
+    source: SourceClient, instance: Instance
+) -> None:
+    replies = [reply_to(instance, source.codename, f"Answer {n}") for n in range(3)]
+    confirm = source.client.get("/delete-all")
+    assert confirm.status_code == 200
+    assert "3 replies will disappear from your page" in confirm.text
+    assert "<script" not in confirm.text
+    assert 'name="confirm" value="yes"' in confirm.text
+    assert reply_rows(instance) == dict.fromkeys(replies, False)
+    # A POST without the confirmation (say, from an old page) only asks again.
+    token = csrf_token_in(confirm.text)
+    asked = source.client.post("/delete-all", data={"csrf_token": token})
+    assert asked.status_code == 200
+    assert "Delete all replies?" in asked.text
+    assert reply_rows(instance) == dict.fromkeys(replies, False)
+    done = source.client.post("/delete-all", data={"csrf_token": token, "confirm": "yes"})
+    assert done.status_code == 303
+    page = source.lookup().text
+    assert "3 replies were deleted from your page." in page
+    assert "Answer 0" not in page
+    assert "There are no replies yet" in page
+    assert reply_rows(instance) == dict.fromkeys(replies, True)
+    # Staff still have every one.
+    with instance.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(Reply)) == 3
+
+
+def test_delete_all_leaves_other_sources_alone(
+    client: FlaskClient, app: Flask, instance: Instance
+) -> None:
+    other = SourceClient(app.test_client())
+    other.create()
+    theirs = reply_to(instance, other.codename, "Theirs")
+    mine = SourceClient(client)
+    mine.create()
+    own = reply_to(instance, mine.codename, "Mine")
+    token = csrf_token_in(mine.client.get("/delete-all").text)
+    mine.client.post("/delete-all", data={"csrf_token": token, "confirm": "yes"})
+    assert reply_rows(instance) == {own: True, theirs: False}
+
+
+def test_delete_all_with_nothing_to_delete_says_so(source: SourceClient) -> None:
+    confirm = source.client.get("/delete-all")
+    assert "There are no replies on your page to delete." in confirm.text
+    assert 'name="confirm"' not in confirm.text
+    token = csrf_token_in(source.lookup().text)
+    source.client.post("/delete-all", data={"csrf_token": token, "confirm": "yes"})
+    assert "There were no replies to delete." in source.lookup().text
+
+
+@pytest.mark.parametrize("path", ["/delete", "/delete-all"])
+def test_deleting_after_the_session_expired_shows_the_logged_out_page(
+    app: Flask, source: SourceClient, instance: Instance, path: str
+) -> None:
+    reply = reply_to(instance, source.codename, "Not yet")
+    token = csrf_token_in(source.lookup().text)
+    app.extensions[EXTENSION_KEY].sessions.clock = lambda: time.time() + 121 * 60
+    response = source.client.post(
+        path, data={"csrf_token": token, "reply_uuid": reply, "confirm": "yes"}
+    )
+    assert response.status_code == 401
+    assert "You were logged out" in response.text
+    assert reply_rows(instance) == {reply: False}
+
+
+@pytest.mark.parametrize("path", ["/delete", "/delete-all"])
+def test_deleting_after_logging_out_changes_nothing(
+    source: SourceClient, instance: Instance, path: str
+) -> None:
+    reply = reply_to(instance, source.codename, "Not yet")
+    old_token = csrf_token_in(source.lookup().text)
+    source.logout()
+    stale = source.client.post(
+        path, data={"csrf_token": old_token, "reply_uuid": reply, "confirm": "yes"}
+    )
+    assert stale.status_code == 400  # the old page's form died with the session
+    fresh_token = csrf_token_in(source.client.get("/login").text)
+    fresh = source.client.post(
+        path, data={"csrf_token": fresh_token, "reply_uuid": reply, "confirm": "yes"}
+    )
+    assert fresh.status_code == 303
+    assert fresh.headers["Location"].endswith("/login")
+    assert reply_rows(instance) == {reply: False}
