@@ -15,11 +15,11 @@ and nothing else. gpg's own compression is off for the same reason (``--compress
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import contextlib
 import fcntl
 import hashlib
 import os
+import queue
 import struct
 import subprocess
 import threading
@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, Protocol
 
 from crypto._gpg import gpg_command, run_gpg, status_lines
 from crypto.errors import CryptoError, DecryptionFailed, GpgFailed, SubmissionKeyMissing
@@ -39,6 +39,8 @@ from crypto.types import Fingerprint
 #: Small writes are gathered to at least this size before hashing and piping: per-call overhead
 #: (hash updates, system calls, gpg wake-ups) dominates below it.
 COALESCE_BYTES = 256 * 1024
+#: Chunks queued to each hash lane before the producer waits: bounds memory per stream.
+LANE_DEPTH = 4
 #: Read size when decrypting.
 READ_BYTES = 1024 * 1024
 #: Ask the kernel for a pipe this large so gpg and Python overlap instead of taking turns.
@@ -73,18 +75,98 @@ class DecryptedFile:
     digest: PlaintextDigest
 
 
-class _PlaintextHasher:
+class _Crc32:
+    """zlib's CRC-32 behind the same ``update`` as a hashlib object."""
+
     def __init__(self) -> None:
+        self.value = 0
+
+    def update(self, chunk: bytes | bytearray | memoryview) -> None:
+        self.value = zlib.crc32(chunk, self.value)
+
+
+class _Digester(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+
+class _HashLane(threading.Thread):
+    """Feeds chunks, in order, to a few digests in a thread of its own.
+
+    hashlib and zlib release the GIL for large buffers, so lanes use the second core while the
+    caller's thread reads, parses or pipes. The queue is short (:data:`LANE_DEPTH` chunks):
+    memory stays flat however large the stream. Chunks must not change once queued.
+    """
+
+    def __init__(self, name: str, digests: Sequence[_Digester]) -> None:
+        super().__init__(name=name, daemon=True)
+        self._digests = digests
+        self._queue: queue.Queue[bytes | memoryview | None] = queue.Queue(maxsize=LANE_DEPTH)
+        self._failure: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._failure is not None:
+                continue  # keep draining so the producer never blocks
+            try:
+                for digest in self._digests:
+                    digest.update(chunk)  # type: ignore[arg-type]
+            except BaseException as exc:  # noqa: BLE001 (re-raised by close)
+                self._failure = exc
+
+    def put(self, chunk: bytes | memoryview) -> None:
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        """Wait until every queued chunk is hashed; re-raise a failure of the lane."""
+        if self.is_alive():
+            self._queue.put(None)
+            self.join()
+        if self._failure is not None:
+            raise self._failure
+
+
+class _PlaintextHasher:
+    """SHA-256 (with the gzip CRC-32 when wanted) and SHA-512 in two parallel lanes.
+
+    The two digests cost about the same and together more than gpg's encryption, so one
+    lane each keeps either from being the slowest stage. ``update`` takes ownership of the
+    chunk: the caller must not change it afterwards (pass bytes, or a buffer it drops).
+    """
+
+    def __init__(self, crc: bool = False) -> None:
         self.size = 0
         self._sha256 = hashlib.sha256()
         self._sha512 = hashlib.sha512()
+        self.crc = _Crc32() if crc else None
+        short: list[_Digester] = [self._sha256]
+        if self.crc is not None:
+            short.append(self.crc)
+        self._lanes = (
+            _HashLane("plaintext-sha256", short),
+            _HashLane("plaintext-sha512", [self._sha512]),
+        )
 
-    def update(self, chunk: bytes | bytearray | memoryview) -> None:
+    def update(self, chunk: bytes | memoryview) -> None:
+        if not chunk:
+            return
         self.size += len(chunk)
-        self._sha256.update(chunk)
-        self._sha512.update(chunk)
+        for lane in self._lanes:
+            lane.put(chunk)
+
+    def close(self) -> None:
+        """Wait for the lanes (also to stop them after a failure)."""
+        failures = []
+        for lane in self._lanes:
+            try:
+                lane.close()
+            except BaseException as exc:  # noqa: BLE001 (first one re-raised below)
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
     def digest(self) -> PlaintextDigest:
+        self.close()
         return PlaintextDigest(self.size, self._sha256.hexdigest(), self._sha512.hexdigest())
 
 
@@ -155,14 +237,10 @@ class StreamEncryptor:
         self._stdin_fd = process.stdin.fileno()
         self._stderr = _StderrCollector(process.stderr)
         self._stderr.start()
-        self._hasher = _PlaintextHasher()
-        self._pending = bytearray()
         self._gzip = gzip_name is not None
-        self._crc = 0
+        self._hasher = _PlaintextHasher(crc=self._gzip)
+        self._pending = bytearray()
         self._closed = False
-        self._hashing = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="plaintext-hash"
-        )
         if gzip_name is not None:
             try:
                 self._pipe([memoryview(_gzip_header(gzip_name))])
@@ -181,7 +259,7 @@ class StreamEncryptor:
             raise ValueError("This encryptor is already finished or aborted.")
         size = len(data)
         if not self._pending and size >= COALESCE_BYTES:
-            self._push(memoryview(data))
+            self._push(_owned(data))
         elif size:
             self._pending += data
             if len(self._pending) >= COALESCE_BYTES:
@@ -194,10 +272,11 @@ class StreamEncryptor:
             raise ValueError("This encryptor is already finished or aborted.")
         try:
             self._flush_pending()
-            if self._gzip:
+            digest = self._hasher.digest()
+            if self._hasher.crc is not None:
                 # An empty final stored block, then CRC-32 and size modulo 2**32 (RFC 1952).
                 trailer = b"\x01\x00\x00\xff\xff" + struct.pack(
-                    "<II", self._crc, self._hasher.size & 0xFFFFFFFF
+                    "<II", self._hasher.crc.value, digest.size & 0xFFFFFFFF
                 )
                 self._pipe([memoryview(trailer)])
             self._close_stdin()
@@ -210,16 +289,16 @@ class StreamEncryptor:
             self.abort()
             raise
         self._closed = True
-        self._hashing.shutdown()
         os.close(self._output_fd)
-        return self._hasher.digest()
+        return digest
 
     def abort(self) -> None:
         """Kill gpg and delete the partial ciphertext. Safe to call more than once."""
         if self._closed:
             return
         self._closed = True
-        self._hashing.shutdown()
+        with contextlib.suppress(Exception):
+            self._hasher.close()
         with contextlib.suppress(OSError):
             self._process.kill()
         self._close_stdin()
@@ -247,10 +326,15 @@ class StreamEncryptor:
 
     def _flush_pending(self) -> None:
         if self._pending:
+            # Swapped out, never touched again: the hash lanes may keep it without a copy.
             chunk, self._pending = self._pending, bytearray()
             self._push(memoryview(chunk))
 
-    def _push(self, chunk: memoryview) -> None:
+    def _push(self, data: bytes | memoryview) -> None:
+        # Queued to the hash lanes first, so hashing runs while this thread feeds gpg and then
+        # goes back for the next piece of the upload; nothing waits for the hashes until finish.
+        self._hasher.update(data)
+        chunk = memoryview(data)
         if self._gzip:
             # Stored deflate blocks: a 5-byte header (non-final, LEN, ~LEN) before each slice of
             # at most 65535 bytes, written with writev so the plaintext is never copied.
@@ -261,19 +345,7 @@ class StreamEncryptor:
                 views.append(piece)
         else:
             views = [chunk]
-        # Hashing (and the gzip CRC) runs in a helper thread while this one blocks feeding gpg:
-        # both release the GIL, so hashing overlaps gpg's work instead of alternating with it.
-        # We wait for it before returning because the caller may reuse its buffer.
-        hashed = self._hashing.submit(self._digest_chunk, chunk)
-        try:
-            self._pipe(views)
-        finally:
-            hashed.result()
-
-    def _digest_chunk(self, chunk: memoryview) -> None:
-        self._hasher.update(chunk)
-        if self._gzip:
-            self._crc = zlib.crc32(chunk, self._crc)
+        self._pipe(views)
 
     def _pipe(self, views: list[memoryview]) -> None:
         try:
@@ -348,76 +420,162 @@ def encrypt_bytes(gnupg_home: Path, recipients: Sequence[Fingerprint], data: byt
     return result.stdout
 
 
-def decrypt_to(gnupg_home: Path, source: Path, out: BinaryIO) -> PlaintextDigest:
-    """Decrypt the OpenPGP file ``source`` into ``out`` while hashing the plaintext.
+@dataclass(frozen=True)
+class FileSpan:
+    """``size`` bytes of the file ``path`` from ``offset``: e.g. a member stored in a ZIP."""
 
+    path: Path
+    offset: int
+    size: int
+
+
+def decrypt_to(
+    gnupg_home: Path,
+    source: Path | FileSpan,
+    out: BinaryIO,
+    *,
+    ciphertext_digest: _Digester | None = None,
+) -> PlaintextDigest:
+    """Decrypt the OpenPGP file (or span of a file) ``source`` into ``out``, hashing the plaintext.
+
+    With ``ciphertext_digest`` (e.g. ``hashlib.sha256()``) every ciphertext byte given to gpg
+    is also fed to it, so a caller checking the ciphertext's hash reads it only once.
     Raises :class:`DecryptionFailed` for any failure (wrong key, damage, not encrypted at all).
     Plaintext is streamed, so after a failure ``out`` may hold a partial result: the caller must
-    discard it.
+    discard it, and ``ciphertext_digest`` may have seen only part of the ciphertext.
     """
     hasher = _PlaintextHasher()
-    for chunk in _decrypted_chunks(gnupg_home, source):
-        hasher.update(chunk)
-        out.write(chunk)
-    return hasher.digest()
+    try:
+        for chunk in _decrypted_chunks(gnupg_home, source, ciphertext_digest):
+            hasher.update(chunk)
+            out.write(chunk)
+        return hasher.digest()
+    finally:
+        hasher.close()
 
 
-def decrypt_file_submission(gnupg_home: Path, source: Path, out: BinaryIO) -> DecryptedFile:
+def decrypt_file_submission(
+    gnupg_home: Path,
+    source: Path | FileSpan,
+    out: BinaryIO,
+    *,
+    ciphertext_digest: _Digester | None = None,
+) -> DecryptedFile:
     """Decrypt a ``doc.gz.gpg`` and gunzip it into ``out`` in one stream.
 
     Returns the name from the gzip header and the digest of the file (after gunzip), which is
     what the receipt records. Raises :class:`DecryptionFailed` for a bad ciphertext or a
     damaged gzip stream; as with :func:`decrypt_to`, discard ``out`` after a failure.
     """
-    hasher = _PlaintextHasher()
+    hasher = _PlaintextHasher(crc=True)
     unzipper = _Gunzipper()
-    for chunk in _decrypted_chunks(gnupg_home, source):
-        for plain in unzipper.feed(chunk):
-            hasher.update(plain)
-            out.write(plain)
-    unzipper.close(hasher.size)
-    return DecryptedFile(gzip_name=unzipper.name, digest=hasher.digest())
-
-
-def _decrypted_chunks(gnupg_home: Path, source: Path) -> Iterator[bytes]:
     try:
-        source_file = source.open("rb")
+        for chunk in _decrypted_chunks(gnupg_home, source, ciphertext_digest):
+            for plain in unzipper.feed(chunk):
+                hasher.update(plain)
+                out.write(plain)
+        digest = hasher.digest()
+    finally:
+        hasher.close()
+    assert hasher.crc is not None
+    unzipper.close(digest.size, hasher.crc.value)
+    return DecryptedFile(gzip_name=unzipper.name, digest=digest)
+
+
+class _CiphertextFeeder(threading.Thread):
+    """Copies a file (span) into gpg's stdin, feeding each chunk to a digest on the way."""
+
+    def __init__(self, source: IO[bytes], size: int | None, stdin: IO[bytes],
+                 digest: _Digester | None) -> None:
+        super().__init__(name="ciphertext-feed", daemon=True)
+        self._source = source
+        self._size = size
+        self._stdin = stdin
+        self._digest = digest
+        self.start()
+
+    def run(self) -> None:
+        fd = self._stdin.fileno()
+        remaining = self._size
+        try:
+            while remaining is None or remaining > 0:
+                want = READ_BYTES if remaining is None else min(READ_BYTES, remaining)
+                chunk = self._source.read(want)
+                if not chunk:
+                    break
+                if remaining is not None:
+                    remaining -= len(chunk)
+                if self._digest is not None:
+                    self._digest.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
+        except OSError:
+            # gpg stopped reading (it failed, or was killed): its exit status tells why.
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                self._stdin.close()
+
+
+def _decrypted_chunks(
+    gnupg_home: Path, source: Path | FileSpan, digest: _Digester | None
+) -> Iterator[bytes]:
+    path, offset, size = (
+        (source.path, source.offset, source.size) if isinstance(source, FileSpan)
+        else (source, 0, None)
+    )
+    fed_by_us = digest is not None or isinstance(source, FileSpan)
+    try:
+        source_file = path.open("rb", buffering=0)
     except OSError as exc:
-        raise DecryptionFailed(f"Cannot read {source.name}: {exc.strerror}.") from exc
+        raise DecryptionFailed(f"Cannot read {path.name}: {exc.strerror}.") from exc
     with source_file:
         try:
+            source_file.seek(offset)
             process = subprocess.Popen(
                 gpg_command(gnupg_home, "--status-fd", "2", "--decrypt"),
-                stdin=source_file,
+                # gpg reads the file itself unless a span or a ciphertext digest needs us.
+                stdin=subprocess.PIPE if fed_by_us else source_file,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
         except OSError as exc:
             raise GpgFailed(f"Could not start gpg: {exc.strerror}.") from exc
-    assert process.stdout is not None
-    assert process.stderr is not None
-    stderr = _StderrCollector(process.stderr)
-    stderr.start()
-    finished = False
-    try:
-        while chunk := process.stdout.read(READ_BYTES):
-            yield chunk
-        returncode = process.wait()
-        statuses = {keyword for keyword, _ in status_lines(stderr.text())}
-        # DECRYPTION_OKAY is gpg's word that an encrypted, integrity-protected message was
-        # opened; without it the input may have been a plain literal packet that gpg just
-        # printed.
-        if returncode != 0 or "DECRYPTION_OKAY" not in statuses or "DECRYPTION_FAILED" in statuses:
-            raise DecryptionFailed()
-        finished = True
-    finally:
-        if not finished:
-            with contextlib.suppress(OSError):
-                process.kill()
-            process.wait()
-        process.stdout.close()
-        stderr.join()
-        process.stderr.close()
+        assert process.stdout is not None
+        assert process.stderr is not None
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+        stderr = _StderrCollector(process.stderr)
+        stderr.start()
+        feeder = None
+        if process.stdin is not None:
+            feeder = _CiphertextFeeder(source_file, size, process.stdin, digest)
+        finished = False
+        try:
+            while chunk := process.stdout.read(READ_BYTES):
+                yield chunk
+            returncode = process.wait()
+            statuses = {keyword for keyword, _ in status_lines(stderr.text())}
+            # DECRYPTION_OKAY is gpg's word that an encrypted, integrity-protected message was
+            # opened; without it the input may have been a plain literal packet that gpg just
+            # printed.
+            failed = returncode != 0 or "DECRYPTION_FAILED" in statuses
+            if failed or "DECRYPTION_OKAY" not in statuses:
+                raise DecryptionFailed()
+            finished = True
+        finally:
+            if not finished:
+                with contextlib.suppress(OSError):
+                    process.kill()
+                process.wait()
+            if feeder is not None:
+                feeder.join()
+            process.stdout.close()
+            stderr.join()
+            process.stderr.close()
 
 
 class _Gunzipper:
@@ -427,7 +585,6 @@ class _Gunzipper:
         self.name: str | None = None
         self._header = bytearray()
         self._inflater: zlib._Decompress | None = None
-        self._crc = 0
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         if self._inflater is None:
@@ -448,15 +605,14 @@ class _Gunzipper:
         if self._inflater.eof:
             self._header += self._inflater.unused_data
         if plain:
-            self._crc = zlib.crc32(plain, self._crc)
             yield plain
 
-    def close(self, size: int) -> None:
+    def close(self, size: int, crc: int) -> None:
         trailer = bytes(self._header)
         if self._inflater is None or not self._inflater.eof or len(trailer) != 8:
             raise DecryptionFailed("The decrypted file is a truncated or damaged gzip stream.")
-        crc, isize = struct.unpack("<II", trailer)
-        if crc != self._crc or isize != size & 0xFFFFFFFF:
+        stored_crc, isize = struct.unpack("<II", trailer)
+        if stored_crc != crc or isize != size & 0xFFFFFFFF:
             raise DecryptionFailed("The decrypted file fails its gzip checksum.")
 
     def _parse_header(self) -> int | None:
@@ -498,6 +654,15 @@ def _gzip_header(name: str) -> bytes:
         + name.encode("ascii")
         + b"\0"
     )
+
+
+def _owned(data: bytes | bytearray | memoryview) -> bytes | memoryview:
+    """``data``, or a copy of it when the caller could change it after ``write`` returns."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, memoryview) and data.readonly and isinstance(data.obj, bytes):
+        return data
+    return bytes(data)
 
 
 def _recipients(recipients: Sequence[Fingerprint]) -> list[Fingerprint]:
