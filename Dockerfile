@@ -33,7 +33,7 @@ COPY journalist_app ./journalist_app
 COPY workstation ./workstation
 # Translations are compiled before installing, so the .mo files are part of the package.
 RUN for t in source_app/translations journalist_app/translations; do \
-        if [ -d "$t" ]; then venv/bin/pybabel compile -q -d "$t"; fi; \
+        if [ -d "$t" ]; then venv/bin/pybabel compile -d "$t"; fi; \
     done \
     && venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps .
 

@@ -44,7 +44,7 @@ fi
 if [[ -f babel.cfg ]]; then
     for translations in source_app/translations journalist_app/translations; do
         if [[ -d "$translations" ]] && compgen -G "$translations/*/LC_MESSAGES/*.po" >/dev/null; then
-            "$VENV/bin/pybabel" compile -q -d "$translations"
+            "$VENV/bin/pybabel" compile -d "$translations"
         fi
     done
 fi
