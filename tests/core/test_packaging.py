@@ -1,6 +1,7 @@
 """The built package carries its migrations: an installed Skrynka can create its schema."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("core", "crypto", "onion", "source_app", "journalist_app", "workstation")
 
 MIGRATE = """
 import json, sys
@@ -22,10 +24,18 @@ print(json.dumps({"core": core.__file__, "at": current_revision(make_engine(url)
 
 @pytest.mark.slow
 def test_an_installed_wheel_migrates_a_database_without_the_source_tree(tmp_path: Path) -> None:
+    # Build from a copy: setuptools writes build/ next to the sources.
+    source = tmp_path / "source"
+    source.mkdir()
+    shutil.copy(REPO_ROOT / "pyproject.toml", source)
+    for package in PACKAGES:
+        shutil.copytree(
+            REPO_ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), "."],
-        cwd=REPO_ROOT,
+        cwd=source,
         check=True,
         capture_output=True,
         timeout=300,
