@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -23,6 +24,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError
 
 from core.errors import (
@@ -55,13 +57,13 @@ from source_app.answers import (
     record_consent,
 )
 from source_app.context import source_context
+from source_app.drain import DrainBudget, drain_after
 from source_app.errors import MalformedUpload
 from source_app.i18n import current_locale
 from source_app.session import Expired, LoggedIn
 from source_app.upload import (
     FORM_OVERHEAD_BYTES,
     HONEYPOT_FIELD,
-    drain_body,
     receive_form,
 )
 
@@ -103,11 +105,14 @@ def login_required(view: View) -> View:
         if isinstance(state, LoggedIn):
             g.login = box.refresh(session, state.secrets)
             return view(*args, **kwargs)
-        _drain_upload()
         if isinstance(state, Expired):
             box.log_out(session)
-            return render_template("session_expired.html"), 401
-        return redirect(url_for("main.login"), code=303)
+            refusal: BaseResponse = make_response(render_template("session_expired.html"), 401)
+        else:
+            refusal = redirect(url_for("main.login"), code=303)
+        # Other forms were read whole before the view (the CSRF check); /submit reads its own
+        # body, and an upload refused here still has to reach the browser as a page.
+        return _refused(refusal) if request.endpoint == "main.submit" else refusal
 
     return cast(View, wrapper)
 
@@ -213,9 +218,8 @@ def submit() -> Any:
     try:
         draft = open_submission(instance, g.login.source_id)
     except UnknownSource:
-        _drain_upload()
         source_context().sessions.log_out(session)
-        return render_template("session_expired.html"), 401
+        return _refused(make_response(render_template("session_expired.html"), 401))
     with draft:
         limit = draft.limit + FORM_OVERHEAD_BYTES
         if request.content_length is not None and request.content_length > limit:
@@ -227,10 +231,8 @@ def submit() -> Any:
             fields = answers.fields()
         except (UploadTooLarge, RequestEntityTooLarge):
             return _too_large(draft)
-        except MalformedUpload:
-            return render_template("upload_malformed.html"), 400
-        except ClientDisconnected:
-            return render_template("upload_malformed.html"), 400
+        except (MalformedUpload, ClientDisconnected):
+            return _refused(make_response(render_template("upload_malformed.html"), 400))
         except MessageTooLong as refused:
             flash(_refusal_text(refused, draft), "error")
             return redirect(url_for("main.lookup"), code=303)
@@ -345,24 +347,19 @@ def _source_gone() -> tuple[str, int]:
     return render_template("session_expired.html"), 401
 
 
-def _too_large(draft: SubmissionDraft) -> tuple[str, int]:
+def _too_large(draft: SubmissionDraft) -> BaseResponse:
     draft.discard()
-    _drain_upload()
-    return render_template("too_large.html", limit_mib=draft.limit // MIB), 413
+    page = render_template("too_large.html", limit_mib=draft.limit // MIB)
+    return _refused(make_response(page, 413))
 
 
-def _drain_upload() -> None:
-    """Consume what is left of an upload we refuse, so the browser can show our answer."""
-    if request.method != "POST":
-        return
-    context = source_context()
-    cap = 2 * (context.instance.settings.max_upload_bytes + FORM_OVERHEAD_BYTES)
-    length = request.content_length
-    if length is not None and length > cap:
-        return
-    stream = request.environ.get("wsgi.input")
-    if stream is not None:
-        drain_body(stream, cap if length is None else length)
+def _refused(response: BaseResponse) -> BaseResponse:
+    """Answer now; read the rest of the body only after the answer is out (source_app.drain)."""
+    settings = source_context().instance.settings
+    # Up to twice the largest upload any source may send: enough for a browser that reads
+    # the answer only once it has sent everything, and bounded in time as well.
+    budget = DrainBudget(max_bytes=2 * (settings.max_upload_bytes + FORM_OVERHEAD_BYTES))
+    return drain_after(response, request.environ, budget)
 
 
 def _refusal_text(refused: SubmissionRefused, draft: SubmissionDraft) -> str:

@@ -151,17 +151,3 @@ def receive_form(
         refusal=files.refusal,
     )
 
-
-def drain_body(stream: IO[bytes], limit: int) -> None:
-    """Read and drop up to ``limit`` more bytes of the request body.
-
-    Answering before the browser has sent its whole upload makes the server close a socket
-    with unread data, which the browser reports as a reset connection instead of showing our
-    page. Reading the rest first lets the source see why the upload was refused.
-    """
-    remaining = limit
-    while remaining > 0:
-        chunk = stream.read(min(READ_BYTES, remaining))
-        if not chunk:
-            return
-        remaining -= len(chunk)

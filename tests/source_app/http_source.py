@@ -49,7 +49,9 @@ class HttpSource:
         assert parts.port is not None
         return parts.hostname, parts.port
 
-    def open_raw_upload(self, body_length: int, boundary: str) -> socket.socket:
+    def open_raw_upload(
+        self, body_length: int, boundary: str, *, keep_alive: bool = False
+    ) -> socket.socket:
         """Start a /submit request by hand; the caller sends ``body_length`` bytes of body."""
         connection = socket.create_connection(self.address(), timeout=30)
         host, port = self.address()
@@ -57,7 +59,8 @@ class HttpSource:
             f"POST /submit HTTP/1.1\r\nHost: {host}:{port}\r\n"
             f"Cookie: {self.cookie_header()}\r\n"
             f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-            f"Content-Length: {body_length}\r\nConnection: close\r\n\r\n"
+            f"Content-Length: {body_length}\r\n"
+            f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
         )
         connection.sendall(head.encode())
         return connection

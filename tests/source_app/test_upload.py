@@ -3,14 +3,15 @@
 import hashlib
 import os
 import signal
+import socket
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
 import pytest
-import requests
 from sqlalchemy import select, update
 
 from core.instance import Instance, open_instance
@@ -221,20 +222,90 @@ def test_a_chunked_upload_over_the_limit_stops_at_the_limit(
         for start in range(0, len(body), 256 * 1024):
             yield body[start : start + 256 * 1024]
 
-    try:
-        response = http_source.http.post(
-            http_source.base_url + "/submit",
-            data=chunks(),
-            headers={"Content-Type": content_type},
-            timeout=60,
-        )
-        assert response.status_code == 413
-        assert "Your upload is too large" in response.text
-    except requests.ConnectionError:
-        # The server may close once it has answered; what matters is what it kept.
-        pass
+    response = http_source.http.post(
+        http_source.base_url + "/submit",
+        data=chunks(),
+        headers={"Content-Type": content_type},
+        timeout=60,
+    )
+    # The answer waits in the socket while the rest of the body is read and dropped, so a
+    # client that reads only after sending everything still gets the page, not a reset.
+    assert response.status_code == 413
+    assert "Your upload is too large" in response.text
     assert rows(instance) == []
     assert upload_temp_files(instance) == []
+
+
+def raw_upload_start(http_source: HttpSource) -> bytes:
+    """The first 256 KiB or so of a /submit body with a file: what a browser sends first."""
+    body, _ = multipart_body(
+        [
+            ("csrf_token", http_source.token().encode(), None),
+            ("msg", b"hello", None),
+            ("fh", os.urandom(256 * 1024), "huge.bin"),
+        ]
+    )
+    return body[: -len(BOUNDARY) - 8]  # no closing boundary: the file goes on
+
+
+#: Far more than twice the largest upload the server accepts (and than it would ever read).
+CLAIMED_BYTES = 64 * 1024**3
+
+
+@pytest.mark.parametrize("keep_alive", [False, True])
+def test_a_body_far_over_the_limit_gets_the_page_before_it_is_sent(
+    instance: Instance, http_source: HttpSource, keep_alive: bool
+) -> None:
+    set_limit(instance, MIB)
+    connection = http_source.open_raw_upload(CLAIMED_BYTES, BOUNDARY, keep_alive=keep_alive)
+    started = time.monotonic()
+    connection.sendall(raw_upload_start(http_source))
+    # The server answered at once, yet goes on reading for a while: sending more is no
+    # error (a server that stopped reading would reset the connection under the client).
+    connection.sendall(os.urandom(16 * MIB))
+    # Read the answer with almost all of the promised body unsent: the page and its end
+    # are there (the server does not wait for bytes that are not coming).
+    status, text = read_response(connection)
+    elapsed = time.monotonic() - started
+    connection.close()
+    assert status == 413
+    assert "Your upload is too large" in text
+    assert elapsed < 10
+    assert rows(instance) == []
+    assert upload_temp_files(instance) == []
+
+
+def test_a_client_still_sending_far_over_the_limit_reads_the_page(
+    instance: Instance, http_source: HttpSource
+) -> None:
+    # As a browser does: it goes on uploading and reads whatever the server answers meanwhile.
+    set_limit(instance, MIB)
+    connection = http_source.open_raw_upload(CLAIMED_BYTES, BOUNDARY, keep_alive=True)
+    connection.sendall(raw_upload_start(http_source))
+    sent = [0]
+
+    def keep_sending() -> None:
+        block = os.urandom(256 * 1024)
+        try:
+            while sent[0] < CLAIMED_BYTES:
+                connection.sendall(block)
+                sent[0] += len(block)
+        except OSError:
+            pass  # the server stopped reading after its budget, or the test closed
+
+    sender = threading.Thread(target=keep_sending, daemon=True)
+    sender.start()
+    try:
+        status, text = read_response(connection)
+    finally:
+        connection.shutdown(socket.SHUT_RDWR)
+        connection.close()
+        sender.join(30)
+    assert status == 413
+    assert "Your upload is too large" in text
+    assert rows(instance) == []
+    assert upload_temp_files(instance) == []
+    assert "We received your submission" in http_source.submit("the server is fine").text
 
 
 def test_a_truncated_upload_stores_nothing(instance: Instance, http_source: HttpSource) -> None:
