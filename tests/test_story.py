@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import select, update
 
 from core.instance import Instance
-from core.models import Source, Submission
+from core.models import AuditEntry, Source, Submission
 from crypto.submission_key import export_secret_key
 from tests.journalist_app.staff import (
     StaffAccount,
@@ -35,7 +35,12 @@ from tests.journalist_app.staff import (
     start_staff_server,
 )
 from tests.story.album import Album
-from tests.story.officer import EvidenceOfficer, metadata_report, validate_with_bagit_tool
+from tests.story.officer import (
+    EvidenceOfficer,
+    metadata_report,
+    run_server_console,
+    validate_with_bagit_tool,
+)
 from tests.story.source import Intake, RussianSource
 from tests.support.keys import KeyPair
 from tests.workstation.media import jpeg_with_gps
@@ -282,6 +287,15 @@ def test_a_source_in_belarus_reaches_a_un_investigation_and_hears_back(
     staff_browser.wait_for_url(f"{staff_url}/source/{source_uuid}?notice=reply-sent")
     assert f"Reply by {staff.username}" in staff_browser.inner_text("ol.conversation")
     album.take(staff_browser, "staff-reply-sent")
+    # Everything staff did to this source's evidence is on the record, and the record holds.
+    with instance.sessions() as db:
+        actions = list(db.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+    assert actions[0] == "sign_in"
+    assert actions.count("bundle") == 2  # one entry per item in the bundle
+    assert actions[-1] == "reply"
+    audit = run_server_console(data_dir, "audit", "verify")
+    assert audit.returncode == 0, audit.stderr
+    assert "Audit log OK" in audit.stdout
 
     # 5. The source comes back later, in a new browser session, and reads the reply.
     page = source.open_browser()

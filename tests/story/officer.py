@@ -14,6 +14,7 @@ from typing import Any
 BIN_DIR = Path(sys.executable).parent
 WORKSTATION = BIN_DIR / "skrynka-workstation"
 BAGIT_TOOL = BIN_DIR / "bagit.py"
+SERVER_CONSOLE = BIN_DIR / "skrynka"
 
 
 @dataclass(frozen=True)
@@ -78,3 +79,14 @@ def metadata_report(path: Path) -> str:
         ["mat2", "--show", str(path)], capture_output=True, text=True, check=False, timeout=60
     )
     return result.stdout + result.stderr
+
+
+def run_server_console(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The server admin's `skrynka` command against a data dir."""
+    return subprocess.run(
+        [str(SERVER_CONSOLE), "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
