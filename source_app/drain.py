@@ -22,14 +22,20 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
+from flask import request
 from werkzeug.wrappers import Response
+
+from source_app.context import source_context
+from source_app.upload import FORM_OVERHEAD_BYTES
 
 #: Long enough for a browser over Tor to receive the page and finish a modest upload.
 DRAIN_SECONDS = 30.0
 _READ_BYTES = 64 * 1024
 _SOCKET_KEYS = ("gunicorn.socket", "werkzeug.socket")
+
+AnyResponse = TypeVar("AnyResponse", bound=Response)
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,18 @@ class DrainBudget:
     seconds: float = DRAIN_SECONDS
 
 
-def drain_after(response: Response, environ: Mapping[str, Any], budget: DrainBudget) -> Response:
+def refuse_upload(response: AnyResponse) -> AnyResponse:
+    """``response`` answers a refused upload: send it now, read the rest of the body after it."""
+    settings = source_context().instance.settings
+    # Up to twice the largest upload any source may send: enough for a browser that reads
+    # the answer only once it has sent everything, and bounded in time as well.
+    budget = DrainBudget(max_bytes=2 * (settings.max_upload_bytes + FORM_OVERHEAD_BYTES))
+    return drain_after(response, request.environ, budget)
+
+
+def drain_after(
+    response: AnyResponse, environ: Mapping[str, Any], budget: DrainBudget
+) -> AnyResponse:
     """Make ``response`` the last answer on its connection, reading up to ``budget`` after it.
 
     Runs when the server closes the response, that is once every byte of it has been written.

@@ -14,6 +14,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core.web import render_error_page
+from source_app.drain import refuse_upload
+from source_app.errors import MalformedUpload, SpoolingRefused
 
 # Titles and explanations by status code; anything else gets the general wording.
 _PAGES = {
@@ -43,6 +45,10 @@ _GENERAL = (
     lazy_gettext("Something went wrong"),
     lazy_gettext("Please try again in a few minutes."),
 )
+_FILE_ELSEWHERE = lazy_gettext(
+    "Files can be sent only with the form on your page. Nothing was kept; go back and use that "
+    "form."
+)
 _EXPIRED_FORM = lazy_gettext(
     "This form has expired or was sent twice. Go back, reload the page and try again."
 )
@@ -51,6 +57,10 @@ _EXPIRED_FORM = lazy_gettext(
 def register_error_pages(app: Flask) -> None:
     """Replace core.web's English error pages with translated ones for the source app."""
     app.register_error_handler(CSRFError, _expired_form)
+    # The source app's own errors that can escape a view (source_app.errors); the others are
+    # raised at start-up only (TranslationsUnavailable) and stop the app from being built.
+    app.register_error_handler(SpoolingRefused, _file_elsewhere)
+    app.register_error_handler(MalformedUpload, _malformed_upload)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
 
@@ -66,6 +76,17 @@ def _page(code: int, title: str, message: str) -> Response:
 
 def _expired_form(error: CSRFError) -> Response:
     return _page(400, str(_PAGES[400][0]), str(_EXPIRED_FORM))
+
+
+def _file_elsewhere(error: SpoolingRefused) -> Response:
+    # A file sent to a form that takes none: nothing was read into a file; the rest of the
+    # body is left to drain so that the browser shows this page.
+    return refuse_upload(_page(400, str(_PAGES[400][0]), str(_FILE_ELSEWHERE)))
+
+
+def _malformed_upload(error: MalformedUpload) -> Response:
+    html = render_template("upload_malformed.html")
+    return refuse_upload(Response(html, status=400, mimetype="text/html"))
 
 
 def _http_error(error: HTTPException) -> Response:

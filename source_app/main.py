@@ -57,7 +57,7 @@ from source_app.answers import (
     record_consent,
 )
 from source_app.context import source_context
-from source_app.drain import DrainBudget, drain_after
+from source_app.drain import refuse_upload
 from source_app.errors import MalformedUpload
 from source_app.i18n import current_locale
 from source_app.session import Expired, LoggedIn
@@ -112,7 +112,7 @@ def login_required(view: View) -> View:
             refusal = redirect(url_for("main.login"), code=303)
         # Other forms were read whole before the view (the CSRF check); /submit reads its own
         # body, and an upload refused here still has to reach the browser as a page.
-        return _refused(refusal) if request.endpoint == "main.submit" else refusal
+        return refuse_upload(refusal) if request.endpoint == "main.submit" else refusal
 
     return cast(View, wrapper)
 
@@ -219,7 +219,7 @@ def submit() -> Any:
         draft = open_submission(instance, g.login.source_id)
     except UnknownSource:
         source_context().sessions.log_out(session)
-        return _refused(make_response(render_template("session_expired.html"), 401))
+        return refuse_upload(make_response(render_template("session_expired.html"), 401))
     with draft:
         limit = draft.limit + FORM_OVERHEAD_BYTES
         if request.content_length is not None and request.content_length > limit:
@@ -232,7 +232,7 @@ def submit() -> Any:
         except (UploadTooLarge, RequestEntityTooLarge):
             return _too_large(draft)
         except (MalformedUpload, ClientDisconnected):
-            return _refused(make_response(render_template("upload_malformed.html"), 400))
+            return refuse_upload(make_response(render_template("upload_malformed.html"), 400))
         except MessageTooLong as refused:
             flash(_refusal_text(refused, draft), "error")
             return redirect(url_for("main.lookup"), code=303)
@@ -350,16 +350,7 @@ def _source_gone() -> tuple[str, int]:
 def _too_large(draft: SubmissionDraft) -> BaseResponse:
     draft.discard()
     page = render_template("too_large.html", limit_mib=draft.limit // MIB)
-    return _refused(make_response(page, 413))
-
-
-def _refused(response: BaseResponse) -> BaseResponse:
-    """Answer now; read the rest of the body only after the answer is out (source_app.drain)."""
-    settings = source_context().instance.settings
-    # Up to twice the largest upload any source may send: enough for a browser that reads
-    # the answer only once it has sent everything, and bounded in time as well.
-    budget = DrainBudget(max_bytes=2 * (settings.max_upload_bytes + FORM_OVERHEAD_BYTES))
-    return drain_after(response, request.environ, budget)
+    return refuse_upload(make_response(page, 413))
 
 
 def _refusal_text(refused: SubmissionRefused, draft: SubmissionDraft) -> str:

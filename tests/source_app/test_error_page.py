@@ -1,8 +1,16 @@
 """Error pages speak the source's language and keep the site's safety features."""
 
-from flask.testing import FlaskClient
+import io
 
-from tests.source_app.pages import csrf_token_in
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from core.instance import Instance
+from core.models import Source, Submission
+from source_app import errors
+from source_app.errors import TranslationsUnavailable
+from tests.source_app.pages import SourceClient, csrf_token_in
 
 
 def test_a_missing_page_is_explained_in_the_chosen_language(client: FlaskClient) -> None:
@@ -35,3 +43,65 @@ def test_a_wrong_method_keeps_its_status(client: FlaskClient) -> None:
     response = client.get("/submit")
     assert response.status_code == 405
     assert "Здесь это нельзя" in response.text
+
+
+def test_a_file_sent_to_a_form_without_files_gets_a_clear_page(
+    client: FlaskClient, instance: Instance
+) -> None:
+    # The page comes from SpoolingRefused: Werkzeug asked for a temp file and was refused.
+    token = csrf_token_in(client.get("/login").text)
+    response = client.post(
+        "/login",
+        data={"csrf_token": token, "codename": (io.BytesIO(b"secret" * 200_000), "a.bin")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "Files can be sent only with the form on your page" in response.text
+    with instance.sessions() as db:
+        assert db.scalars(select(Source)).all() == []
+
+
+def test_a_file_sent_with_a_consent_change_is_refused_in_russian(
+    source: SourceClient, instance: Instance
+) -> None:
+    source.client.get("/lookup?l=ru")
+    token = csrf_token_in(source.lookup().text)
+    response = source.client.post(
+        "/consent",
+        data={"csrf_token": token, "replies": "yes", "fh": (io.BytesIO(b"x" * 600_000), "b.bin")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "Файлы можно отправить только через форму на вашей странице" in response.text
+    with instance.sessions() as db:
+        assert db.scalars(select(Submission)).all() == []
+
+
+def test_every_error_a_request_can_raise_has_a_page(app: Flask) -> None:
+    # Start-up errors stop create_app; every other SourceAppError must answer with a page.
+    start_up_only = {TranslationsUnavailable}
+    handlers = app.error_handler_spec[None][None]
+    defined = {
+        value
+        for value in vars(errors).values()
+        if isinstance(value, type) and issubclass(value, errors.SourceAppError)
+    }
+    assert defined == {
+        errors.SourceAppError,
+        TranslationsUnavailable,
+        errors.SpoolingRefused,
+        errors.MalformedUpload,
+    }
+    for error in defined - start_up_only - {errors.SourceAppError}:
+        assert error in handlers, error.__name__
+        assert error.__doc__
+
+
+def test_a_malformed_upload_anywhere_gets_the_upload_page(app: Flask) -> None:
+    def broken() -> str:
+        raise errors.MalformedUpload("cut off")
+
+    app.add_url_rule("/broken-upload", "broken_upload", broken, methods=["GET"])
+    response = app.test_client().get("/broken-upload")
+    assert response.status_code == 400
+    assert "Your upload could not be read" in response.text
