@@ -7,8 +7,9 @@ from flask import Blueprint, Response
 from journalist_app.api.context import json_response
 from journalist_app.api.serialization import PREFIX
 
-# openapi.yaml sits at the repository root, where reviewers and client authors look for it.
-OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
+# openapi.yaml is package data beside this module, so an installed (non-editable) package
+# serves it too; README.md tells client authors where to find it in the source tree.
+OPENAPI_PATH = Path(__file__).resolve().with_name("openapi.yaml")
 
 
 def add_description_routes(bp: Blueprint) -> None:

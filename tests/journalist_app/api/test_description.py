@@ -16,8 +16,8 @@ def load_description() -> dict:  # type: ignore[type-arg]
     return yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
 
 
-def test_the_description_is_at_the_repository_root() -> None:
-    assert Path(__file__).resolve().parents[3] / "openapi.yaml" == OPENAPI_PATH
+def test_the_description_is_package_data_of_the_api_package() -> None:
+    assert Path(__file__).resolve().parents[3] / "journalist_app/api/openapi.yaml" == OPENAPI_PATH
     assert load_description()["openapi"].startswith("3.1")
 
 
