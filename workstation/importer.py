@@ -1,14 +1,16 @@
 """Importing a transfer bundle into the evidence store.
 
 The flow, across functions: `import_bundle` opens the bundle and checks its signature with the
-pinned key (`workstation.bundle`), copies every ciphertext and receipt out of the ZIP into a
-staging directory inside the store while hashing it (check 3), then decrypts each receipt and
-each ciphertext in that staging directory, streaming the plaintext to disk through
-`crypto.encryption` (which removes the gzip layer of files and computes SHA-256 and SHA-512 on
-the way), and compares it with the receipt (check 4). Only when
-every item has passed is anything moved out of staging into `originals/` and `consent/`, and
-only then are the custody entries written. Any failure raises `BundleRejected`, and leaving the
-`with` block removes the staging directory, so a refused bundle leaves no trace in the store.
+pinned key (`workstation.bundle`), then `check_items` checks every member's size against the
+signed manifest (check 3) and, item by item, copies the small receipt out into a staging
+directory inside the store, hashes and decrypts it, and decrypts the ciphertext straight out of
+the bundle file: one read feeds gpg and the ciphertext's SHA-256 (check 3), while the plaintext
+streams to disk through `crypto.encryption` (which removes the gzip layer of files and computes
+SHA-256 and SHA-512 in parallel threads) and is compared with the receipt (check 4). A failure
+is reported as if all of check 3 had run first (`_HashVerdicts`). Only when every item has
+passed is anything moved out of staging into `originals/` and `consent/`, and only then are the
+custody entries written. Any failure raises `BundleRejected`, and leaving the `with` block
+removes the staging directory, so a refused bundle leaves no trace in the store.
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from crypto.encryption import PlaintextDigest, decrypt_file_submission, decrypt_to
+from crypto.encryption import FileSpan, PlaintextDigest, decrypt_file_submission, decrypt_to
 from crypto.errors import DecryptionFailed, GpgFailed, InvalidReceipt
 from crypto.receipt import decode_receipt
 from workstation.bundle import BundleItem, MemberRef, VerifiedBundle, open_bundle
 from workstation.custody import CustodyLog
 from workstation.errors import BundleRejected, WorkstationError
 from workstation.keys import load_pinned_server_key
-from workstation.progress import Progress, ProgressFactory
+from workstation.progress import Progress, ProgressFactory, silent_progress
 from workstation.store import (
     EvidenceStore,
     fsync_dir,
@@ -114,20 +116,6 @@ def _copy_bytes(source: BinaryIO, out: BinaryIO, count: int) -> Iterator[int]:
             yield len(chunk)
 
 
-def hash_member(path: Path, member: MemberRef, item: BundleItem, what: str
-                ) -> BundleRejected | None:
-    """Check 3's SHA-256; returns the failure instead of raising, to be reported in order."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(COPY_CHUNK):
-            digest.update(chunk)
-    if digest.hexdigest() != member.sha256:
-        return BundleRejected(
-            item.label, f"{what} sha256", f"{member.path} does not match the signed manifest"
-        )
-    return None
-
-
 def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> BinaryIO:
     """The member's bytes. Stored members are read straight from the file: their SHA-256 is
     checked against the signed manifest anyway, so zipfile's extra CRC-32 pass is skipped."""
@@ -187,18 +175,27 @@ def decrypt_receipt(gnupg_home: Path, path: Path, item: BundleItem) -> dict[str,
 
 
 def decrypt_item(
-    gnupg_home: Path, ciphertext: Path, target: Path, item: BundleItem, progress: Progress,
+    gnupg_home: Path, ciphertext: Path | FileSpan, target: Path, item: BundleItem,
+    progress: Progress, ciphertext_digest: hashlib._Hash | None = None,
 ) -> tuple[PlaintextDigest, str | None]:
-    """Decrypt into `target` (files lose their gzip layer); return digest and gzip name."""
+    """Decrypt into `target` (files lose their gzip layer); return digest and gzip name.
+
+    With `ciphertext_digest`, the ciphertext bytes given to gpg are hashed on the way.
+    """
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb", buffering=0) as raw:
         out = _Counting(raw, progress)
         try:
             if item.kind == "file":
-                decrypted = decrypt_file_submission(gnupg_home, ciphertext, cast(BinaryIO, out))
+                decrypted = decrypt_file_submission(
+                    gnupg_home, ciphertext, cast(BinaryIO, out),
+                    ciphertext_digest=ciphertext_digest,
+                )
                 digest, gzip_name = decrypted.digest, decrypted.gzip_name
             else:
-                digest, gzip_name = decrypt_to(gnupg_home, ciphertext, cast(BinaryIO, out)), None
+                digest = decrypt_to(gnupg_home, ciphertext, cast(BinaryIO, out),
+                                    ciphertext_digest=ciphertext_digest)
+                gzip_name = None
         except DecryptionFailed as exc:
             raise BundleRejected(
                 item.label,
@@ -262,36 +259,82 @@ def compare_with_receipt(checked: _Checked) -> None:
             )
 
 
-class _CiphertextChecks:
-    """SHA-256 checks of the staged members, run in a background thread.
+def member_span(archive: zipfile.ZipFile, member: MemberRef) -> FileSpan | None:
+    """Where a stored (uncompressed) member's bytes lie in the bundle file, to be read in place.
 
-    Hashing the ciphertext and decrypting it are both CPU-bound, and gpg runs in its own
-    process, so hashing item N while gpg decrypts item N uses the second core. Failures are
-    still reported as if every check 3 ran before any check 4: `first_failure` waits for all
-    hashes and returns the first failure in manifest order (receipts and ciphertexts).
+    Compressed or encrypted members return None and are copied out through zipfile instead.
+    """
+    info = archive.getinfo(member.path)
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1 or archive.filename is None:
+        return None
+    with open(archive.filename, "rb") as handle:
+        handle.seek(info.header_offset)
+        header = handle.read(_LOCAL_HEADER_SIZE)
+    if len(header) != _LOCAL_HEADER_SIZE or header[:4] != b"PK\x03\x04":
+        return None
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    start = info.header_offset + _LOCAL_HEADER_SIZE + name_length + extra_length
+    return FileSpan(Path(archive.filename), start, info.file_size)
+
+
+def check_sizes(archive: zipfile.ZipFile, bundle: VerifiedBundle) -> None:
+    """Check 3's sizes for every member, from the archive's directory, before reading any."""
+    for item in bundle.items:
+        for member, what in ((item.ciphertext, "ciphertext"), (item.receipt, "receipt")):
+            if member is None:
+                continue
+            size = archive.getinfo(member.path).file_size
+            if size != member.size:
+                raise BundleRejected(
+                    item.label, f"{what} size", f"manifest says {member.size} bytes, bundle"
+                    f" holds {size}",
+                )
+
+
+class _HashVerdicts:
+    """Check 3's SHA-256 verdicts, so failures are reported as if all of check 3 ran first.
+
+    Ciphertexts are hashed while gpg decrypts them (one read of the bundle), so when a later
+    check fails, the members not yet hashed are hashed then, and the first SHA-256 failure in
+    manifest order (ciphertext, then receipt, item by item) is the one reported.
     """
 
-    def __init__(self) -> None:
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="ciphertext-sha256"
-        )
-        self._futures: list[tuple[int, int, concurrent.futures.Future[BundleRejected | None]]] = []
+    def __init__(self, archive: zipfile.ZipFile, bundle: VerifiedBundle) -> None:
+        self._archive = archive
+        self._bundle = bundle
+        self._verdicts: dict[tuple[int, int], BundleRejected | None] = {}
 
-    def submit(self, order: tuple[int, int], path: Path, member: MemberRef, item: BundleItem,
-               what: str) -> concurrent.futures.Future[BundleRejected | None]:
-        future = self._pool.submit(hash_member, path, member, item, what)
-        self._futures.append((*order, future))
-        return future
+    def record(self, order: tuple[int, int], actual: str) -> BundleRejected | None:
+        index, kind = order
+        item = self._bundle.items[index]
+        member, what = (item.ciphertext, "ciphertext") if kind == 0 else (item.receipt, "receipt")
+        assert member is not None
+        failure = None
+        if actual != member.sha256:
+            failure = BundleRejected(
+                item.label, f"{what} sha256", f"{member.path} does not match the signed manifest"
+            )
+        self._verdicts[order] = failure
+        return failure
 
     def first_failure(self) -> BundleRejected | None:
-        for _index, _kind, future in sorted(self._futures, key=lambda f: (f[0], f[1])):
-            failure = future.result()
-            if failure is not None:
-                return failure
+        for index, item in enumerate(self._bundle.items):
+            for kind, member in ((0, item.ciphertext), (1, item.receipt)):
+                if member is None:
+                    continue
+                if (index, kind) not in self._verdicts:
+                    self.record((index, kind), self._hash(member))
+                failure = self._verdicts[(index, kind)]
+                if failure is not None:
+                    return failure
         return None
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def _hash(self, member: MemberRef) -> str:
+        digest = hashlib.sha256()
+        with self._archive.open(member.path) as source:
+            while chunk := source.read(COPY_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
 
 
 def check_items(
@@ -305,55 +348,55 @@ def check_items(
     plain = staging / "plaintext"
     encrypted.mkdir()
     plain.mkdir()
-    hashes = _CiphertextChecks()
-    try:
+    with zipfile.ZipFile(bundle.path) as archive:
+        check_sizes(archive, bundle)
+        verdicts = _HashVerdicts(archive, bundle)
+        checked: list[_Checked] = []
         try:
-            with zipfile.ZipFile(bundle.path) as archive:
-                for index, item in enumerate(bundle.items):
-                    copy_member(archive, item.ciphertext, encrypted / f"{index}", item,
-                                "ciphertext", progress)
-                    if item.receipt is not None:
-                        copy_member(archive, item.receipt, encrypted / f"{index}.receipt",
-                                    item, "receipt", progress)
-            # Receipts are tiny: queue them first so their checks never wait for a large file.
-            receipt_checks = {
-                index: hashes.submit((index, 1), encrypted / f"{index}.receipt", item.receipt,
-                                     item, "receipt")
-                for index, item in enumerate(bundle.items) if item.receipt is not None
-            }
-            ciphertext_checks = [
-                hashes.submit((index, 0), encrypted / f"{index}", item.ciphertext, item,
-                              "ciphertext")
-                for index, item in enumerate(bundle.items)
-            ]
-            checked: list[_Checked] = []
             for index, item in enumerate(bundle.items):
                 receipt = None
-                if index in receipt_checks:
-                    failure = receipt_checks[index].result()
+                if item.receipt is not None:
+                    # Receipts are tiny: copied out, hashed and decrypted one after the other.
+                    receipt_path = encrypted / f"{index}.receipt"
+                    copy_member(archive, item.receipt, receipt_path, item, "receipt", progress)
+                    failure = verdicts.record((index, 1), _sha256_file(receipt_path))
                     if failure is not None:
                         raise failure
-                    receipt = decrypt_receipt(gnupg_home, encrypted / f"{index}.receipt", item)
+                    receipt = decrypt_receipt(gnupg_home, receipt_path, item)
+                source: Path | FileSpan | None = member_span(archive, item.ciphertext)
+                if source is None:
+                    source = encrypted / f"{index}"
+                    # Progress counts this item's plaintext as it is decrypted, not the copy.
+                    copy_member(archive, item.ciphertext, source, item, "ciphertext",
+                                silent_progress(0, "copy"))
+                # The ciphertext's SHA-256 is computed from the very bytes gpg decrypts.
+                ciphertext_digest = hashlib.sha256()
                 digest, gzip_name = decrypt_item(
-                    gnupg_home, encrypted / f"{index}", plain / f"{index}", item, progress
+                    gnupg_home, source, plain / f"{index}", item, progress, ciphertext_digest
                 )
-                failure = ciphertext_checks[index].result()
+                failure = verdicts.record((index, 0), ciphertext_digest.hexdigest())
                 if failure is not None:
                     raise failure
-                # The ciphertext copy is no longer needed; free the space for the next item.
-                (encrypted / f"{index}").unlink()
+                if isinstance(source, Path):
+                    source.unlink()  # free the space for the next item
                 result = _Checked(item, plain / f"{index}", digest, receipt, gzip_name)
                 compare_with_receipt(result)
                 checked.append(result)
         except BundleRejected as exc:
             # Report the first failed check in the documented order, not the first noticed.
-            earlier = hashes.first_failure() if not exc.check.endswith("size") else None
+            earlier = verdicts.first_failure()
             if earlier is not None and earlier is not exc:
                 raise earlier from exc
             raise
-    finally:
-        hashes.close()
     return checked
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(COPY_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _bundle_record(bundle: VerifiedBundle) -> dict[str, Any]:
@@ -460,8 +503,9 @@ def import_bundle(
     if record_dir.exists():
         report.already_imported = True
         return report
+    # Each ciphertext is read once (decrypted and hashed together); progress counts plaintext.
     total = sum(
-        2 * item.ciphertext.size + (item.receipt.size if item.receipt else 0)
+        item.ciphertext.size + (item.receipt.size if item.receipt else 0)
         for item in bundle.items
     )
     with store.staging_dir("import") as staging:

@@ -12,6 +12,7 @@ import pytest
 from crypto.encryption import (
     COALESCE_BYTES,
     FALLBACK_GZIP_NAME,
+    FileSpan,
     PlaintextDigest,
     decrypt_file_submission,
     decrypt_to,
@@ -284,3 +285,66 @@ def test_no_plaintext_reaches_any_file(tmp_path: Path, server: KeyHome) -> None:
     encrypt_bytes(server.home, [server.fingerprint], data[:5000])
     roots = [tmp_path, server.home, Path(tempfile.gettempdir()), Path("/dev/shm"), Path("/var/tmp")]
     assert _files_containing(marker, [r for r in roots if r.is_dir()], since) == []
+
+
+def test_a_reused_write_buffer_does_not_change_the_hashes(
+    tmp_path: Path, server: KeyHome, workstation: KeyHome
+) -> None:
+    # Hashing runs behind the writes; a caller refilling one buffer must still get its bytes.
+    data = os.urandom(6 * COALESCE_BYTES)
+    buffer = bytearray(COALESCE_BYTES)
+    output = tmp_path / "doc.gz.gpg"
+    with open_encryptor(server.home, [server.fingerprint], output, gzip_name="a.bin") as enc:
+        for start in range(0, len(data), COALESCE_BYTES):
+            buffer[:] = data[start : start + COALESCE_BYTES]
+            enc.write(buffer)
+            enc.write(memoryview(buffer)[:10])
+            buffer[:] = bytes(COALESCE_BYTES)
+        digest = enc.finish()
+    sent = b"".join(
+        data[start : start + COALESCE_BYTES] + data[start : start + 10]
+        for start in range(0, len(data), COALESCE_BYTES)
+    )
+    assert digest == _digest(sent)
+    out = io.BytesIO()
+    assert decrypt_file_submission(workstation.home, output, out).digest == digest
+    assert out.getvalue() == sent
+
+
+def test_decrypt_a_span_of_a_larger_file_hashing_the_ciphertext_on_the_way(
+    tmp_path: Path, server: KeyHome, workstation: KeyHome
+) -> None:
+    # A member stored inside a bundle ZIP: other bytes before and after it.
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    single = tmp_path / "doc.gz.gpg"
+    digest = _encrypt_stream(server, single, data, 1024 * 1024, gzip_name="clip.mp4")
+    ciphertext = single.read_bytes()
+    container = tmp_path / "bundle.bin"
+    container.write_bytes(b"before" * 1000 + ciphertext + b"after" * 1000)
+    span = FileSpan(container, 6000, len(ciphertext))
+
+    seen = hashlib.sha256()
+    out = io.BytesIO()
+    result = decrypt_file_submission(workstation.home, span, out, ciphertext_digest=seen)
+
+    assert (result.gzip_name, result.digest, out.getvalue()) == ("clip.mp4", digest, data)
+    assert seen.hexdigest() == hashlib.sha256(ciphertext).hexdigest()
+    message = tmp_path / "msg.gpg"
+    message.write_bytes(encrypt_bytes(server.home, [server.fingerprint], b"span message"))
+    seen = hashlib.sha256()
+    out = io.BytesIO()
+    decrypt_to(workstation.home, message, out, ciphertext_digest=seen)
+    assert out.getvalue() == b"span message"
+    assert seen.hexdigest() == hashlib.sha256(message.read_bytes()).hexdigest()
+
+
+def test_a_span_that_is_not_a_whole_message_fails(
+    tmp_path: Path, server: KeyHome, workstation: KeyHome
+) -> None:
+    path = tmp_path / "doc.gz.gpg"
+    _encrypt_stream(server, path, os.urandom(2 * 1024 * 1024), 65536, gzip_name="a.bin")
+    size = path.stat().st_size
+    for span in (FileSpan(path, 0, size - 1000), FileSpan(path, 1, size - 1)):
+        with pytest.raises(DecryptionFailed):
+            decrypt_file_submission(workstation.home, span, io.BytesIO(),
+                                    ciphertext_digest=hashlib.sha256())

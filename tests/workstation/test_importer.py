@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import stat
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -288,3 +290,43 @@ def test_a_bundle_the_submission_key_cannot_open_is_refused(
                           server_signer, [Sent("message", b"not for you")], tmp_path / "work")
 
     assert_refused(workstation, bundle, "receipt decryption check failed")
+
+
+def test_a_bundle_with_compressed_members_imports_like_a_stored_one(
+    workstation: Workstation, make_bundle: MakeBundle, tmp_path: Path
+) -> None:
+    # Stored members are decrypted in place; a ZIP tool that deflates them must not matter.
+    members = read_members(make_bundle(first_submission(["platform"])))
+    deflated = tmp_path / "deflated.zip"
+    with zipfile.ZipFile(deflated, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+    code, _, err = workstation.run("import", str(deflated))
+
+    assert code == 0, err
+    contents = {p.joinpath("content").read_bytes()
+                for p in (workstation.store / "originals").iterdir()}
+    assert contents == {MESSAGE_TEXT, jpeg_with_gps()}
+
+
+def test_a_later_ciphertext_hash_failure_is_named_before_an_earlier_decryption_failure(
+    workstation: Workstation, make_bundle: MakeBundle, tmp_path: Path, server_signer: Signer
+) -> None:
+    # Item 1's ciphertext is garbage that the (compromised) server signed; item 2's ciphertext
+    # was damaged after signing. Every SHA-256 check comes before any decryption check.
+    bundle = make_bundle([Sent("message", b"first"), Sent("message", b"second")])
+    members = read_members(bundle)
+    manifest = json.loads(members["manifest.json"])
+    first, second = manifest["items"]
+    garbage = os.urandom(first["size"])
+    members[first["path"]] = garbage
+    first["sha256"] = hashlib.sha256(garbage).hexdigest()
+    resign(members, manifest, server_signer)
+    damaged = bytearray(members[second["path"]])
+    damaged[-1] ^= 0x01
+    members[second["path"]] = bytes(damaged)
+
+    tampered = rewrite_bundle(bundle, tmp_path / "order.zip", members)
+
+    assert_refused(workstation, tampered, second["uuid"], "ciphertext sha256")
