@@ -1,6 +1,6 @@
 # The Skrynka server: both web interfaces under gunicorn, gnupg for encryption, tor for the
-# onion services. Dependencies are installed from requirements.lock with --require-hashes, as
-# `make` does (README.md).
+# onion services. Dependencies come from requirements-server.lock (the `server` and `postgres`
+# extras) with --require-hashes, as `make` installs the full requirements.lock (README.md).
 #
 #   docker build -t skrynka .
 #   docker run --rm -v skrynka-data:/var/lib/skrynka -v "$PWD/submission.asc:/key.asc:ro" \
@@ -19,10 +19,10 @@ RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/skrynka --no-c
     && install -d -m 0700 -o skrynka -g skrynka /var/lib/skrynka
 
 WORKDIR /opt/skrynka
-COPY requirements.lock ./
+COPY requirements-server.lock ./
 RUN python -m venv venv \
     && venv/bin/pip install --no-cache-dir --disable-pip-version-check --require-hashes \
-        -r requirements.lock
+        -r requirements-server.lock
 
 COPY pyproject.toml babel.cfg ./
 COPY core ./core
