@@ -6,22 +6,23 @@ hardware tokens). Sessions live in the database: the browser cookie or API clien
 random token, and the database holds only that token's SHA-256, so a copy of the database
 cannot be used to sign in.
 
-The one-time code arithmetic is done here rather than through pyotp because pyotp refuses
-secrets shorter than 112 bits, and the 80-bit secrets of existing SecureDrop development data
-(and some hardware tokens) must keep working.
+One-time codes are computed and compared by pyotp, through subclasses that lower its
+112-bit secret minimum to 80 bits: the 80-bit secret of SecureDrop's development data (and of
+some hardware tokens) must keep working. What pyotp does not do is kept here: the ±1 step
+window that reports *which* step matched, replay protection (a code, and every code of an
+earlier step, works once) and the HOTP look-ahead for a token pressed without signing in.
 """
 
 import base64
 import binascii
 import hashlib
-import hmac
 import re
 import secrets
-import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import ClassVar, Literal
 
+import pyotp
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -107,21 +108,36 @@ def normalize_otp_secret(text: str, *, allow_hex: bool = False) -> str:
     return base64.b32encode(raw).decode("ascii").rstrip("=")
 
 
-def _secret_bytes(secret: str) -> bytes:
-    return base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+class _TotpGenerator(pyotp.TOTP):
+    # pyotp documents this attribute as the knob for subclasses; 80 bits is our floor too
+    # (OTP_SECRET_MIN_BYTES), so anything normalize_otp_secret accepted is accepted here.
+    min_secret_length_bits: ClassVar[int] = OTP_SECRET_MIN_BYTES * 8
+
+
+class _HotpGenerator(pyotp.HOTP):
+    min_secret_length_bits: ClassVar[int] = OTP_SECRET_MIN_BYTES * 8
+
+
+def _totp(secret: str) -> _TotpGenerator:
+    return _TotpGenerator(secret, digits=TOTP_DIGITS, interval=TOTP_STEP_SECONDS)
+
+
+def _hotp(secret: str) -> _HotpGenerator:
+    return _HotpGenerator(secret, digits=TOTP_DIGITS)
 
 
 def hotp_code(secret: str, counter: int) -> str:
     """The RFC 4226 code for ``counter`` (HMAC-SHA1, dynamic truncation, 6 digits)."""
-    digest = hmac.new(_secret_bytes(secret), struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return str(number % 10**TOTP_DIGITS).zfill(TOTP_DIGITS)
+    return _hotp(secret).at(counter)
 
 
 def totp_code(secret: str, when: datetime) -> str:
     """The RFC 6238 code for the 30-second step containing ``when``."""
-    return hotp_code(secret, int(when.timestamp()) // TOTP_STEP_SECONDS)
+    return _totp(secret).at(when)
+
+
+def _totp_step(when: datetime) -> int:
+    return int(when.timestamp()) // TOTP_STEP_SECONDS
 
 
 def _clean_code(code: str) -> str | None:
@@ -133,11 +149,13 @@ def _clean_code(code: str) -> str | None:
 
 def _match_totp(journalist: Journalist, code: str, now: datetime) -> int | None:
     """The step the code belongs to, if it is valid now and newer than the last accepted one."""
-    current = int(now.timestamp()) // TOTP_STEP_SECONDS
+    totp = _totp(journalist.otp_secret)
+    current = _totp_step(now)
     matched: int | None = None
     for step in range(current - TOTP_WINDOW_STEPS, current + TOTP_WINDOW_STEPS + 1):
-        # Compare every candidate, so the time taken does not depend on which one matched.
-        if hmac.compare_digest(hotp_code(journalist.otp_secret, step), code):
+        # Check every candidate (pyotp compares in constant time), so the time taken does not
+        # depend on which one matched; pyotp's own window would not say which step it was.
+        if totp.verify(code, for_time=step * TOTP_STEP_SECONDS):
             matched = step
     if matched is None:
         return None
@@ -149,12 +167,11 @@ def _match_totp(journalist: Journalist, code: str, now: datetime) -> int | None:
 
 def _match_hotp(journalist: Journalist, code: str) -> int | None:
     """The counter value the code belongs to, within the look-ahead window."""
+    hotp = _hotp(journalist.otp_secret)
     matched: int | None = None
     start = journalist.hotp_counter
     for counter in range(start, start + HOTP_LOOK_AHEAD):
-        if hmac.compare_digest(hotp_code(journalist.otp_secret, counter), code) and (
-            matched is None
-        ):
+        if hotp.verify(code, counter) and matched is None:
             matched = counter
     return matched
 

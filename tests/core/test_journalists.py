@@ -263,3 +263,39 @@ def test_codes_match_pyotp_and_the_rfc_6238_vector() -> None:
     # RFC 6238 appendix B, SHA-1, T = 59 s: 94287082 (8 digits), so 287082 with 6 digits.
     rfc_secret = normalize_otp_secret(b"12345678901234567890".hex(), allow_hex=True)
     assert totp_code(rfc_secret, datetime.fromtimestamp(59, UTC)) == "287082"
+
+
+def test_rfc_4226_and_6238_vectors() -> None:
+    rfc_secret = normalize_otp_secret(b"12345678901234567890".hex(), allow_hex=True)
+    # RFC 4226 appendix D, counters 0..9.
+    expected = ["755224", "287082", "359152", "969429", "338314"]
+    expected += ["254676", "287922", "162583", "399871", "520489"]
+    assert [hotp_code(rfc_secret, counter) for counter in range(10)] == expected
+    # RFC 6238 appendix B (SHA-1), the last six of each eight-digit value.
+    for seconds, code in (
+        (59, "287082"),
+        (1111111109, "081804"),
+        (1111111111, "050471"),
+        (1234567890, "005924"),
+        (2000000000, "279037"),
+        (20000000000, "353130"),
+    ):
+        assert totp_code(rfc_secret, datetime.fromtimestamp(seconds, UTC)) == code
+
+
+def test_pyotp_computes_the_codes_even_for_the_80_bit_secret_it_refuses_by_default() -> None:
+    import pyotp
+
+    dev_secret = "JHCOGO7VCER3EJ4L"  # 80 bits
+    with pytest.raises(ValueError, match="112 bits"):
+        pyotp.TOTP(dev_secret).at(T0)
+    # With its documented override, pyotp gives exactly the codes sign-in accepts.
+    class Lowered(pyotp.TOTP):
+        min_secret_length_bits = 80
+
+    for step in range(-2, 3):
+        moment = T0 + timedelta(seconds=30 * step)
+        assert totp_code(dev_secret, moment) == Lowered(dev_secret).at(moment)
+    # Secrets below 80 bits never reach pyotp: they are refused when an account is created.
+    with pytest.raises(InvalidOtpSecret):
+        normalize_otp_secret("JHCOGO7VCER3EJ")
