@@ -25,6 +25,7 @@ from core.serve import (
     SOURCE_APP,
     AppServer,
     StopRequest,
+    configure_logging,
     start_servers,
     stop_servers,
     supervise,
@@ -242,6 +243,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_serve(args: argparse.Namespace) -> int:
     settings = _with_ports(load_settings(data_dir=data_dir_of(args)), args)
+    configure_logging()
     _require_healthy(settings)
     stop = StopRequest()
     restore = stop.install()
@@ -255,7 +257,9 @@ def run_serve(args: argparse.Namespace) -> int:
             stop_servers(processes)
             raise
         print("Skrynka is serving (SIGTERM or Ctrl-C stops it).")
-        _print_urls(_servers(settings, args))
+        # Ports, not URLs: the production log then holds no IP address whatsoever.
+        for server in _servers(settings, args):
+            print(f"  {server.name} interface: loopback port {server.port}")
         sys.stdout.flush()
         return supervise(processes, stop)
     finally:

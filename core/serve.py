@@ -16,11 +16,12 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any
 
 from gunicorn.glogging import Logger as GunicornLogger  # type: ignore[import-untyped]
 
@@ -39,7 +40,8 @@ class QuietLogger(GunicornLogger):  # type: ignore[misc]  # gunicorn ships no ty
     """gunicorn's logger minus everything that could identify a source.
 
     The access log stays off (no option enables it here), and error-log lines that carry a
-    request line or a client address are replaced by a fixed text (invariant 3).
+    request line, a client address or an exception message (which may quote the request) are
+    rewritten to fixed text (invariant 3).
     """
 
     def setup(self, cfg: Any) -> None:
@@ -54,11 +56,52 @@ class QuietLogger(GunicornLogger):  # type: ignore[misc]  # gunicorn ships no ty
 def _scrub_request_details(record: logging.LogRecord) -> bool:
     message = str(record.msg)
     if message.startswith("Error handling request"):
-        record.msg, record.args = "Error handling a request (details withheld)", ()
+        # Keep where it failed (the stack) and what (the exception type) for the operator, but
+        # not the exception's message or the request line, which can quote what a source sent.
+        record.msg, record.args = (
+            "Error handling a request (details withheld): %s",
+            (_withheld_traceback(record.exc_info),),
+        )
+        record.exc_info, record.exc_text = None, None
     elif message.startswith("Invalid request from"):
         record.msg, record.args = "Invalid request (details withheld)", ()
-        record.exc_info = None
+        record.exc_info, record.exc_text = None, None
+    elif message.startswith("Listening at:"):
+        # Names only the port: the log then never holds an IP address at all, so a search of
+        # it for addresses has nothing to explain.
+        port = str(record.args[0] if isinstance(record.args, tuple) and record.args else "")
+        record.msg, record.args = "Listening on loopback port %s", (port.rsplit(":", 1)[-1],)
     return True
+
+
+def _withheld_traceback(exc_info: Any) -> str:
+    if not isinstance(exc_info, tuple) or exc_info[0] is None:
+        return "no exception"
+    exc_type, _value, tb = exc_info
+    frames = "".join(traceback.format_tb(tb)).rstrip()
+    return f"{exc_type.__name__}\n{frames}" if frames else str(exc_type.__name__)
+
+
+class ConsoleHandler(logging.StreamHandler[IO[str]]):
+    """The handler `configure_logging` installs (a class of its own so it can be replaced)."""
+
+
+def configure_logging(stream: IO[str] | None = None) -> None:
+    """Log Skrynka's own messages (onion publishing, start and stop) to ``stream`` (stderr).
+
+    stem logs at INFO on every control-connection open and close, and Alembic on every schema
+    check, which buries what matters; only their warnings get through. Called at run time, after
+    stem is imported, because stem resets its logger's level when it is first imported.
+    """
+    handler = ConsoleHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for existing in [h for h in root.handlers if isinstance(h, ConsoleHandler)]:
+        root.removeHandler(existing)  # called again (tests, a second command): replace, not add
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for chatty in ("stem", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -15,12 +16,14 @@ from pathlib import Path
 
 import psutil
 import pytest
+import requests
 
 from core.cli import main
 from core.instance import Instance
 from core.serve import answers_http
 from crypto.encryption import encrypt_bytes
 from crypto.types import Fingerprint
+from tests.source_app.http_source import HttpSource
 from tests.support.keys import KeyPair, export_secret_armored, import_into, stop_agent
 from tests.support.ports import free_port
 
@@ -189,7 +192,51 @@ def test_serve_without_tor_answers_on_both_ports_and_stops_on_sigterm(
     assert not answers_http(source)
     assert not answers_http(journalist)
     output = server.stop_output()
-    assert f"http://127.0.0.1:{source}/" in output
+    assert f"source interface: loopback port {source}" in output
+
+
+MARKER_PATH = "/where-the-source-went-5c1e"
+MARKER_AGENT = "Mozilla/5.0 (SourceMarker 5c1e) Gecko/20100101 Firefox/128.0"
+
+
+@pytest.mark.slow
+def test_serve_logs_no_client_address_request_path_or_user_agent(
+    instance: Instance, running: list[Running]
+) -> None:
+    data = instance.settings.data_dir
+    source, journalist = free_port(), free_port()
+    ports = ["--source-port", str(source), "--journalist-port", str(journalist)]
+    server = Running(["serve", "--no-tor", "--data-dir", str(data), *ports])
+    running.append(server)
+    server.wait_answering(source, journalist)
+
+    visitor = HttpSource(f"http://127.0.0.1:{source}")
+    visitor.http.headers["User-Agent"] = MARKER_AGENT
+    assert visitor.http.get(visitor.base_url + "/", timeout=30).status_code == 200
+    assert visitor.http.get(visitor.base_url + MARKER_PATH, timeout=30).status_code == 404
+    visitor.create()
+    assert visitor.submit("a message for the log test", ("report.txt", b"evidence")).ok
+    staff = requests.Session()
+    staff.headers["User-Agent"] = MARKER_AGENT
+    base = f"http://127.0.0.1:{journalist}"
+    assert staff.get(base + "/login", timeout=30).status_code == 200
+    assert staff.get(base + MARKER_PATH, timeout=30).status_code == 404
+    # Garbage instead of HTTP: gunicorn's own "Invalid request from ip=..." line.
+    with socket.create_connection(("127.0.0.1", source), timeout=10) as connection:
+        connection.sendall(b"NONSENSE " + MARKER_PATH.encode() + b" HTTP/9\r\n\r\n")
+        connection.recv(4096)
+
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=45) == 0
+    output = server.stop_output()
+    assert "Listening on loopback port" in output  # gunicorn's log was captured
+    assert "Invalid request (details withheld)" in output
+    assert "127.0.0.1" not in output
+    assert MARKER_PATH.strip("/") not in output
+    assert "SourceMarker" not in output
+    assert "Mozilla" not in output
+    for path in ("/generate", "/create", "/lookup", "/submit", "/login"):
+        assert path not in output, path
 
 
 def test_serve_refuses_an_unhealthy_instance_before_starting(

@@ -1,5 +1,7 @@
 """The gunicorn runner: threaded workers on loopback, and logs that identify nobody."""
 
+import io
+import logging
 import socket
 import time
 import urllib.error
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.instance import Instance
-from core.serve import gunicorn_command
+from core.serve import configure_logging, gunicorn_command
 
 TINY_APP = "tests.support.tiny_app:create_app()"
 MARKER_PATH = "/where-the-source-went-7f3a"
@@ -49,8 +51,35 @@ def test_neither_paths_nor_agents_nor_addresses_reach_the_log(
     time.sleep(0.5)
     (log_file,) = tmp_path.glob("gunicorn-*.log")
     log = log_file.read_text()
-    assert "Error handling a request (details withheld)" in log
+    assert "Error handling a request (details withheld): RuntimeError" in log
+    assert "tiny_app.py" in log  # the operator still sees where it failed
+    # but not the message (only the source line quoting it), which may quote a request
+    assert "RuntimeError: the tiny app crashed" not in log
     assert "Invalid request (details withheld)" in log
     assert MARKER_PATH.strip("/") not in log
     assert MARKER_AGENT not in log
     assert "ip=" not in log
+    assert "127.0.0.1" not in log
+    assert "Listening on loopback port" in log
+
+
+def test_stem_and_alembic_chatter_is_dropped_but_their_warnings_and_ours_are_kept() -> None:
+    import stem.control  # noqa: F401  (imported first, as `skrynka serve` does: stem resets its level)
+
+    root, before = logging.getLogger(), logging.getLogger().handlers[:]
+    level = root.level
+    stream = io.StringIO()
+    try:
+        configure_logging(stream)
+        configure_logging(stream)  # a second call replaces the handler instead of doubling lines
+        logging.getLogger("stem").info("GETINFO version closed")
+        logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
+        logging.getLogger("stem").warning("tor answered oddly")
+        logging.getLogger("onion.publisher").info("onion services published")
+    finally:
+        root.handlers[:] = before
+        root.setLevel(level)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "tor answered oddly" in lines[0]
+    assert "onion services published" in lines[1]
