@@ -150,4 +150,3 @@ def receive_form(
         message=message.value if message.seen else None,
         refusal=files.refusal,
     )
-
