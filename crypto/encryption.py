@@ -47,6 +47,7 @@ READ_BYTES = 1024 * 1024
 _PIPE_BYTES = 1024 * 1024
 _STDERR_KEEP = 64 * 1024
 _STORED_BLOCK_MAX = 0xFFFF
+_DEFLATE_WINDOW = 32 * 1024
 _IOV_MAX = 512
 #: Used when nothing of the original name survives sanitising.
 FALLBACK_GZIP_NAME = "document"
@@ -579,22 +580,99 @@ def _decrypted_chunks(
 
 
 class _Gunzipper:
-    """Incremental reader of one gzip member: header fields, inflated data, checked trailer."""
+    """Incremental reader of one gzip member: header fields, inflated data, checked trailer.
+
+    Our own files hold *stored* deflate blocks, whose bytes are the file's bytes: they are
+    passed on as slices of the decrypted chunk, with no inflate copy. At the first compressed
+    block (another client's gzip), zlib takes over, primed with the last 32 KiB of output
+    that the block may refer back to. The CRC-32 is the caller's (it runs in a hash lane).
+    """
 
     def __init__(self) -> None:
         self.name: str | None = None
-        self._header = bytearray()
+        self._header = bytearray()  # the gzip header, later the 8-byte trailer
+        self._in_body = False
         self._inflater: zlib._Decompress | None = None
+        self._block_head = bytearray()
+        self._block_left = 0
+        self._final = False
+        self._blocks_done = False
+        self._window: collections.deque[memoryview] = collections.deque()
+        self._window_bytes = 0
 
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        if self._inflater is None:
+    def feed(self, data: bytes) -> Iterator[bytes | memoryview]:
+        if not self._in_body:
             self._header += data
             body_start = self._parse_header()
             if body_start is None:
                 return
             data = bytes(self._header[body_start:])
             self._header = bytearray()
+            self._in_body = True
+        if self._inflater is not None:
+            yield from self._inflate(data)
+        else:
+            yield from self._feed_stored(memoryview(data))
+
+    def close(self, size: int, crc: int) -> None:
+        trailer = bytes(self._header)
+        ended = self._blocks_done if self._inflater is None else self._inflater.eof
+        if not self._in_body or not ended or len(trailer) != 8:
+            raise DecryptionFailed("The decrypted file is a truncated or damaged gzip stream.")
+        stored_crc, isize = struct.unpack("<II", trailer)
+        if stored_crc != crc or isize != size & 0xFFFFFFFF:
+            raise DecryptionFailed("The decrypted file fails its gzip checksum.")
+
+    def _feed_stored(self, view: memoryview) -> Iterator[memoryview | bytes]:
+        pos = 0
+        while pos < len(view):
+            if self._blocks_done:
+                self._header += view[pos:]
+                return
+            if self._block_left:
+                piece = view[pos : pos + self._block_left]
+                pos += len(piece)
+                self._block_left -= len(piece)
+                self._remember(piece)
+                yield piece
+                self._blocks_done = self._final and not self._block_left
+                continue
+            # A block header: one byte (BFINAL, BTYPE, padding), then LEN and ~LEN if stored.
+            taken = view[pos : pos + 5 - len(self._block_head)]
+            self._block_head += taken
+            pos += len(taken)
+            if (self._block_head[0] >> 1) & 0x3:
+                rest = bytes(self._block_head) + bytes(view[pos:])
+                self._start_inflater()
+                yield from self._inflate(rest)
+                return
+            if len(self._block_head) < 5:
+                return
+            length, check = struct.unpack("<HH", self._block_head[1:5])
+            if length ^ check != 0xFFFF:
+                raise DecryptionFailed("The decrypted file is not a valid gzip stream.")
+            self._final = bool(self._block_head[0] & 0x1)
+            self._block_head = bytearray()
+            self._block_left = length
+            self._blocks_done = self._final and not length
+
+    def _remember(self, piece: memoryview) -> None:
+        # Only the last 32 KiB of output matter, and only if a compressed block follows.
+        self._window.append(piece)
+        self._window_bytes += len(piece)
+        while self._window_bytes - len(self._window[0]) >= _DEFLATE_WINDOW:
+            self._window_bytes -= len(self._window.popleft())
+
+    def _start_inflater(self) -> None:
+        window = b"".join(self._window)[-_DEFLATE_WINDOW:]
+        self._window.clear()
+        if window:
+            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS, zdict=window)
+        else:
             self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+
+    def _inflate(self, data: bytes) -> Iterator[bytes]:
+        assert self._inflater is not None
         if self._inflater.eof:
             self._header += data
             return
@@ -606,14 +684,6 @@ class _Gunzipper:
             self._header += self._inflater.unused_data
         if plain:
             yield plain
-
-    def close(self, size: int, crc: int) -> None:
-        trailer = bytes(self._header)
-        if self._inflater is None or not self._inflater.eof or len(trailer) != 8:
-            raise DecryptionFailed("The decrypted file is a truncated or damaged gzip stream.")
-        stored_crc, isize = struct.unpack("<II", trailer)
-        if stored_crc != crc or isize != size & 0xFFFFFFFF:
-            raise DecryptionFailed("The decrypted file fails its gzip checksum.")
 
     def _parse_header(self) -> int | None:
         head = bytes(self._header)

@@ -2,9 +2,11 @@ import gzip
 import hashlib
 import io
 import os
+import struct
 import subprocess
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from crypto.encryption import (
     COALESCE_BYTES,
     FALLBACK_GZIP_NAME,
+    DecryptedFile,
     FileSpan,
     PlaintextDigest,
     decrypt_file_submission,
@@ -348,3 +351,64 @@ def test_a_span_that_is_not_a_whole_message_fails(
         with pytest.raises(DecryptionFailed):
             decrypt_file_submission(workstation.home, span, io.BytesIO(),
                                     ciphertext_digest=hashlib.sha256())
+
+
+def _gzip_member(name: bytes, deflated: bytes, data: bytes) -> bytes:
+    """A gzip member around a raw deflate stream, as another client might write it."""
+    header = b"\x1f\x8b\x08\x08\0\0\0\0\0\xff" + name + b"\0"
+    return header + deflated + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+
+
+def _decrypt_gzip(server: KeyHome, workstation: KeyHome, tmp_path: Path, payload: bytes
+                  ) -> tuple[DecryptedFile, bytes]:
+    path = tmp_path / "doc.gz.gpg"
+    path.write_bytes(encrypt_bytes(server.home, [server.fingerprint], payload))
+    out = io.BytesIO()
+    return decrypt_file_submission(workstation.home, path, out), out.getvalue()
+
+
+def test_a_compressed_gzip_from_another_client_decrypts(
+    tmp_path: Path, server: KeyHome, workstation: KeyHome
+) -> None:
+    data = b"witness statement, page after page. " * 40000 + os.urandom(100_000)
+    payload = gzip.compress(data, compresslevel=6)
+    result, plain = _decrypt_gzip(server, workstation, tmp_path, payload)
+    assert plain == data
+    assert result.digest == _digest(data)
+
+
+def test_stored_blocks_followed_by_compressed_blocks_that_refer_back(
+    tmp_path: Path, server: KeyHome, workstation: KeyHome
+) -> None:
+    # A stored (non-final) block, then compressed blocks whose matches reach into it.
+    first = os.urandom(40_000)
+    second = first[-30_000:] * 3 + b"tail"
+    stored = b"\x00" + struct.pack("<HH", len(first), 0xFFFF ^ len(first)) + first
+    squeezer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=first[-32768:])
+    compressed = squeezer.compress(second) + squeezer.flush()
+    assert len(compressed) < len(second) // 2  # it really refers back
+    data = first + second
+    result, plain = _decrypt_gzip(
+        server, workstation, tmp_path, _gzip_member(b"mixed.bin", stored + compressed, data)
+    )
+    assert plain == data
+    assert (result.gzip_name, result.digest) == ("mixed.bin", _digest(data))
+
+
+@pytest.mark.parametrize("damage", ["block length", "truncated block", "trailer crc"])
+def test_a_damaged_stored_gzip_stream_is_refused(
+    tmp_path: Path, server: KeyHome, workstation: KeyHome, damage: str
+) -> None:
+    data = os.urandom(200_000)
+    path = tmp_path / "doc.gz.gpg"
+    _encrypt_stream(server, path, data, 65536, gzip_name="a.bin")
+    payload = bytearray(run_gpg_cli(workstation.home, "--decrypt", str(path)).stdout)
+    body = payload.index(b"a.bin\0") + len(b"a.bin\0")
+    if damage == "block length":
+        payload[body + 3] ^= 0x01  # ~LEN no longer matches LEN
+    elif damage == "truncated block":
+        del payload[body + 100_000 :]
+    else:
+        payload[-6] ^= 0x01
+    with pytest.raises(DecryptionFailed, match="gzip"):
+        _decrypt_gzip(server, workstation, tmp_path, bytes(payload))
