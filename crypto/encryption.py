@@ -18,6 +18,7 @@ import collections
 import contextlib
 import fcntl
 import hashlib
+import io
 import os
 import queue
 import struct
@@ -87,7 +88,7 @@ class _Crc32:
 
 
 class _Digester(Protocol):
-    def update(self, data: bytes, /) -> None: ...
+    def update(self, data: bytes | memoryview, /) -> None: ...
 
 
 class _HashLane(threading.Thread):
@@ -111,7 +112,7 @@ class _HashLane(threading.Thread):
                 continue  # keep draining so the producer never blocks
             try:
                 for digest in self._digests:
-                    digest.update(chunk)  # type: ignore[arg-type]
+                    digest.update(chunk)
             except BaseException as exc:  # noqa: BLE001 (re-raised by close)
                 self._failure = exc
 
@@ -486,7 +487,7 @@ def decrypt_file_submission(
 class _CiphertextFeeder(threading.Thread):
     """Copies a file (span) into gpg's stdin, feeding each chunk to a digest on the way."""
 
-    def __init__(self, source: IO[bytes], size: int | None, stdin: IO[bytes],
+    def __init__(self, source: io.RawIOBase, size: int | None, stdin: IO[bytes],
                  digest: _Digester | None) -> None:
         super().__init__(name="ciphertext-feed", daemon=True)
         self._source = source
@@ -498,17 +499,19 @@ class _CiphertextFeeder(threading.Thread):
     def run(self) -> None:
         fd = self._stdin.fileno()
         remaining = self._size
+        # One buffer, reused: each chunk is hashed and written before the next is read.
+        buffer = memoryview(bytearray(READ_BYTES))
         try:
             while remaining is None or remaining > 0:
                 want = READ_BYTES if remaining is None else min(READ_BYTES, remaining)
-                chunk = self._source.read(want)
-                if not chunk:
+                count = self._source.readinto(buffer[:want])
+                if not count:
                     break
                 if remaining is not None:
-                    remaining -= len(chunk)
+                    remaining -= count
+                view = buffer[:count]
                 if self._digest is not None:
-                    self._digest.update(chunk)
-                view = memoryview(chunk)
+                    self._digest.update(view)
                 while view:
                     view = view[os.write(fd, view):]
         except OSError:
