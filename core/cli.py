@@ -1,6 +1,6 @@
 """The `skrynka` command: create, check and serve an instance.
 
-Sub-commands from other modules (`onion`, `user`, `audit`, `dev-data`) are added through
+Sub-commands from other modules (`onion`, `user`, `audit`, `backup`, `dev-data`) are added through
 `COMMAND_REGISTRATIONS`: each is `register_*_commands(subparsers, data_dir_of)` and sets
 `func` (Namespace -> exit code) on its parsers. Exit codes: 0 success, 1 a problem the operator
 must fix (printed in plain words), 2 wrong usage.
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.audit_commands import register_audit_commands
+from core.backup_commands import register_backup_commands
 from core.db import head_revision, upgrade_database
 from core.demo import create_demo_instance, prepare_demo, saved_demo_notes
 from core.devdata_commands import register_devdata_commands
@@ -46,6 +47,7 @@ COMMAND_REGISTRATIONS: tuple[Registration, ...] = (
     register_devdata_commands,
     register_user_commands,
     register_audit_commands,
+    register_backup_commands,
 )
 
 DEMO_DATA_DIR = Path("demo-data")

@@ -247,3 +247,7 @@ class DevDataRefused(DevDataError):
 
 class GpgBatchFailed(DevDataError):
     """gpg failed while encrypting development data."""
+
+
+class BackupError(SkrynkaError):
+    """A backup could not be written; nothing was left behind."""
