@@ -34,6 +34,7 @@ from core.serve import (
 from core.settings import Settings, env_name, load_settings
 from core.setup import init_instance
 from core.user_commands import register_user_commands
+from crypto.signing import Signer
 from onion.errors import OnionError
 from onion.publisher import OnionPublisher
 from onion.tor_connection import LaunchSpec, parse_controller_spec
@@ -147,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="say what is wrong with an instance, in plain words (or 'ok')"
     )
     _data_dir_option(check)
+    check.add_argument(
+        "--keys",
+        action="store_true",
+        help="if all is well, also print the submission key fingerprint and the server signing "
+        "public key (hex) with its fingerprint, for pinning on the workstation",
+    )
     check.set_defaults(func=run_check)
 
     migrate = commands.add_parser(
@@ -196,6 +203,11 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"- {problem}")
         return 1
     print("ok")
+    if getattr(args, "keys", False):
+        signer = Signer(settings.signing_key_path.read_bytes())
+        print(f"submission key fingerprint:     {settings.submission_key_fingerprint}")
+        print(f"server signing public key:      {signer.public_key.hex()}")
+        print(f"server signing key fingerprint: {signer.fingerprint}")
     return 0
 
 

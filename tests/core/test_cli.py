@@ -22,6 +22,7 @@ from core.cli import main
 from core.instance import Instance
 from core.serve import answers_http
 from crypto.encryption import encrypt_bytes
+from crypto.signing import Signer
 from crypto.types import Fingerprint
 from tests.source_app.http_source import HttpSource
 from tests.support.keys import KeyPair, export_secret_armored, import_into, stop_agent
@@ -55,6 +56,24 @@ def test_init_then_check_says_ok(
     assert capsys.readouterr().out == "ok\n"
     # --data-dir also works before the sub-command.
     assert main(["--data-dir", str(data), "check"]) == 0
+
+
+def test_check_keys_prints_what_the_workstation_pins(
+    tmp_path: Path,
+    key_file: Path,
+    submission_keypair: KeyPair,
+    capsys: pytest.CaptureFixture[str],
+    no_skrynka_env: None,
+) -> None:
+    data = tmp_path / "data"
+    main(["init", "--data-dir", str(data), "--submission-key", str(key_file)])
+    capsys.readouterr()
+    assert main(["check", "--keys", "--data-dir", str(data)]) == 0
+    lines = dict(line.split(":", 1) for line in capsys.readouterr().out.splitlines()[1:])
+    signer = Signer((data / "secrets" / "signing.key").read_bytes())
+    assert lines["server signing public key"].strip() == signer.public_key.hex()
+    assert lines["server signing key fingerprint"].strip() == signer.fingerprint
+    assert lines["submission key fingerprint"].strip() == submission_keypair.fingerprint
 
 
 def test_check_lists_every_problem_and_fails(
