@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import current_revision, head_revision, make_engine, make_session_factory
 from core.errors import DatabaseError, InstanceError
-from core.models import InstanceConfig
+from core.models import InstanceConfig, Reply, Source, Submission
 from core.settings import Settings
-from core.store import CiphertextStore
+from core.store import CiphertextStore, ReconcileResult
 from crypto.errors import (
     CryptoError,
     SecretKeyPresent,
@@ -53,6 +53,8 @@ class Instance:
     codename_salt: bytes = field(repr=False)
     # How many abandoned temp files open_instance removed (uploads cut off by a crash).
     cleaned_temp_files: int = 0
+    # What open_instance did with store files a crash left pending (store.reconcile).
+    reconciled: ReconcileResult = field(default_factory=ReconcileResult)
 
     def close(self) -> None:
         """Release the database connections and this process's temp dir."""
@@ -67,18 +69,45 @@ def open_instance(settings: Settings) -> Instance:
         raise InstanceError(problems)
     engine = make_engine(settings.database_url)
     store = CiphertextStore(settings.store_dir, settings.tmp_dir)
+    sessions = make_session_factory(engine)
+    # Before clean_temp: a dead process's temp dir is how reconcile knows its owner is dead,
+    # and either order is safe because a missing temp dir also means a dead owner.
+    reconciled = store.reconcile(lambda fsid, name: committed_digest(sessions, fsid, name))
     cleaned = store.clean_temp()
     return Instance(
         settings=settings,
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=sessions,
         store=store,
         submission_fingerprint=Fingerprint(settings.submission_key_fingerprint),
         signer=Signer(_read_secret(settings.signing_key_path)),
         session_key=_read_secret(settings.session_key_path),
         codename_salt=_read_secret(settings.codename_salt_path),
         cleaned_temp_files=cleaned,
+        reconciled=reconciled,
     )
+
+
+def committed_digest(
+    sessions: sessionmaker[Session], filesystem_id: str, filename: str
+) -> str | None:
+    """The ciphertext SHA-256 a committed row expects for one store file, or None if no row."""
+    with sessions() as db:
+        for query in (
+            select(Submission.sha256)
+            .join(Source, Submission.source_id == Source.id)
+            .where(Source.filesystem_id == filesystem_id, Submission.filename == filename),
+            select(Submission.receipt_sha256)
+            .join(Source, Submission.source_id == Source.id)
+            .where(Source.filesystem_id == filesystem_id, Submission.receipt_filename == filename),
+            select(Reply.sha256)
+            .join(Source, Reply.source_id == Source.id)
+            .where(Source.filesystem_id == filesystem_id, Reply.filename == filename),
+        ):
+            digest = db.scalar(query)
+            if digest is not None:
+                return str(digest)
+    return None
 
 
 def check_instance(settings: Settings) -> list[str]:

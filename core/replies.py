@@ -4,6 +4,11 @@ A reply is encrypted to the source's reply key (so the source can read it after 
 and to the submission key (so the evidence officer can read the conversation on the
 workstation). The server keeps only that ciphertext. When a source deletes a reply on
 /lookup, only the source's view changes: the row and file stay for staff.
+
+:func:`store_reply` links the ciphertext under a pending store name and leaves the commit to
+its caller; the caller's session then settles the file itself: its commit gives the file its
+final name, a rollback (or a session closed without commit) removes it. A crash in between is
+settled at the next start by the store's reconcile pass (invariant 6).
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.errors import EmptyReply, ReplyError, ReplyUuidInUse
 from core.models import Journalist, Reply, Source
+from core.store import CiphertextStore, PendingFile
 from crypto.reply_encryption import encrypt_reply_to_keys
 from crypto.types import Fingerprint
 
@@ -29,6 +35,8 @@ if TYPE_CHECKING:
 REPLY_MAX_CHARS = 100_000
 # An armored or binary OpenPGP message from an API client.
 REPLY_CIPHERTEXT_MAX_BYTES = 2 * 1024 * 1024
+# Where a session keeps the reply files waiting for its commit (Session.info).
+_PENDING_KEY = "skrynka.pending_replies"
 
 
 def encrypt_reply(instance: Instance, source: Source, text: str) -> bytes:
@@ -80,10 +88,11 @@ def store_reply(
     reply_uuid: str | None = None,
     now: datetime | None = None,
 ) -> Reply:
-    """Write the ciphertext through the store (fsync, rename) and add its row.
+    """Write the ciphertext through the store (fsync, pending link) and add its row.
 
-    Raises :class:`ReplyUuidInUse` if ``reply_uuid`` exists. Flushes; the caller commits (the
-    file is already durable then, so a committed row always has its file).
+    Raises :class:`ReplyUuidInUse` if ``reply_uuid`` exists. Flushes; the caller commits, and
+    that commit makes the file final (a rollback removes it), so a committed row always has its
+    file and a reply never committed leaves none.
     """
     if not ciphertext:
         raise EmptyReply()
@@ -103,7 +112,7 @@ def store_reply(
         fd = os.open(temp, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
         with os.fdopen(fd, "wb") as handle:
             handle.write(ciphertext)
-        instance.store.commit(temp, source.filesystem_id, filename)
+        pending = instance.store.commit(temp, source.filesystem_id, filename)
     finally:
         temp.unlink(missing_ok=True)
     reply = Reply(
@@ -116,9 +125,59 @@ def store_reply(
     )
     if reply_uuid is not None:
         reply.uuid = reply_uuid
-    db.add(reply)
-    db.flush()
+    _settle_with_session(db, instance.store, pending, reply)
+    try:
+        db.add(reply)
+        db.flush()
+    except BaseException:
+        _pending_of(db).remove((instance.store, pending, reply))
+        instance.store.discard(pending)
+        raise
     return reply
+
+
+_Waiting = tuple[CiphertextStore, PendingFile, Reply]
+
+
+def _pending_of(db: Session) -> list[_Waiting]:
+    waiting: list[_Waiting] = db.info.setdefault(_PENDING_KEY, [])
+    return waiting
+
+
+def _settle_with_session(
+    db: Session, store: CiphertextStore, pending: PendingFile, reply: Reply
+) -> None:
+    """Finalize ``pending`` when ``db`` commits its reply row; remove it if that never happens."""
+    if _PENDING_KEY not in db.info:
+        # Installed once per session; Session.info carries what each commit must settle.
+        event.listen(db, "after_commit", _finalize_committed)
+        event.listen(db, "after_transaction_end", _discard_uncommitted)
+    _pending_of(db).append((store, pending, reply))
+
+
+def _finalize_committed(db: Session) -> None:
+    waiting = _pending_of(db)
+    settled = list(waiting)
+    waiting.clear()
+    for store, pending, reply in settled:
+        state = inspect(reply)
+        # A row rolled back with a savepoint is no longer persistent: its file must go.
+        if state.persistent and not state.deleted:
+            store.finalize(pending)
+        else:
+            store.discard(pending)
+
+
+def _discard_uncommitted(db: Session, transaction: SessionTransaction) -> None:
+    # Runs after every transaction ends; only the end of the outermost one without a commit
+    # (rollback, close) leaves files behind here, since after_commit already took the rest.
+    if transaction.parent is not None:
+        return
+    waiting = _pending_of(db)
+    settled = list(waiting)
+    waiting.clear()
+    for store, pending, _reply in settled:
+        store.discard(pending)
 
 
 def delete_reply_for_source(db: Session, source: Source, reply_uuid: str) -> bool:

@@ -1,11 +1,25 @@
 """The ciphertext store: the only code that creates, names or removes submission files.
 
-A file is written in full to a temp file under DATA_DIR/tmp/, fsynced, then linked into
-DATA_DIR/store/<filesystem_id>/<filename> in one atomic step and the directory fsynced; only
-after that may the caller commit its database row (invariant 6). Names are checked against the
-patterns of docs/storage-format.md before any path is built, and every resulting path is
-resolved and must stay inside the store, so neither a crafted name nor a planted symlink can
-reach another file.
+A file is written in full to a temp file under DATA_DIR/tmp/ and fsynced. Storing it then takes
+two steps around the caller's database commit (invariant 6):
+
+1. :meth:`CiphertextStore.commit` links it into DATA_DIR/store/<filesystem_id>/ under a
+   *pending* name, ``.pending-<owner>-<token>-<filename>``, and fsyncs the directory. Nothing
+   reads pending names: downloads, listings and bundles see only final names.
+2. After the row is committed, :meth:`CiphertextStore.finalize` links the pending file to its
+   final name (never replacing an existing file), removes the pending name and fsyncs again.
+   If the transaction fails instead, :meth:`CiphertextStore.discard` removes it.
+
+A crash can stop this at any point; :meth:`CiphertextStore.reconcile`, run at start-up, settles
+every pending file whose owner is dead: a committed row with the same ciphertext SHA-256 means
+"finish the rename", anything else means "remove". So a process killed before its commit leaves
+nothing visible and nothing that survives the next start, and one killed after it loses nothing.
+``<owner>`` names the temp dir of the process that linked the file, whose flock says whether
+that process is still alive (a sibling worker between its link and its commit is left alone).
+
+Names are checked against the patterns of docs/storage-format.md before any path is built, and
+every resulting path is resolved and must stay inside the store, so neither a crafted name nor a
+planted symlink can reach another file.
 
 Temp files live in one directory per process (DATA_DIR/tmp/w-<random>/) whose lock file that
 process holds with flock() for its whole life. The kernel drops the lock when the process dies,
@@ -16,12 +30,15 @@ therefore cleans up after its dead predecessor without touching live uploads.
 
 import errno
 import fcntl
+import hashlib
 import os
 import re
 import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -35,6 +52,12 @@ FILENAME_PATTERN = re.compile(
 )
 TEMP_SUFFIX = ".part"
 WORK_DIR_PREFIX = "w-"
+PENDING_PREFIX = ".pending-"
+# .pending-<owner: the linking process's temp dir id>-<token>-<final file name>
+PENDING_PATTERN = re.compile(
+    re.escape(PENDING_PREFIX) + r"([0-9a-f]{32})-([0-9a-f]{16})-(" + FILENAME_PATTERN.pattern + ")"
+)
+_HASH_READ_BYTES = 1024 * 1024
 _CLAIM_GRACE_SECONDS = 60
 LOCK_NAME = ".lock"
 
@@ -55,6 +78,35 @@ def check_filename(filename: str) -> None:
             "Refused a ciphertext file name that does not look like "
             "<n>-<designation>-msg.gpg, -doc.gz.gpg, -reply.gpg, -receipt.gpg or -consent.gpg."
         )
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    """A ciphertext linked into the store under a pending name, waiting for its row."""
+
+    filesystem_id: str
+    filename: str
+    path: Path
+
+    @property
+    def final_path(self) -> Path:
+        return self.path.with_name(self.filename)
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """What :meth:`CiphertextStore.reconcile` did with the pending files of dead processes."""
+
+    finalized: int = 0
+    removed: int = 0
+    # Pending files whose row exists but whose final name holds a different file: kept for an
+    # operator to look at, never overwritten.
+    kept: int = 0
+
+
+#: Given a source id and a final file name, the SHA-256 (hex) of the ciphertext its committed
+#: row expects, or None if no committed row names that file.
+CommittedDigest = Callable[[str, str], str | None]
 
 
 class CiphertextStore:
@@ -112,10 +164,11 @@ class CiphertextStore:
             self._work_dir, self._lock_fd = work_dir, fd
             return work_dir
 
-    def commit(self, temp: Path, filesystem_id: str, filename: str) -> Path:
-        """Make a finished temp file durable under its final name; return the final path.
+    def commit(self, temp: Path, filesystem_id: str, filename: str) -> PendingFile:
+        """Link a finished temp file into the store under a pending name; return it.
 
-        Never replaces an existing file: an acknowledged submission is never overwritten.
+        Call :meth:`finalize` once the file's database row is committed, :meth:`discard` if the
+        transaction fails. Refuses a name already stored: nothing acknowledged is overwritten.
         """
         check_filesystem_id(filesystem_id)
         check_filename(filename)
@@ -125,35 +178,136 @@ class CiphertextStore:
         tmp_root = os.path.realpath(self.tmp_dir)
         if os.path.commonpath([tmp_root, os.path.realpath(temp)]) != tmp_root:
             raise UnsafeStorePath("Refused to store a file that is not in the store's temp dir.")
-        source_dir = self._source_dir(filesystem_id)
-        if not source_dir.exists():
-            source_dir.mkdir(mode=0o700)
-            _fsync_dir(self.store_dir)
-        target = self._inside(source_dir / filename)
+        owner = self._claim_work_dir().name[len(WORK_DIR_PREFIX) :]
+        source_dir = self._ensure_source_dir(filesystem_id)
+        if self._inside(source_dir / filename).exists():
+            raise StoreError(f"{filename} already exists for this source; it was not overwritten.")
+        pending = self._inside(
+            source_dir / f"{PENDING_PREFIX}{owner}-{os.urandom(8).hex()}-{filename}"
+        )
         _fsync_file(temp)
-        try:
-            # link() fails if the target exists, which is exactly the no-overwrite rule, and is
-            # atomic: a crash leaves either no target or a complete one (plus a temp name that
-            # clean_temp removes at the next start).
-            os.link(temp, target)
-        except FileExistsError as exc:
-            raise StoreError(
-                f"{filename} already exists for this source; it was not overwritten."
-            ) from exc
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV):
-                raise
-            # Filesystems without hard links: check, then rename (still atomic, not race-free
-            # against a second writer of the same name, which the caller's numbering prevents).
-            if target.exists():
-                raise StoreError(
-                    f"{filename} already exists for this source; it was not overwritten."
-                ) from exc
-            os.replace(temp, target)
-        else:
-            temp.unlink()
+        # A fresh random name: link() cannot meet an existing file, and it is atomic, so a crash
+        # leaves either no pending file or a complete one (plus a temp name clean_temp removes).
+        _link_or_rename(temp, pending)
         _fsync_dir(source_dir)
-        return target
+        return PendingFile(filesystem_id, filename, pending)
+
+    def finalize(self, pending: PendingFile) -> Path:
+        """Give a pending file its final name (its row is committed); return the final path.
+
+        Never replaces an existing file. Safe to repeat: a file already final is left alone.
+        """
+        check_filesystem_id(pending.filesystem_id)
+        check_filename(pending.filename)
+        source_dir = self._source_dir(pending.filesystem_id)
+        path = self._inside(source_dir / pending.path.name)
+        final = self._inside(source_dir / pending.filename)
+        if not PENDING_PATTERN.fullmatch(path.name) or not path.name.endswith(pending.filename):
+            raise UnsafeStorePath("Refused to finalize a file that is not a pending store file.")
+        try:
+            _link_or_rename(path, final)
+        except FileExistsError as exc:
+            if not (path.exists() and os.path.samefile(path, final)):
+                raise StoreError(
+                    f"{pending.filename} already exists for this source; the new file stays "
+                    f"pending as {path.name} and was not overwritten."
+                ) from exc
+        except FileNotFoundError:
+            # Finalized before (the pending name is gone and the final one is there): done.
+            if final.is_file():
+                return final
+            raise StoreError(
+                f"The pending file for {pending.filename} vanished before it was finalized; "
+                "restore the store from backup or delete the item."
+            ) from None
+        path.unlink(missing_ok=True)
+        _fsync_dir(source_dir)
+        return final
+
+    def discard(self, pending: PendingFile) -> bool:
+        """Remove a pending file whose row was never committed; False if it was already gone."""
+        check_filesystem_id(pending.filesystem_id)
+        source_dir = self._source_dir(pending.filesystem_id)
+        if not PENDING_PATTERN.fullmatch(pending.path.name):
+            raise UnsafeStorePath("Refused to discard a file that is not a pending store file.")
+        path = self._inside(source_dir / pending.path.name)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(source_dir)
+        return True
+
+    def reconcile(self, committed_digest: CommittedDigest) -> ReconcileResult:
+        """Settle the pending files of dead processes: finish those whose row committed.
+
+        A pending file is finalized when ``committed_digest`` names a committed row for its
+        final name whose SHA-256 matches the file (the number may have been reused after a
+        crash, so the name alone proves nothing); every other one is removed. Files of living
+        processes (their temp dir's lock is held) are left for them.
+        """
+        finalized = removed = kept = 0
+        if not self.store_dir.is_dir():
+            return ReconcileResult()
+        for source_dir in sorted(self.store_dir.iterdir()):
+            if source_dir.is_symlink() or not source_dir.is_dir():
+                continue
+            if not FILESYSTEM_ID_PATTERN.fullmatch(source_dir.name):
+                continue
+            touched = False
+            for path in sorted(source_dir.iterdir()):
+                match = PENDING_PATTERN.fullmatch(path.name)
+                if match is None or path.is_symlink() or not path.is_file():
+                    continue
+                owner, _token, filename = match.group(1), match.group(2), match.group(3)
+                if self._owner_alive(owner):
+                    continue
+                touched = True
+                expected = committed_digest(source_dir.name, filename)
+                if expected is None or _sha256_of(path) != expected:
+                    path.unlink()
+                    removed += 1
+                    continue
+                final = source_dir / filename
+                try:
+                    os.link(path, final)
+                except FileExistsError:
+                    # A crash during finalize leaves both names on one file; anything else
+                    # under the final name is not ours to replace.
+                    if not os.path.samefile(path, final) and _sha256_of(final) != expected:
+                        kept += 1
+                        continue
+                path.unlink()
+                finalized += 1
+            if touched:
+                _fsync_dir(source_dir)
+        return ReconcileResult(finalized=finalized, removed=removed, kept=kept)
+
+    def _owner_alive(self, owner: str) -> bool:
+        work_dir = self.tmp_dir / f"{WORK_DIR_PREFIX}{owner}"
+        if work_dir == self._work_dir:
+            return True
+        if work_dir.is_symlink() or not work_dir.is_dir():
+            return False
+        return _is_held(work_dir / LOCK_NAME)
+
+    def _ensure_source_dir(self, filesystem_id: str) -> Path:
+        """The source's directory, created if needed; safe when two threads create it at once."""
+        source_dir = self._source_dir(filesystem_id)
+        try:
+            os.mkdir(source_dir, 0o700)
+        except FileExistsError:
+            # Someone (perhaps another thread storing this source's first file) made it first;
+            # re-check that it is a real directory inside the store, not a planted link.
+            source_dir = self._source_dir(filesystem_id)
+            if not source_dir.is_dir():
+                raise UnsafeStorePath(
+                    f"{source_dir} exists but is not a directory; someone tampered with the "
+                    "data dir: investigate before serving."
+                ) from None
+        else:
+            _fsync_dir(self.store_dir)
+        return source_dir
 
     def path_of(self, filesystem_id: str, filename: str) -> Path:
         """The path of a stored file; raises UnsafeStorePath or StoredFileMissing."""
@@ -256,6 +410,33 @@ def _is_held(lock_path: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def _link_or_rename(source: Path, target: Path) -> None:
+    """Give ``source``'s file the name ``target`` atomically, never replacing ``target``.
+
+    Raises FileExistsError if ``target`` exists and FileNotFoundError if ``source`` is gone.
+    """
+    try:
+        os.link(source, target)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV):
+            raise
+        # Filesystems without hard links: check, then rename (still atomic, not race-free
+        # against a second writer of the same name, which the callers' numbering prevents).
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, "exists", str(target)) from exc
+        os.replace(source, target)
+    else:
+        source.unlink()
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_READ_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _fsync_file(path: Path) -> None:

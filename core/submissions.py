@@ -10,13 +10,14 @@ The flow, across the functions below (and the source app that feeds them):
 3. :meth:`SubmissionDraft.commit` checks the rules (not empty, first-message length, no codename
    in the message), encrypts the message and one receipt per item (names, sizes, plaintext
    hashes: only inside ciphertext), then in ONE database transaction reserves the interaction
-   numbers, links every file into the store (fsync, atomic, never overwriting) and inserts the
-   rows. Only the commit of that transaction makes the submission visible.
+   numbers, links every file into the store under a pending name (fsync, atomic) and inserts
+   the rows. Only the commit of that transaction makes the submission visible; right after it
+   the pending files get their final names (:meth:`CiphertextStore.finalize`).
 
-Whatever fails, the draft removes its temp files; if the process dies instead, its temp files
-are left in its own temp dir and :meth:`CiphertextStore.clean_temp` removes them at the next
-start. If it dies after linking files but before the database commit, the linked files belong to
-no row: nobody sees them, and the next submission skips their numbers.
+Whatever fails, the draft removes its temp and pending files. If the process dies instead, its
+temp files are left in its own temp dir and :meth:`CiphertextStore.clean_temp` removes them at
+the next start; pending files are settled by :meth:`CiphertextStore.reconcile` at the next start
+(committed row: finalized; none: removed), so nothing half-done survives a restart.
 """
 
 import hashlib
@@ -32,6 +33,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from core.consent import ConsentRecord, consent_document, encode_consent
 from core.errors import (
@@ -49,6 +51,7 @@ from core.instance import Instance
 from core.intake import Intake, intake_document
 from core.models import InstanceConfig, Source, Submission
 from core.sources import message_contains_codename
+from core.store import PendingFile
 from crypto.encryption import PlaintextDigest, StreamEncryptor, encrypt_bytes, open_encryptor
 from crypto.receipt import Receipt, encode_receipt
 from crypto.types import SourceId
@@ -430,72 +433,84 @@ class SubmissionDraft:
 
     def _publish(self) -> list[StoredSubmission]:
         store = self.instance.store
-        linked: list[str] = []
-        stored: list[StoredSubmission] = []
-        now = datetime.now(UTC)
         with self.instance.sessions() as db:
+            pending: list[PendingFile] = []
             try:
-                # This write takes the source's row lock (SQLite: the database write lock) for
-                # the rest of the transaction, so concurrent submissions of one source cannot
-                # pick the same numbers.
-                touched = db.execute(
-                    update(Source)
-                    .where(Source.filesystem_id == self.source_id)
-                    .values(last_updated=now, pending=False)
-                    .execution_options(synchronize_session=False)
-                )
-                if touched.rowcount != 1:  # type: ignore[attr-defined]
-                    raise UnknownSource("The source was deleted while it was submitting.")
-                source = db.execute(
-                    select(
-                        Source.id, Source.interaction_count, Source.journalist_designation
-                    ).where(Source.filesystem_id == self.source_id)
-                ).one()
-                designation_file = source.journalist_designation.lower().replace(" ", "_")
-                number = source.interaction_count
-                for item in self._items:
-                    number += 1
-                    names = _names(number, designation_file, item.kind)
-                    # Files linked by a process that died before its commit hold numbers no
-                    # row uses; skip past them rather than overwrite anything in the store.
-                    while any(_stored(store.store_dir, self.source_id, n) for n in names):
-                        number += 1
-                        names = _names(number, designation_file, item.kind)
-                    filename, receipt_filename = names
-                    store.commit(item.ciphertext, self.source_id, filename)
-                    linked.append(filename)
-                    assert item.receipt is not None  # sealed by _seal_receipts
-                    store.commit(item.receipt, self.source_id, receipt_filename)
-                    linked.append(receipt_filename)
-                    db.add(
-                        Submission(
-                            uuid=item.uuid,
-                            source_id=source.id,
-                            kind=item.kind,
-                            filename=filename,
-                            size=item.size,
-                            sha256=item.sha256,
-                            receipt_filename=receipt_filename,
-                            receipt_size=item.receipt_size,
-                            receipt_sha256=item.receipt_sha256,
-                            created_at=now,
-                        )
-                    )
-                    stored.append(
-                        StoredSubmission(item.uuid, item.kind, filename, receipt_filename)
-                    )
-                db.execute(
-                    update(Source)
-                    .where(Source.id == source.id)
-                    .values(interaction_count=number)
-                    .execution_options(synchronize_session=False)
-                )
+                stored = self._stage(db, pending)
                 db.commit()
             except BaseException:
                 db.rollback()
-                for filename in linked:
-                    store.delete(self.source_id, filename)
+                for item in pending:
+                    store.discard(item)
                 raise
+        # Committed: the submission exists. A failure from here on leaves pending files that
+        # reconcile() finalizes at the next start, so the error is worth raising but nothing
+        # acknowledged is lost.
+        for item in pending:
+            store.finalize(item)
+        return stored
+
+    def _stage(self, db: Session, pending: list[PendingFile]) -> list[StoredSubmission]:
+        """Reserve numbers, link every file under a pending name and add the rows; no commit.
+
+        Appends each pending file to ``pending`` as soon as it is linked, so the caller can
+        discard them all if anything fails.
+        """
+        store = self.instance.store
+        stored: list[StoredSubmission] = []
+        now = datetime.now(UTC)
+        # This write takes the source's row lock (SQLite: the database write lock) for the rest
+        # of the transaction, so concurrent submissions of one source cannot pick the same
+        # numbers.
+        touched = db.execute(
+            update(Source)
+            .where(Source.filesystem_id == self.source_id)
+            .values(last_updated=now, pending=False)
+            .execution_options(synchronize_session=False)
+        )
+        if touched.rowcount != 1:  # type: ignore[attr-defined]
+            raise UnknownSource("The source was deleted while it was submitting.")
+        source = db.execute(
+            select(Source.id, Source.interaction_count, Source.journalist_designation).where(
+                Source.filesystem_id == self.source_id
+            )
+        ).one()
+        designation_file = source.journalist_designation.lower().replace(" ", "_")
+        number = source.interaction_count
+        for item in self._items:
+            number += 1
+            names = _names(number, designation_file, item.kind)
+            # A final file no row uses (left by an older version that linked before committing)
+            # holds its number: skip past it rather than overwrite anything in the store.
+            while any(_stored(store.store_dir, self.source_id, n) for n in names):
+                number += 1
+                names = _names(number, designation_file, item.kind)
+            filename, receipt_filename = names
+            pending.append(store.commit(item.ciphertext, self.source_id, filename))
+            assert item.receipt is not None  # sealed by _seal_receipts
+            pending.append(store.commit(item.receipt, self.source_id, receipt_filename))
+            db.add(
+                Submission(
+                    uuid=item.uuid,
+                    source_id=source.id,
+                    kind=item.kind,
+                    filename=filename,
+                    size=item.size,
+                    sha256=item.sha256,
+                    receipt_filename=receipt_filename,
+                    receipt_size=item.receipt_size,
+                    receipt_sha256=item.receipt_sha256,
+                    created_at=now,
+                )
+            )
+            stored.append(StoredSubmission(item.uuid, item.kind, filename, receipt_filename))
+        db.execute(
+            update(Source)
+            .where(Source.id == source.id)
+            .values(interaction_count=number)
+            .execution_options(synchronize_session=False)
+        )
+        db.flush()
         return stored
 
 
