@@ -14,7 +14,6 @@ ciphertext only.
 
 import os
 import sqlite3
-import stat
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -31,6 +30,8 @@ DATABASE_MEMBER = "db.sqlite"
 # a restart, and `skrynka check` wants the directory).
 SKIPPED_TOP_LEVEL = frozenset({"tor", "db.sqlite", "db.sqlite-wal", "db.sqlite-shm"})
 EMPTIED_TOP_LEVEL = frozenset({"tmp"})
+# How often directories whose files vanished while being read are listed again.
+RESCANS = 5
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,8 @@ def write_backup(settings: Settings, out: Path) -> BackupSummary:
             if database_included:
                 archive.add(snapshot, arcname=DATABASE_MEMBER, recursive=False)
                 files, size = 1, snapshot.stat().st_size
-            for path in _files_to_back_up(data_dir):
-                archive.add(path, arcname=str(path.relative_to(data_dir)), recursive=False)
-                if path.is_file():
-                    files, size = files + 1, size + path.stat().st_size
+            added_files, added_bytes = _add_data_dir(archive, data_dir)
+            files, size = files + added_files, size + added_bytes
         _fsync(temp)
         os.link(temp, out)  # fails if `out` appeared meanwhile: never overwrite
     except OSError as exc:
@@ -125,26 +124,78 @@ def _snapshot_sqlite(source: Path, destination: Path) -> None:
     os.chmod(destination, 0o600)
 
 
-def _files_to_back_up(data_dir: Path) -> list[Path]:
-    """Directories and regular files under the data dir, minus the skipped ones, sorted."""
+def _add_data_dir(archive: tarfile.TarFile, data_dir: Path) -> tuple[int, int]:
+    """Add the data dir's directories and regular files; the number of files and their bytes.
+
+    The server keeps running, so a listed file can vanish before it is read: the store renames
+    a pending ciphertext to its final name after the row commits, and staff delete files. Such
+    a directory is listed again and what appeared in it is added, so a file whose row is in the
+    snapshot is never missed because it changed its name meanwhile.
+    """
+    added: set[Path] = set()
+    files, size = 0, 0
+    directories: list[Path] = []
+    for directory in _directories(data_dir):
+        try:
+            archive.add(directory, arcname=str(directory.relative_to(data_dir)), recursive=False)
+        except FileNotFoundError:
+            continue  # a source directory deleted meanwhile
+        directories.append(directory)
+    to_list = [data_dir, *directories]
+    for _attempt in range(RESCANS):
+        vanished: set[Path] = set()
+        for directory in to_list:
+            for path in _regular_files(directory, data_dir):
+                if path in added:
+                    continue
+                try:
+                    info = archive.gettarinfo(path, arcname=str(path.relative_to(data_dir)))
+                    with path.open("rb") as stream:
+                        archive.addfile(info, stream)
+                except FileNotFoundError:
+                    vanished.add(directory)
+                    continue
+                added.add(path)
+                files, size = files + 1, size + info.size
+        if not vanished:
+            return files, size
+        to_list = sorted(vanished)
+    raise BackupError(
+        "Files kept changing while the backup read them; try again when the server is quieter."
+    )
+
+
+def _directories(data_dir: Path) -> list[Path]:
+    """Every directory under the data dir that is backed up, parents first."""
     found: list[Path] = []
-    for root, dirs, files in os.walk(data_dir):
+    for root, dirs, _files in os.walk(data_dir):
         here = Path(root)
         if here == data_dir:
             dirs[:] = [d for d in dirs if d not in SKIPPED_TOP_LEVEL]
-            files = [f for f in files if f not in SKIPPED_TOP_LEVEL]
         else:
             found.append(here)
             if here.parent == data_dir and here.name in EMPTIED_TOP_LEVEL:
-                dirs[:], files = [], []
+                dirs[:] = []
         dirs.sort()
-        for name in sorted(files):
-            path = here / name
-            # Sockets (gpg-agent's in gnupg/) and other special files cannot be archived and
-            # are recreated when needed.
-            if stat.S_ISREG(path.lstat().st_mode):
-                found.append(path)
     return found
+
+
+def _regular_files(directory: Path, data_dir: Path) -> list[Path]:
+    """The regular files directly in ``directory`` that belong in a backup, sorted."""
+    if directory.parent == data_dir and directory.name in EMPTIED_TOP_LEVEL:
+        return []
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        return []  # a source directory removed meanwhile: nothing of it is needed
+    return [
+        Path(entry.path)
+        for entry in entries
+        # Sockets (gpg-agent's in gnupg/) and other special files cannot be archived and are
+        # recreated when needed; symbolic links are not followed out of the data dir.
+        if entry.is_file(follow_symlinks=False)
+        and not (directory == data_dir and entry.name in SKIPPED_TOP_LEVEL)
+    ]
 
 
 def _fsync(path: Path) -> None:
