@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
+
 # Tor Browser's User-Agent, so the pages look as a careful source sees them.
 TOR_BROWSER = "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0"
 
@@ -77,13 +79,14 @@ class RussianSource:
             page.select_option("#region", intake.region)
             page.check(f"input[name=relation][value={intake.relation}]")
 
-    def send(self, page: Any) -> str:
+    def send(self, page: Any) -> None:
+        """Submit and wait for the acknowledgement, which comes only once all is stored."""
         page.get_by_role("button", name="Отправить", exact=True).click()
-        return str(page.inner_text("body"))
+        expect(page.locator("body")).to_contain_text("Спасибо. Мы получили ваше сообщение.")
 
-    def log_out(self, page: Any) -> str:
+    def log_out(self, page: Any) -> None:
         page.get_by_role("button", name="Выйти").click()
-        return str(page.inner_text("body"))
+        expect(page.locator("body")).to_contain_text("Вы вышли")
 
     def log_in(self, page: Any) -> None:
         page.goto(f"{self.base_url}/?l=ru")
