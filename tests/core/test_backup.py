@@ -118,3 +118,33 @@ def test_an_existing_file_is_never_overwritten(instance: Instance, tmp_path: Pat
         write_backup(instance.settings, out)
     assert out.read_bytes() == b"last week's backup"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".skrynka")) == []
+
+
+class FinalizingTarFile(tarfile.TarFile):
+    """A tar file that, just as the backup is about to read a pending ciphertext, gives it its
+    final name the way the store's finalize does (link, then unlink): the race of a running
+    server."""
+
+    pending: Path
+
+    def gettarinfo(self, name=None, arcname=None, fileobj=None):  # type: ignore[no-untyped-def]
+        if name is not None and Path(name) == self.pending and self.pending.exists():
+            os.link(self.pending, self.pending.with_name("1-brave_otter-msg.gpg"))
+            self.pending.unlink()
+        return super().gettarinfo(name, arcname, fileobj)
+
+
+def test_a_file_renamed_while_the_backup_reads_it_is_still_backed_up(
+    instance: Instance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source_dir = instance.settings.store_dir / "a"
+    source_dir.mkdir(mode=0o700)
+    pending = source_dir / ".pending-x-1-brave_otter-msg.gpg"
+    pending.write_bytes(b"\x85committed ciphertext")
+    FinalizingTarFile.pending = pending
+    monkeypatch.setattr(tarfile, "open", FinalizingTarFile.open)
+    summary = write_backup(instance.settings, tmp_path / "race.tar")
+    with tarfile.TarFile.open(summary.path) as tar:
+        member = tar.extractfile("store/a/1-brave_otter-msg.gpg")
+        assert member is not None
+        assert member.read() == b"\x85committed ciphertext"
