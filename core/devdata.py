@@ -15,26 +15,30 @@ source). Instead, per batch of sources:
    real source is (core.sources.create_source); the codenames are returned so a developer can
    log in as them. The others get a random source id and wrap key that are thrown away at once:
    nobody can ever log in as them, which is all a seeded source needs.
+   Their reply keys are made by crypto.batch.create_reply_keys: many keys per gpg run instead
+   of one gpg run (and one agent) per key, which was most of the time at 10,000 sources.
 2. Every message, file (gzip-wrapped, as the source interface stores it) and receipt of the
-   batch is encrypted to the submission key by ONE `gpg --multifile` process; each source's two
-   replies by one gpg process to its reply key and the submission key.
-3. Ciphertext goes through the store (fsync, atomic link), then the rows are inserted in bulk.
+   batch is encrypted to the submission key by ONE `gpg --multifile` run per worker
+   (crypto.batch.encrypt_files); each source's two replies by one run to its reply key and the
+   submission key.
+3. Ciphertext goes through the store under pending names (fsync, atomic link), the rows are
+   inserted in bulk and committed, then the files get their final names (invariant 6: a crash
+   in between leaves nothing that survives the next start).
 
 The plaintexts are random test data written only to the RAM-backed dir for the moment gpg
 reads them.
 """
 
+import contextlib
 import gzip
 import hashlib
 import io
 import os
 import random
-import shutil
-import subprocess
 import tempfile
 import uuid
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,10 +52,14 @@ from core.instance import Instance
 from core.journalists import create_journalist, find_journalist
 from core.models import Reply, SeenReply, SeenSubmission, Source, Submission
 from core.sources import create_source
+from core.store import PendingFile
+from crypto.batch import create_reply_keys, encrypt_files
 from crypto.codename import generate_codename
+from crypto.errors import GpgFailed
 from crypto.kdf import KdfParams
 from crypto.receipt import Receipt, encode_receipt
-from crypto.reply_key import ReplyKey, create_reply_key
+from crypto.reply_key import ReplyKey
+from crypto.types import Fingerprint
 
 # SecureDrop's public development credentials: clients' test suites log in with exactly these.
 # Never usable on a production instance (seed_dev_data refuses one).
@@ -109,19 +117,6 @@ MESSAGE_WORDS = (
     "file",
     "please",
     "reply",
-)
-_GPG_BASE = (
-    "--batch",
-    "--no-tty",
-    "--no-greeting",
-    "--no-options",
-    "--quiet",
-    "--yes",
-    "--trust-model",
-    "always",
-    "--no-auto-key-retrieve",
-    "--compress-algo",
-    "none",
 )
 
 
@@ -236,11 +231,6 @@ def ensure_dev_accounts(db: Session, kdf: KdfParams) -> list[str]:
 # --- sources ---
 
 
-def _new_reply_key(ram_dir: Path) -> ReplyKey:
-    # A wrap key nobody keeps: the seeded source has no codename, so it can never log in.
-    return create_reply_key(os.urandom(WRAP_KEY_BYTES), ram_dir)
-
-
 def _create_sources(
     instance: Instance, count: int, with_codename: int, rng: random.Random, workers: int
 ) -> tuple[list[_PlannedSource], list[str]]:
@@ -255,8 +245,11 @@ def _create_sources(
     ram_dir = instance.settings.ram_dir
     keys: list[ReplyKey] = []
     if bulk:
-        with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-            keys = list(pool.map(_new_reply_key, [ram_dir] * bulk, chunksize=16))
+        # Wrap keys nobody keeps: a seeded source has no codename, so it can never log in.
+        with _gpg_errors():
+            keys = create_reply_keys(
+                [os.urandom(WRAP_KEY_BYTES) for _ in range(bulk)], ram_dir, workers=workers
+            )
     with instance.sessions() as db:
         taken = set(db.scalars(select(Source.journalist_designation)))
         rows = []
@@ -422,75 +415,65 @@ def _gzip(data: bytes, name: str) -> bytes:
     return buffer.getvalue()
 
 
-def _run_gpg(gnupg_home: Path, args: Sequence[str]) -> None:
-    gpg = shutil.which("gpg")
-    if gpg is None:
-        raise GpgBatchFailed("The 'gpg' program was not found; install GnuPG (apt install gnupg).")
-    result = subprocess.run(
-        [gpg, "--homedir", str(gnupg_home), *_GPG_BASE, *args],
-        capture_output=True,
-        check=False,
-        timeout=600,
-    )
-    if result.returncode != 0:
+@contextlib.contextmanager
+def _gpg_errors() -> Iterator[None]:
+    try:
+        yield
+    except GpgFailed as exc:
         raise GpgBatchFailed(
-            f"gpg failed while encrypting development data (exit {result.returncode}): "
-            f"{result.stderr.decode('utf-8', 'replace')[-500:]}; run `skrynka check`."
-        )
+            f"gpg failed while creating development data: {exc}; run `skrynka check`."
+        ) from exc
 
 
 def _encrypt_to_submission_key(instance: Instance, items: Sequence[_Item], workers: int) -> None:
-    fingerprint = str(instance.submission_fingerprint)
+    fingerprint = Fingerprint(instance.submission_fingerprint)
     chunks = [list(items[i :: max(1, workers)]) for i in range(max(1, workers))]
 
     def encrypt(chunk: list[_Item]) -> None:
-        if chunk:
-            _run_gpg(
-                instance.settings.gnupg_home,
-                ["--recipient", fingerprint, "--multifile", "--encrypt"]
-                + [str(item.plaintext) for item in chunk],
-            )
+        encrypt_files(
+            instance.settings.gnupg_home, [fingerprint], [item.plaintext for item in chunk]
+        )
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        list(pool.map(encrypt, chunks))
+    with _gpg_errors(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        list(pool.map(encrypt, [chunk for chunk in chunks if chunk]))
 
 
 def _encrypt_replies(
     instance: Instance, replies: dict[int, list[_Item]], work: Path, workers: int
 ) -> None:
-    fingerprint = str(instance.submission_fingerprint)
+    fingerprint = Fingerprint(instance.submission_fingerprint)
 
     def encrypt(items: list[_Item]) -> None:
         source = items[0].source
         key_file = work / f"{source.id}-reply-key.asc"
         _write_private(key_file, source.reply_key_public.encode("ascii"))
         try:
-            _run_gpg(
+            encrypt_files(
                 instance.settings.gnupg_home,
-                ["--recipient", fingerprint, "--recipient-file", str(key_file)]
-                + ["--multifile", "--encrypt"]
-                + [str(item.plaintext) for item in items],
+                [fingerprint],
+                [item.plaintext for item in items],
+                recipient_key_files=[key_file],
             )
         finally:
             key_file.unlink(missing_ok=True)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with _gpg_errors(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         list(pool.map(encrypt, replies.values()))
 
 
-def _store(instance: Instance, item: _Item) -> tuple[int, str]:
-    """Move one ciphertext into the store; return its size and SHA-256."""
+def _store(instance: Instance, item: _Item) -> tuple[PendingFile, int, str]:
+    """Link one ciphertext into the store under a pending name; return it, its size, SHA-256."""
     data = item.ciphertext.read_bytes()
     temp = instance.store.temp_path()
     try:
         with temp.open("wb") as handle:
             handle.write(data)
-        instance.store.commit(temp, item.source.filesystem_id, item.filename)
+        pending = instance.store.commit(temp, item.source.filesystem_id, item.filename)
     finally:
         temp.unlink(missing_ok=True)
         item.plaintext.unlink(missing_ok=True)
         item.ciphertext.unlink(missing_ok=True)
-    return len(data), hashlib.sha256(data).hexdigest()
+    return pending, len(data), hashlib.sha256(data).hexdigest()
 
 
 def _fill_sources(
@@ -509,20 +492,49 @@ def _fill_sources(
     _encrypt_to_submission_key(instance, submission_items, workers)
     _encrypt_replies(instance, reply_items, work, workers)
 
-    # One thread per source at a time: the store creates a source's directory on its first
-    # file, and two first files racing would both try to create it.
-    by_source: dict[int, list[_Item]] = {}
-    for item in [*submission_items, *(i for items in reply_items.values() for i in items)]:
-        by_source.setdefault(item.source.id, []).append(item)
+    everything = [*submission_items, *(i for items in reply_items.values() for i in items)]
     stored: dict[int, tuple[int, str]] = {}
+    pending: list[PendingFile] = []
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for item, (linked, size, sha) in zip(
+                everything, pool.map(lambda i: _store(instance, i), everything), strict=True
+            ):
+                pending.append(linked)
+                stored[id(item)] = (size, sha)
+        _insert_rows(
+            instance,
+            planned,
+            submission_items,
+            reply_items,
+            stored,
+            author_ids,
+            reader_id,
+            summary,
+            rng,
+            now,
+        )
+    except BaseException:
+        for linked in pending:
+            instance.store.discard(linked)
+        raise
+    # The rows are committed: give the files their final names.
+    for linked in pending:
+        instance.store.finalize(linked)
 
-    def store_all(items: list[_Item]) -> list[tuple[_Item, tuple[int, str]]]:
-        return [(item, _store(instance, item)) for item in items]
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for results in pool.map(store_all, by_source.values()):
-            for item, result in results:
-                stored[id(item)] = result
+def _insert_rows(
+    instance: Instance,
+    planned: Sequence[_PlannedSource],
+    submission_items: Sequence[_Item],
+    reply_items: dict[int, list[_Item]],
+    stored: dict[int, tuple[int, str]],
+    author_ids: Sequence[int],
+    reader_id: int,
+    summary: DevDataSummary,
+    rng: random.Random,
+    now: datetime,
+) -> None:
 
     receipts = {id(i.receipt_of): i for i in submission_items if i.receipt_of is not None}
     submission_rows = []
