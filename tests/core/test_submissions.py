@@ -4,6 +4,10 @@ import dataclasses
 import hashlib
 import io
 import os
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -15,12 +19,14 @@ from core.errors import (
     MessageContainsCodename,
     MessageNotText,
     MessageTooShort,
+    StoredFileMissing,
     UploadsDisabled,
     UploadTooLarge,
 )
-from core.instance import Instance
+from core.instance import Instance, open_instance
 from core.models import InstanceConfig, Source, Submission
 from core.sources import SourceLogin, create_source
+from core.store import ReconcileResult
 from core.submissions import (
     FILE_NAME_MAX_CHARS,
     clean_file_name,
@@ -279,3 +285,134 @@ def test_a_failure_while_publishing_unlinks_what_was_linked(
     assert submissions(instance) == []
     assert stored_files(instance) == []
     assert leftover_temp_files(instance) == []
+
+
+# --- crashes: a real process killed between the steps of the pipeline (invariant 6) ---
+
+# Drives the real pipeline of SubmissionDraft.commit step by step and stops (sleeps until it is
+# killed) after the step named on its command line.
+PIPELINE_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from core.instance import open_instance
+    from core.settings import load_settings
+    from core.store import PendingFile
+    from core.submissions import open_submission
+    from crypto.types import SourceId
+
+    data_dir, source_id, stop_after = sys.argv[1], sys.argv[2], sys.argv[3]
+
+    def step(name):
+        print(name, flush=True)
+        if name == stop_after:
+            time.sleep(600)
+
+    instance = open_instance(load_settings(env={}, data_dir=Path(data_dir)))
+    draft = open_submission(instance, SourceId(source_id))
+    draft.set_message("Протокол затрымання".encode())
+    draft._encrypt_message(draft._message)
+    draft._seal_receipts()
+    step("encrypted")
+    with instance.sessions() as db:
+        pending: list[PendingFile] = []
+        draft._stage(db, pending)
+        step("linked")
+        db.commit()
+    step("committed")
+    instance.store.finalize(pending[0])
+    step("half-finalized")
+    """
+)
+
+
+def kill_pipeline_after(instance: Instance, login: SourceLogin, stop_after: str) -> None:
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            PIPELINE_CHILD,
+            str(instance.settings.data_dir),
+            login.source_id,
+            stop_after,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert child.stdout is not None
+    try:
+        while (line := child.stdout.readline().strip()) != stop_after:
+            assert line, "the pipeline child ended before its stop point"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+
+
+def store_entries(instance: Instance) -> list[str]:
+    return sorted(p.name for p in instance.settings.store_dir.rglob("*") if p.is_file())
+
+
+def test_killed_after_encrypting_leaves_nothing_after_a_restart(
+    instance: Instance, login: SourceLogin
+) -> None:
+    kill_pipeline_after(instance, login, "encrypted")
+    restarted = open_instance(instance.settings)
+    try:
+        assert restarted.cleaned_temp_files == 2  # the message and its receipt
+        assert store_entries(instance) == []
+        assert submissions(instance) == []
+    finally:
+        restarted.close()
+
+
+def test_killed_after_linking_before_commit_leaves_nothing_after_a_restart(
+    instance: Instance, login: SourceLogin
+) -> None:
+    kill_pipeline_after(instance, login, "linked")
+    # Linked under pending names only: nothing a reader lists, and no row.
+    assert all(name.startswith(".pending-") for name in store_entries(instance))
+    assert len(store_entries(instance)) == 2
+    assert instance.store.list_files(login.source_id) == []
+    restarted = open_instance(instance.settings)
+    try:
+        assert restarted.reconciled == ReconcileResult(removed=2)
+        assert store_entries(instance) == []
+        assert submissions(instance) == []
+        assert source_row(instance, login).interaction_count == 0
+    finally:
+        restarted.close()
+    # The numbers the dead process held are free again.
+    (stored,) = store_submission(instance, login.source_id, b"again")
+    assert stored.filename.startswith("1-")
+
+
+def test_killed_after_commit_before_finalize_keeps_the_submission(
+    instance: Instance, login: SourceLogin, submission_keypair: KeyPair
+) -> None:
+    kill_pipeline_after(instance, login, "committed")
+    (row,) = submissions(instance)
+    with pytest.raises(StoredFileMissing):
+        instance.store.path_of(login.source_id, row.filename)
+    restarted = open_instance(instance.settings)
+    try:
+        assert restarted.reconciled == ReconcileResult(finalized=2)
+    finally:
+        restarted.close()
+    assert store_entries(instance) == sorted([row.filename, row.receipt_filename])
+    path = instance.store.path_of(login.source_id, row.filename)
+    assert gpg_decrypt(submission_keypair.secret_home, path) == "Протокол затрымання".encode()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == row.sha256
+
+
+def test_killed_in_the_middle_of_finalizing_keeps_the_submission(
+    instance: Instance, login: SourceLogin
+) -> None:
+    kill_pipeline_after(instance, login, "half-finalized")
+    (row,) = submissions(instance)
+    restarted = open_instance(instance.settings)
+    try:
+        assert restarted.reconciled == ReconcileResult(finalized=1)
+    finally:
+        restarted.close()
+    assert store_entries(instance) == sorted([row.filename, row.receipt_filename])
