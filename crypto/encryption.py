@@ -25,6 +25,7 @@ import struct
 import subprocess
 import threading
 import unicodedata
+import weakref
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -119,6 +120,11 @@ class _HashLane(threading.Thread):
     def put(self, chunk: bytes | memoryview) -> None:
         self._queue.put(chunk)
 
+    def stop(self) -> None:
+        """Let the thread end after what is queued, without waiting for it."""
+        if self.is_alive():
+            self._queue.put(None)
+
     def close(self) -> None:
         """Wait until every queued chunk is hashed; re-raise a failure of the lane."""
         if self.is_alive():
@@ -148,6 +154,8 @@ class _PlaintextHasher:
             _HashLane("plaintext-sha256", short),
             _HashLane("plaintext-sha512", [self._sha512]),
         )
+        # A stream dropped without finish() or abort() must not leave two threads waiting.
+        weakref.finalize(self, _stop_lanes, self._lanes)
 
     def update(self, chunk: bytes | memoryview) -> None:
         if not chunk:
@@ -170,6 +178,11 @@ class _PlaintextHasher:
     def digest(self) -> PlaintextDigest:
         self.close()
         return PlaintextDigest(self.size, self._sha256.hexdigest(), self._sha512.hexdigest())
+
+
+def _stop_lanes(lanes: Sequence[_HashLane]) -> None:
+    for lane in lanes:
+        lane.stop()
 
 
 class _StderrCollector(threading.Thread):

@@ -1,3 +1,4 @@
+import gc
 import gzip
 import hashlib
 import io
@@ -5,6 +6,7 @@ import os
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -412,3 +414,19 @@ def test_a_damaged_stored_gzip_stream_is_refused(
         payload[-6] ^= 0x01
     with pytest.raises(DecryptionFailed, match="gzip"):
         _decrypt_gzip(server, workstation, tmp_path, bytes(payload))
+
+
+def test_a_dropped_encryptor_leaves_no_hashing_threads(tmp_path: Path, server: KeyHome) -> None:
+    def lanes() -> int:
+        return sum(t.name.startswith("plaintext-sha") for t in threading.enumerate())
+
+    before = lanes()
+    enc = open_encryptor(server.home, [server.fingerprint], tmp_path / "x.gpg")
+    enc.write(os.urandom(COALESCE_BYTES))
+    assert lanes() == before + 2
+    del enc  # neither finished nor aborted: a bug elsewhere must not pile up threads
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while lanes() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert lanes() == before
