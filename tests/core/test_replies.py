@@ -1,7 +1,13 @@
 """Replies: encrypted to the source's reply key and the submission key, stored durably."""
 
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -9,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import EmptyReply, ReplyUuidInUse
 from core.inbox import find_source
-from core.instance import Instance
+from core.instance import Instance, open_instance
 from core.models import Journalist, Reply, Source
 from core.replies import (
     delete_all_replies_for_source,
@@ -18,6 +24,7 @@ from core.replies import (
     store_reply,
 )
 from core.sources import derive_secrets
+from core.store import ReconcileResult
 from crypto._gpg import run_gpg
 from crypto.reply_key import decrypt_with_reply_key
 from tests.journalist_app.staff import SeededSource, make_source, make_staff_account
@@ -160,3 +167,106 @@ def test_source_side_deletion_hides_replies_but_staff_keep_them(
         assert [r.deleted_by_source for r in rows] == [True, True, True, False]
         for reply in rows:
             assert instance.store.path_of(reply.source.filesystem_id, reply.filename).is_file()
+
+
+# --- the reply file follows its row: final on commit, gone on rollback or a crash ---
+
+
+def reply_entries(instance: Instance, seeded: SeededSource) -> list[str]:
+    with instance.sessions() as db:
+        source_dir = instance.settings.store_dir / load(db, seeded).filesystem_id
+    return sorted(p.name for p in source_dir.iterdir() if p.name.endswith("-reply.gpg"))
+
+
+def test_a_reply_file_is_pending_until_commit_and_final_after(
+    instance: Instance, seeded: SeededSource, journalist: Journalist
+) -> None:
+    with instance.sessions() as db:
+        source = load(db, seeded)
+        reply = store_reply(db, instance, source=source, journalist=journalist, ciphertext=b"c")
+        (pending,) = reply_entries(instance, seeded)
+        assert pending.startswith(".pending-")
+        assert instance.store.list_files(source.filesystem_id).count(reply.filename) == 0
+        db.commit()
+        assert reply_entries(instance, seeded) == [reply.filename]
+        assert instance.store.path_of(source.filesystem_id, reply.filename).read_bytes() == b"c"
+
+
+@pytest.mark.parametrize("ending", ["rollback", "close"])
+def test_a_reply_never_committed_leaves_no_file(
+    instance: Instance, seeded: SeededSource, journalist: Journalist, ending: str
+) -> None:
+    db = instance.sessions()
+    source = load(db, seeded)
+    store_reply(db, instance, source=source, journalist=journalist, ciphertext=b"c")
+    getattr(db, ending)()
+    assert reply_entries(instance, seeded) == []
+    if ending == "rollback":
+        db.close()
+
+
+def test_a_reply_rolled_back_with_its_savepoint_leaves_no_file(
+    instance: Instance, seeded: SeededSource, journalist: Journalist
+) -> None:
+    with instance.sessions() as db:
+        source = load(db, seeded)
+        kept = store_reply(db, instance, source=source, journalist=journalist, ciphertext=b"1")
+        savepoint = db.begin_nested()
+        store_reply(db, instance, source=source, journalist=journalist, ciphertext=b"2")
+        savepoint.rollback()
+        db.commit()
+    assert reply_entries(instance, seeded) == [kept.filename]
+
+
+REPLY_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from sqlalchemy import select
+    from core.instance import open_instance
+    from core.models import Journalist, Source
+    from core.replies import store_reply
+    from core.settings import load_settings
+
+    instance = open_instance(load_settings(env={}, data_dir=Path(sys.argv[1])))
+    db = instance.sessions()
+    source = db.scalars(select(Source).where(Source.uuid == sys.argv[2])).one()
+    journalist = db.get(Journalist, int(sys.argv[3]))
+    store_reply(db, instance, source=source, journalist=journalist, ciphertext=b"never sent")
+    print("linked", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_a_reply_of_a_process_killed_before_commit_is_gone_after_a_restart(
+    instance: Instance, seeded: SeededSource, journalist: Journalist
+) -> None:
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            REPLY_CHILD,
+            str(instance.settings.data_dir),
+            seeded.uuid,
+            str(journalist.id),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert child.stdout is not None
+    try:
+        assert child.stdout.readline().strip() == "linked"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert len(reply_entries(instance, seeded)) == 1
+    restarted = open_instance(instance.settings)
+    try:
+        assert restarted.reconciled == ReconcileResult(removed=1)
+    finally:
+        restarted.close()
+    assert reply_entries(instance, seeded) == []
+    with instance.sessions() as db:
+        assert db.scalars(select(Reply).where(Reply.source_id == load(db, seeded).id)).all() == []
