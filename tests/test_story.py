@@ -270,6 +270,7 @@ def test_a_source_in_belarus_reaches_a_un_investigation_and_hears_back(
     to_un.mkdir()
     exported = officer.ok("export", "--case", "akrestsina-2020", "--to", "un", "--out", str(to_un))
     assert f"included  {photo_id}" in exported
+    assert f"included  {message_id}" in exported
     [un_package] = list(to_un.iterdir())
     bagit = validate_with_bagit_tool(un_package)
     assert bagit.returncode == 0, bagit.stderr
