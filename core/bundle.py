@@ -1,27 +1,47 @@
 """Transfer bundles: ciphertext plus a signed manifest, streamed as a stored ZIP.
 
 The format is docs/bundle-format.md (the workstation reads that document, not this code).
-Every file is copied in chunks while its SHA-256 is computed, and ``manifest.json`` comes last
-because it records those hashes; nothing ever holds a whole file in memory. Each file is
-opened before the first byte is produced, so deleting an item while its bundle downloads cannot
-truncate the bundle (the open descriptor keeps the data readable), and a file already gone is
-reported before anything is sent.
+
+Verify, then send. ``open_bundle`` checks every chosen file before the caller sends a byte:
+each one is pinned by a hard link in this process's private temp dir (same filesystem as the
+store, so no data is copied and no descriptor stays open: a bundle may hold any number of
+items), then hashed once and compared with the SHA-256 recorded when it was stored. A file
+that is gone raises :class:`BundleItemMissing`; files that no longer match raise
+:class:`StoredFileDamaged` naming every one of them; either way nothing has been produced and
+the caller can tell staff why. The stream then copies from the pinned links, so a file renamed
+over, or deleted from, the store after the check cannot change what is sent. Each member is
+hashed again as it is copied and must equal the checked hash (this catches writes into the
+file itself during the download); such a bundle stops before ``manifest.json``, so no signed
+manifest ever describes bytes that were not checked. ``manifest.json`` is written last and
+records the checked hashes; nothing ever holds a whole file in memory.
+
+``open_verified_file`` applies the same check to one file for single-item downloads and
+returns the open descriptor it hashed, to send from.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import zipfile
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from core.errors import BundleError, BundleItemMissing, EmptyBundle, StoreError
+from core.errors import (
+    BundleError,
+    BundleItemMissing,
+    DamagedFile,
+    EmptyBundle,
+    StoredFileDamaged,
+    StoredFileMissing,
+    StoreError,
+)
 from core.models import Reply, Submission
 
 if TYPE_CHECKING:
@@ -32,8 +52,6 @@ if TYPE_CHECKING:
 FORMAT = "skrynka-transfer-bundle"
 VERSION = 1
 CHUNK_BYTES = 1024 * 1024
-# Each item holds up to two open files until the bundle is written; keep well under ulimit -n.
-MAX_ITEMS = 2000
 
 
 @dataclass(frozen=True)
@@ -44,12 +62,24 @@ class BundleSummary:
     bytes_of_ciphertext: int
 
 
+@dataclass(frozen=True)
+class VerifiedFile:
+    """A stored file, open, whose bytes were just hashed and matched its recorded SHA-256.
+
+    ``handle`` is positioned at the start; the caller sends from it and closes it.
+    """
+
+    handle: io.BufferedReader
+    size: int
+    sha256: str
+
+
 @dataclass
 class _Member:
     arcname: str
-    handle: IO[bytes]
+    link: Path  # the pinned hard link in this process's temp dir
     size: int
-    expected_sha256: str | None
+    sha256: str  # checked against the record before anything was sent
     date: tuple[int, int, int, int, int, int]
 
 
@@ -108,25 +138,81 @@ def _day(item: Submission | Reply) -> tuple[int, int, int, int, int, int]:
     return (max(created.year, 1980), created.month, created.day, 0, 0, 0)
 
 
-def _open_member(instance: Instance, item: Submission | Reply, filename: str,
-                 expected: str | None, stack: ExitStack) -> _Member:
+def hash_file(handle: io.BufferedIOBase) -> tuple[int, str]:
+    """Read ``handle`` to its end; return the byte count and the SHA-256 hex of what was read."""
+    digest = hashlib.sha256()
+    buffer = bytearray(CHUNK_BYTES)
+    view = memoryview(buffer)
+    size = 0
+    while count := handle.readinto(view):
+        digest.update(view[:count])
+        size += count
+    return size, digest.hexdigest()
+
+
+def _damage(item: Submission | Reply, filename: str, expected: str, found: str,
+            *, receipt: bool) -> DamagedFile:
+    return DamagedFile(
+        item_uuid=item.uuid,
+        designation=item.source.journalist_designation,
+        filename=filename,
+        expected_sha256=expected,
+        found_sha256=found,
+        receipt_of=item.filename if receipt else None,
+    )
+
+
+def open_verified_file(instance: Instance, item: Submission | Reply) -> VerifiedFile:
+    """Open ``item``'s stored ciphertext and check it against its recorded SHA-256.
+
+    Raises :class:`StoredFileMissing` if the file is gone (``UnsafeStorePath`` for a name that
+    is not ours) and :class:`StoredFileDamaged` if its bytes changed. The descriptor returned is
+    the one that was hashed, so a file renamed over the stored one afterwards is not what gets
+    sent. Call inside an open DB session (``item.source`` is loaded here).
+    """
     source = item.source
+    path = instance.store.path_of(source.filesystem_id, item.filename)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 (the caller closes it once sent)
+    except FileNotFoundError as exc:
+        raise StoredFileMissing(
+            f"{item.filename} was deleted while it was being opened; reload the page."
+        ) from exc
+    try:
+        size, found = hash_file(handle)
+        if found != item.sha256:
+            raise StoredFileDamaged(
+                [_damage(item, item.filename, item.sha256, found, receipt=False)]
+            )
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    return VerifiedFile(handle=handle, size=size, sha256=found)
+
+
+def _pin_member(instance: Instance, item: Submission | Reply, filename: str,
+                pins: list[Path]) -> tuple[Path, int, str]:
+    """Hard-link one stored file into this process's temp dir and hash it there.
+
+    The link keeps exactly the checked file (inode) reachable until the bundle is sent, even if
+    the store's name is deleted or replaced meanwhile, without holding a descriptor open.
+    """
+    source = item.source
+    link = instance.store.temp_path()
+    pins.append(link)
+    link.unlink()
     try:
         path = instance.store.path_of(source.filesystem_id, filename)
-        handle = stack.enter_context(open(path, "rb"))  # noqa: SIM115 (closed by the stack)
+        os.link(path, link)
     except (StoreError, FileNotFoundError) as exc:
         raise BundleItemMissing(
-            f"Item {item.uuid} can no longer be found (it was probably just deleted); "
-            "reload the page and choose again."
+            f"Item {item.uuid} ({filename}) can no longer be found (it was probably just "
+            "deleted); reload the page and choose again."
         ) from exc
-    size = os.fstat(handle.fileno()).st_size
-    return _Member(
-        arcname=f"items/{source.designation_file}/{filename}",
-        handle=handle,
-        size=size,
-        expected_sha256=expected,
-        date=_day(item),
-    )
+    with open(link, "rb") as handle:
+        size, found = hash_file(handle)
+    return link, size, found
 
 
 def _order(items: Sequence[Submission | Reply]) -> list[Submission | Reply]:
@@ -141,69 +227,88 @@ def _order(items: Sequence[Submission | Reply]) -> list[Submission | Reply]:
     return sorted(unique.values(), key=key)
 
 
-def _open_entries(instance: Instance, items: Sequence[Submission | Reply],
-                  stack: ExitStack) -> list[_Entry]:
+def _check_entries(instance: Instance, items: Sequence[Submission | Reply],
+                   pins: list[Path]) -> list[_Entry]:
+    """Pin and hash every file; raise before anything is sent if one is missing or damaged.
+
+    Hashing goes on past a damaged file so staff learn of every damaged item at once.
+    """
     if not items:
         raise EmptyBundle("No items were chosen: select at least one message, file or reply.")
-    if len(items) > MAX_ITEMS:
-        raise BundleError(
-            f"A bundle holds at most {MAX_ITEMS} items; download the selection in parts."
-        )
     entries: list[_Entry] = []
+    damaged: list[DamagedFile] = []
     for item in _order(items):
-        main = _open_member(instance, item, item.filename, item.sha256, stack)
+        folder = f"items/{item.source.designation_file}"
+        link, size, found = _pin_member(instance, item, item.filename, pins)
+        if found != item.sha256:
+            damaged.append(_damage(item, item.filename, item.sha256, found, receipt=False))
+        main = _Member(f"{folder}/{item.filename}", link, size, found, _day(item))
         receipt = None
         if isinstance(item, Submission) and item.receipt_filename:
-            receipt = _open_member(
-                instance, item, item.receipt_filename, item.receipt_sha256, stack
-            )
+            link, size, found = _pin_member(instance, item, item.receipt_filename, pins)
+            expected = item.receipt_sha256
+            if expected is not None and found != expected:
+                damaged.append(
+                    _damage(item, item.receipt_filename, expected, found, receipt=True)
+                )
+            receipt = _Member(f"{folder}/{item.receipt_filename}", link, size, found, _day(item))
         entries.append(_Entry(item=item, kind=_kind(item), main=main, receipt=receipt))
+    if damaged:
+        raise StoredFileDamaged(damaged)
     return entries
 
 
-def _copy(archive: zipfile.ZipFile, member: _Member, sink: _Sink) -> Iterator[tuple[bytes, str]]:
-    """Copy one member into the archive; yields output pieces, the last with the hash."""
+def _unpin(pins: list[Path]) -> None:
+    while pins:
+        pins.pop().unlink(missing_ok=True)
+
+
+def _copy(archive: zipfile.ZipFile, member: _Member, sink: _Sink) -> Iterator[bytes]:
+    """Copy one pinned member into the archive, yielding output pieces as they are made."""
     info = zipfile.ZipInfo(member.arcname, date_time=member.date)
     info.compress_type = zipfile.ZIP_STORED
     info.file_size = member.size
     info.external_attr = 0o600 << 16
     digest = hashlib.sha256()
     copied = 0
-    with archive.open(info, "w") as target:
-        while chunk := member.handle.read(CHUNK_BYTES):
+    with open(member.link, "rb") as source, archive.open(info, "w") as target:
+        while chunk := source.read(CHUNK_BYTES):
             digest.update(chunk)
             copied += len(chunk)
             target.write(chunk)
-            yield sink.drain(), ""
-    if copied != member.size:
+            yield sink.drain()
+    if copied != member.size or digest.hexdigest() != member.sha256:
+        # Written into in place after the check: stop before the manifest is signed.
         raise BundleError(
-            f"{member.arcname} changed size while it was copied; download the bundle again."
+            f"{member.arcname} changed on the server while the bundle was being sent; the "
+            "download was stopped and is incomplete. Tell the administrator, then download "
+            "again."
         )
-    hexdigest = digest.hexdigest()
-    if member.expected_sha256 and member.expected_sha256 != hexdigest:
-        raise BundleError(
-            f"{member.arcname} does not match the hash recorded when it was stored: the store "
-            "is damaged. Restore the file from backup before transferring it."
-        )
-    yield sink.drain(), hexdigest
+    member.link.unlink(missing_ok=True)
 
 
 class BundleStream:
-    """A bundle being produced: iterate it for the bytes; ``summary`` is set once it is done."""
+    """A checked bundle: iterate it for the bytes; ``summary`` is set once it is done.
 
-    def __init__(self, name: str, chunks: Iterator[bytes]) -> None:
+    ``close()`` releases the pinned files, whether or not the bundle was sent.
+    """
+
+    def __init__(self, name: str, items: int, pins: list[Path]) -> None:
         self.name = name
-        self._chunks = chunks
+        self.items = items
+        self._pins = pins
+        self._chunks: Iterator[bytes] = iter(())
         self.summary: BundleSummary | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         return self._chunks
 
     def close(self) -> None:
-        """Release the open files if the bundle is abandoned before the end."""
         close = getattr(self._chunks, "close", None)
         if close is not None:
             close()
+        # A generator closed before it started runs no cleanup of its own.
+        _unpin(self._pins)
 
 
 def open_bundle(
@@ -212,21 +317,23 @@ def open_bundle(
     *,
     now: datetime | None = None,
 ) -> BundleStream:
-    """Open every file now (raising :class:`BundleItemMissing` at once if one is gone) and
-    return a stream of the bundle's bytes.
+    """Check every file now and return a stream of the bundle's bytes.
 
-    Call inside an open DB session: the items' ``source`` relationships are loaded here.
+    Raises :class:`EmptyBundle`, :class:`BundleItemMissing` or :class:`StoredFileDamaged`
+    before anything is produced. Call inside an open DB session: the items' ``source``
+    relationships are loaded here. Close the stream when done (or abandoned).
     """
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    stack = ExitStack()
+    pins: list[Path] = []
     try:
-        entries = _open_entries(instance, items, stack)
+        entries = _check_entries(instance, items, pins)
     except BaseException:
-        stack.close()
+        _unpin(pins)
         raise
     manifest_items: list[dict[str, Any]] = []
     for entry in entries:
         source = entry.item.source
+        receipt = entry.receipt
         manifest_items.append(
             {
                 "uuid": entry.item.uuid,
@@ -236,45 +343,34 @@ def open_bundle(
                 "path": entry.main.arcname,
                 "filename": entry.item.filename,
                 "size": entry.main.size,
-                "sha256": "",
+                "sha256": entry.main.sha256,
                 "received_on": entry.item.created_at.astimezone(UTC).date().isoformat(),
-                "receipt": None,
+                "receipt": None if receipt is None else {
+                    "path": receipt.arcname, "size": receipt.size, "sha256": receipt.sha256,
+                },
             }
         )
-    signer = instance.signer
-    instance_id = instance.settings.instance_id
-    stream = BundleStream(bundle_name(moment), iter(()))
+    manifest = manifest_bytes(
+        instance_id=instance.settings.instance_id,
+        created_at=moment,
+        signing_key=instance.signer.fingerprint,
+        items=manifest_items,
+    )
+    signature = base64.b64encode(instance.signer.sign(manifest)) + b"\n"
+    stream = BundleStream(bundle_name(moment), len(entries), pins)
+    total = sum(e.main.size + (e.receipt.size if e.receipt else 0) for e in entries)
 
     def generate() -> Iterator[bytes]:
-        with stack:
+        try:
             sink = _Sink()
             archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED)
-            total = 0
-            for entry, record in zip(entries, manifest_items, strict=True):
-                for piece, hexdigest in _copy(archive, entry.main, sink):
-                    if piece:
-                        yield piece
-                    if hexdigest:
-                        record["sha256"] = hexdigest
-                total += entry.main.size
-                if entry.receipt is not None:
-                    for piece, hexdigest in _copy(archive, entry.receipt, sink):
+            for entry in entries:
+                members = [entry.main] if entry.receipt is None else [entry.main, entry.receipt]
+                for member in members:
+                    for piece in _copy(archive, member, sink):
                         if piece:
                             yield piece
-                        if hexdigest:
-                            record["receipt"] = {
-                                "path": entry.receipt.arcname,
-                                "size": entry.receipt.size,
-                                "sha256": hexdigest,
-                            }
-                    total += entry.receipt.size
-            manifest = manifest_bytes(
-                instance_id=instance_id,
-                created_at=moment,
-                signing_key=signer.fingerprint,
-                items=manifest_items,
-            )
-            signature = base64.b64encode(signer.sign(manifest)) + b"\n"
+            # Last, so an interrupted bundle never carries a signed manifest.
             for name, data in (("manifest.json", manifest), ("manifest.json.sig", signature)):
                 info = zipfile.ZipInfo(name, date_time=moment.timetuple()[:6])
                 info.compress_type = zipfile.ZIP_STORED
@@ -289,6 +385,8 @@ def open_bundle(
                 manifest_sha256=hashlib.sha256(manifest).hexdigest(),
                 bytes_of_ciphertext=total,
             )
+        finally:
+            _unpin(pins)
 
     stream._chunks = generate()
     return stream

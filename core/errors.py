@@ -34,6 +34,38 @@ class StoredFileMissing(StoreError):
     """The database points at a ciphertext file that is not on disk."""
 
 
+@dataclass(frozen=True)
+class DamagedFile:
+    """One stored file whose bytes no longer hash to the SHA-256 recorded when it was stored."""
+
+    item_uuid: str
+    designation: str
+    filename: str
+    expected_sha256: str
+    found_sha256: str
+    receipt_of: str | None = None  # the item's own file name when the damaged file is its receipt
+
+    def describe(self) -> str:
+        what = self.filename
+        if self.receipt_of is not None:
+            what = f"{self.filename} (the receipt of {self.receipt_of})"
+        return f"{what} from {self.designation} (item {self.item_uuid})"
+
+
+class StoredFileDamaged(StoreError):
+    """Stored ciphertext no longer matches its recorded SHA-256; nothing of it was sent."""
+
+    def __init__(self, damaged: Sequence[DamagedFile]) -> None:
+        self.damaged = tuple(damaged)
+        super().__init__(
+            "Nothing was downloaded: the stored ciphertext of "
+            + "; ".join(d.describe() for d in self.damaged)
+            + " no longer matches the SHA-256 recorded when it was received, so the store is "
+            "damaged or was changed. Tell the administrator, restore the file from a backup "
+            "(or delete the item), then download again."
+        )
+
+
 class SetupError(SkrynkaError):
     """A new instance could not be created; nothing was left behind."""
 

@@ -1,6 +1,5 @@
 """One source's page: its messages, files and replies; download, reply, mark, star, delete."""
 
-import os
 from collections.abc import Iterator
 from http import HTTPStatus
 
@@ -8,7 +7,14 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from core.errors import EmptyReply, ReplyError, StoredFileMissing, UnsafeStorePath
+from core.bundle import open_verified_file
+from core.errors import (
+    EmptyReply,
+    ReplyError,
+    StoredFileDamaged,
+    StoredFileMissing,
+    UnsafeStorePath,
+)
 from core.inbox import conversation, find_replies, find_source, find_submissions
 from core.models import Reply, Source, Submission
 from core.replies import encrypt_reply, store_reply
@@ -20,6 +26,7 @@ from journalist_app.evidence import (
     bundle_response,
     delete_selected_items,
     delete_sources_data,
+    refuse_damaged,
     set_star,
 )
 from journalist_app.forms import ActionForm, ReplyForm
@@ -111,15 +118,19 @@ def download(source_uuid: str, filename: str) -> Response:
         abort(HTTPStatus.NOT_FOUND, "No such item: it may have been deleted.")
     context, journalist = staff(), me()
     try:
-        path = context.instance.store.path_of(source.filesystem_id, filename)
-        # Opened before anything is logged or sent: once open, a concurrent deletion can no
-        # longer cut the download short.
-        handle = open(path, "rb")  # noqa: SIM115 (closed when the response closes)
+        # Verify, then record, then send: the file is hashed against the record first, and
+        # the descriptor that was hashed is the one sent, so a concurrent deletion or a file
+        # renamed over it can no longer change the download.
+        verified = open_verified_file(context.instance, item)
+    except StoredFileDamaged as exc:
+        return refuse_damaged(context, database, journalist, exc, "download_refused")
     except (StoredFileMissing, FileNotFoundError):
         abort(HTTPStatus.GONE, "This item was deleted while you were opening it.")
     except UnsafeStorePath:
         abort(HTTPStatus.NOT_FOUND, "No such item.")
+    handle = verified.handle
     try:
+        # Recorded as the response is produced: a client may still disconnect mid-file.
         context.record(
             database, journalist, "download", object=item.uuid, ciphertext_sha256=item.sha256
         )
@@ -132,7 +143,6 @@ def download(source_uuid: str, filename: str) -> Response:
     except BaseException:
         handle.close()
         raise
-    size = os.fstat(handle.fileno()).st_size
 
     def chunks() -> Iterator[bytes]:
         with handle:
@@ -141,7 +151,8 @@ def download(source_uuid: str, filename: str) -> Response:
 
     response = Response(chunks(), mimetype="application/pgp-encrypted", direct_passthrough=True)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Content-Length"] = str(size)
+    response.headers["Content-Length"] = str(verified.size)
+    response.call_on_close(handle.close)
     return response
 
 

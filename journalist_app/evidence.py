@@ -4,18 +4,59 @@ Each one writes its audit entries in the same transaction as the change, so an a
 either logged and done, or neither.
 """
 
+import logging
 from collections.abc import Sequence
 from http import HTTPStatus
 
-from flask import Response, abort
+from flask import Response, abort, render_template
 from sqlalchemy.orm import Session
 
 from core.bundle import open_bundle
 from core.deletion import DeletionSummary, delete_conversation, delete_items, delete_source
-from core.errors import BundleError, BundleItemMissing, EmptyBundle
+from core.errors import BundleError, BundleItemMissing, EmptyBundle, StoredFileDamaged
 from core.models import Journalist, Reply, Source, Submission
 from core.seen import mark_seen
 from journalist_app.context import StaffContext
+
+logger = logging.getLogger(__name__)
+
+# The stored bytes disagree with the record: retrying will not help until someone restores them.
+DAMAGED_STATUS = HTTPStatus.CONFLICT
+DAMAGED_TITLE = "Damaged evidence: nothing was downloaded"
+
+
+def refuse_damaged(
+    context: StaffContext,
+    database: Session,
+    journalist: Journalist,
+    error: StoredFileDamaged,
+    action: str,
+) -> Response:
+    """Log the refusal (one entry per damaged file, nothing marked) and explain it to staff.
+
+    Whatever the view had changed is rolled back first, so the record shows a refusal and no
+    delivery.
+    """
+    database.rollback()
+    for damaged in error.damaged:
+        logger.warning(
+            "Refused to send item %s: its stored ciphertext no longer matches its SHA-256",
+            damaged.item_uuid,
+        )
+        context.record(
+            database,
+            journalist,
+            action,
+            object=damaged.item_uuid,
+            ciphertext_sha256=damaged.expected_sha256,
+            detail=f"{'receipt' if damaged.receipt_of else 'ciphertext'} damaged, "
+            f"found sha256 {damaged.found_sha256}",
+        )
+    database.commit()
+    body = render_template(
+        "error.html", code=DAMAGED_STATUS, title=DAMAGED_TITLE, message=str(error)
+    )
+    return Response(body, status=DAMAGED_STATUS, mimetype="text/html")
 
 
 def bundle_response(
@@ -24,9 +65,16 @@ def bundle_response(
     journalist: Journalist,
     items: Sequence[Submission | Reply],
 ) -> Response:
-    """Stream a transfer bundle of ``items``; logged and marked seen before the first byte."""
+    """Check every file, then log, mark seen and stream a transfer bundle of ``items``.
+
+    The audit entries and the downloaded/seen marks are committed once every file has been
+    checked and before the first byte is sent: they record that the bundle was handed to the
+    client, which may still disconnect before it has all of it.
+    """
     try:
         stream = open_bundle(context.instance, items)
+    except StoredFileDamaged as exc:
+        return refuse_damaged(context, database, journalist, exc, "bundle_refused")
     except BundleItemMissing as exc:
         database.rollback()
         abort(HTTPStatus.GONE, str(exc))

@@ -67,3 +67,9 @@ class UuidInUse(ApiError):
     """The uuid a client chose for its reply already names another object."""
 
     status = HTTPStatus.CONFLICT
+
+
+class DamagedCiphertext(ApiError):
+    """A stored file no longer matches the SHA-256 recorded at intake; nothing was sent."""
+
+    status = HTTPStatus.CONFLICT

@@ -2,18 +2,19 @@
 
 import uuid as uuid_module
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request, send_file
 from sqlalchemy.orm import Session
 
 from core import deletion
-from core.errors import ReplyError, ReplyUuidInUse, StoreError
+from core.bundle import VerifiedFile, open_verified_file
+from core.errors import ReplyError, ReplyUuidInUse, StoredFileDamaged, StoreError
 from core.models import Journalist, Reply, Source, Submission
 from core.replies import store_reply
 from core.seen import mark_seen
 from journalist_app.api.body import read_body_object
+from journalist_app.api.bundles import refuse_damaged
 from journalist_app.api.context import ApiContext, json_response, pagination, read_page
 from journalist_app.api.errors import (
     InvalidBody,
@@ -55,15 +56,14 @@ def require_reply(db: Session, source: Source, reply_uuid: str) -> Reply:
     return reply
 
 
-def send_ciphertext(path: Path, filename: str, sha256: str) -> Response:
-    """The stored ciphertext as is, with `Etag: sha256:<hex>` and Range support (206)."""
-    try:
-        # Opened here, so a concurrent deletion after this point cannot break the download.
-        handle = path.open("rb")
-    except FileNotFoundError as exc:
-        raise UnknownObject("The file was deleted while it was being requested.") from exc
+def send_ciphertext(verified: VerifiedFile, filename: str) -> Response:
+    """The checked ciphertext as stored, with `Etag: sha256:<hex>` and Range support (206).
+
+    Sent from the descriptor that was hashed, so a concurrent deletion or a file renamed over
+    the stored one cannot change what is sent.
+    """
     response = send_file(
-        handle,
+        verified.handle,
         mimetype="application/pgp-encrypted",
         as_attachment=True,
         download_name=filename,
@@ -72,11 +72,23 @@ def send_ciphertext(path: Path, filename: str, sha256: str) -> Response:
     )
     # The SDK reads the header spelled exactly "Etag" from a plain dict of the headers; set the
     # header before make_conditional so If-None-Match and If-Range compare against it.
-    response.headers["Etag"] = f"sha256:{sha256}"
-    size = path.stat().st_size
-    response.content_length = size
-    response.make_conditional(request.environ, accept_ranges=True, complete_length=size)
+    response.headers["Etag"] = f"sha256:{verified.sha256}"
+    response.content_length = verified.size
+    response.make_conditional(request.environ, accept_ranges=True, complete_length=verified.size)
     return response
+
+
+def open_checked(
+    ctx: ApiContext, db: Session, journalist: Journalist, item: Submission | Reply
+) -> VerifiedFile:
+    """Open and check an item's file: a JSON 404 if it is gone, a logged 409 if damaged."""
+    try:
+        return open_verified_file(ctx.instance, item)
+    except StoredFileDamaged as exc:
+        raise refuse_damaged(ctx, db, journalist, exc, "download_refused") from exc
+    except StoreError as exc:
+        kind = "reply" if isinstance(item, Reply) else "submission"
+        raise UnknownObject(f"The file of this {kind} is missing from the store.") from exc
 
 
 def read_reply_text(document: dict[str, Any]) -> str:
@@ -114,8 +126,6 @@ def read_uuid_lists(document: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def add_item_routes(bp: Blueprint, ctx: ApiContext) -> None:
-    store = ctx.instance.store
-
     # --- submissions ---
 
     @bp.get("/submissions")
@@ -174,15 +184,13 @@ def add_item_routes(bp: Blueprint, ctx: ApiContext) -> None:
     ) -> Response:
         source = require_source(db, source_uuid)
         submission = require_submission(db, source, submission_uuid)
-        try:
-            path = store.path_of(source.filesystem_id, submission.filename)
-        except StoreError as exc:
-            raise UnknownObject("The file of this submission is missing from the store.") from exc
-        # Downloading does not mark the item seen: clients call /seen once it is shown.
+        verified = open_checked(ctx, db, journalist, submission)
+        # Downloading does not mark the item seen: clients call /seen once it is shown. The
+        # entry is recorded once the file checked out, as the response starts.
         ctx.record(
             db, journalist, "download", object=submission.uuid, ciphertext_sha256=submission.sha256
         )
-        return send_ciphertext(path, submission.filename, submission.sha256)
+        return send_ciphertext(verified, submission.filename)
 
     # --- replies ---
 
@@ -275,12 +283,9 @@ def add_item_routes(bp: Blueprint, ctx: ApiContext) -> None:
     ) -> Response:
         source = require_source(db, source_uuid)
         reply = require_reply(db, source, reply_uuid)
-        try:
-            path = store.path_of(source.filesystem_id, reply.filename)
-        except StoreError as exc:
-            raise UnknownObject("The file of this reply is missing from the store.") from exc
+        verified = open_checked(ctx, db, journalist, reply)
         ctx.record(db, journalist, "download", object=reply.uuid, ciphertext_sha256=reply.sha256)
-        return send_ciphertext(path, reply.filename, reply.sha256)
+        return send_ciphertext(verified, reply.filename)
 
     # --- seen ---
 

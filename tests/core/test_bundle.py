@@ -4,6 +4,7 @@ import base64
 import hashlib
 import io
 import json
+import resource
 import zipfile
 from pathlib import Path
 
@@ -11,9 +12,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.bundle import open_bundle, write_bundle
+from core.bundle import open_bundle, open_verified_file, write_bundle
 from core.deletion import delete_submission
-from core.errors import BundleItemMissing, EmptyBundle
+from core.errors import (
+    BundleError,
+    BundleItemMissing,
+    EmptyBundle,
+    StoredFileDamaged,
+    StoredFileMissing,
+)
 from core.inbox import find_source
 from core.instance import Instance
 from core.models import Journalist, Reply, Source, Submission
@@ -136,14 +143,160 @@ def test_an_item_already_gone_is_reported_before_any_byte(instance: Instance) ->
             open_bundle(instance, [])
 
 
-@pytest.mark.usefixtures("content")
-def test_a_stored_file_that_no_longer_matches_its_hash_is_refused(instance: Instance) -> None:
-    from core.errors import BundleError
+def damage(path: Path) -> bytes:
+    """Flip one bit of a stored file, in place (same inode, same size); return the new bytes."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    with path.open("r+b") as handle:
+        handle.write(data)
+    return bytes(data)
 
+
+def pinned_links(instance: Instance) -> list[Path]:
+    """Files this process keeps in its temp dir (pinned bundle members, uploads in flight)."""
+    return [p for p in instance.settings.tmp_dir.rglob("*.part") if p.is_file()]
+
+
+@pytest.mark.usefixtures("content")
+def test_damaged_files_are_refused_before_any_byte_naming_each_one(instance: Instance) -> None:
     with instance.sessions() as db:
         items = items_of(db, instance)
-        path = instance.store.path_of(items[0].source.filesystem_id, items[0].filename)
-        path.write_bytes(path.read_bytes()[:-1] + b"\x00")
-        with pytest.raises(BundleError, match="does not match"):
-            b"".join(open_bundle(instance, items))
-        assert db.scalars(select(Source)).all()
+        message = next(i for i in items if isinstance(i, Submission) and i.kind == "message")
+        photo = next(i for i in items if isinstance(i, Submission) and i.kind == "file")
+        assert photo.receipt_filename is not None
+        store = instance.store
+        found_message = hashlib.sha256(
+            damage(store.path_of(message.source.filesystem_id, message.filename))
+        ).hexdigest()
+        damage(store.path_of(photo.source.filesystem_id, photo.receipt_filename))
+        with pytest.raises(StoredFileDamaged) as refused:
+            open_bundle(instance, items)
+        by_file = {d.filename: d for d in refused.value.damaged}
+        assert set(by_file) == {message.filename, photo.receipt_filename}
+        assert by_file[message.filename].item_uuid == message.uuid
+        assert by_file[message.filename].expected_sha256 == message.sha256
+        assert by_file[message.filename].found_sha256 == found_message
+        assert by_file[message.filename].designation == message.source.journalist_designation
+        assert by_file[photo.receipt_filename].receipt_of == photo.filename
+        assert by_file[photo.receipt_filename].expected_sha256 == photo.receipt_sha256
+        text = str(refused.value)
+        assert text.startswith("Nothing was downloaded")
+        for item in (message, photo):
+            assert item.uuid in text
+            assert item.source.journalist_designation in text
+        assert message.filename in text and photo.receipt_filename in text
+        # The pins taken while checking are released.
+        assert pinned_links(instance) == []
+
+
+@pytest.mark.usefixtures("content")
+def test_a_file_replaced_in_the_store_after_the_check_is_not_what_gets_sent(
+    instance: Instance, tmp_path: Path
+) -> None:
+    with instance.sessions() as db:
+        items = items_of(db, instance)
+        victim = next(i for i in items if isinstance(i, Submission) and i.kind == "file")
+        path = instance.store.path_of(victim.source.filesystem_id, victim.filename)
+        original = path.read_bytes()
+        stream = open_bundle(instance, items)
+        assert len(pinned_links(instance)) == 7  # 3 submissions with receipts, 1 reply
+        # Swapped by rename after the check: the checked file is still what is sent.
+        swap = path.with_name("swap")
+        swap.write_bytes(b"not what was received")
+        swap.replace(path)
+        out = tmp_path / "bundle.zip"
+        out.write_bytes(b"".join(stream))
+        stream.close()
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        entry = next(m for m in manifest["items"] if m["uuid"] == victim.uuid)
+        assert archive.read(entry["path"]) == original
+        assert entry["sha256"] == victim.sha256
+    assert len(workstation_open_bundle(out, instance.signer.public_key).items) == 4
+    assert pinned_links(instance) == []
+
+
+@pytest.mark.usefixtures("content")
+def test_a_file_written_into_during_the_download_stops_it_before_the_manifest(
+    instance: Instance,
+) -> None:
+    with instance.sessions() as db:
+        items = items_of(db, instance)
+        stream = open_bundle(instance, items)
+        for item in items:
+            damage(instance.store.path_of(item.source.filesystem_id, item.filename))
+        sent = b""
+        with pytest.raises(BundleError, match="changed on the server"):
+            for chunk in stream:
+                sent += chunk
+        stream.close()
+    assert b"manifest.json" not in sent
+    assert pinned_links(instance) == []
+
+
+@pytest.mark.usefixtures("content")
+def test_a_bundle_abandoned_before_its_first_byte_releases_its_pins(instance: Instance) -> None:
+    with instance.sessions() as db:
+        stream = open_bundle(instance, items_of(db, instance))
+        assert pinned_links(instance)
+        stream.close()
+        assert pinned_links(instance) == []
+        assert stream.summary is None
+
+
+def add_tiny_replies(instance: Instance, source_uuid: str, count: int) -> None:
+    """Many small reply rows with matching files (written directly: setup speed only)."""
+    with instance.sessions() as db:
+        source = find_source(db, source_uuid)
+        assert source is not None
+        folder = instance.settings.store_dir / source.filesystem_id
+        for n in range(100, 100 + count):
+            data = f"ciphertext {n}".encode()
+            filename = f"{n}-{source.designation_file}-reply.gpg"
+            (folder / filename).write_bytes(data)
+            db.add(Reply(source_id=source.id, journalist_id=None, filename=filename,
+                         size=len(data), sha256=hashlib.sha256(data).hexdigest()))
+        db.commit()
+
+
+def test_a_bundle_of_thousands_of_items_holds_no_descriptor_per_item(
+    instance: Instance, tmp_path: Path
+) -> None:
+    seeded = make_source(instance, "first of many")
+    add_tiny_replies(instance, seeded.uuid, 3000)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    out = tmp_path / "bundle.zip"
+    # Far fewer descriptors than files: the bundle must not keep each one open.
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
+    try:
+        with instance.sessions() as db, out.open("wb") as handle:
+            summary = write_bundle(db, instance, items_of(db, instance), handle)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert summary.items == 3001
+    with zipfile.ZipFile(out) as archive:
+        assert len(archive.infolist()) == 3001 + 1 + 2  # the message's receipt, the manifest
+        assert archive.testzip() is None
+    assert len(workstation_open_bundle(out, instance.signer.public_key).items) == 3001
+
+
+@pytest.mark.usefixtures("content")
+def test_a_single_file_is_checked_and_sent_from_the_descriptor_that_was_hashed(
+    instance: Instance,
+) -> None:
+    with instance.sessions() as db:
+        item = next(i for i in items_of(db, instance) if isinstance(i, Reply))
+        path = instance.store.path_of(item.source.filesystem_id, item.filename)
+        original = path.read_bytes()
+        verified = open_verified_file(instance, item)
+        path.unlink()  # deleted after the check: the open file still sends whole
+        with verified.handle:
+            assert verified.handle.read() == original
+        assert (verified.size, verified.sha256) == (len(original), item.sha256)
+        with pytest.raises(StoredFileMissing):
+            open_verified_file(instance, item)
+        path.write_bytes(original[:-1] + bytes([original[-1] ^ 0xFF]))
+        with pytest.raises(StoredFileDamaged) as refused:
+            open_verified_file(instance, item)
+        assert [d.item_uuid for d in refused.value.damaged] == [item.uuid]
+        assert refused.value.damaged[0].receipt_of is None
