@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from core.cli import main
 from core.deletion import delete_submission
 from core.inbox import find_source
 from core.instance import Instance
@@ -213,6 +214,72 @@ def test_bundle_of_an_item_deleted_meanwhile_gets_410(
     assert response.status_code == 410  # type: ignore[attr-defined]
     with instance.sessions() as db:
         assert db.scalars(select(AuditEntry).where(AuditEntry.action == "bundle")).all() == []
+
+
+def flip_one_bit(instance: Instance, item: Submission) -> None:
+    """Change a stored ciphertext in place, as a failing disk or an intruder would."""
+    path = instance.store.path_of(item.source.filesystem_id, item.filename)
+    data = bytearray(path.read_bytes())
+    data[-40] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def assert_refused_and_nothing_delivered(
+    instance: Instance, item: Submission, action: str, staff_account: StaffAccount
+) -> None:
+    with instance.sessions() as db:
+        entries = list(db.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+        refusals = [e for e in entries if e.action == action]
+        assert [(e.actor, e.object, e.ciphertext_sha256) for e in refusals] == [
+            (staff_account.uuid, item.uuid, item.sha256)
+        ]
+        assert refusals[0].detail is not None
+        assert "found sha256" in refusals[0].detail
+        assert not {"bundle", "download"} & {e.action for e in entries}
+        assert not any(db.scalars(select(Submission.downloaded)))
+        assert db.scalar(select(func.count()).select_from(SeenSubmission)) == 0
+    assert main(["audit", "verify", "--data-dir", str(instance.settings.data_dir)]) == 0
+
+
+def test_a_damaged_item_stops_the_bundle_with_a_page_naming_it(
+    staff_client: FlaskClient, seeded: SeededSource, instance: Instance,
+    staff_account: StaffAccount,
+) -> None:
+    page = f"/source/{seeded.uuid}"
+    message, doc = submissions(instance)
+    flip_one_bit(instance, doc)
+    response = post(
+        staff_client, f"{page}/items", page, action="bundle", item=[message.uuid, doc.uuid]
+    )
+    assert response.status_code == 409  # type: ignore[attr-defined]
+    assert response.mimetype == "text/html"  # type: ignore[attr-defined]
+    assert "Content-Disposition" not in response.headers  # type: ignore[attr-defined]
+    html = response.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Damaged evidence: nothing was downloaded" in html
+    assert "Nothing was downloaded" in html
+    assert f"{doc.filename} from {seeded.designation} (item {doc.uuid})" in html
+    assert message.filename not in html
+    assert_refused_and_nothing_delivered(instance, doc, "bundle_refused", staff_account)
+
+
+def test_a_damaged_item_is_not_downloaded_alone_either(
+    staff_client: FlaskClient, seeded: SeededSource, instance: Instance,
+    staff_account: StaffAccount,
+) -> None:
+    doc = submissions(instance)[1]
+    flip_one_bit(instance, doc)
+    response = staff_client.get(f"/source/{seeded.uuid}/download/{doc.filename}")
+    assert response.status_code == 409
+    assert response.mimetype == "text/html"
+    assert "Content-Disposition" not in response.headers
+    html = response.get_data(as_text=True)
+    assert f"{doc.filename} from {seeded.designation} (item {doc.uuid})" in html
+    assert_refused_and_nothing_delivered(instance, doc, "download_refused", staff_account)
+    # Once the file is whole again (restored from a backup), it downloads as before.
+    flip_one_bit(instance, doc)
+    restored = staff_client.get(f"/source/{seeded.uuid}/download/{doc.filename}")
+    assert restored.status_code == 200
+    assert restored.get_data() == stored_bytes(instance, doc)
 
 
 def test_star_from_the_source_page(
