@@ -119,17 +119,29 @@ def export_keys_for_workstation(
     return secret, server_key
 
 
-def start_bundle_download(page: Any, staff_url: str, source_uuid: str) -> Any:
-    """On the source page: select every item (JavaScript's "select all") and ask for a bundle."""
+def choose_bundle_of_everything(page: Any, staff_url: str, source_uuid: str) -> None:
+    """On the source page: select every item (JavaScript's "select all") and choose "bundle"."""
     page.goto(f"{staff_url}/source/{source_uuid}")
     page.check("#select-all-items")
     items = page.locator("ol.conversation input[name=item]")
     for index in range(items.count()):
         expect(items.nth(index)).to_be_checked()
     page.select_option("#item-action", "bundle")
+
+
+def start_bundle_download(page: Any, staff_url: str, source_uuid: str) -> Any:
+    """Ask for a bundle of every item of the source; returns Playwright's download."""
+    choose_bundle_of_everything(page, staff_url, source_uuid)
     with page.expect_download() as info:
         page.click("#items-go")
     return info.value
+
+
+def ask_for_bundle(page: Any, staff_url: str, source_uuid: str) -> Any:
+    """Ask for a bundle the server is expected to refuse; returns the error message's locator."""
+    choose_bundle_of_everything(page, staff_url, source_uuid)
+    page.click("#items-go")
+    return page.locator("#error-message")
 
 
 def download_bundle(page: Any, staff_url: str, source_uuid: str, destination: Path) -> Path:
@@ -359,12 +371,22 @@ def test_a_ciphertext_changed_on_the_server_is_refused_at_the_workstation(
     data = bytearray(path.read_bytes())
     data[-40] ^= 0x01
     path.write_bytes(bytes(data))
-    source_uuid, _ = the_only_source(instance)
+    source_uuid, designation = the_only_source(instance)
     sign_in_browser(staff_browser, staff_url, instance, staff)
 
-    # The server checks each file against the hash it recorded at intake and stops the bundle.
-    refused_download = start_bundle_download(staff_browser, staff_url, source_uuid)
-    assert refused_download.failure() is not None
+    # The server checks each file against the hash it recorded at intake before sending a byte:
+    # staff are told which item is damaged, and nothing is recorded as delivered.
+    refusal = ask_for_bundle(staff_browser, staff_url, source_uuid)
+    expect(refusal).to_contain_text("Nothing was downloaded")
+    expect(refusal).to_contain_text(f"{tampered_name} from {designation} (item {tampered_uuid})")
+    with instance.sessions() as db:
+        entries = list(db.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+        assert not db.scalars(select(Submission).where(Submission.downloaded)).all()
+    assert [(e.action, e.object) for e in entries if e.action.startswith("bundle")] == [
+        ("bundle_refused", tampered_uuid)
+    ]
+    audit = run_server_console(instance.settings.data_dir, "audit", "verify")
+    assert audit.returncode == 0, audit.stderr
 
     # Whoever changed the file can change the recorded hash too; then the server signs it all.
     with instance.sessions() as db:
