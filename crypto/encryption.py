@@ -41,6 +41,9 @@ from crypto.types import Fingerprint
 #: Small writes are gathered to at least this size before hashing and piping: per-call overhead
 #: (hash updates, system calls, gpg wake-ups) dominates below it.
 COALESCE_BYTES = 256 * 1024
+#: The ciphertext is flushed to disk in the background every this many bytes of plaintext, so
+#: the fsync that must come before a submission is acknowledged has only the tail left to write.
+FLUSH_BYTES = 16 * 1024 * 1024
 #: Chunks queued to each hash lane before the producer waits: bounds memory per stream.
 LANE_DEPTH = 4
 #: Read size when decrypting.
@@ -185,6 +188,31 @@ def _stop_lanes(lanes: Sequence[_HashLane]) -> None:
         lane.stop()
 
 
+class _BackgroundFlush(threading.Thread):
+    """One ``fdatasync`` of a file that is still being written, off the caller's thread.
+
+    Linux reports a write-back error to one fsync per open file only: a failure seen here is
+    kept and raised by :meth:`check`, or the final fsync could wrongly succeed.
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(name="ciphertext-flush", daemon=True)
+        self._fd = fd
+        self.error: OSError | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            os.fdatasync(self._fd)
+        except OSError as exc:
+            self.error = exc
+
+    def check(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
 class _StderrCollector(threading.Thread):
     """Reads a process's stderr to the end so gpg can never block on a full stderr pipe."""
 
@@ -256,6 +284,8 @@ class StreamEncryptor:
         self._hasher = _PlaintextHasher(crc=self._gzip)
         self._pending = bytearray()
         self._closed = False
+        self._unflushed = 0
+        self._flush: _BackgroundFlush | None = None
         if gzip_name is not None:
             try:
                 self._pipe([memoryview(_gzip_header(gzip_name))])
@@ -299,6 +329,8 @@ class StreamEncryptor:
             stderr = self._stderr.text()
             if returncode != 0:
                 raise _gpg_error(stderr, returncode)
+            if self._flush is not None:
+                self._flush.check()
             os.fsync(self._output_fd)
         except BaseException:
             self.abort()
@@ -322,6 +354,8 @@ class StreamEncryptor:
         self._stderr.join(timeout=10)
         if self._process.stderr is not None:
             self._process.stderr.close()
+        if self._flush is not None:
+            self._flush.join()  # it still uses the descriptor closed next
         with contextlib.suppress(OSError):
             os.close(self._output_fd)
         with contextlib.suppress(FileNotFoundError):
@@ -361,6 +395,12 @@ class StreamEncryptor:
         else:
             views = [chunk]
         self._pipe(views)
+        self._unflushed += len(chunk)
+        if self._unflushed >= FLUSH_BYTES and (self._flush is None or not self._flush.is_alive()):
+            if self._flush is not None:
+                self._flush.check()
+            self._unflushed = 0
+            self._flush = _BackgroundFlush(self._output_fd)
 
     def _pipe(self, views: list[memoryview]) -> None:
         try:

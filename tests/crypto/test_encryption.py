@@ -1,3 +1,4 @@
+import errno
 import gc
 import gzip
 import hashlib
@@ -16,6 +17,7 @@ import pytest
 from crypto.encryption import (
     COALESCE_BYTES,
     FALLBACK_GZIP_NAME,
+    FLUSH_BYTES,
     DecryptedFile,
     FileSpan,
     PlaintextDigest,
@@ -430,3 +432,43 @@ def test_a_dropped_encryptor_leaves_no_hashing_threads(tmp_path: Path, server: K
     while lanes() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert lanes() == before
+
+
+def test_ciphertext_is_flushed_while_the_upload_streams(
+    tmp_path: Path, server: KeyHome, workstation: KeyHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fsync before acknowledging must not have the whole upload left to write.
+    flushed: list[int] = []
+    real_fdatasync = os.fdatasync
+
+    def recording_fdatasync(fd: int) -> None:
+        flushed.append(fd)
+        real_fdatasync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", recording_fdatasync)
+    output = tmp_path / "doc.gz.gpg"
+    data = os.urandom(FLUSH_BYTES + COALESCE_BYTES)
+    with open_encryptor(server.home, [server.fingerprint], output, gzip_name="v.mp4") as enc:
+        for start in range(0, len(data), COALESCE_BYTES):
+            enc.write(data[start : start + COALESCE_BYTES])
+        assert flushed, "nothing was flushed before finish()"
+        digest = enc.finish()
+    out = io.BytesIO()
+    assert decrypt_file_submission(workstation.home, output, out).digest == digest == _digest(data)
+
+
+def test_a_failed_background_flush_fails_the_upload(
+    tmp_path: Path, server: KeyHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Linux reports a write-back error once: the final fsync alone could then succeed.
+    def failing_fdatasync(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", failing_fdatasync)
+    output = tmp_path / "doc.gz.gpg"
+    enc = open_encryptor(server.home, [server.fingerprint], output, gzip_name="a")
+    for _ in range(FLUSH_BYTES // COALESCE_BYTES + 1):
+        enc.write(os.urandom(COALESCE_BYTES))
+    with pytest.raises(OSError, match="Input/output"):
+        enc.finish()
+    assert not output.exists()
