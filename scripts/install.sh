@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3.11}"
 VENV="${VENV:-.venv}"
-DEBIAN_PACKAGES=(gnupg tor chromium mat2)
+# postgresql: the test suite runs the migrations against a real PostgreSQL server too.
+DEBIAN_PACKAGES=(gnupg tor chromium mat2 postgresql)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
