@@ -2,11 +2,11 @@
 
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
-from typing import Any, Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from flask import Response, request
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from journalist_app.api.errors import InvalidField, TokenInvalid, TokenMissing
 from journalist_app.api.listing import Page
 
 P = ParamSpec("P")
+Row = TypeVar("Row")
 # A view behind a token receives the request's database session and the signed-in journalist.
 AuthenticatedView = Callable[Concatenate[Session, Journalist, P], Response]
 
@@ -114,3 +115,20 @@ def _positive_int(args: Mapping[str, str], name: str, default: int) -> int:
 def pagination(page: Page, total: int) -> dict[str, int]:
     """The extension key added to a paginated list."""
     return {"page": page.number, "per_page": page.size, "total": total}
+
+
+def list_response(
+    key: str,
+    rows: Iterable[Row],
+    serialize: Callable[[Row], dict[str, Any]],
+    page: Page | None,
+    count_total: Callable[[], int],
+) -> Response:
+    """A list under `key`, with the pagination extension only when a page was asked for.
+
+    `count_total` runs only then: an unpaginated list needs no count query.
+    """
+    payload: dict[str, object] = {key: [serialize(row) for row in rows]}
+    if page is not None:
+        payload["pagination"] = pagination(page, count_total())
+    return json_response(payload)

@@ -15,7 +15,7 @@ from core.replies import store_reply
 from core.seen import mark_seen
 from journalist_app.api.body import read_body_object
 from journalist_app.api.bundles import refuse_damaged
-from journalist_app.api.context import ApiContext, json_response, pagination, read_page
+from journalist_app.api.context import ApiContext, json_response, list_response, read_page
 from journalist_app.api.errors import (
     InvalidBody,
     InvalidField,
@@ -78,17 +78,23 @@ def send_ciphertext(verified: VerifiedFile, filename: str) -> Response:
     return response
 
 
-def open_checked(
+def download_item(
     ctx: ApiContext, db: Session, journalist: Journalist, item: Submission | Reply
-) -> VerifiedFile:
-    """Open and check an item's file: a JSON 404 if it is gone, a logged 409 if damaged."""
+) -> Response:
+    """Send an item's checked file: a JSON 404 if it is gone, a logged 409 if damaged.
+
+    Downloading does not mark the item seen: clients call /seen once it is shown. The entry is
+    recorded once the file checked out, as the response starts.
+    """
     try:
-        return open_verified_file(ctx.instance, item)
+        verified = open_verified_file(ctx.instance, item)
     except StoredFileDamaged as exc:
         raise refuse_damaged(ctx, db, journalist, exc, "download_refused") from exc
     except StoreError as exc:
         kind = "reply" if isinstance(item, Reply) else "submission"
         raise UnknownObject(f"The file of this {kind} is missing from the store.") from exc
+    ctx.record(db, journalist, "download", object=item.uuid, ciphertext_sha256=item.sha256)
+    return send_ciphertext(verified, item.filename)
 
 
 def read_reply_text(document: dict[str, Any]) -> str:
@@ -133,10 +139,9 @@ def add_item_routes(bp: Blueprint, ctx: ApiContext) -> None:
     def list_all_submissions(db: Session, journalist: Journalist) -> Response:
         page = read_page(request.args)
         rows = load_submissions(db, page=page)
-        payload: dict[str, object] = {"submissions": [serialize_submission(r) for r in rows]}
-        if page is not None:
-            payload["pagination"] = pagination(page, count_submissions(db))
-        return json_response(payload)
+        return list_response(
+            "submissions", rows, serialize_submission, page, lambda: count_submissions(db)
+        )
 
     @bp.get("/sources/<source_uuid>/submissions")
     @ctx.authenticated
@@ -144,10 +149,13 @@ def add_item_routes(bp: Blueprint, ctx: ApiContext) -> None:
         source = require_source(db, source_uuid)
         page = read_page(request.args)
         rows = load_submissions(db, source_id=source.id, page=page)
-        payload: dict[str, object] = {"submissions": [serialize_submission(r) for r in rows]}
-        if page is not None:
-            payload["pagination"] = pagination(page, count_submissions(db, source_id=source.id))
-        return json_response(payload)
+        return list_response(
+            "submissions",
+            rows,
+            serialize_submission,
+            page,
+            lambda: count_submissions(db, source_id=source.id),
+        )
 
     @bp.get("/sources/<source_uuid>/submissions/<submission_uuid>")
     @ctx.authenticated
@@ -184,13 +192,7 @@ def add_item_routes(bp: Blueprint, ctx: ApiContext) -> None:
     ) -> Response:
         source = require_source(db, source_uuid)
         submission = require_submission(db, source, submission_uuid)
-        verified = open_checked(ctx, db, journalist, submission)
-        # Downloading does not mark the item seen: clients call /seen once it is shown. The
-        # entry is recorded once the file checked out, as the response starts.
-        ctx.record(
-            db, journalist, "download", object=submission.uuid, ciphertext_sha256=submission.sha256
-        )
-        return send_ciphertext(verified, submission.filename)
+        return download_item(ctx, db, journalist, submission)
 
     # --- replies ---
 
@@ -199,10 +201,7 @@ def add_item_routes(bp: Blueprint, ctx: ApiContext) -> None:
     def list_all_replies(db: Session, journalist: Journalist) -> Response:
         page = read_page(request.args)
         rows = load_replies(db, page=page)
-        payload: dict[str, object] = {"replies": [serialize_reply(r) for r in rows]}
-        if page is not None:
-            payload["pagination"] = pagination(page, count_replies(db))
-        return json_response(payload)
+        return list_response("replies", rows, serialize_reply, page, lambda: count_replies(db))
 
     @bp.get("/sources/<source_uuid>/replies")
     @ctx.authenticated
@@ -210,10 +209,9 @@ def add_item_routes(bp: Blueprint, ctx: ApiContext) -> None:
         source = require_source(db, source_uuid)
         page = read_page(request.args)
         rows = load_replies(db, source_id=source.id, page=page)
-        payload: dict[str, object] = {"replies": [serialize_reply(r) for r in rows]}
-        if page is not None:
-            payload["pagination"] = pagination(page, count_replies(db, source_id=source.id))
-        return json_response(payload)
+        return list_response(
+            "replies", rows, serialize_reply, page, lambda: count_replies(db, source_id=source.id)
+        )
 
     @bp.post("/sources/<source_uuid>/replies")
     @ctx.authenticated
@@ -283,9 +281,7 @@ def add_item_routes(bp: Blueprint, ctx: ApiContext) -> None:
     ) -> Response:
         source = require_source(db, source_uuid)
         reply = require_reply(db, source, reply_uuid)
-        verified = open_checked(ctx, db, journalist, reply)
-        ctx.record(db, journalist, "download", object=reply.uuid, ciphertext_sha256=reply.sha256)
-        return send_ciphertext(verified, reply.filename)
+        return download_item(ctx, db, journalist, reply)
 
     # --- seen ---
 

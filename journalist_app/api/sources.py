@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from core import deletion
 from core.models import Journalist, Source
-from journalist_app.api.context import ApiContext, json_response, pagination, read_page
+from journalist_app.api.context import ApiContext, json_response, list_response, read_page
 from journalist_app.api.errors import UnknownObject
 from journalist_app.api.listing import count_sources, find_source, load_sources
 from journalist_app.api.serialization import serialize_source
@@ -27,10 +27,7 @@ def add_source_routes(bp: Blueprint, ctx: ApiContext) -> None:
     def list_sources(db: Session, journalist: Journalist) -> Response:
         page = read_page(request.args)
         rows = load_sources(db, page=page)
-        payload: dict[str, object] = {"sources": [serialize_source(r) for r in rows]}
-        if page is not None:
-            payload["pagination"] = pagination(page, count_sources(db))
-        return json_response(payload)
+        return list_response("sources", rows, serialize_source, page, lambda: count_sources(db))
 
     @bp.get("/sources/<source_uuid>")
     @ctx.authenticated
