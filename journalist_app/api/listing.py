@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.models import Journalist, Reply, SeenReply, SeenSubmission, Source, Submission
 
@@ -131,11 +131,39 @@ def load_sources(
     ]
 
 
+def _item_condition(
+    model: type[Submission] | type[Reply], source_id: int | None, uuid: str | None
+) -> ColumnElement[bool]:
+    condition: ColumnElement[bool] = true()
+    if source_id is not None:
+        condition = condition & (model.source_id == source_id)
+    if uuid is not None:
+        condition = condition & (model.uuid == uuid)
+    return condition
+
+
+def _load_seen_by(
+    db: Session,
+    item_id: InstrumentedAttribute[int],
+    journalist_id: InstrumentedAttribute[int],
+    item_ids: list[int] | None,
+) -> dict[int, list[str]]:
+    """The uuids of staff who have seen each item: of `item_ids`, or of every item if None.
+
+    A whole list asks for every row in one query rather than naming thousands of ids.
+    """
+    stmt = select(item_id, Journalist.uuid).join(Journalist, journalist_id == Journalist.id)
+    if item_ids is not None:
+        stmt = stmt.where(item_id.in_(item_ids))
+    seen: dict[int, list[str]] = defaultdict(list)
+    for seen_item_id, journalist_uuid in db.execute(stmt):
+        seen[seen_item_id].append(journalist_uuid)
+    return seen
+
+
 def count_submissions(db: Session, *, source_id: int | None = None) -> int:
     stmt = select(func.count()).select_from(Submission)
-    if source_id is not None:
-        stmt = stmt.where(Submission.source_id == source_id)
-    return db.scalar(stmt) or 0
+    return db.scalar(stmt.where(_item_condition(Submission, source_id, None))) or 0
 
 
 def load_submissions(
@@ -146,11 +174,6 @@ def load_submissions(
     page: Page | None = None,
 ) -> list[SubmissionRow]:
     """Submissions in the order they arrived, each with the uuids of staff who have seen it."""
-    condition: ColumnElement[bool] = true()
-    if source_id is not None:
-        condition = condition & (Submission.source_id == source_id)
-    if uuid is not None:
-        condition = condition & (Submission.uuid == uuid)
     stmt = (
         select(
             Submission.id,
@@ -162,20 +185,19 @@ def load_submissions(
             Submission.downloaded,
         )
         .join(Source, Submission.source_id == Source.id)
-        .where(condition)
+        .where(_item_condition(Submission, source_id, uuid))
         .order_by(Submission.id)
     )
     rows = db.execute(_paged(stmt, page)).all()
     if not rows:
         return []
-    seen_stmt = select(SeenSubmission.submission_id, Journalist.uuid).join(
-        Journalist, SeenSubmission.journalist_id == Journalist.id
+    whole = source_id is None and uuid is None and page is None
+    seen = _load_seen_by(
+        db,
+        SeenSubmission.submission_id,
+        SeenSubmission.journalist_id,
+        None if whole else [r.id for r in rows],
     )
-    if source_id is not None or uuid is not None or page is not None:
-        seen_stmt = seen_stmt.where(SeenSubmission.submission_id.in_([r.id for r in rows]))
-    seen: dict[int, list[str]] = defaultdict(list)
-    for submission_id, journalist_uuid in db.execute(seen_stmt):
-        seen[submission_id].append(journalist_uuid)
     return [
         SubmissionRow(
             id=r.id,
@@ -193,9 +215,7 @@ def load_submissions(
 
 def count_replies(db: Session, *, source_id: int | None = None) -> int:
     stmt = select(func.count()).select_from(Reply)
-    if source_id is not None:
-        stmt = stmt.where(Reply.source_id == source_id)
-    return db.scalar(stmt) or 0
+    return db.scalar(stmt.where(_item_condition(Reply, source_id, None))) or 0
 
 
 def load_replies(
@@ -206,11 +226,6 @@ def load_replies(
     page: Page | None = None,
 ) -> list[ReplyRow]:
     """Replies in the order they were sent, with their author (None once the account is gone)."""
-    condition: ColumnElement[bool] = true()
-    if source_id is not None:
-        condition = condition & (Reply.source_id == source_id)
-    if uuid is not None:
-        condition = condition & (Reply.uuid == uuid)
     stmt = (
         select(
             Reply.id,
@@ -226,20 +241,16 @@ def load_replies(
         )
         .join(Source, Reply.source_id == Source.id)
         .outerjoin(Journalist, Reply.journalist_id == Journalist.id)
-        .where(condition)
+        .where(_item_condition(Reply, source_id, uuid))
         .order_by(Reply.id)
     )
     rows = db.execute(_paged(stmt, page)).all()
     if not rows:
         return []
-    seen_stmt = select(SeenReply.reply_id, Journalist.uuid).join(
-        Journalist, SeenReply.journalist_id == Journalist.id
+    whole = source_id is None and uuid is None and page is None
+    seen = _load_seen_by(
+        db, SeenReply.reply_id, SeenReply.journalist_id, None if whole else [r.id for r in rows]
     )
-    if source_id is not None or uuid is not None or page is not None:
-        seen_stmt = seen_stmt.where(SeenReply.reply_id.in_([r.id for r in rows]))
-    seen: dict[int, list[str]] = defaultdict(list)
-    for reply_id, journalist_uuid in db.execute(seen_stmt):
-        seen[reply_id].append(journalist_uuid)
     return [
         ReplyRow(
             id=r.id,
