@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import Select, case, exists, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from core.models import (
     Journalist,
@@ -173,29 +173,29 @@ def count_items(db: Session, source_ids: Sequence[int]) -> dict[int, SourceCount
 
 def seen_by_submissions(db: Session, submission_ids: Sequence[int]) -> dict[int, list[str]]:
     """For each submission id, the uuids of the journalists who have seen it (1 query/900)."""
-    result: dict[int, list[str]] = defaultdict(list)
-    for chunk in _chunks(list(submission_ids)):
-        for submission_id, journalist_uuid in db.execute(
-            select(SeenSubmission.submission_id, Journalist.uuid)
-            .join(Journalist, Journalist.id == SeenSubmission.journalist_id)
-            .where(SeenSubmission.submission_id.in_(chunk))
-            .order_by(SeenSubmission.id)
-        ):
-            result[submission_id].append(journalist_uuid)
-    return dict(result)
+    return _seen_by(db, SeenSubmission, SeenSubmission.submission_id, submission_ids)
 
 
 def seen_by_replies(db: Session, reply_ids: Sequence[int]) -> dict[int, list[str]]:
     """For each reply id, the uuids of the journalists who have seen it (1 query/900)."""
+    return _seen_by(db, SeenReply, SeenReply.reply_id, reply_ids)
+
+
+def _seen_by(
+    db: Session,
+    seen: type[SeenSubmission] | type[SeenReply],
+    item_id: InstrumentedAttribute[int],
+    item_ids: Sequence[int],
+) -> dict[int, list[str]]:
     result: dict[int, list[str]] = defaultdict(list)
-    for chunk in _chunks(list(reply_ids)):
-        for reply_id, journalist_uuid in db.execute(
-            select(SeenReply.reply_id, Journalist.uuid)
-            .join(Journalist, Journalist.id == SeenReply.journalist_id)
-            .where(SeenReply.reply_id.in_(chunk))
-            .order_by(SeenReply.id)
+    for chunk in _chunks(list(item_ids)):
+        for seen_item_id, journalist_uuid in db.execute(
+            select(item_id, Journalist.uuid)
+            .join(Journalist, Journalist.id == seen.journalist_id)
+            .where(item_id.in_(chunk))
+            .order_by(seen.id)
         ):
-            result[reply_id].append(journalist_uuid)
+            result[seen_item_id].append(journalist_uuid)
     return dict(result)
 
 
