@@ -15,6 +15,7 @@ from typing import Any
 
 import segno
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
 from core.errors import JournalistError
@@ -121,14 +122,6 @@ def enrolment_lines(journalist: Journalist, issuer: str, passphrase: str | None)
     return lines
 
 
-def _find(instance: Instance, username: str) -> Journalist | None:
-    with instance.sessions() as db:
-        found = find_journalist(db, username)
-        if found is not None:
-            db.expunge(found)
-        return found
-
-
 def _add(args: argparse.Namespace, instance: Instance) -> int:
     audit = AuditLog(instance.signer)
     with instance.sessions() as db:
@@ -165,52 +158,58 @@ def _list(args: argparse.Namespace, instance: Instance) -> int:
     return 0
 
 
-def _delete(args: argparse.Namespace, instance: Instance) -> int:
+def _change_account(
+    args: argparse.Namespace,
+    instance: Instance,
+    action: str,
+    change: Callable[[Session, Journalist], list[str]],
+) -> int:
+    """Apply `change` to the named account, record `action` and commit; print its lines.
+
+    A refused change (a JournalistError) is reported and nothing is committed or recorded.
+    """
     with instance.sessions() as db:
         journalist = find_journalist(db, args.username)
         if journalist is None:
             return _fail(f"No account is called {args.username!r}; see `skrynka user list`.")
-        AuditLog(instance.signer).record(
-            db, actor=CONSOLE, action="user_delete", object=journalist.uuid
-        )
-        delete_journalist(db, journalist)
+        # Recorded before the change: a deleted account's uuid is still readable here.
+        uuid = journalist.uuid
+        try:
+            lines = change(db, journalist)
+        except JournalistError as exc:
+            return _fail(str(exc))
+        AuditLog(instance.signer).record(db, actor=CONSOLE, action=action, object=uuid)
         db.commit()
-    print(f"Deleted {args.username}; their replies stay, shown as by a deleted user.")
+    print("\n".join(lines))
     return 0
+
+
+def _delete(args: argparse.Namespace, instance: Instance) -> int:
+    def delete(db: Session, journalist: Journalist) -> list[str]:
+        delete_journalist(db, journalist)
+        return [f"Deleted {args.username}; their replies stay, shown as by a deleted user."]
+
+    return _change_account(args, instance, "user_delete", delete)
 
 
 def _reset_2fa(args: argparse.Namespace, instance: Instance) -> int:
-    with instance.sessions() as db:
-        journalist = find_journalist(db, args.username)
-        if journalist is None:
-            return _fail(f"No account is called {args.username!r}; see `skrynka user list`.")
-        try:
-            reset_two_factor(db, journalist, hotp_secret=args.hotp_secret)
-        except JournalistError as exc:
-            return _fail(str(exc))
-        AuditLog(instance.signer).record(
-            db, actor=CONSOLE, action="user_reset_2fa", object=journalist.uuid
-        )
-        db.commit()
+    def reset(db: Session, journalist: Journalist) -> list[str]:
+        reset_two_factor(db, journalist, hotp_secret=args.hotp_secret)
         lines = enrolment_lines(journalist, _organisation(instance), None)
-    print("\n".join(lines))
-    print("The user was signed out everywhere.")
-    return 0
+        return [*lines, "The user was signed out everywhere."]
+
+    return _change_account(args, instance, "user_reset_2fa", reset)
 
 
 def _reset_passphrase(args: argparse.Namespace, instance: Instance) -> int:
-    with instance.sessions() as db:
-        journalist = find_journalist(db, args.username)
-        if journalist is None:
-            return _fail(f"No account is called {args.username!r}; see `skrynka user list`.")
+    def reset(db: Session, journalist: Journalist) -> list[str]:
         passphrase = reset_passphrase(db, journalist, kdf=instance.settings.kdf)
-        AuditLog(instance.signer).record(
-            db, actor=CONSOLE, action="user_reset_passphrase", object=journalist.uuid
-        )
-        db.commit()
-    print(f"New passphrase for {args.username}: {passphrase}")
-    print("The user was signed out everywhere.")
-    return 0
+        return [
+            f"New passphrase for {args.username}: {passphrase}",
+            "The user was signed out everywhere.",
+        ]
+
+    return _change_account(args, instance, "user_reset_passphrase", reset)
 
 
 def create_demo_admin(settings: Settings) -> list[str]:

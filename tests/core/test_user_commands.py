@@ -86,6 +86,36 @@ def test_resets_and_delete_end_sessions(
         assert db.scalars(select(Journalist)).all() == []
 
 
+def test_each_account_change_is_recorded_and_a_refused_one_changes_nothing(
+    instance: Instance, capsys: pytest.CaptureFixture[str]
+) -> None:
+    skrynka(instance, "user", "add", "ada")
+    with instance.sessions() as db:
+        ada = db.scalars(select(Journalist)).one()
+        ada_uuid, old_secret = ada.uuid, ada.otp_secret
+    capsys.readouterr()
+    assert skrynka(instance, "user", "reset-2fa", "ada", "--hotp-secret", "xyz") == 1
+    assert capsys.readouterr().err.startswith("skrynka: ")
+    with instance.sessions() as db:
+        assert db.scalars(select(Journalist.otp_secret)).one() == old_secret
+    assert skrynka(instance, "user", "reset-passphrase", "ada") == 0
+    assert "New passphrase for ada: " in capsys.readouterr().out
+    assert skrynka(instance, "user", "reset-2fa", "ada") == 0
+    assert "signed out everywhere" in capsys.readouterr().out
+    assert skrynka(instance, "user", "delete", "ada") == 0
+    assert "Deleted ada" in capsys.readouterr().out
+    with instance.sessions() as db:
+        entries = db.execute(
+            select(AuditEntry.actor, AuditEntry.action, AuditEntry.object).order_by(AuditEntry.seq)
+        ).all()
+    assert [tuple(e) for e in entries] == [
+        ("console", "user_create", ada_uuid),
+        ("console", "user_reset_passphrase", ada_uuid),
+        ("console", "user_reset_2fa", ada_uuid),
+        ("console", "user_delete", ada_uuid),
+    ]
+
+
 def test_audit_verify_names_the_first_broken_entry(
     instance: Instance, capsys: pytest.CaptureFixture[str]
 ) -> None:
