@@ -37,10 +37,12 @@ import shutil
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 from core.errors import StoredFileMissing, StoreError, UnsafeStorePath
 
@@ -230,13 +232,7 @@ class CiphertextStore:
         source_dir = self._source_dir(pending.filesystem_id)
         if not PENDING_PATTERN.fullmatch(pending.path.name):
             raise UnsafeStorePath("Refused to discard a file that is not a pending store file.")
-        path = self._inside(source_dir / pending.path.name)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            return False
-        _fsync_dir(source_dir)
-        return True
+        return self._remove_file(source_dir, pending.path.name)
 
     def reconcile(self, committed_digest: CommittedDigest) -> ReconcileResult:
         """Settle the pending files of dead processes: finish those whose row committed.
@@ -246,7 +242,7 @@ class CiphertextStore:
         crash, so the name alone proves nothing); every other one is removed. Files of living
         processes (their temp dir's lock is held) are left for them.
         """
-        finalized = removed = kept = 0
+        outcomes: Counter[str] = Counter()
         if not self.store_dir.is_dir():
             return ReconcileResult()
         for source_dir in sorted(self.store_dir.iterdir()):
@@ -264,24 +260,12 @@ class CiphertextStore:
                     continue
                 touched = True
                 expected = committed_digest(source_dir.name, filename)
-                if expected is None or _sha256_of(path) != expected:
-                    path.unlink()
-                    removed += 1
-                    continue
-                final = source_dir / filename
-                try:
-                    os.link(path, final)
-                except FileExistsError:
-                    # A crash during finalize leaves both names on one file; anything else
-                    # under the final name is not ours to replace.
-                    if not os.path.samefile(path, final) and _sha256_of(final) != expected:
-                        kept += 1
-                        continue
-                path.unlink()
-                finalized += 1
+                outcomes[_settle_pending(path, source_dir / filename, expected)] += 1
             if touched:
                 _fsync_dir(source_dir)
-        return ReconcileResult(finalized=finalized, removed=removed, kept=kept)
+        return ReconcileResult(
+            finalized=outcomes["finalized"], removed=outcomes["removed"], kept=outcomes["kept"]
+        )
 
     def _owner_alive(self, owner: str) -> bool:
         work_dir = self.tmp_dir / f"{WORK_DIR_PREFIX}{owner}"
@@ -332,8 +316,11 @@ class CiphertextStore:
         """Remove one stored file; False if it was already gone."""
         check_filesystem_id(filesystem_id)
         check_filename(filename)
-        source_dir = self._source_dir(filesystem_id)
-        path = self._inside(source_dir / filename)
+        return self._remove_file(self._source_dir(filesystem_id), filename)
+
+    def _remove_file(self, source_dir: Path, name: str) -> bool:
+        """Unlink one file of a source and make that durable; False if it was already gone."""
+        path = self._inside(source_dir / name)
         try:
             path.unlink()
         except FileNotFoundError:
@@ -429,6 +416,27 @@ def _link_or_rename(source: Path, target: Path) -> None:
         os.replace(source, target)
     else:
         source.unlink()
+
+
+def _settle_pending(
+    path: Path, final: Path, expected: str | None
+) -> Literal["finalized", "removed", "kept"]:
+    """Give a dead process's pending file its final name if its committed row matches it.
+
+    ``expected`` is the committed row's SHA-256 (None: no row committed, so remove the file).
+    """
+    if expected is None or _sha256_of(path) != expected:
+        path.unlink()
+        return "removed"
+    try:
+        os.link(path, final)
+    except FileExistsError:
+        # A crash during finalize leaves both names on one file; anything else under the
+        # final name is not ours to replace.
+        if not os.path.samefile(path, final) and _sha256_of(final) != expected:
+            return "kept"
+    path.unlink()
+    return "finalized"
 
 
 def _sha256_of(path: Path) -> str:
