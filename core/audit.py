@@ -64,6 +64,20 @@ def hash_entry(
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
+def hash_audit_entry(entry: AuditEntry) -> str:
+    """The hash an entry's own fields and its link give (what `entry_hash` must hold)."""
+    return hash_entry(
+        seq=entry.seq,
+        created_at=entry.created_at,
+        actor=entry.actor,
+        action=entry.action,
+        object=entry.object,
+        ciphertext_sha256=entry.ciphertext_sha256,
+        detail=entry.detail,
+        prev_hash=entry.prev_hash,
+    )
+
+
 def checkpoint_message(seq: int, entry_hash: str) -> bytes:
     """The exact bytes a checkpoint signature covers."""
     return CHECKPOINT_CONTEXT + f"{seq}:{entry_hash}".encode("ascii")
@@ -97,37 +111,24 @@ class AuditLog:
         seq = 1 if last is None else last.seq + 1
         prev_hash = GENESIS_HASH if last is None else last.entry_hash
         created_at = (now or datetime.now(UTC)).astimezone(UTC)
-        actor = actor[:ACTOR_MAX]
-        action = action[:ACTION_MAX]
-        object = None if object is None else object[:OBJECT_MAX]
-        entry_hash = hash_entry(
-            seq=seq,
-            created_at=created_at,
-            actor=actor,
-            action=action,
-            object=object,
-            ciphertext_sha256=ciphertext_sha256,
-            detail=detail,
-            prev_hash=prev_hash,
-        )
         entry = AuditEntry(
             seq=seq,
             created_at=created_at,
-            actor=actor,
-            action=action,
-            object=object,
+            actor=actor[:ACTOR_MAX],
+            action=action[:ACTION_MAX],
+            object=None if object is None else object[:OBJECT_MAX],
             ciphertext_sha256=ciphertext_sha256,
             detail=detail,
             prev_hash=prev_hash,
-            entry_hash=entry_hash,
         )
+        entry.entry_hash = hash_audit_entry(entry)
         db.add(entry)
         if seq % self._checkpoint_every == 0:
             db.add(
                 AuditCheckpoint(
                     seq=seq,
-                    entry_hash=entry_hash,
-                    signature=self._signer.sign(checkpoint_message(seq, entry_hash)),
+                    entry_hash=entry.entry_hash,
+                    signature=self._signer.sign(checkpoint_message(seq, entry.entry_hash)),
                     created_at=created_at,
                 )
             )
@@ -169,7 +170,6 @@ def verify_audit_log(
     }
     expected_seq = 1
     prev_hash = GENESIS_HASH
-    hashes: dict[int, str] = {}
     for entry in _entries(db):
         if entry.seq != expected_seq:
             return AuditVerdict(
@@ -186,17 +186,7 @@ def verify_audit_log(
                 "(its previous-entry hash differs)",
                 entry.seq - 1,
             )
-        recomputed = hash_entry(
-            seq=entry.seq,
-            created_at=entry.created_at,
-            actor=entry.actor,
-            action=entry.action,
-            object=entry.object,
-            ciphertext_sha256=entry.ciphertext_sha256,
-            detail=entry.detail,
-            prev_hash=entry.prev_hash,
-        )
-        if recomputed != entry.entry_hash:
+        if hash_audit_entry(entry) != entry.entry_hash:
             return AuditVerdict(
                 False,
                 entry.seq,
@@ -212,7 +202,6 @@ def verify_audit_log(
             return AuditVerdict(
                 False, entry.seq, f"entry {entry.seq} has no signed checkpoint", entry.seq - 1
             )
-        hashes[entry.seq] = entry.entry_hash
         prev_hash = entry.entry_hash
         expected_seq += 1
     last_seq = expected_seq - 1
