@@ -10,20 +10,20 @@ armored reply key, so the responses are as large as real ones.
     python -m bench.bench_api    # alone
 """
 
-import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from bench.bench_inbox import QueryCounter
+from bench.instance import insert_rows, open_bench_instance
+from bench.timing import median_ms
 from core.devdata import seed_dev_data
-from core.instance import Instance, open_instance
+from core.instance import Instance
 from core.journalists import open_session
 from core.models import Journalist, Reply, SeenSubmission, Source, Submission
 
@@ -31,29 +31,6 @@ from core.models import Journalist, Reply, SeenSubmission, Source, Submission
 LIST_TARGET_MS = 1000.0
 DEV_DATA_SOURCES = 1_000
 SIZES = (1_000, 10_000)
-_BATCH = 5_000
-
-
-def _new_instance(workdir: Path) -> Instance:
-    from core.setup import init_instance
-    from crypto.submission_key import export_public_key, generate_key_pair
-
-    home = workdir / "key"
-    home.mkdir(mode=0o700)
-    fingerprint = generate_key_pair(home, "bench submission key")
-    settings = init_instance(
-        workdir / "data",
-        export_public_key(home, fingerprint),
-        dev_mode=True,
-        instance_settings={"kdf": "testing"},
-        env={},
-    )
-    return open_instance(settings)
-
-
-def _insert(db: Any, model: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _BATCH):
-        db.execute(insert(model), rows[start : start + _BATCH])
 
 
 def copy_sources(instance: Instance, copies: int) -> None:
@@ -85,7 +62,7 @@ def copy_sources(instance: Instance, copies: int) -> None:
                     "reply_key_wrapped": original.reply_key_wrapped,
                 }
             )
-        _insert(db, Source, source_rows)
+        insert_rows(db, Source, source_rows)
         new_ids = dict(
             db.execute(
                 select(Source.uuid, Source.id).where(
@@ -126,24 +103,16 @@ def copy_sources(instance: Instance, copies: int) -> None:
                         "deleted_by_source": False,
                     }
                 )
-        _insert(db, Submission, submission_rows)
-        _insert(db, Reply, reply_rows)
+        insert_rows(db, Submission, submission_rows)
+        insert_rows(db, Reply, reply_rows)
         seen = db.scalars(
             select(Submission.id).where(
                 Submission.source_id.in_(list(new_ids.values())), Submission.kind == "message"
             )
         ).all()
-        _insert(db, SeenSubmission, [{"submission_id": s, "journalist_id": reader} for s in seen])
+        seen_rows = [{"submission_id": s, "journalist_id": reader} for s in seen]
+        insert_rows(db, SeenSubmission, seen_rows)
         db.commit()
-
-
-def _median_ms(action: Callable[[], object], repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def _measure(report: Any, instance: Instance, client: Any, token: str, size: int) -> None:
@@ -161,7 +130,7 @@ def _measure(report: Any, instance: Instance, client: Any, token: str, size: int
         queries = counter.count
         report.measure(
             f"GET {path} at {size:,} sources ({count:,} items)",
-            _median_ms(fetch),
+            median_ms(fetch),
             "ms",
             at_most=LIST_TARGET_MS,
         )
@@ -172,7 +141,7 @@ def run(report: Any) -> None:
     from journalist_app import create_app
 
     with tempfile.TemporaryDirectory(prefix="skrynka-bench-api-") as tmp:
-        instance = _new_instance(Path(tmp))
+        instance = open_bench_instance(Path(tmp))
         try:
             started = time.perf_counter()
             seed_dev_data(instance, sources=DEV_DATA_SOURCES, login_sources=1)

@@ -11,25 +11,25 @@ the reply figures use a real source, real gpg and the real reply key.
 import contextlib
 import functools
 import hashlib
-import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, insert, select
+from sqlalchemy import Engine, event, select
 
-from core.instance import Instance, open_instance
+from bench.instance import insert_rows, open_bench_instance
+from bench.timing import median_ms
+from core.instance import Instance
 from core.models import Journalist, Reply, SeenSubmission, Source, Submission
 
 # Target from the issue: a page renders in under 300 ms at 10,000 sources.
 PAGE_TARGET_MS = 300.0
 SIZES = (1_000, 10_000)
 SUBMISSIONS_PER_SOURCE = 10
-_BATCH = 5_000
 
 
 class QueryCounter:
@@ -50,11 +50,6 @@ class QueryCounter:
             yield self
         finally:
             event.remove(self.engine, "before_cursor_execute", self._on_execute)
-
-
-def _rows_in_batches(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(rows), _BATCH):
-        yield rows[start : start + _BATCH]
 
 
 def seed_inbox(
@@ -91,8 +86,7 @@ def seed_inbox(
             }
         )
     with instance.sessions() as db:
-        for batch in _rows_in_batches(source_rows):
-            db.execute(insert(Source), batch)
+        insert_rows(db, Source, source_rows)
         ids = dict(
             db.execute(
                 select(Source.journalist_designation, Source.id).where(
@@ -139,10 +133,8 @@ def seed_inbox(
                         "deleted_by_source": False,
                     }
                 )
-        for batch in _rows_in_batches(submission_rows):
-            db.execute(insert(Submission), batch)
-        for batch in _rows_in_batches(reply_rows):
-            db.execute(insert(Reply), batch)
+        insert_rows(db, Submission, submission_rows)
+        insert_rows(db, Reply, reply_rows)
         if seen_by is not None:
             seen_ids = db.scalars(
                 select(Submission.id).where(Submission.source_id.in_(list(ids.values())))
@@ -150,35 +142,8 @@ def seed_inbox(
             seen_rows = [
                 {"submission_id": sid, "journalist_id": seen_by} for sid in seen_ids[::3]
             ]
-            for batch in _rows_in_batches(seen_rows):
-                db.execute(insert(SeenSubmission), batch)
+            insert_rows(db, SeenSubmission, seen_rows)
         db.commit()
-
-
-def _median_ms(action: Callable[[], object], repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
-def _new_instance(workdir: Path) -> Instance:
-    from core.setup import init_instance
-    from crypto.submission_key import export_public_key, generate_key_pair
-
-    home = workdir / "key"
-    home.mkdir(mode=0o700)
-    fingerprint = generate_key_pair(home, "bench submission key")
-    settings = init_instance(
-        workdir / "data",
-        export_public_key(home, fingerprint),
-        dev_mode=True,
-        instance_settings={"kdf": "testing"},
-        env={},
-    )
-    return open_instance(settings)
 
 
 def _signed_in_client(instance: Instance) -> tuple[Any, Journalist]:
@@ -208,7 +173,7 @@ def _measure_pages(report: Any, instance: Instance, client: Any, size: int) -> N
         report.measure(f"{label} at {size:,} sources: queries", counter.count, "q")
         report.measure(
             f"{label} at {size:,} sources: render",
-            _median_ms(functools.partial(client.get, url)),
+            median_ms(functools.partial(client.get, url)),
             "ms",
             at_most=PAGE_TARGET_MS,
         )
@@ -239,7 +204,7 @@ def _measure_replies(report: Any, instance: Instance, client: Any) -> None:
         )
         assert response.status_code == 302, response.status_code
 
-    report.measure("reply send (encrypt, store, commit)", _median_ms(send, repeat=5), "ms")
+    report.measure("reply send (encrypt, store, commit)", median_ms(send, repeat=5), "ms")
     secrets_ = derive_secrets(instance, codename)
     with instance.sessions() as db:
         source = find_source(db, source_uuid)
@@ -256,14 +221,14 @@ def _measure_replies(report: Any, instance: Instance, client: Any) -> None:
 
     report.measure(
         f"source reads {len(ciphertexts)} replies (unwrap key, gpg decrypt)",
-        _median_ms(read, repeat=5),
+        median_ms(read, repeat=5),
         "ms",
     )
 
 
 def run(report: Any) -> None:
     with tempfile.TemporaryDirectory(prefix="skrynka-bench-inbox-") as tmp:
-        instance = _new_instance(Path(tmp))
+        instance = open_bench_instance(Path(tmp))
         try:
             client, journalist = _signed_in_client(instance)
             seeded = 0
