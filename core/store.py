@@ -90,10 +90,6 @@ class PendingFile:
     filename: str
     path: Path
 
-    @property
-    def final_path(self) -> Path:
-        return self.path.with_name(self.filename)
-
 
 @dataclass(frozen=True)
 class ReconcileResult:
