@@ -168,22 +168,9 @@ def run(report: Any) -> None:
             instance.close()
 
 
-class _PrintReport:
-    """Stand-alone runs print the figures without the bench runner."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def measure(self, name: str, value: float, unit: str, **bounds: float) -> float:
-        target = ""
-        if "at_most" in bounds:
-            verdict = "met" if value <= bounds["at_most"] else "MISSED"
-            target = f"   target <= {bounds['at_most']:g} {unit}: {verdict}"
-        line = f"  {name:<62} {value:>10.3f} {unit}{target}"
-        self.lines.append(line)
-        print(line, flush=True)
-        return value
-
-
 if __name__ == "__main__":
-    run(_PrintReport())
+    from bench.__main__ import Report
+
+    standalone = Report()
+    standalone.module = "bench_api"
+    run(standalone)

@@ -247,23 +247,9 @@ def run(report: Any) -> None:
             instance.close()
 
 
-class _PrintReport:
-    """Stand-alone runs print the figures without the bench runner."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def measure(self, name: str, value: float, unit: str, **bounds: float) -> float:
-        target = ""
-        if "at_most" in bounds:
-            target = f"   target <= {bounds['at_most']:g} {unit}: " + (
-                "met" if value <= bounds["at_most"] else "MISSED"
-            )
-        line = f"  {name:<58} {value:>10.3f} {unit}{target}"
-        self.lines.append(line)
-        print(line, flush=True)
-        return value
-
-
 if __name__ == "__main__":
-    run(_PrintReport())
+    from bench.__main__ import Report
+
+    standalone = Report()
+    standalone.module = "bench_inbox"
+    run(standalone)
