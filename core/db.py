@@ -4,23 +4,29 @@ Any SQLAlchemy URL works; SQLite (the default) and PostgreSQL through psycopg 3
 (``postgresql+psycopg://``) are tested. Alembic is configured here rather than from an
 alembic.ini so that an installed package can migrate a database with no file of ours in the
 working directory.
+
+Alembic is imported only by the functions that migrate or read the migration scripts: a server
+checks its database against core.migrations.HEAD_REVISION with one query, so no gunicorn worker
+carries Alembic's modules (about 10 MiB each) for a string comparison.
 """
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import DatabaseError
+from core.migrations import HEAD_REVISION
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: Where Alembic records the revision a database is at (its default table, one row).
+VERSION_TABLE = "alembic_version"
 # How long a SQLite writer waits for another one before giving up: uploads commit one row each,
 # so contention is short, but several gunicorn workers share the file.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -54,8 +60,10 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def make_alembic_config(url: str) -> Config:
+def make_alembic_config(url: str) -> "Config":
     """An Alembic configuration for ``url`` that needs no alembic.ini."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser interpolates "%": a password containing it must be escaped.
@@ -64,7 +72,14 @@ def make_alembic_config(url: str) -> Config:
 
 
 def head_revision() -> str:
-    """The newest migration this code knows."""
+    """The newest migration this code knows (recorded in core.migrations)."""
+    return HEAD_REVISION
+
+
+def scripts_head_revision() -> str:
+    """The newest migration as Alembic finds it in core/migrations/versions (imports Alembic)."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(make_alembic_config("sqlite://"))
     head = script.get_current_head()
     assert head is not None, "core/migrations has no revision"
@@ -75,16 +90,29 @@ def current_revision(engine: Engine) -> str | None:
     """The migration a database is at, or None for an empty database."""
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            if not inspect(connection).has_table(VERSION_TABLE):
+                return None
+            versions = list(
+                connection.scalars(text(f"SELECT version_num FROM {VERSION_TABLE}"))  # noqa: S608 (a constant)
+            )
     except SQLAlchemyError as exc:
         raise DatabaseError(
             f"Cannot read the database at {_safe_url(str(engine.url))} ({_first_line(exc)}); "
             "check SKRYNKA_DATABASE_URL and that the database server is running."
         ) from exc
+    if len(versions) > 1:
+        # Skrynka's migrations form one line; several rows mean someone else's branches.
+        raise DatabaseError(
+            f"The database records several schema revisions ({', '.join(map(str, versions))}); "
+            "restore it from backup, then run `skrynka migrate`."
+        )
+    return str(versions[0]) if versions else None
 
 
 def upgrade_database(url: str) -> None:
     """Bring the schema at ``url`` to the newest migration (creating it if empty)."""
+    from alembic import command
+
     engine = make_engine(url)
     try:
         with engine.begin() as connection:

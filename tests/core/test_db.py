@@ -14,6 +14,7 @@ from core.db import (
     head_revision,
     make_engine,
     make_session_factory,
+    scripts_head_revision,
     upgrade_database,
 )
 from core.errors import DatabaseError
@@ -107,6 +108,41 @@ def test_upgrading_twice_changes_nothing(sqlite_url: str) -> None:
 def test_an_empty_database_has_no_revision(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     assert current_revision(engine) is None
+    engine.dispose()
+
+
+def test_the_recorded_head_revision_is_the_newest_migration_script() -> None:
+    # A new migration without updating core.migrations.HEAD_REVISION fails here: servers would
+    # otherwise accept a database one migration behind (or refuse an up-to-date one).
+    assert head_revision() == scripts_head_revision()
+
+
+def test_the_revision_read_without_alembic_is_the_one_alembic_reads(sqlite_url: str) -> None:
+    upgrade_database(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == (
+            current_revision(engine)
+        )
+    engine.dispose()
+
+
+def test_an_empty_version_table_has_no_revision(sqlite_url: str) -> None:
+    upgrade_database(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM alembic_version")
+    assert current_revision(engine) is None
+    engine.dispose()
+
+
+def test_several_recorded_revisions_are_a_clear_error(sqlite_url: str) -> None:
+    upgrade_database(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('elsewhere')")
+    with pytest.raises(DatabaseError, match="several schema revisions"):
+        current_revision(engine)
     engine.dispose()
 
 

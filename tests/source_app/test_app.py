@@ -1,10 +1,15 @@
 """Every page of the source interface: strict headers, no JavaScript, nothing from elsewhere."""
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
+from core.settings import env_name
 from source_app import SOURCE_CSP
 from tests.source_app.pages import SourceClient, csrf_token_in
 
@@ -76,3 +81,28 @@ def test_cookies_are_http_only_and_same_site_strict(client: FlaskClient, path: s
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Strict" in cookie
+
+
+# What a gunicorn worker does: build the app from SKRYNKA_DATA_DIR, then (here) report which of
+# the heavy optional modules it loaded.
+_WORKER_IMPORTS = """
+import sys
+from source_app import create_app
+create_app()
+print(" ".join(name for name in ("alembic", "flask", "sqlalchemy") if name in sys.modules))
+"""
+
+
+def test_a_worker_building_the_app_never_imports_alembic(data_dir: Path) -> None:
+    # Alembic is only for migrating; the schema check must not cost every worker its memory.
+    env = {**os.environ, env_name("data_dir"): str(data_dir)}
+    loaded = subprocess.run(
+        [sys.executable, "-c", _WORKER_IMPORTS],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    ).stdout.split()
+    assert loaded == ["flask", "sqlalchemy"]
