@@ -6,7 +6,9 @@ has: the cookie alone is an opaque token, and the server alone holds no source's
 (invariant 4). Between /generate and /create the new codename rides the same way.
 
 Sessions slide: every authenticated request re-seals with a new expiry, so a source writing a
-long message is not thrown out, while an abandoned device logs itself out.
+long message is not thrown out, while an abandoned device logs itself out. Sliding stops at
+``LONGEST_SESSION_FACTOR`` lifetimes after the login: the cookie is the only state, so a copy
+taken from the source's browser would otherwise stay valid for as long as it is used.
 """
 
 import base64
@@ -26,6 +28,8 @@ LOGIN_KEY = "login"
 PENDING_KEY = "pending"
 #: A freshly generated codename waits this long for the source to confirm it.
 PENDING_SECONDS = 30 * 60
+#: However active it is, a login ends this many session lifetimes after the codename was typed.
+LONGEST_SESSION_FACTOR = 4
 _PERSON = b"skrynka:cookie"
 
 
@@ -60,14 +64,23 @@ class SourceSessionBox:
     def log_in(self, session: MutableMapping[str, Any], secrets: SourceSecrets) -> LoggedIn:
         # Only our own entries go: the source's language choice survives logging in.
         session.pop(PENDING_KEY, None)
+        # A new login starts a new longest-session clock.
+        session.pop(LOGIN_KEY, None)
         return self.refresh(session, secrets)
 
     def refresh(self, session: MutableMapping[str, Any], secrets: SourceSecrets) -> LoggedIn:
-        expires_at = self.clock() + self.lifetime_seconds
+        """Re-seal the login with a new expiry, never later than the login's last moment."""
+        now = self.clock()
+        previous = self._open(session.get(LOGIN_KEY))
+        ends = previous.get("end") if previous is not None else None
+        if not isinstance(ends, int | float):
+            ends = now + LONGEST_SESSION_FACTOR * self.lifetime_seconds
+        expires_at = min(now + self.lifetime_seconds, ends)
         payload = {
             "sid": secrets.source_id,
             "wk": base64.b64encode(secrets.wrap_key).decode("ascii"),
             "exp": expires_at,
+            "end": ends,
         }
         session[LOGIN_KEY] = self._seal(payload)
         return LoggedIn(secrets, expires_at)
