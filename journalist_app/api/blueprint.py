@@ -10,6 +10,7 @@ after_request hook limited to /api/ paths.
 """
 
 import logging
+import traceback
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -71,8 +72,10 @@ def http_error_response(error: HTTPException) -> Response:
 
 
 def unexpected_error_response(error: Exception) -> Response:
-    # The type only: a message could hold request data.
-    logger.error("Unhandled %s in an API request", type(error).__name__, exc_info=error)
+    # The type and the stack only: the message (a database error quotes its query parameters)
+    # could hold request data, and the stack's lines are code, not values.
+    stack = "".join(traceback.format_tb(error.__traceback__)).rstrip()
+    logger.error("Unhandled %s in an API request\n%s", type(error).__name__, stack)
     return json_response(
         error_body(
             HTTPStatus.INTERNAL_SERVER_ERROR,
