@@ -64,6 +64,7 @@ from source_app.session import Expired, LoggedIn
 from source_app.upload import (
     FORM_OVERHEAD_BYTES,
     HONEYPOT_FIELD,
+    RequestBody,
     receive_form,
 )
 
@@ -227,7 +228,9 @@ def submit() -> Any:
         request.max_content_length = limit
         answers = StreamedAnswers()
         try:
-            form = receive_form(request.stream, request.content_type or "", draft, answers)
+            # The server's own input, not request.stream: see RequestBody for why.
+            body = RequestBody(request.environ, limit)
+            form = receive_form(body, request.content_type or "", draft, answers)
             fields = answers.fields()
         except (UploadTooLarge, RequestEntityTooLarge):
             return _too_large(draft)

@@ -1,6 +1,7 @@
 """Uploads through real gunicorn: only ciphertext reaches any disk, limits, crashes."""
 
 import hashlib
+import io
 import os
 import signal
 import socket
@@ -14,8 +15,11 @@ import psutil
 import pytest
 from sqlalchemy import select, update
 
+from core.errors import UploadTooLarge
 from core.instance import Instance, open_instance
 from core.models import InstanceConfig, Source, Submission
+from source_app.errors import MalformedUpload
+from source_app.upload import RequestBody
 from tests.source_app.http_source import HttpSource, read_response
 from tests.source_app.pages import BOUNDARY, multipart_body
 from tests.support.ciphertext import gpg_decrypt, gunzip_with_name, read_receipt
@@ -234,6 +238,121 @@ def test_a_chunked_upload_over_the_limit_stops_at_the_limit(
     assert "Your upload is too large" in response.text
     assert rows(instance) == []
     assert upload_temp_files(instance) == []
+
+
+def test_a_chunked_upload_within_the_limit_is_stored_whole(
+    instance: Instance, http_source: HttpSource, submission_keypair: KeyPair
+) -> None:
+    # No Content-Length: the server ends the body at the last chunk, and every byte counts.
+    content = os.urandom(3 * MIB + 17)
+    body, content_type = multipart_body(
+        [
+            ("csrf_token", http_source.token().encode(), None),
+            ("msg", b"sent in chunks", None),
+            ("fh", content, "chunked.bin"),
+        ]
+    )
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(body), 100_000):
+            yield body[start : start + 100_000]
+
+    response = http_source.http.post(
+        http_source.base_url + "/submit",
+        data=chunks(),
+        headers={"Content-Type": content_type},
+        timeout=60,
+    )
+    assert "We received your submission" in response.text
+    message, document = rows(instance)
+    store = instance.settings.store_dir / filesystem_id(instance)
+    assert gpg_decrypt(submission_keypair.secret_home, store / message.filename) == (
+        b"sent in chunks"
+    )
+    _, plaintext = gunzip_with_name(
+        gpg_decrypt(submission_keypair.secret_home, store / document.filename)
+    )
+    assert plaintext == content
+
+
+class _Trickle(io.RawIOBase):
+    """A server's input that hands out at most ``step`` bytes per read and records the asks."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data = io.BytesIO(data)
+        self._step = step
+        self.asked: list[int] = []
+
+    def read(self, size: int = -1) -> bytes:
+        self.asked.append(size)
+        return self._data.read(min(size, self._step))
+
+
+def read_all(body: RequestBody, size: int = MIB) -> bytes:
+    out = b""
+    while chunk := body.read(size):
+        out += chunk
+    return out
+
+
+def test_the_body_is_read_to_its_content_length_and_never_past_it() -> None:
+    # What follows the body on a kept-alive connection is the next request: never touched.
+    server_input = _Trickle(b"x" * 5000 + b"GET / HTTP/1.1", step=1500)
+    body = RequestBody({"wsgi.input": server_input, "CONTENT_LENGTH": "5000"}, limit=10_000)
+    assert read_all(body) == b"x" * 5000
+    assert server_input.asked == [5000, 3500, 2000, 500]  # each ask: what is left of the body
+    assert server_input.read(100) == b"GET / HTTP/1.1"
+
+
+def test_a_body_cut_off_before_its_content_length_is_malformed() -> None:
+    body = RequestBody({"wsgi.input": io.BytesIO(b"x" * 100), "CONTENT_LENGTH": "500"}, 10_000)
+    with pytest.raises(MalformedUpload, match="before its announced length"):
+        read_all(body)
+
+
+def test_a_body_announced_over_the_limit_is_refused_before_any_read() -> None:
+    server_input = _Trickle(b"x" * 100, step=100)
+    body = RequestBody({"wsgi.input": server_input, "CONTENT_LENGTH": "2000"}, limit=1000)
+    with pytest.raises(UploadTooLarge):
+        body.read(MIB)
+    assert server_input.asked == []
+
+
+def chunked_environ(data: bytes) -> dict[str, object]:
+    return {
+        "wsgi.input": _Trickle(data, step=300),
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input_terminated": True,
+    }
+
+
+def test_a_chunked_body_of_exactly_the_limit_is_read_whole() -> None:
+    assert read_all(RequestBody(chunked_environ(b"y" * 1000), limit=1000)) == b"y" * 1000
+
+
+def test_a_chunked_body_one_byte_over_the_limit_is_refused() -> None:
+    environ = chunked_environ(b"y" * 1001 + b"more that is never read")
+    with pytest.raises(UploadTooLarge):
+        read_all(RequestBody(environ, limit=1000))
+    # Reading stopped one byte past the limit; the rest is left for the drain.
+    assert environ["wsgi.input"].read(100) == b"more that is never read"  # type: ignore[attr-defined]
+
+
+def test_a_chunked_body_the_server_cannot_read_is_malformed() -> None:
+    class BadChunk(io.RawIOBase):
+        def read(self, size: int = -1) -> bytes:
+            raise OSError("Invalid chunk size")
+
+    environ = {"wsgi.input": BadChunk(), "wsgi.input_terminated": True}
+    with pytest.raises(MalformedUpload, match="could not be read"):
+        RequestBody(environ, limit=1000).read(MIB)
+
+
+def test_a_body_without_length_from_a_server_that_does_not_end_it_is_not_read() -> None:
+    # Reading would wait for the client's next request (or for ever): the body counts as empty.
+    server_input = _Trickle(b"z" * 100, step=100)
+    assert RequestBody({"wsgi.input": server_input}, limit=1000).read(MIB) == b""
+    assert server_input.asked == []
 
 
 def raw_upload_start(http_source: HttpSource) -> bytes:
