@@ -9,6 +9,7 @@ from flask import Flask
 
 from core.instance import Instance, open_instance
 from core.settings import Settings, load_settings
+from core.source_sessions import SourceSessionRegistry
 from core.web import harden_app
 from crypto.submission_key import export_public_key
 from source_app import info, main
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
         sessions=SourceSessionBox(
             cookie_key=derive_cookie_key(instance.session_key),
             lifetime_seconds=settings.source_session_seconds,
+            registry=SourceSessionRegistry(instance.sessions),
         ),
         public_key=export_public_key(settings.gnupg_home, instance.submission_fingerprint),
         version=_version(),

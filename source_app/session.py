@@ -5,10 +5,15 @@ source id and the reply-key wrap key, travels in the cookie sealed with a key on
 has: the cookie alone is an opaque token, and the server alone holds no source's secrets
 (invariant 4). Between /generate and /create the new codename rides the same way.
 
-Sessions slide: every authenticated request re-seals with a new expiry, so a source writing a
-long message is not thrown out, while an abandoned device logs itself out. Sliding stops at
-``LONGEST_SESSION_FACTOR`` lifetimes after the login: the cookie is the only state, so a copy
-taken from the source's browser would otherwise stay valid for as long as it is used.
+Each login also gets a random id, sealed in the cookie beside the secrets; the server records
+only the id's hash and the login's expiry (core.source_sessions), never which source it is. A
+cookie whose id has no live row is logged out: logging out deletes the row, so a copy of the
+cookie taken from the source's browser stops working at once instead of when it expires.
+
+Sessions slide: every authenticated request re-seals with a new expiry (and moves the row's),
+so a source writing a long message is not thrown out, while an abandoned device logs itself
+out. Sliding stops at ``LONGEST_SESSION_FACTOR`` lifetimes after the login, so even a copy kept
+busy while the source never logs out ends.
 """
 
 import base64
@@ -19,6 +24,7 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.source_sessions import TOKEN_BYTES, SourceSessionRegistry
 from crypto.errors import SealError
 from crypto.kdf import SourceSecrets
 from crypto.sealing import seal, unseal
@@ -59,39 +65,47 @@ class SourceSessionBox:
 
     cookie_key: bytes = field(repr=False)
     lifetime_seconds: int
+    registry: SourceSessionRegistry
     clock: Callable[[], float] = time.time
 
     def log_in(self, session: MutableMapping[str, Any], secrets: SourceSecrets) -> LoggedIn:
+        # A login this browser had before is closed, not just forgotten.
+        self._close_login(session)
         # Only our own entries go: the source's language choice survives logging in.
         session.pop(PENDING_KEY, None)
+        now = self.clock()
         # A new login starts a new longest-session clock.
-        session.pop(LOGIN_KEY, None)
-        return self.refresh(session, secrets)
+        ends = now + LONGEST_SESSION_FACTOR * self.lifetime_seconds
+        expires_at = min(now + self.lifetime_seconds, ends)
+        token = self.registry.open_session(expires_at, now)
+        return self._seal_login(session, secrets, token, expires_at, ends)
 
     def refresh(self, session: MutableMapping[str, Any], secrets: SourceSecrets) -> LoggedIn:
         """Re-seal the login with a new expiry, never later than the login's last moment."""
-        now = self.clock()
         previous = self._open(session.get(LOGIN_KEY))
+        token = _token_of(previous)
         ends = previous.get("end") if previous is not None else None
-        if not isinstance(ends, int | float):
-            ends = now + LONGEST_SESSION_FACTOR * self.lifetime_seconds
-        expires_at = min(now + self.lifetime_seconds, ends)
-        payload = {
-            "sid": secrets.source_id,
-            "wk": base64.b64encode(secrets.wrap_key).decode("ascii"),
-            "exp": expires_at,
-            "end": ends,
-        }
-        session[LOGIN_KEY] = self._seal(payload)
-        return LoggedIn(secrets, expires_at)
+        if token is None or not isinstance(ends, int | float):
+            return self.log_in(session, secrets)
+        expires_at = min(self.clock() + self.lifetime_seconds, ends)
+        self.registry.extend_session(token, expires_at)
+        return self._seal_login(session, secrets, token, expires_at, ends)
 
     def current(self, session: MutableMapping[str, Any]) -> LoggedIn | Expired | None:
-        """The login in ``session``: LoggedIn, Expired (it was there), or None (never)."""
+        """The login in ``session``: LoggedIn, Expired (it was there), or None (never).
+
+        A login is Expired when its sealed time is over, and also when the server no longer
+        holds its id: logged out elsewhere (a copy of this cookie), pruned, or never issued.
+        """
         token = session.get(LOGIN_KEY)
         if token is None:
             return None
         payload = self._open(token)
-        if payload is None or payload["exp"] < self.clock():
+        now = self.clock()
+        if payload is None or payload["exp"] < now:
+            return Expired()
+        login_id = _token_of(payload)
+        if login_id is None or not self.registry.is_open(login_id, now):
             return Expired()
         secrets = SourceSecrets(
             source_id=SourceId(payload["sid"]), wrap_key=base64.b64decode(payload["wk"])
@@ -99,12 +113,13 @@ class SourceSessionBox:
         return LoggedIn(secrets, float(payload["exp"]))
 
     def log_out(self, session: MutableMapping[str, Any]) -> None:
-        """Forget everything, the language choice included: nothing of the visit remains."""
+        """Close the login on the server, then forget everything, the language choice included."""
+        self._close_login(session)
         session.clear()
 
     def hold_codename(self, session: MutableMapping[str, Any], codename: Codename) -> None:
         """Remember a just-generated codename until /create (replacing any login)."""
-        session.pop(LOGIN_KEY, None)
+        self._close_login(session)
         session[PENDING_KEY] = self._seal(
             {"codename": codename, "exp": self.clock() + PENDING_SECONDS}
         )
@@ -119,6 +134,30 @@ class SourceSessionBox:
             return None
         return Codename(payload["codename"])
 
+    def _close_login(self, session: MutableMapping[str, Any]) -> None:
+        """Delete the server's record of the login in ``session`` (if any) and drop it."""
+        token = _token_of(self._open(session.pop(LOGIN_KEY, None)))
+        if token is not None:
+            self.registry.close_session(token)
+
+    def _seal_login(
+        self,
+        session: MutableMapping[str, Any],
+        secrets: SourceSecrets,
+        token: bytes,
+        expires_at: float,
+        ends: float,
+    ) -> LoggedIn:
+        payload = {
+            "sid": secrets.source_id,
+            "wk": base64.b64encode(secrets.wrap_key).decode("ascii"),
+            "tok": base64.b64encode(token).decode("ascii"),
+            "exp": expires_at,
+            "end": ends,
+        }
+        session[LOGIN_KEY] = self._seal(payload)
+        return LoggedIn(secrets, expires_at)
+
     def _seal(self, payload: dict[str, Any]) -> str:
         return seal(self.cookie_key, json.dumps(payload).encode("utf-8"))
 
@@ -132,3 +171,15 @@ class SourceSessionBox:
         if not isinstance(payload, dict) or not isinstance(payload.get("exp"), int | float):
             return None
         return payload
+
+
+def _token_of(payload: dict[str, Any] | None) -> bytes | None:
+    """The login id sealed in ``payload``; None for a payload without one (not a login)."""
+    encoded = payload.get("tok") if payload is not None else None
+    if not isinstance(encoded, str):
+        return None
+    try:
+        token = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        return None
+    return token if len(token) == TOKEN_BYTES else None

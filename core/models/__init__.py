@@ -6,6 +6,7 @@ from core.models.instance import InstanceConfig
 from core.models.journalist import Journalist, JournalistSession, LoginAttempt
 from core.models.reply import Reply, SeenReply
 from core.models.source import Source
+from core.models.source_session import SourceSession
 from core.models.submission import SeenSubmission, Submission
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "SeenReply",
     "SeenSubmission",
     "Source",
+    "SourceSession",
     "Submission",
 ]
