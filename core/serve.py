@@ -159,11 +159,23 @@ def gunicorn_command(
     return [*command, app_factory]
 
 
+#: glibc's malloc gives each thread that allocates its own arena (up to 8 per core), and each
+#: arena keeps the megabyte buffers an upload freed; with a worker's request threads plus an
+#: upload's hashing and feeding threads that grew a worker by 5-10 MiB over a few uploads.
+#: Two arenas kept the peak RSS of 64 and 256 MiB uploads flat (~86 MiB against ~92-99 MiB)
+#: at the same throughput. The operator's own value, if set, wins.
+MALLOC_ARENAS = "2"
+
+
 def server_environment(
     data_dir: Path, base: Mapping[str, str] | None = None, **extra: str
 ) -> dict[str, str]:
-    """The environment of a gunicorn master: the caller's, plus the data dir."""
+    """The environment of a gunicorn master: the caller's, plus the data dir.
+
+    Workers are forked from the master, so the malloc setting read at its start is theirs too.
+    """
     environment = dict(os.environ if base is None else base)
+    environment.setdefault("MALLOC_ARENA_MAX", MALLOC_ARENAS)
     environment[env_name("data_dir")] = str(data_dir)
     environment.update(extra)
     return environment

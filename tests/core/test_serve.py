@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.instance import Instance
-from core.serve import configure_logging, gunicorn_command
+from core.serve import configure_logging, gunicorn_command, server_environment
 
 TINY_APP = "tests.support.tiny_app:create_app()"
 MARKER_PATH = "/where-the-source-went-7f3a"
@@ -35,6 +35,21 @@ def raw_request(base_url: str, data: bytes) -> None:
     with socket.create_connection((host, int(port)), timeout=10) as connection:
         connection.sendall(data)
         connection.recv(4096)
+
+
+def test_servers_run_with_two_malloc_arenas_and_the_data_dir(tmp_path: Path) -> None:
+    # Fewer arenas keep a threaded worker's memory flat across uploads (see MALLOC_ARENAS).
+    environment = server_environment(tmp_path, {"PATH": "/usr/bin"})
+    assert environment == {
+        "PATH": "/usr/bin",
+        "MALLOC_ARENA_MAX": "2",
+        "SKRYNKA_DATA_DIR": str(tmp_path),
+    }
+
+
+def test_an_operators_malloc_arena_setting_is_kept(tmp_path: Path) -> None:
+    environment = server_environment(tmp_path, {"MALLOC_ARENA_MAX": "4"})
+    assert environment["MALLOC_ARENA_MAX"] == "4"
 
 
 def test_neither_paths_nor_agents_nor_addresses_reach_the_log(
