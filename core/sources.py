@@ -9,7 +9,6 @@ seals them into the session cookie) and forgets the codename at once.
 
 from dataclasses import dataclass
 
-from crypto.reply_key import create_reply_key
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +18,7 @@ from core.instance import Instance
 from core.models import Source
 from crypto.codename import CODENAME_WORDS, normalize_codename
 from crypto.kdf import SourceSecrets, derive_source_secrets
+from crypto.reply_key import create_reply_key
 from crypto.types import Codename, SourceId
 from crypto.wordlist import load_eff_wordlist
 

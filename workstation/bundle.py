@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from crypto.signing import fingerprint_of, verify_signature
-
 from crypto.errors import BadSignature
+from crypto.signing import fingerprint_of, verify_signature
 from workstation.errors import BundleRejected
 
 BUNDLE_FORMAT = "skrynka-transfer-bundle"

@@ -24,9 +24,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from crypto.signing import Signer, verify_signature
-
 from crypto.errors import BadSignature
+from crypto.signing import Signer, verify_signature
 from workstation.errors import CustodyBroken
 from workstation.store import fsync_dir, utc_now, write_json_atomic
 

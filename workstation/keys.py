@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 from crypto.signing import Signer, fingerprint_of, generate_signing_seed
-
 from workstation.errors import KeySetupError, StoreError
 from workstation.store import EvidenceStore, write_bytes_atomic
 

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crypto.signing import Signer
-
 from crypto.encryption import encrypt_bytes, open_encryptor
+from crypto.signing import Signer
 from crypto.types import Fingerprint
 
 INSTANCE_ID = "5b3c9a52-6f0e-4c61-9d7e-0d7d1f3c2a11"
