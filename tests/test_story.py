@@ -14,6 +14,7 @@ chromium is the browser, and `skrynka-workstation` and `bagit.py` run as separat
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import zipfile
@@ -200,6 +201,8 @@ def test_a_source_in_belarus_reaches_a_un_investigation_and_hears_back(
     sign_in_browser(staff_browser, staff_url, instance, staff)
     staff_browser.fill("#q", designation.split()[-1])
     staff_browser.click("form.filter button")
+    # The unfiltered inbox shows this one row too: wait for the filtered page itself.
+    staff_browser.wait_for_url(re.compile(re.escape(f"{staff_url}/?q=")))
     row = staff_browser.locator("table.sources tbody tr")
     expect(row).to_have_count(1)
     expect(row.locator("a.designation")).to_have_text(designation)

@@ -14,7 +14,12 @@ from typing import Any
 from sqlalchemy import select
 
 from core.instance import Instance
-from core.journalists import TOTP_STEP_SECONDS, create_journalist, totp_code
+from core.journalists import (
+    TOTP_STEP_SECONDS,
+    TOTP_WINDOW_STEPS,
+    create_journalist,
+    totp_code,
+)
 from core.models import Journalist, Source
 from core.sources import create_source
 from core.submissions import store_submission
@@ -45,8 +50,19 @@ def make_staff_account(
         )
 
 
+# How long a code handed out by ``fresh_code`` must stay acceptable: filling the form, a loaded
+# machine and the passphrase check all come between choosing the code and the server's check.
+CODE_LIFETIME_NEEDED = timedelta(seconds=20)
+
+
 def fresh_code(instance: Instance, account: StaffAccount) -> str:
-    """A TOTP code the server has not accepted yet (waits for the next step if it must)."""
+    """A TOTP code the server has not accepted yet and will still accept for a while.
+
+    The server accepts one step either side of its clock, so the code of step ``s`` is good
+    until step ``s + 2`` begins. Prefer the earliest unused step (later sign-ins in the same
+    test then need not wait), but never one that would expire within ``CODE_LIFETIME_NEEDED``;
+    when every usable step is taken, wait for the clock to open the next one.
+    """
     while True:
         with instance.sessions() as db:
             last = db.scalar(
@@ -54,12 +70,15 @@ def fresh_code(instance: Instance, account: StaffAccount) -> str:
             )
         now = datetime.now(UTC)
         step = int(now.timestamp()) // TOTP_STEP_SECONDS
-        # The server accepts one step either side; use the earliest one still unused.
-        for candidate in (step - 1, step, step + 1):
-            if last is None or candidate > last:
-                moment = datetime.fromtimestamp(candidate * TOTP_STEP_SECONDS, UTC)
-                return totp_code(account.otp_secret, moment + timedelta(seconds=1))
-        time.sleep(1)
+        for candidate in range(step - TOTP_WINDOW_STEPS, step + TOTP_WINDOW_STEPS + 1):
+            if last is not None and candidate <= last:
+                continue
+            start = datetime.fromtimestamp(candidate * TOTP_STEP_SECONDS, UTC)
+            expires = start + timedelta(seconds=(TOTP_WINDOW_STEPS + 1) * TOTP_STEP_SECONDS)
+            if expires - now >= CODE_LIFETIME_NEEDED:
+                return totp_code(account.otp_secret, start + timedelta(seconds=1))
+        next_step = datetime.fromtimestamp((step + 1) * TOTP_STEP_SECONDS, UTC)
+        time.sleep((next_step - now).total_seconds() + 0.05)
 
 
 def sign_in_client(client: Any, instance: Instance, account: StaffAccount) -> Any:

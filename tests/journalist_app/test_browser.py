@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from core.instance import Instance
@@ -53,7 +54,7 @@ def test_sign_in_with_totp_and_out(
     page.fill("#passphrase", admin.passphrase)
     page.fill("#code", "000000" if fresh_code(instance, admin) != "000000" else "111111")
     page.click("#sign-in")
-    assert "Sign-in failed" in page.inner_text("[role=alert]")
+    expect(page.locator("[role=alert]")).to_contain_text("Sign-in failed")
     sign_in_browser(page, server, instance, admin)
     assert page.inner_text("h1") == "Inbox"
     page.click("#sign-out")
@@ -109,9 +110,11 @@ def test_admin_creates_a_user_who_then_signs_in(
     page.fill("#username", "nina")
     page.fill("#first_name", "Nina")
     page.click("#create-user")
+    # The answer comes back to the form's own address: wait for the new account's page.
+    expect(page.locator("h1")).to_have_text("Account created: nina")
     passphrase = page.inner_text("#passphrase")
     secret = page.inner_text("#otp-secret")
-    assert page.locator(".qr svg").count() == 1
+    expect(page.locator(".qr svg")).to_have_count(1)
     assert len(passphrase.split()) == 7
     with instance.sessions() as db:
         nina = db.scalars(select(Journalist).where(Journalist.username == "nina")).one()

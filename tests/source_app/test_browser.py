@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from core.instance import Instance
@@ -32,7 +33,7 @@ def test_a_source_submits_and_comes_back_without_javascript(
     assert len(codename.split()) == 7
     page.screenshot(path=str(shots / "2-codename.png"), full_page=True)
     page.get_by_role("button", name="I have saved my codename").click()
-    assert page.url.endswith("/lookup")
+    page.wait_for_url(base_url + "/lookup")
 
     evidence = tmp_path / "evidence.txt"
     evidence.write_bytes(b"a small file from the browser\n" * 100)
@@ -40,20 +41,21 @@ def test_a_source_submits_and_comes_back_without_javascript(
     page.set_input_files("#fh", str(evidence))
     page.screenshot(path=str(shots / "3-lookup-filled.png"), full_page=True)
     page.get_by_role("button", name="Submit").click()
-    assert "We received your submission" in page.content()
+    # The answer comes back to /lookup, the address already shown: wait for its content.
+    expect(page.locator("body")).to_contain_text("We received your submission")
     page.screenshot(path=str(shots / "4-submitted.png"), full_page=True)
 
     page.get_by_role("button", name="Log out").click()
-    assert "You are logged out" in page.content()
+    expect(page.locator("body")).to_contain_text("You are logged out")
     page.screenshot(path=str(shots / "5-logged-out.png"), full_page=True)
 
     page.goto(base_url + "/login")
     page.fill("#codename", codename)
     page.get_by_role("button", name="Continue").click()
-    assert page.url.endswith("/lookup")
-    received = page.locator("#received").inner_text()
-    assert "received 1 message" in received
-    assert "received 1 file" in received
+    page.wait_for_url(base_url + "/lookup")
+    received = page.locator("#received")
+    expect(received).to_contain_text("received 1 message")
+    expect(received).to_contain_text("received 1 file")
     page.screenshot(path=str(shots / "6-acknowledged.png"), full_page=True)
 
     with instance.sessions() as db:

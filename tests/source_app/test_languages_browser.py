@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from core.instance import Instance
@@ -108,7 +109,7 @@ def test_a_source_walks_through_in_their_language(
         assert len(codename.split()) == 7
         photograph("codename")
         page.get_by_role("button", name=words["saved"]).click()
-        assert page.url.endswith("/lookup")
+        page.wait_for_url(f"{base_url}/lookup")
         photograph("lookup-empty")
 
         first = tmp_path / "протокол.txt"
@@ -128,25 +129,27 @@ def test_a_source_walks_through_in_their_language(
         page.check("input[name=relation][value=witness]")
         photograph("lookup-filled")
         page.get_by_role("button", name=words["submit"], exact=True).click()
-        assert words["thanks"] in page.inner_text("body")
+        # The answer comes back to /lookup, the address already shown: wait for its content.
+        expect(page.locator("body")).to_contain_text(words["thanks"])
         photograph("submitted")
 
         page.get_by_role("button", name=words["logout"]).click()
-        assert words["logged_out"] in page.inner_text("body")
+        expect(page.locator("body")).to_contain_text(words["logged_out"])
         photograph("logged-out")
         page.get_by_role("link", name=words["login_again"]).click()
+        page.wait_for_url(re.compile(re.escape(f"{base_url}/login") + r"(\?.*)?$"))
         photograph("login")
         page.fill("#codename", codename)
         page.get_by_role("button", name=words["continue"]).click()
-        assert page.url.endswith("/lookup")
-        received = page.locator("#received").inner_text()
+        page.wait_for_url(f"{base_url}/lookup")
+        received = page.locator("#received")
         for sentence in words["received"]:
-            assert sentence in received
+            expect(received).to_contain_text(sentence)
         photograph("acknowledged")
 
         page.check("#change-consent input[name=destinations][value=court]")
         page.get_by_role("button", name=words["save_consent"]).click()
-        assert words["saved_consent"] in page.inner_text("body")
+        expect(page.locator("body")).to_contain_text(words["saved_consent"])
         photograph("consent-changed")
 
         page.goto(f"{base_url}/guide/tor")
@@ -164,6 +167,8 @@ def test_a_source_walks_through_in_their_language(
         page.goto(f"{base_url}/login?l={code}")
         page.fill("#codename", codename)
         page.get_by_role("button", name=words["continue"]).click()
+        # Going on before the login's answer arrives would cancel the login.
+        page.wait_for_url(f"{base_url}/lookup")
         for path in ["/lookup", "/", "/guide/", "/guide/tor", "/guide/metadata"]:
             page.goto(base_url + path)
             if path == "/lookup":
