@@ -52,7 +52,8 @@ from core.intake import Intake, intake_document
 from core.models import InstanceConfig, Source, Submission
 from core.sources import message_contains_codename
 from core.store import PendingFile
-from crypto.encryption import PlaintextDigest, StreamEncryptor, encrypt_bytes, open_encryptor
+from crypto.digest import PlaintextDigest
+from crypto.encryption import StreamEncryptor, encrypt_bytes, open_encryptor
 from crypto.receipt import Receipt, encode_receipt
 from crypto.types import SourceId
 

@@ -7,14 +7,18 @@ model (the keyring holds exactly the keys the operator imported; there is no web
 consult).
 """
 
+import collections
 import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 import gnupg
 
@@ -37,6 +41,10 @@ SAFE_OPTIONS: tuple[str, ...] = (
 #: Generous: key generation and small operations finish in well under a second here.
 DEFAULT_TIMEOUT = 60.0
 _STATUS_PREFIX = "[GNUPG:] "
+#: Ask the kernel for a pipe this large so gpg and Python overlap instead of taking turns.
+_PIPE_BYTES = 1024 * 1024
+#: The tail of gpg's stderr kept for error messages; a chatty gpg must not grow memory.
+_STDERR_KEEP = 64 * 1024
 
 
 def gpg_binary() -> str:
@@ -106,6 +114,35 @@ def run_gpg(
         raise GpgFailed(
             f"gpg did not finish within {timeout:.0f} s; is the machine overloaded?"
         ) from exc
+
+
+class StderrCollector(threading.Thread):
+    """Reads a process's stderr to the end so gpg can never block on a full stderr pipe."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__(name="gpg-stderr", daemon=True)
+        self._stream = stream
+        self._kept: collections.deque[bytes] = collections.deque()
+        self._kept_bytes = 0
+
+    def run(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            for line in self._stream:
+                self._kept.append(line)
+                self._kept_bytes += len(line)
+                while self._kept_bytes > _STDERR_KEEP and len(self._kept) > 1:
+                    self._kept_bytes -= len(self._kept.popleft())
+
+    def text(self) -> bytes:
+        self.join()
+        return b"".join(self._kept)
+
+
+def widen_pipe(fd: int) -> None:
+    """Enlarge the pipe ``fd`` to :data:`_PIPE_BYTES` when the kernel allows it."""
+    with contextlib.suppress(OSError):
+        # Linux only, and may be refused; a default-sized pipe is just slower.
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
 
 
 def status_lines(stderr: bytes) -> list[tuple[str, list[str]]]:

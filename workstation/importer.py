@@ -5,7 +5,7 @@ pinned key (`workstation.bundle`), then `check_items` checks every member's size
 signed manifest (check 3) and, item by item, copies the small receipt out into a staging
 directory inside the store, hashes and decrypts it, and decrypts the ciphertext straight out of
 the bundle file: one read feeds gpg and the ciphertext's SHA-256 (check 3), while the plaintext
-streams to disk through `crypto.encryption` (which removes the gzip layer of files and computes
+streams to disk through `crypto.decryption` (which removes the gzip layer of files and computes
 SHA-256 and SHA-512 in parallel threads) and is compared with the receipt (check 4). A failure
 is reported as if all of check 3 had run first (`_HashVerdicts`). Only when every item has
 passed is anything moved out of staging into `originals/` and `consent/`, and only then are the
@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from crypto.encryption import FileSpan, PlaintextDigest, decrypt_file_submission, decrypt_to
+from crypto.decryption import FileSpan, decrypt_file_submission, decrypt_to
+from crypto.digest import PlaintextDigest
 from crypto.errors import DecryptionFailed, GpgFailed, InvalidReceipt
 from crypto.receipt import decode_receipt
 from workstation.bundle import BundleItem, MemberRef, VerifiedBundle, open_bundle

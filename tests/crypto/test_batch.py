@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crypto.batch import armor_public_key, create_reply_keys, encrypt_files, fingerprint_of
-from crypto.encryption import decrypt_to
+from crypto.decryption import decrypt_to
 from crypto.errors import DecryptionFailed, GpgFailed
 from crypto.reply_encryption import encrypt_reply_to_keys
 from crypto.reply_key import REPLY_KEY_UID, ReplyKey, decrypt_with_reply_key

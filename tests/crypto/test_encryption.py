@@ -14,20 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from crypto.encryption import (
-    COALESCE_BYTES,
-    FALLBACK_GZIP_NAME,
-    FLUSH_BYTES,
-    DecryptedFile,
-    FileSpan,
-    PlaintextDigest,
-    decrypt_file_submission,
-    decrypt_to,
-    encrypt_bytes,
-    gzip_header_name,
-    open_encryptor,
-)
+from crypto.decryption import DecryptedFile, FileSpan, decrypt_file_submission, decrypt_to
+from crypto.digest import PlaintextDigest
+from crypto.encryption import COALESCE_BYTES, FLUSH_BYTES, encrypt_bytes, open_encryptor
 from crypto.errors import DecryptionFailed, GpgFailed, SubmissionKeyMissing
+from crypto.gzip_layer import FALLBACK_GZIP_NAME, gzip_header_name
 from crypto.types import Fingerprint
 from tests.crypto.conftest import KeyHome, run_gpg_cli
 
