@@ -32,7 +32,8 @@ from typing import Any
 import psutil
 import requests
 
-from core.instance import Instance, open_instance
+from bench.instance import open_bench_instance
+from core.instance import Instance
 from core.serve import AppServer, GunicornProcess, gunicorn_command, server_environment
 
 MIB = 1024 * 1024
@@ -44,23 +45,6 @@ RSS_TARGET_MIB = 100.0
 BOUNDARY = "----SkrynkaBenchBoundaryx7Qp2"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CODENAME_FORM = re.compile(r'id="codename"')
-
-
-def _new_instance(workdir: Path) -> Instance:
-    from core.setup import init_instance
-    from crypto.submission_key import export_public_key, generate_key_pair
-
-    home = workdir / "key"
-    home.mkdir(mode=0o700)
-    fingerprint = generate_key_pair(home, "bench submission key")
-    settings = init_instance(
-        workdir / "data",
-        export_public_key(home, fingerprint),
-        dev_mode=True,
-        instance_settings={"kdf": "testing"},
-        env={},
-    )
-    return open_instance(settings)
 
 
 def _free_port() -> int:
@@ -207,7 +191,7 @@ class _PeakRss(threading.Thread):
 def run(report: Any) -> None:
     with tempfile.TemporaryDirectory(prefix="skrynka-bench-upload-", dir="/var/tmp") as tmp:
         workdir = Path(tmp)
-        instance = _new_instance(workdir)
+        instance = open_bench_instance(workdir)
         port = _free_port()
         log = (workdir / "gunicorn.log").open("wb")
         server = GunicornProcess(
