@@ -5,6 +5,7 @@ homes live directly under /tmp rather than under pytest's long tmp_path. Every h
 has its agent stopped and is removed at teardown.
 """
 
+import hashlib
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from crypto.digest import PlaintextDigest
+from crypto.encryption import open_encryptor
 from crypto.submission_key import export_public_key, generate_key_pair, import_submission_key
 from crypto.types import Fingerprint
 
@@ -91,3 +94,20 @@ def run_gpg_cli(home: Path, *args: str, stdin: bytes = b"") -> subprocess.Comple
         capture_output=True,
         check=False,
     )
+
+
+def digest_of(data: bytes) -> PlaintextDigest:
+    """The digest a stream of exactly these bytes must report, computed the plain way."""
+    return PlaintextDigest(
+        len(data), hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest()
+    )
+
+
+def encrypt_stream(
+    server: KeyHome, output: Path, data: bytes, piece: int, gzip_name: str | None = None
+) -> PlaintextDigest:
+    """Encrypt data to the server's key in writes of `piece` bytes, as an upload arrives."""
+    with open_encryptor(server.home, [server.fingerprint], output, gzip_name=gzip_name) as enc:
+        for start in range(0, len(data), piece):
+            enc.write(data[start : start + piece])
+        return enc.finish()
