@@ -32,7 +32,7 @@ from workstation.errors import (
     WorkstationError,
 )
 from workstation.handover import export_case
-from workstation.importer import import_bundle
+from workstation.importer import import_bundle, recover_store
 from workstation.keyring import import_secret_key, secret_key_fingerprints
 from workstation.keys import (
     create_workstation_key,
@@ -43,6 +43,7 @@ from workstation.keys import (
 from workstation.metadata_tool import MetadataTool
 from workstation.package import verify_package
 from workstation.progress import terminal_progress
+from workstation.reconciliation import find_gaps
 from workstation.store import (
     GNUPG_IN_STORE,
     GNUPG_OF_USER,
@@ -147,6 +148,8 @@ def command_import(args: argparse.Namespace) -> int:
         report = import_bundle(
             context.store, Path(args.bundle), context.custody(), context.actor, terminal_progress
         )
+    for note in report.warnings:
+        print(f"store: {note}")
     if report.already_imported:
         print(f"bundle {report.bundle_sha256[:16]} was imported before; nothing changed")
         return EXIT_OK
@@ -374,8 +377,26 @@ def command_custody(args: argparse.Namespace) -> int:
                 signer.public_key,
             )
             context.custody().append(context.actor, "verify", None, None, {"entries": count})
+            gaps = find_gaps(context.store, context.custody().entries())
         print(f"custody log intact: {count} entries, chain and signatures verified")
+        if gaps:
+            print(f"custody log and store disagree ({len(gaps)}):", file=sys.stderr)
+            for gap in gaps:
+                print(f"  {gap.describe()}", file=sys.stderr)
+            return EXIT_VERIFICATION_FAILED
+        print("every item in the store has its import entry, and every import entry its item")
         return EXIT_OK
+    if args.custody_command == "repair":
+        with context.store.locked():
+            verify_custody(context.store.custody_log_path, context.store.custody_head_path,
+                           signer.public_key)
+            notes = recover_store(context.store, context.custody(), context.actor)
+        for note in notes:
+            print(note)
+        if not notes:
+            print("nothing to repair: the store and the custody log agree")
+        return EXIT_VERIFICATION_FAILED if any(n.startswith("NOT REPAIRED") for n in notes) \
+            else EXIT_OK
     entries = context.custody().entries()
     if args.item:
         item = find_item(context.store, args.item)
@@ -477,6 +498,10 @@ def build_parser() -> argparse.ArgumentParser:
     custody = commands.add_parser("custody", parents=[common], help="the custody log")
     custody_commands = custody.add_subparsers(dest="custody_command", required=True)
     custody_commands.add_parser("verify", parents=[common])
+    custody_commands.add_parser(
+        "repair", parents=[common],
+        help="finish interrupted imports and record items found without an import entry",
+    )
     custody_show = custody_commands.add_parser("show", parents=[common])
     custody_show.add_argument("item", nargs="?")
     custody.set_defaults(handler=command_custody)

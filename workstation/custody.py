@@ -117,6 +117,58 @@ class CustodyLog:
             return 0, GENESIS
         return int(entries[-1]["seq"]), str(entries[-1]["hash"])
 
+    def prepare(self, actor: str, records: Iterable[tuple[str, str | None, str | None,
+                                                           dict[str, Any]]]) -> list[Entry]:
+        """Sign entries that would follow the log's current end, without writing them.
+
+        `records` are (action, item, item_sha256, details). The entries are complete and
+        signed, so a package can carry them, but the log claims nothing until
+        `commit(entries)` writes them; a command that fails in between leaves no trace.
+        """
+        seq, prev = self._tail()
+        prepared: list[Entry] = []
+        for action, item, item_sha256, details in records:
+            if action not in ACTIONS:
+                raise ValueError(f"unknown custody action {action!r}")
+            entry: Entry = {
+                "seq": seq + 1,
+                "time": utc_now(),
+                "actor": actor,
+                "action": action,
+                "item": item,
+                "item_sha256": item_sha256,
+                "details": details,
+                "prev": prev,
+            }
+            body = signed_part(entry)
+            entry["hash"] = hashlib.sha256(body).hexdigest()
+            entry["signature"] = base64.b64encode(self.signer.sign(body)).decode("ascii")
+            prepared.append(entry)
+            seq, prev = seq + 1, str(entry["hash"])
+        return prepared
+
+    def commit(self, entries: list[Entry]) -> None:
+        """Append prepared entries in one write; refuse if the log moved on since `prepare`."""
+        if not entries:
+            return
+        if self._tail() != (int(entries[0]["seq"]) - 1, str(entries[0]["prev"])):
+            raise CustodyBroken(
+                int(entries[0]["seq"]),
+                "the log changed while these entries were being prepared (another command"
+                " wrote to it)",
+            )
+        data = b"".join(canonical_bytes(entry) + b"\n" for entry in entries)
+        # One O_APPEND write + fsync: the batch is on disk whole before anything depends on it.
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._write_head(int(entries[-1]["seq"]), str(entries[-1]["hash"]))
+
     def append(
         self,
         actor: str,
@@ -125,31 +177,8 @@ class CustodyLog:
         item_sha256: str | None,
         details: dict[str, Any] | None = None,
     ) -> Entry:
-        if action not in ACTIONS:
-            raise ValueError(f"unknown custody action {action!r}")
-        seq, prev = self._tail()
-        entry: Entry = {
-            "seq": seq + 1,
-            "time": utc_now(),
-            "actor": actor,
-            "action": action,
-            "item": item,
-            "item_sha256": item_sha256,
-            "details": details or {},
-            "prev": prev,
-        }
-        body = signed_part(entry)
-        entry["hash"] = hashlib.sha256(body).hexdigest()
-        entry["signature"] = base64.b64encode(self.signer.sign(body)).decode("ascii")
-        line = canonical_bytes(entry) + b"\n"
-        # O_APPEND + fsync: an entry is either wholly on disk or not at all visible as valid.
-        fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        self._write_head(entry["seq"], entry["hash"])
+        [entry] = self.prepare(actor, [(action, item, item_sha256, details or {})])
+        self.commit([entry])
         return entry
 
     def _write_head(self, seq: int, entry_hash: str) -> None:

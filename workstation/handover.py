@@ -1,11 +1,14 @@
 """Exporting a case as a handover package (docs/handover-format.md).
 
 The flow: `export_case` decides which items of the case the sources' latest consent lets go to
-the destination, writes one custody entry per exported item, lays out the payload (originals and
-working copies) and the tag files (receipts, intake, consent, the custody extract and the signed
-statement), then has a child process turn that into a BagIt bag and validate it
-(`workstation.bagging`). With a recipient key the finished bag is tarred and encrypted to that
-key and only the `.tar.gpg` leaves the store.
+the destination, lays out the payload (originals and working copies) and the tag files
+(receipts, intake, consent, the custody extract and the signed statement), then has a child
+process turn that into a BagIt bag and validate it (`workstation.bagging`). With a recipient key
+the finished bag is tarred and encrypted to that key and only the `.tar.gpg` leaves the store.
+The package carries its own export entries, so they are signed (`CustodyLog.prepare`) before
+the statement, but they reach the custody log (`CustodyLog.commit`) only after the package is
+complete under its final name; any failure before that removes the partial package and the log
+never mentions it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from workstation.consent import ConsentRecord
 from workstation.custody import CustodyLog, canonical_bytes
 from workstation.errors import ExportError
 from workstation.progress import ProgressFactory
-from workstation.store import EvidenceStore, remove_tree, utc_now
+from workstation.store import EvidenceStore, fsync_dir, remove_tree, utc_now
 from workstation.working_copy import list_working_copies, safe_file_name
 
 STATEMENT_FORMAT = "skrynka-handover-statement"
@@ -194,13 +197,17 @@ def export_case(
             finally:
                 progress.close()
             readme = _write_readme(bag_dir, case, destination, len(included), len(report.excluded))
-            for item, _records in included:
-                custody.append(actor, "export", item.item_id, item.sha256, {
+            # The export entries are signed now so the package can carry them, but they are
+            # written to the log only once the package exists and validated (below).
+            export_entries = custody.prepare(actor, [
+                ("export", item.item_id, item.sha256, {
                     "package_id": package_id, "case": case.name,
                     "destination": destination, "package_name": name,
                 })
+                for item, _records in included
+            ])
             wanted = set(report.included) | set(consent_custody)
-            extract = [e for e in custody.entries() if e.get("item") in wanted]
+            extract = [e for e in custody.entries() + export_entries if e.get("item") in wanted]
             extract_bytes = b"".join(canonical_bytes(entry) + b"\n" for entry in extract)
             write_tag(tag_root, "custody.jsonl", extract_bytes)
             statement = {
@@ -241,11 +248,22 @@ def export_case(
                 )
             else:
                 os.rename(bag_dir, final)
+                fsync_dir(out_dir)
+            custody.commit(export_entries)
         except BaseException:
+            # No export entry was written: take away whatever part of the package exists.
             if not recipient_key:
                 remove_tree(bag_dir)
+            _remove_package(final)
             raise
     return report
+
+
+def _remove_package(path: Path) -> None:
+    if path.is_dir():
+        remove_tree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _lay_out_item(store: EvidenceStore, item: Item, records: list[ConsentRecord],

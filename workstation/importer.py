@@ -8,9 +8,12 @@ the bundle file: one read feeds gpg and the ciphertext's SHA-256 (check 3), whil
 streams to disk through `crypto.decryption` (which removes the gzip layer of files and computes
 SHA-256 and SHA-512 in parallel threads) and is compared with the receipt (check 4). A failure
 is reported as if all of check 3 had run first (`_HashVerdicts`). Only when every item has
-passed is anything moved out of staging into `originals/` and `consent/`, and only then are the
-custody entries written. Any failure raises `BundleRejected`, and leaving the `with` block
-removes the staging directory, so a refused bundle leaves no trace in the store.
+passed is the import staged in its final shape, its custody entries written in one batch, and
+only then are the items moved into `originals/` and `consent/` (`workstation.pending`), so no
+original ever stands in the store without its import entry. Any failure raises
+`BundleRejected`, and leaving the `with` block removes the staging directory, so a refused
+bundle leaves no trace in the store. Before anything else an import finishes what an earlier,
+interrupted one left (`recover_store`).
 """
 
 from __future__ import annotations
@@ -36,10 +39,12 @@ from workstation.bundle import BundleItem, MemberRef, VerifiedBundle, open_bundl
 from workstation.custody import CustodyLog
 from workstation.errors import BundleRejected, WorkstationError
 from workstation.keys import load_pinned_server_key
+from workstation.pending import finish_pending, pending_dir, place_pending, seal_pending
 from workstation.progress import Progress, ProgressFactory, silent_progress
+from workstation.reconciliation import find_gaps, record_unlogged
 from workstation.store import (
     EvidenceStore,
-    fsync_dir,
+    remove_tree,
     utc_now,
     write_bytes_atomic,
     write_json_atomic,
@@ -431,45 +436,46 @@ def original_name_of(checked: _Checked) -> str | None:
     return checked.gzip_name
 
 
-def store_original(store: EvidenceStore, checked: _Checked, bundle: VerifiedBundle,
-                   staging: Path) -> bool:
-    """Move a checked item into originals/; return False when it was already there."""
+def stage_original(checked: _Checked, bundle: VerifiedBundle, store: EvidenceStore,
+                   pending: Path) -> bool:
+    """Lay out a checked item in `pending` as it will stand in originals/; False if not new."""
     item_id = checked.digest.sha256
     final = store.original_dir(item_id)
-    record = _submission_record(checked, bundle)
-    if final.exists():
-        target = final / "submissions" / f"{checked.item.uuid}.json"
-        if target.exists():
-            return False
-        write_json_atomic(target, record, mode=0o444)
-        return True
-    build = staging / "build" / item_id
-    (build / "submissions").mkdir(parents=True)
-    os.rename(checked.plaintext, build / "content")
-    write_json_atomic(
-        build / "item.json",
-        {
-            "id": item_id,
-            "kind": checked.item.kind,
-            "size": checked.digest.size,
-            "sha256": checked.digest.sha256,
-            "sha512": checked.digest.sha512,
-            "original_name": original_name_of(checked),
-            "first_imported_at": utc_now(),
-        },
-        mode=0o444,
-    )
-    write_json_atomic(build / "submissions" / f"{checked.item.uuid}.json", record, mode=0o444)
-    os.rename(build, final)
-    fsync_dir(store.originals_dir)
+    staged = pending / "originals" / item_id
+    record_name = f"{checked.item.uuid}.json"
+    if (final / "submissions" / record_name).exists():
+        return False
+    if (staged / "submissions" / record_name).exists():
+        return False
+    if not final.exists() and not staged.exists():
+        (staged / "submissions").mkdir(parents=True)
+        os.rename(checked.plaintext, staged / "content")
+        write_json_atomic(
+            staged / "item.json",
+            {
+                "id": item_id,
+                "kind": checked.item.kind,
+                "size": checked.digest.size,
+                "sha256": checked.digest.sha256,
+                "sha512": checked.digest.sha512,
+                "original_name": original_name_of(checked),
+                "first_imported_at": utc_now(),
+            },
+            mode=0o444,
+        )
+    (staged / "submissions").mkdir(parents=True, exist_ok=True)
+    write_json_atomic(staged / "submissions" / record_name, _submission_record(checked, bundle),
+                      mode=0o444)
     return True
 
 
-def store_consent(store: EvidenceStore, checked: _Checked, bundle: VerifiedBundle) -> bool:
+def stage_consent(checked: _Checked, bundle: VerifiedBundle, store: EvidenceStore,
+                  pending: Path) -> bool:
     uuid = checked.item.uuid
-    raw_path = store.consent_dir / f"{uuid}.json"
-    if raw_path.exists():
+    staged = pending / "consent"
+    if (store.consent_dir / f"{uuid}.json").exists() or (staged / f"{uuid}.json").exists():
         return False
+    staged.mkdir(exist_ok=True)
     meta = {
         "uuid": uuid,
         "source_uuid": checked.item.source_uuid,
@@ -484,10 +490,68 @@ def store_consent(store: EvidenceStore, checked: _Checked, bundle: VerifiedBundl
         "bundle": _bundle_record(bundle),
         "imported_at": utc_now(),
     }
-    write_json_atomic(store.consent_dir / f"{uuid}.meta.json", meta, mode=0o444)
-    os.rename(checked.plaintext, raw_path)
-    fsync_dir(store.consent_dir)
+    write_json_atomic(staged / f"{uuid}.meta.json", meta, mode=0o444)
+    os.rename(checked.plaintext, staged / f"{uuid}.json")
     return True
+
+
+def stage_bundle_record(bundle: VerifiedBundle, bundle_path: Path, actor: str,
+                        checked: list[_Checked], pending: Path) -> None:
+    record_dir = pending / "bundle"
+    record_dir.mkdir()
+    write_bytes_atomic(record_dir / "manifest.json", bundle.manifest_bytes, mode=0o444)
+    write_bytes_atomic(record_dir / "manifest.json.sig", bundle.signature_line, mode=0o444)
+    write_json_atomic(
+        record_dir / "import.json",
+        {
+            "imported_at": utc_now(),
+            "actor": actor,
+            "file_name": bundle_path.name,
+            "items": [r.digest.sha256 for r in checked],
+        },
+        mode=0o444,
+    )
+
+
+def stage_import(
+    store: EvidenceStore, bundle: VerifiedBundle, bundle_path: Path, checked: list[_Checked],
+    actor: str, pending: Path, report: ImportReport,
+) -> list[tuple[str, str | None, str | None, dict[str, Any]]]:
+    """Stage everything new in `pending`; return the custody records that will describe it."""
+    pending.mkdir()
+    records: list[tuple[str, str | None, str | None, dict[str, Any]]] = []
+    for result in checked:
+        details = _custody_details(result, bundle)
+        if result.item.kind == "consent":
+            if stage_consent(result, bundle, store, pending):
+                report.consent_records.append(result.item.uuid)
+                records.append(("import", f"consent:{result.item.uuid}", result.digest.sha256,
+                                details))
+            continue
+        if stage_original(result, bundle, store, pending):
+            report.imported.append(result.digest.sha256)
+            records.append(("import", result.digest.sha256, result.digest.sha256, details))
+        else:
+            report.already_present.append(result.digest.sha256)
+    stage_bundle_record(bundle, bundle_path, actor, checked, pending)
+    return records
+
+
+def recover_store(store: EvidenceStore, custody: CustodyLog, actor: str) -> list[str]:
+    """Finish or drop interrupted imports and record unrecorded items; say what was done."""
+    notes: list[str] = []
+    outcome = finish_pending(store, custody)
+    notes += [f"completed an interrupted import of bundle {name[:16]}"
+              for name in outcome.completed]
+    notes += [f"dropped an interrupted import of bundle {name[:16]} that had changed nothing"
+              for name in outcome.discarded]
+    before = {(g.item, g.submission_uuid) for g in find_gaps(store, custody.entries())}
+    still_open = record_unlogged(store, custody, actor)
+    after = {(g.item, g.submission_uuid) for g in still_open}
+    notes += [f"recorded late: {item} (submission {uuid}) was in the store without an import"
+              " entry" for item, uuid in sorted(before - after)]
+    notes += [f"NOT REPAIRED {gap.describe()}" for gap in still_open]
+    return notes
 
 
 def import_bundle(
@@ -499,7 +563,8 @@ def import_bundle(
 ) -> ImportReport:
     """Verify and import a bundle; refuse all of it on the first failed check."""
     bundle = open_bundle(bundle_path, load_pinned_server_key(store))
-    report = ImportReport(bundle_sha256=bundle.manifest_sha256)
+    notes = recover_store(store, custody, actor)
+    report = ImportReport(bundle_sha256=bundle.manifest_sha256, warnings=notes)
     record_dir = store.bundles_dir / bundle.manifest_sha256
     if record_dir.exists():
         report.already_imported = True
@@ -520,33 +585,18 @@ def import_bundle(
             ) from exc
         finally:
             progress.close()
-        # Every check passed: now, and only now, the store changes.
-        for result in checked:
-            if result.item.kind == "consent":
-                if store_consent(store, result, bundle):
-                    report.consent_records.append(result.item.uuid)
-                    custody.append(actor, "import", f"consent:{result.item.uuid}",
-                                   result.digest.sha256, _custody_details(result, bundle))
-                continue
-            if store_original(store, result, bundle, staging):
-                report.imported.append(result.digest.sha256)
-                custody.append(actor, "import", result.digest.sha256, result.digest.sha256,
-                               _custody_details(result, bundle))
-            else:
-                report.already_present.append(result.digest.sha256)
-        record_dir.mkdir()
-        write_bytes_atomic(record_dir / "manifest.json", bundle.manifest_bytes, mode=0o444)
-        write_bytes_atomic(record_dir / "manifest.json.sig", bundle.signature_line, mode=0o444)
-        write_json_atomic(
-            record_dir / "import.json",
-            {
-                "imported_at": utc_now(),
-                "actor": actor,
-                "file_name": bundle_path.name,
-                "items": [r.digest.sha256 for r in checked],
-            },
-            mode=0o444,
-        )
+        # Every check passed. Stage, then log, then move into place (workstation.pending).
+        records = stage_import(store, bundle, bundle_path, checked, actor, staging / "pending",
+                               report)
+        entries = custody.prepare(actor, records)
+        target = pending_dir(store, bundle.manifest_sha256)
+        seal_pending(staging / "pending", target, entries)
+        try:
+            custody.commit(entries)
+        except BaseException:
+            remove_tree(target)
+            raise
+        place_pending(store, target)
     return report
 
 
