@@ -250,11 +250,17 @@ def export_case(
                 os.rename(bag_dir, final)
                 fsync_dir(out_dir)
             custody.commit(export_entries)
-        except BaseException:
+        except BaseException as exc:
             # No export entry was written: take away whatever part of the package exists.
             if not recipient_key:
                 remove_tree(bag_dir)
             _remove_package(final)
+            if isinstance(exc, OSError):
+                raise ExportError(
+                    f"the package could not be written ({exc}); nothing was exported and the"
+                    " custody log does not mention it. Check the free space and that --out is"
+                    " writable, then export again"
+                ) from exc
             raise
     return report
 

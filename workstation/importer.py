@@ -44,6 +44,7 @@ from workstation.progress import Progress, ProgressFactory, silent_progress
 from workstation.reconciliation import find_gaps, record_unlogged
 from workstation.store import (
     EvidenceStore,
+    remove_abandoned_staging,
     remove_tree,
     utc_now,
     write_bytes_atomic,
@@ -539,7 +540,8 @@ def stage_import(
 
 def recover_store(store: EvidenceStore, custody: CustodyLog, actor: str) -> list[str]:
     """Finish or drop interrupted imports and record unrecorded items; say what was done."""
-    notes: list[str] = []
+    notes = [f"removed {name} from tmp/, left by a command that was interrupted"
+             for name in remove_abandoned_staging(store)]
     outcome = finish_pending(store, custody)
     notes += [f"completed an interrupted import of bundle {name[:16]}"
               for name in outcome.completed]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from workstation.custody import CustodyLog, Entry
+from workstation.pending import PENDING_PREFIX
 from workstation.store import EvidenceStore
 
 CONSENT_PREFIX = "consent:"
@@ -87,12 +88,26 @@ def find_gaps(store: EvidenceStore, entries: list[Entry]) -> list[Gap]:
     for (item, uuid), entry in sorted(expected.items()):
         if (item, uuid) not in stored:
             bundle = (entry.get("details") or {}).get("bundle_manifest_sha256")
-            gaps.append(Gap(
-                "missing", item, uuid,
-                f"import entry {entry['seq']} records it but it is not in the store and no"
-                f" interrupted import holds it; import bundle {bundle} again to restore it",
-            ))
+            if _held_by_pending(store, item, uuid):
+                detail = (f"import entry {entry['seq']} records it and an interrupted import"
+                          " holds it in tmp/; run `skrynka-workstation custody repair` (or the"
+                          " next import) to move it into place")
+            else:
+                detail = (f"import entry {entry['seq']} records it but it is not in the store"
+                          f" and no interrupted import holds it; import bundle {bundle} again"
+                          " to restore it")
+            gaps.append(Gap("missing", item, uuid, detail))
     return gaps
+
+
+def _held_by_pending(store: EvidenceStore, item: str, uuid: str) -> bool:
+    for pending in store.tmp_dir.glob(f"{PENDING_PREFIX}*"):
+        if item.startswith(CONSENT_PREFIX):
+            if (pending / "consent" / f"{uuid}.json").exists():
+                return True
+        elif (pending / "originals" / item / "submissions" / f"{uuid}.json").exists():
+            return True
+    return False
 
 
 def record_unlogged(store: EvidenceStore, custody: CustodyLog, actor: str) -> list[Gap]:

@@ -219,6 +219,33 @@ class EvidenceStore:
             remove_tree(path)
 
 
+def remove_abandoned_staging(store: EvidenceStore) -> list[str]:
+    """Remove staging directories of commands that died (their process no longer runs)."""
+    removed: list[str] = []
+    if not store.tmp_dir.is_dir():
+        return removed
+    for path in sorted(store.tmp_dir.iterdir()):
+        parts = path.name.split("-")
+        if len(parts) != 3 or not parts[1].isdigit() or not path.is_dir():
+            continue
+        pid = int(parts[1])
+        if pid == os.getpid() or _process_runs(pid):
+            continue
+        remove_tree(path)
+        removed.append(path.name)
+    return removed
+
+
+def _process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def remove_tree(path: Path) -> None:
     """Remove a directory tree even where files or directories were made read-only."""
     if not path.exists():

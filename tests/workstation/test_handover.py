@@ -231,3 +231,106 @@ def test_export_of_an_unknown_case_changes_nothing(
 @pytest.fixture(autouse=True)
 def _bagit_tool_is_installed() -> None:
     assert BAGIT_TOOL.exists() or shutil.which("bagit.py"), "pip install bagit"
+
+
+def custody_lines(workstation: Workstation) -> list[bytes]:
+    return (workstation.store / "custody.log").read_bytes().splitlines()
+
+
+def test_the_export_entries_in_the_package_are_the_ones_logged_after_it(
+    workstation: Workstation, make_bundle: MakeBundle, tmp_path: Path
+) -> None:
+    prepare_case(workstation, make_bundle, ["platform", "un"])
+    before = custody_lines(workstation)
+
+    package, _ = export(workstation, "un", tmp_path / "to-un")
+
+    statement = json.loads((package / "skrynka" / "statement.json").read_text())
+    added = custody_lines(workstation)[len(before):]
+    assert [json.loads(line)["action"] for line in added] == ["export", "export"]
+    assert all(json.loads(line)["details"]["package_id"] == statement["package_id"]
+               for line in added)
+    extract = (package / "skrynka" / "custody.jsonl").read_bytes().splitlines()
+    assert extract[-2:] == added  # byte for byte: the package shows what the log now holds
+    assert workstation.run("custody", "verify")[0] == 0
+
+
+def _fail_mid_way(bag_dir: Path, tag_dir: Path, bag_info: dict[str, str]) -> str | None:
+    (bag_dir / "data").mkdir()
+    (bag_dir / "data" / "half-written").write_bytes(b"partial")
+    raise OSError(28, "No space left on device")
+
+
+def _fail_validation(bag_dir: Path, tag_dir: Path, bag_info: dict[str, str]) -> str | None:
+    (bag_dir / "manifest-sha256.txt").write_text("0" * 64 + "  data/README.txt\n")
+    return "Payload-Oxum validation failed"
+
+
+@pytest.mark.parametrize("failure", [_fail_mid_way, _fail_validation],
+                         ids=["disk-full-while-bagging", "bag-does-not-validate"])
+@pytest.mark.parametrize("encrypted", [False, True], ids=["directory", "encrypted"])
+def test_a_failed_bagging_leaves_no_package_and_no_export_entry(
+    workstation: Workstation, make_bundle: MakeBundle, tmp_path: Path, short_dir: Path,
+    monkeypatch: pytest.MonkeyPatch, failure: object, encrypted: bool,
+) -> None:
+    prepare_case(workstation, make_bundle, ["platform", "un"])
+    out = tmp_path / "to-un"
+    out.mkdir()
+    extra: list[str] = []
+    if encrypted:
+        key_file = tmp_path / "recipient.asc"
+        key_file.write_text(make_key_pair(short_dir / "recipient", "UN unit").public_armored)
+        extra = ["--recipient", str(key_file)]
+    before = custody_lines(workstation)
+    monkeypatch.setattr("workstation.handover.build_bag", failure)
+
+    code, _, err = workstation.run(
+        "export", "--case", "akrestsina-2020", "--to", "un", "--out", str(out), *extra)
+
+    assert code != 0
+    assert "error:" in err
+    assert list(out.iterdir()) == []  # not even the hidden .partial directory
+    assert custody_lines(workstation) == before
+    assert list((workstation.store / "tmp").iterdir()) == []
+    assert workstation.run("custody", "verify")[0] == 0
+
+
+def test_an_unusable_recipient_key_leaves_no_package_and_no_export_entry(
+    workstation: Workstation, make_bundle: MakeBundle, tmp_path: Path
+) -> None:
+    prepare_case(workstation, make_bundle, ["platform", "un"])
+    out = tmp_path / "to-un"
+    out.mkdir()
+    key_file = tmp_path / "recipient.asc"
+    key_file.write_text("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n")
+    before = custody_lines(workstation)
+
+    code, _, err = workstation.run("export", "--case", "akrestsina-2020", "--to", "un",
+                                   "--out", str(out), "--recipient", str(key_file))
+
+    assert code != 0
+    assert "recipient key cannot be used" in err
+    assert list(out.iterdir()) == []
+    assert custody_lines(workstation) == before
+
+
+def test_a_custody_log_that_cannot_be_written_takes_the_finished_package_away(
+    workstation: Workstation, make_bundle: MakeBundle, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prepare_case(workstation, make_bundle, ["platform", "un"])
+    out = tmp_path / "to-un"
+    out.mkdir()
+    before = custody_lines(workstation)
+
+    def log_is_full(self: object, entries: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("workstation.custody.CustodyLog.commit", log_is_full)
+    code, _, err = workstation.run(
+        "export", "--case", "akrestsina-2020", "--to", "un", "--out", str(out))
+
+    assert code != 0
+    assert "nothing was exported" in err
+    assert list(out.iterdir()) == []  # a package the log does not record must not exist
+    assert custody_lines(workstation) == before
