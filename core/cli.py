@@ -33,6 +33,7 @@ from core.serve import (
 )
 from core.settings import Settings, env_name, load_settings
 from core.setup import init_instance
+from core.timestamp_commands import register_timestamp_commands
 from core.user_commands import register_user_commands
 from crypto.signing import Signer
 from onion.errors import OnionError
@@ -49,6 +50,7 @@ COMMAND_REGISTRATIONS: tuple[Registration, ...] = (
     register_user_commands,
     register_audit_commands,
     register_backup_commands,
+    register_timestamp_commands,
 )
 
 DEMO_DATA_DIR = Path("demo-data")

@@ -283,3 +283,42 @@ class GpgBatchFailed(DevDataError):
 
 class BackupError(SkrynkaError):
     """A backup could not be written; nothing was left behind."""
+
+
+class TimestampError(SkrynkaError):
+    """A trusted timestamp could not be obtained or checked; nothing was recorded for it."""
+
+
+class TsaUnreachable(TimestampError):
+    """The time-stamping authority (or tor on the way to it) did not answer usefully."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(
+            f"the time-stamping authority {url} could not be reached: {reason}. The tree stays "
+            "waiting and is retried on the next run; check tor (`skrynka check`) and the "
+            "authority's status page if this repeats"
+        )
+
+
+class TsaTokenRefused(TimestampError):
+    """An authority answered, but its token does not check out."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(
+            f"the token from {url} was refused: {reason}. Nothing was stored; check that "
+            "SKRYNKA_TSA_CA_FILE holds this authority's current root certificate"
+        )
+
+
+class StampRequestInvalid(TimestampError):
+    """An uploaded stamp request is not a workstation's custody-head or renewal request."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"this file is not a stamp request from the evidence workstation ({reason}); "
+            "upload the file `skrynka-workstation stamp-request` wrote, unchanged"
+        )

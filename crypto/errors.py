@@ -70,3 +70,20 @@ class WordListUnavailable(CryptoError):
 
 class GpgFailed(CryptoError):
     """The gpg binary is missing or failed in a way that is not a decryption failure."""
+
+
+class BadInclusionPath(CryptoError):
+    """A Merkle inclusion path (or its leaf, index or size) is malformed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"malformed Merkle inclusion path: {reason}; the proof cannot be checked as given"
+        )
+
+
+class TimestampTokenInvalid(CryptoError):
+    """An RFC 3161 time-stamp token does not verify (the reason says which check failed)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"time-stamp token refused: {reason}")
