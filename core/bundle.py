@@ -27,11 +27,13 @@ import io
 import json
 import os
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
+
+from sqlalchemy.orm import Session, object_session
 
 from core.errors import (
     BundleError,
@@ -43,14 +45,14 @@ from core.errors import (
     StoreError,
 )
 from core.models import Reply, Submission
+from core.timestamping import ItemProof, LeafProof, item_proofs
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from core.instance import Instance
+        from core.instance import Instance
 
 FORMAT = "skrynka-transfer-bundle"
-VERSION = 1
+# Version 2 adds trusted timestamps (docs/bundle-format.md); the workstation reads 1 and 2.
+VERSION = 2
 CHUNK_BYTES = 1024 * 1024
 
 
@@ -330,6 +332,8 @@ def open_bundle(
     except BaseException:
         _unpin(pins)
         raise
+    proofs = _proofs_of(entries)
+    trees, token_members = _tree_records(proofs.values())
     manifest_items: list[dict[str, Any]] = []
     for entry in entries:
         source = entry.item.source
@@ -348,6 +352,7 @@ def open_bundle(
                 "receipt": None if receipt is None else {
                     "path": receipt.arcname, "size": receipt.size, "sha256": receipt.sha256,
                 },
+                "timestamp": _item_timestamp(entry, proofs),
             }
         )
     manifest = manifest_bytes(
@@ -355,6 +360,7 @@ def open_bundle(
         created_at=moment,
         signing_key=instance.signer.fingerprint,
         items=manifest_items,
+        trees=trees,
     )
     signature = base64.b64encode(instance.signer.sign(manifest)) + b"\n"
     stream = BundleStream(bundle_name(moment), len(entries), pins)
@@ -371,7 +377,8 @@ def open_bundle(
                         if piece:
                             yield piece
             # Last, so an interrupted bundle never carries a signed manifest.
-            for name, data in (("manifest.json", manifest), ("manifest.json.sig", signature)):
+            for name, data in (*token_members, ("manifest.json", manifest),
+                               ("manifest.json.sig", signature)):
                 info = zipfile.ZipInfo(name, date_time=moment.timetuple()[:6])
                 info.compress_type = zipfile.ZIP_STORED
                 info.external_attr = 0o600 << 16
@@ -392,8 +399,60 @@ def open_bundle(
     return stream
 
 
+def _proofs_of(entries: list[_Entry]) -> dict[int, ItemProof]:
+    submissions = [e.item for e in entries if isinstance(e.item, Submission)]
+    db = object_session(submissions[0]) if submissions else None
+    if db is None:
+        return {}
+    return item_proofs(db, [s.id for s in submissions])
+
+
+def _leaf_record(leaf: LeafProof) -> dict[str, Any]:
+    return {"index": leaf.index, "path": list(leaf.path)}
+
+
+def _item_timestamp(entry: _Entry, proofs: dict[int, ItemProof]) -> dict[str, Any] | None:
+    """The item's place in a stamped tree, or None while it waits for one (or is a reply)."""
+    if not isinstance(entry.item, Submission):
+        return None
+    proof = proofs.get(entry.item.id)
+    if proof is None or proof.ciphertext.file_sha256 != entry.main.sha256:
+        return None
+    receipt = None
+    if entry.receipt is not None:
+        if proof.receipt is None or proof.receipt.file_sha256 != entry.receipt.sha256:
+            return None
+        receipt = _leaf_record(proof.receipt)
+    return {"tree": proof.tree.id, "ciphertext": _leaf_record(proof.ciphertext),
+            "receipt": receipt}
+
+
+def _tree_records(
+    proofs: Iterable[ItemProof],
+) -> tuple[list[dict[str, Any]], list[tuple[str, bytes]]]:
+    """The manifest's `trees` and the token members (`timestamps/tree-<id>/<n>.tsr`)."""
+    trees = {proof.tree.id: proof.tree for proof in proofs}
+    records: list[dict[str, Any]] = []
+    members: list[tuple[str, bytes]] = []
+    for tree_id in sorted(trees):
+        tree = trees[tree_id]
+        tokens = []
+        for number, token in enumerate(tree.tokens, start=1):
+            arcname = f"timestamps/tree-{tree_id}/{number}.tsr"
+            members.append((arcname, token.response))
+            tokens.append({
+                "tsa": token.tsa_url,
+                "path": arcname,
+                "size": len(token.response),
+                "sha256": hashlib.sha256(token.response).hexdigest(),
+            })
+        records.append({"id": tree_id, "root": tree.root, "size": tree.size, "tokens": tokens})
+    return records, members
+
+
 def manifest_bytes(
-    *, instance_id: str, created_at: datetime, signing_key: str, items: list[dict[str, Any]]
+    *, instance_id: str, created_at: datetime, signing_key: str, items: list[dict[str, Any]],
+    trees: list[dict[str, Any]] | None = None,
 ) -> bytes:
     """The exact manifest bytes that get signed (UTF-8 JSON, keys in a fixed order)."""
     document = {
@@ -403,6 +462,7 @@ def manifest_bytes(
         "created_at": created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "signing_key": signing_key,
         "items": items,
+        "trees": trees or [],
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 

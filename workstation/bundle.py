@@ -22,7 +22,9 @@ from crypto.signing import fingerprint_of, verify_signature
 from workstation.errors import BundleRejected
 
 BUNDLE_FORMAT = "skrynka-transfer-bundle"
-BUNDLE_VERSION = 1
+# Version 2 adds trusted timestamps (`trees`, each item's `timestamp`); 1 is still read.
+BUNDLE_VERSION = 2
+BUNDLE_VERSIONS = frozenset({1, 2})
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
 KINDS = frozenset({"message", "file", "reply", "consent"})
@@ -41,6 +43,35 @@ class MemberRef:
 
 
 @dataclass(frozen=True)
+class LeafRef:
+    """Where one file sits in a stamped tree: its leaf index and the path up to the root."""
+
+    index: int
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ItemStamp:
+    tree: int
+    ciphertext: LeafRef
+    receipt: LeafRef | None
+
+
+@dataclass(frozen=True)
+class TokenRef:
+    tsa: str
+    member: MemberRef
+
+
+@dataclass(frozen=True)
+class TreeRecord:
+    id: int
+    root: str
+    size: int
+    tokens: tuple[TokenRef, ...]
+
+
+@dataclass(frozen=True)
 class BundleItem:
     uuid: str
     source_uuid: str
@@ -50,6 +81,7 @@ class BundleItem:
     filename: str
     received_on: str
     receipt: MemberRef | None
+    stamp: ItemStamp | None = None
 
     @property
     def label(self) -> str:
@@ -84,6 +116,7 @@ class VerifiedBundle:
     signature_line: bytes
     manifest: dict[str, Any]
     items: tuple[BundleItem, ...]
+    trees: tuple[TreeRecord, ...] = ()
 
     @property
     def manifest_sha256(self) -> str:
@@ -110,10 +143,16 @@ def check_member_safety(names: list[str]) -> None:
             raise _reject_bundle("container", f"{required} is missing")
 
 
-def check_member_set(names: list[str], items: tuple[BundleItem, ...]) -> None:
+def check_member_set(names: list[str], items: tuple[BundleItem, ...],
+                     trees: tuple[TreeRecord, ...] = ()) -> None:
     """Every member is the manifest, its signature or listed in the manifest; all are there."""
     present = set(names)
     expected = {MANIFEST, SIGNATURE}
+    for tree in trees:
+        for token in tree.tokens:
+            expected.add(token.member.path)
+            if token.member.path not in present:
+                raise _reject_bundle("presence", f"token {token.member.path} is missing")
     for item in items:
         for member, what in ((item.ciphertext, "ciphertext"), (item.receipt, "receipt")):
             if member is None:
@@ -126,17 +165,77 @@ def check_member_set(names: list[str], items: tuple[BundleItem, ...]) -> None:
             raise _reject_bundle("container", f"member {name!r} is not listed in the manifest")
 
 
-def _member_ref(value: Any, where: str) -> MemberRef:
+def _member_ref(value: Any, where: str, folder: str = "items/") -> MemberRef:
     if not isinstance(value, dict):
         raise _reject_bundle("manifest", f"{where} is not an object")
     path, size, digest = value.get("path"), value.get("size"), value.get("sha256")
-    if not isinstance(path, str) or not path.startswith("items/"):
-        raise _reject_bundle("manifest", f"{where} path {path!r} is not under items/")
+    if not isinstance(path, str) or not path.startswith(folder):
+        raise _reject_bundle("manifest", f"{where} path {path!r} is not under {folder}")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise _reject_bundle("manifest", f"{where} size {size!r} is not a non-negative integer")
     if not isinstance(digest, str) or not _HEX64.match(digest):
         raise _reject_bundle("manifest", f"{where} sha256 {digest!r} is not 64 lower-case hex")
     return MemberRef(path=path, size=size, sha256=digest)
+
+
+def _count(value: Any, where: str, minimum: int = 0) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise _reject_bundle("manifest", f"{where} is not a whole number >= {minimum}")
+    return value
+
+
+def _leaf_ref(value: Any, where: str) -> LeafRef:
+    if not isinstance(value, dict):
+        raise _reject_bundle("manifest", f"{where} is not an object")
+    path = value.get("path")
+    if not isinstance(path, list) or not all(isinstance(p, str) for p in path):
+        raise _reject_bundle("manifest", f"{where} path is not a list of hashes")
+    return LeafRef(index=_count(value.get("index"), f"{where} index"), path=tuple(path))
+
+
+def parse_stamp(value: Any, uuid: str, has_receipt: bool) -> ItemStamp | None:
+    """An item's `timestamp` (version 2): its leaves in a stamped tree, or None."""
+    if value is None:
+        return None
+    where = f"timestamp of item {uuid}"
+    if not isinstance(value, dict):
+        raise _reject_bundle("manifest", f"{where} is not an object")
+    receipt_raw = value.get("receipt")
+    if (receipt_raw is None) == has_receipt:
+        raise _reject_bundle("manifest", f"{where} does not match whether the item has a receipt")
+    return ItemStamp(
+        tree=_count(value.get("tree"), f"{where} tree"),
+        ciphertext=_leaf_ref(value.get("ciphertext"), f"{where} ciphertext"),
+        receipt=None if receipt_raw is None else _leaf_ref(receipt_raw, f"{where} receipt"),
+    )
+
+
+def parse_trees(manifest: dict[str, Any]) -> tuple[TreeRecord, ...]:
+    raw_trees = manifest.get("trees", [])
+    if not isinstance(raw_trees, list):
+        raise _reject_bundle("manifest", "trees is not a list")
+    trees: list[TreeRecord] = []
+    for index, raw in enumerate(raw_trees):
+        where = f"trees[{index}]"
+        if not isinstance(raw, dict):
+            raise _reject_bundle("manifest", f"{where} is not an object")
+        root = raw.get("root")
+        if not isinstance(root, str) or not _HEX64.match(root):
+            raise _reject_bundle("manifest", f"{where} root is not 64 lower-case hex")
+        raw_tokens = raw.get("tokens")
+        if not isinstance(raw_tokens, list):
+            raise _reject_bundle("manifest", f"{where} tokens is not a list")
+        tokens = []
+        for number, token in enumerate(raw_tokens):
+            member = _member_ref(token, f"{where} token {number}", folder="timestamps/")
+            tsa = token.get("tsa")
+            if not isinstance(tsa, str):
+                raise _reject_bundle("manifest", f"{where} token {number} names no authority")
+            tokens.append(TokenRef(tsa=tsa, member=member))
+        trees.append(TreeRecord(id=_count(raw.get("id"), f"{where} id"), root=root,
+                                size=_count(raw.get("size"), f"{where} size", 1),
+                                tokens=tuple(tokens)))
+    return tuple(trees)
 
 
 def parse_items(manifest: dict[str, Any]) -> tuple[BundleItem, ...]:
@@ -188,6 +287,7 @@ def parse_items(manifest: dict[str, Any]) -> tuple[BundleItem, ...]:
                 filename=filename,
                 received_on=str(raw.get("received_on", "")),
                 receipt=receipt,
+                stamp=parse_stamp(raw.get("timestamp"), uuid, receipt is not None),
             )
         )
     return tuple(items)
@@ -226,17 +326,23 @@ def open_bundle(path: Path, pinned_key: bytes) -> VerifiedBundle:
     # 2. Format and version.
     if manifest.get("format") != BUNDLE_FORMAT:
         raise _reject_bundle("format", f"format is {manifest.get('format')!r}")
-    if manifest.get("version") != BUNDLE_VERSION:
+    version = manifest.get("version")
+    if isinstance(version, bool) or version not in BUNDLE_VERSIONS:
         raise _reject_bundle(
             "version",
-            f"version {manifest.get('version')!r} is not {BUNDLE_VERSION}; update the workstation",
+            f"version {version!r} is not one of {sorted(BUNDLE_VERSIONS)}; update the"
+            " workstation",
         )
     items = parse_items(manifest)
-    check_member_set(names, items)
+    trees = parse_trees(manifest) if version >= 2 else ()
+    if version < 2 and any(item.stamp is not None for item in items):
+        raise _reject_bundle("manifest", "a version 1 bundle carries no timestamps")
+    check_member_set(names, items, trees)
     return VerifiedBundle(
         path=path,
         manifest_bytes=manifest_bytes,
         signature_line=signature_line,
         manifest=manifest,
         items=items,
+        trees=trees,
     )

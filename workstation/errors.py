@@ -113,3 +113,13 @@ class PackageInvalid(WorkstationError):
             " ask the sender for a new copy and compare the workstation key fingerprint"
             " out of band"
         )
+
+
+class TsaRootsUnusable(WorkstationError):
+    """A TSA root certificate file cannot be read as PEM certificates."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(
+            f"{path} cannot be used as a TSA root certificate ({reason}); get the PEM root"
+            " certificate from the authority's published policy and add it again"
+        )

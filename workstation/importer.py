@@ -50,6 +50,14 @@ from workstation.store import (
     write_bytes_atomic,
     write_json_atomic,
 )
+from workstation.timestamps import (
+    REFUSED,
+    StampVerdict,
+    check_bundle_stamps,
+    stage_stamp,
+    summary_line,
+    trusted_roots,
+)
 
 RECEIPT_FORMAT = "skrynka-receipt"
 RECEIPT_VERSION = 1
@@ -69,6 +77,8 @@ class ImportReport:
     already_present: list[str] = field(default_factory=list)
     consent_records: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Submission uuid -> verdict on its trusted timestamp (workstation.timestamps).
+    timestamps: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +90,7 @@ class _Checked:
     digest: PlaintextDigest
     receipt: dict[str, Any] | None
     gzip_name: str | None
+    encrypted_receipt: Path | None = None
 
 
 def copy_member(
@@ -362,6 +373,7 @@ def check_items(
         try:
             for index, item in enumerate(bundle.items):
                 receipt = None
+                receipt_path: Path | None = None
                 if item.receipt is not None:
                     # Receipts are tiny: copied out, hashed and decrypted one after the other.
                     receipt_path = encrypted / f"{index}.receipt"
@@ -386,7 +398,8 @@ def check_items(
                     raise failure
                 if isinstance(source, Path):
                     source.unlink()  # free the space for the next item
-                result = _Checked(item, plain / f"{index}", digest, receipt, gzip_name)
+                result = _Checked(item, plain / f"{index}", digest, receipt, gzip_name,
+                                  receipt_path)
                 compare_with_receipt(result)
                 checked.append(result)
         except BundleRejected as exc:
@@ -438,7 +451,7 @@ def original_name_of(checked: _Checked) -> str | None:
 
 
 def stage_original(checked: _Checked, bundle: VerifiedBundle, store: EvidenceStore,
-                   pending: Path) -> bool:
+                   pending: Path, stamp: StampVerdict | None = None) -> bool:
     """Lay out a checked item in `pending` as it will stand in originals/; False if not new."""
     item_id = checked.digest.sha256
     final = store.original_dir(item_id)
@@ -467,6 +480,10 @@ def stage_original(checked: _Checked, bundle: VerifiedBundle, store: EvidenceSto
     (staged / "submissions").mkdir(parents=True, exist_ok=True)
     write_json_atomic(staged / "submissions" / record_name, _submission_record(checked, bundle),
                       mode=0o444)
+    if stamp is not None:
+        # Token, path and encrypted receipt stay with the original (workstation.timestamps).
+        stage_stamp(staged / "timestamps" / checked.item.uuid, checked.item, stamp,
+                    checked.encrypted_receipt)
     return True
 
 
@@ -517,19 +534,24 @@ def stage_bundle_record(bundle: VerifiedBundle, bundle_path: Path, actor: str,
 def stage_import(
     store: EvidenceStore, bundle: VerifiedBundle, bundle_path: Path, checked: list[_Checked],
     actor: str, pending: Path, report: ImportReport,
+    stamps: dict[str, StampVerdict] | None = None,
 ) -> list[tuple[str, str | None, str | None, dict[str, Any]]]:
     """Stage everything new in `pending`; return the custody records that will describe it."""
     pending.mkdir()
     records: list[tuple[str, str | None, str | None, dict[str, Any]]] = []
+    stamps = stamps or {}
     for result in checked:
+        stamp = stamps.get(result.item.uuid)
         details = _custody_details(result, bundle)
+        if stamp is not None:
+            details["timestamp"] = stamp.as_record()
         if result.item.kind == "consent":
             if stage_consent(result, bundle, store, pending):
                 report.consent_records.append(result.item.uuid)
                 records.append(("import", f"consent:{result.item.uuid}", result.digest.sha256,
                                 details))
             continue
-        if stage_original(result, bundle, store, pending):
+        if stage_original(result, bundle, store, pending, stamp):
             report.imported.append(result.digest.sha256)
             records.append(("import", result.digest.sha256, result.digest.sha256, details))
         else:
@@ -587,9 +609,15 @@ def import_bundle(
             ) from exc
         finally:
             progress.close()
+        # The timestamps' verdicts are recorded, never a reason to refuse the evidence.
+        stamps = check_bundle_stamps(bundle, trusted_roots(store))
+        for uuid, verdict in stamps.items():
+            report.timestamps[uuid] = verdict.verdict
+            if verdict.verdict == REFUSED:
+                report.warnings.append(summary_line(uuid, verdict))
         # Every check passed. Stage, then log, then move into place (workstation.pending).
         records = stage_import(store, bundle, bundle_path, checked, actor, staging / "pending",
-                               report)
+                               report, stamps)
         entries = custody.prepare(actor, records)
         target = pending_dir(store, bundle.manifest_sha256)
         seal_pending(staging / "pending", target, entries)

@@ -82,7 +82,10 @@ def test_a_bundle_follows_the_documented_format(
         verify_signature(instance.signer.public_key, manifest_bytes, signature)
         manifest = json.loads(manifest_bytes)
         assert manifest["format"] == "skrynka-transfer-bundle"
-        assert manifest["version"] == 1
+        assert manifest["version"] == 2
+        # Nothing was time-stamped yet: every item waits, and no tree travels.
+        assert manifest["trees"] == []
+        assert all(item["timestamp"] is None for item in manifest["items"])
         assert manifest["instance_id"] == instance.settings.instance_id
         assert manifest["signing_key"] == instance.signer.fingerprint
         assert hashlib.sha256(manifest_bytes).hexdigest() == summary.manifest_sha256

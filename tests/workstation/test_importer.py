@@ -238,10 +238,10 @@ def test_an_unknown_version_is_refused(
     bundle = make_bundle([Sent("message", b"hello")])
     members = read_members(bundle)
     manifest = json.loads(members["manifest.json"])
-    manifest["version"] = 2
+    manifest["version"] = 3
     resign(members, manifest, server_signer)
 
-    tampered = rewrite_bundle(bundle, tmp_path / "v2.zip", members)
+    tampered = rewrite_bundle(bundle, tmp_path / "v3.zip", members)
 
     assert_refused(workstation, tampered, "version check failed")
 
