@@ -87,3 +87,7 @@ class TimestampTokenInvalid(CryptoError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"time-stamp token refused: {reason}")
+
+
+class TimestampTokenMismatch(TimestampTokenInvalid):
+    """The token is for other data: its message imprint is not the hash of this message."""

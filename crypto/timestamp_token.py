@@ -28,7 +28,7 @@ from rfc3161_client import (
     decode_timestamp_response,
 )
 
-from crypto.errors import TimestampTokenInvalid
+from crypto.errors import TimestampTokenInvalid, TimestampTokenMismatch
 
 SHA256_OID = "2.16.840.1.101.3.4.2.1"
 SHA512_OID = "2.16.840.1.101.3.4.2.3"
@@ -118,7 +118,7 @@ def verify_token(
             )
         digest = hashlib.new(algorithm, message).digest()
         if info.message_imprint.message != digest:
-            raise TimestampTokenInvalid(
+            raise TimestampTokenMismatch(
                 "the token stamps other data (its message imprint is not the hash of this "
                 "root or document)"
             )

@@ -5,8 +5,8 @@ cheap (about a tenth of a second) and made fresh for every test that asks for on
 """
 
 import os
-from dataclasses import replace
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from core.setup import init_instance
 from tests.support.gunicorn import GunicornRunner
 from tests.support.keys import KeyPair, make_key_pair
 from tests.support.postgres import PostgresServer, start_postgres
-from tests.support.tsa import TestCa, TimestampAuthority, make_test_ca
+from tests.support.tsa import TimestampAuthority, TsaPki, make_test_ca
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
@@ -47,13 +47,13 @@ def instance(tmp_path: Path, submission_keypair: KeyPair) -> Iterator[Instance]:
 
 
 @pytest.fixture(scope="session")
-def tsa_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCa:
+def tsa_ca(tmp_path_factory: pytest.TempPathFactory) -> TsaPki:
     """A test PKI: a root CA and a TSA certificate with the critical timeStamping EKU."""
     return make_test_ca(tmp_path_factory.mktemp("tsa-ca"))
 
 
 @pytest.fixture
-def tsa(tsa_ca: TestCa) -> Iterator[TimestampAuthority]:
+def tsa(tsa_ca: TsaPki) -> Iterator[TimestampAuthority]:
     """A real RFC 3161 authority (`openssl ts -reply`) on a loopback port."""
     authority = TimestampAuthority(tsa_ca)
     yield authority

@@ -24,10 +24,12 @@ from workstation.errors import (
     BundleRejected,
     CaseError,
     CustodyBroken,
+    FixityFailed,
     ItemNotFound,
     KeySetupError,
     MetadataToolError,
     PackageInvalid,
+    StampTokenRefused,
     StoreError,
     WorkstationError,
 )
@@ -53,6 +55,7 @@ from workstation.store import (
     remove_tree,
     utc_now,
 )
+from workstation.timestamp_commands import register_timestamp_commands
 from workstation.working_copy import list_working_copies, make_working_copy, safe_file_name
 
 STORE_ENV = "SKRYNKA_WORKSTATION_STORE"
@@ -67,6 +70,8 @@ EXIT_STORE = 6
 EXIT_CODES: tuple[tuple[type[WorkstationError], int], ...] = (
     (BundleRejected, EXIT_BUNDLE_REFUSED),
     (CustodyBroken, EXIT_VERIFICATION_FAILED),
+    (FixityFailed, EXIT_VERIFICATION_FAILED),
+    (StampTokenRefused, EXIT_VERIFICATION_FAILED),
     (PackageInvalid, EXIT_VERIFICATION_FAILED),
     (ItemNotFound, EXIT_NOT_FOUND),
     (AmbiguousItem, EXIT_NOT_FOUND),
@@ -161,6 +166,8 @@ def command_import(args: argparse.Namespace) -> int:
         print(f"  unchanged  {item_id} (already in the store)")
     for uuid in report.consent_records:
         print(f"  consent    record {uuid}")
+    for uuid, verdict in sorted(report.timestamps.items()):
+        print(f"  timestamp  {verdict:<11} submission {uuid}")
     if not (report.imported or report.consent_records):
         print("nothing new in this bundle; nothing changed")
     return EXIT_OK
@@ -512,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--reason", required=True)
     delete.add_argument("--yes", action="store_true")
     delete.set_defaults(handler=command_delete)
+    register_timestamp_commands(commands, common, _Context)
     return parser
 
 

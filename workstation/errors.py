@@ -123,3 +123,22 @@ class TsaRootsUnusable(WorkstationError):
             f"{path} cannot be used as a TSA root certificate ({reason}); get the PEM root"
             " certificate from the authority's published policy and add it again"
         )
+
+
+class StampTokenUnmatched(WorkstationError):
+    """A stamp request cannot be made, or a returned token stamps no pending request."""
+
+
+class StampTokenRefused(WorkstationError):
+    """A returned token stamps a pending request but does not verify; the verdict is logged."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"the token was refused ({reason}); the custody log records the refusal and the"
+            " request stays pending. Trust the authority's current root with `tsa trust` if it"
+            " is missing, or have the request stamped again"
+        )
+
+
+class FixityFailed(WorkstationError):
+    """At least one original or working copy no longer matches its recorded hashes."""

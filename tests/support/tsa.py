@@ -29,7 +29,7 @@ POLICY = "1.3.6.1.4.1.99999.1.1"
 
 
 @dataclass(frozen=True)
-class TestCa:
+class TsaPki:
     """Files of one test PKI: the root a verifier trusts and the TSA's certificate and key."""
 
     root_pem: Path
@@ -48,7 +48,7 @@ def make_test_ca(
     label: str = "Skrynka Test",
     tsa_not_before: datetime.datetime | None = None,
     tsa_not_after: datetime.datetime | None = None,
-) -> TestCa:
+) -> TsaPki:
     """A root CA and a TSA certificate signed by it, as PEM files in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
@@ -101,7 +101,7 @@ def make_test_ca(
         )
         .sign(root_key, hashes.SHA256())
     )
-    files = TestCa(
+    files = TsaPki(
         root_pem=directory / "root.pem",
         tsa_cert_pem=directory / "tsa.pem",
         tsa_key_pem=directory / "tsa.key",
@@ -119,7 +119,7 @@ def make_test_ca(
     return files
 
 
-def _openssl_config(ca: TestCa) -> Path:
+def _openssl_config(ca: TsaPki) -> Path:
     config = ca.directory / "tsa.cnf"
     serial = ca.directory / "serial"
     if not serial.exists():
@@ -148,7 +148,7 @@ def _openssl_config(ca: TestCa) -> Path:
 class TimestampAuthority:
     """``openssl ts -reply`` served over HTTP on 127.0.0.1; ``url`` is where to POST."""
 
-    def __init__(self, ca: TestCa) -> None:
+    def __init__(self, ca: TsaPki) -> None:
         self.ca = ca
         self.config = _openssl_config(ca)
         self.down = False
