@@ -88,6 +88,15 @@ def count_pending(db: Session) -> int:
     return int(db.scalar(select(func.count(Submission.id)).where(pending_query())) or 0)
 
 
+def count_unstamped(db: Session) -> int:
+    """Submissions with no token yet: not in a tree, or in a tree still waiting for one."""
+    stamped = exists().where(
+        TimestampLeaf.submission_id == Submission.id,
+        exists().where(TimestampToken.tree_id == TimestampLeaf.tree_id),
+    )
+    return int(db.scalar(select(func.count(Submission.id)).where(~stamped)) or 0)
+
+
 def _slot(moment: datetime, minutes: int) -> int:
     return int(moment.timestamp()) // (minutes * 60)
 

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.inbox import all_submissions, find_sources, list_sources, unread_submissions
+from core.timestamping import configured, count_unstamped
 from journalist_app.auth import login_required
 from journalist_app.context import db, me, staff
 from journalist_app.evidence import bundle_response, delete_sources_data, set_star
@@ -43,8 +44,10 @@ def index() -> str:
         db(), page=page_number(request.args.get("page")), per_page=PER_PAGE,
         designation_filter=query or None,
     )
+    unstamped = count_unstamped(db()) if configured(staff().instance) else None
     return render_template(
-        "inbox.html", page=page, query=query, form=ActionForm(), notice=current_notice()
+        "inbox.html", page=page, query=query, form=ActionForm(), notice=current_notice(),
+        unstamped=unstamped,
     )
 
 

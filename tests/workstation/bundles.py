@@ -212,7 +212,7 @@ def merkle_path(leaves: list[bytes], index: int) -> list[bytes]:
     return [*merkle_path(leaves[k:], index - k), merkle_root(leaves[:k])]
 
 
-def openssl_token(tsa_url: str, data: bytes, work_dir: Path) -> bytes:
+def openssl_token(tsa_url: str, data: bytes, work_dir: Path, digest: str = "sha256") -> bytes:
     """A token over ``data`` from the authority at ``tsa_url``: `openssl ts -query`, HTTP POST."""
     import subprocess
     import urllib.request
@@ -221,7 +221,7 @@ def openssl_token(tsa_url: str, data: bytes, work_dir: Path) -> bytes:
     data_path = work_dir / f"{uuid.uuid4()}.bin"
     query_path = data_path.with_suffix(".tsq")
     data_path.write_bytes(data)
-    subprocess.run(["openssl", "ts", "-query", "-data", str(data_path), "-sha256", "-cert",
+    subprocess.run(["openssl", "ts", "-query", "-data", str(data_path), f"-{digest}", "-cert",
                     "-out", str(query_path)], check=True, capture_output=True)
     request = urllib.request.Request(tsa_url, data=query_path.read_bytes(),
                                      headers={"Content-Type": "application/timestamp-query"})
