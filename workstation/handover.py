@@ -37,6 +37,7 @@ from workstation.custody import CustodyLog, canonical_bytes
 from workstation.errors import ExportError
 from workstation.progress import ProgressFactory
 from workstation.store import EvidenceStore, fsync_dir, remove_tree, utc_now
+from workstation.timestamps import stamp_summary, tsa_roots_dir
 from workstation.working_copy import list_working_copies, safe_file_name
 
 STATEMENT_FORMAT = "skrynka-handover-statement"
@@ -131,6 +132,11 @@ def _item_tags(store: EvidenceStore, item: Item, records: list[ConsentRecord],
             write_tag(tag_root, f"{base}/receipts/{sub.submission_uuid}.json", sub.receipt)
         if sub.intake is not None:
             write_tag(tag_root, f"{base}/intake/{sub.submission_uuid}.json", sub.intake)
+        kept = item.directory / "timestamps" / sub.submission_uuid
+        for path in sorted(kept.iterdir()) if kept.is_dir() else []:
+            # Token, root, path and encrypted receipt: checkable with openssl alone.
+            write_tag(tag_root, f"{base}/timestamps/{sub.submission_uuid}/{path.name}",
+                      path.read_bytes())
     for index, record in enumerate(records):
         write_tag(tag_root, f"{base}/consent/{index + 1}.json", record.summary())
         if record.origin.startswith("consent item "):
@@ -239,6 +245,10 @@ def export_case(
             write_tag(tag_root, "statement.json.sig",
                       base64.b64encode(signer.sign(statement_bytes)) + b"\n")
             write_tag(tag_root, "workstation.pub", base64.b64encode(signer.public_key) + b"\n")
+            for root in sorted(tsa_roots_dir(store).glob("*.pem")):
+                # The TSA roots this workstation trusted, for convenience: a recipient compares
+                # their fingerprints with what each authority publishes before relying on them.
+                write_tag(tag_root, f"tsa-roots/{root.name}", root.read_bytes())
             problem = build_bag(bag_dir, tag_root.parent, _bag_info(statement))
             if problem is not None:
                 raise ExportError(f"the package did not validate after writing: {problem}")
@@ -305,6 +315,8 @@ def _lay_out_item(store: EvidenceStore, item: Item, records: list[ConsentRecord]
              "origin": r.origin}
             for r in records
         ],
+        "timestamps": stamp_summary(item.directory, TAG_DIR,
+                                    {r.source_uuid for r in records}, item.submissions),
         "payload_bytes": payload,
     }
 

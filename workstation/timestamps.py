@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,12 +233,38 @@ def stage_stamp(target: Path, item: BundleItem, verdict: StampVerdict,
     if verdict.tree is None:
         return
     target.mkdir(parents=True)
-    write_json_atomic(target / "proof.json", proof_document(item, verdict), mode=0o444)
+    proof = proof_document(item, verdict)
+    write_json_atomic(target / "proof.json", proof, mode=0o444)
+    for role, leaf in proof["leaves"].items():
+        # The same path as plain "side hash" lines, for checking with a shell and openssl.
+        lines = "".join(f"{step['side']} {step['hash']}\n" for step in leaf["path"])
+        write_bytes_atomic(target / f"{role}-path.txt", lines.encode("ascii"), mode=0o444)
     write_bytes_atomic(target / "root.bin", bytes.fromhex(verdict.tree.root), mode=0o444)
     for number, token in enumerate(verdict.tokens, start=1):
         write_bytes_atomic(target / f"token-{number}.tsr", token.response, mode=0o444)
     if encrypted_receipt is not None:
         write_bytes_atomic(target / "receipt.gpg", encrypted_receipt.read_bytes(), mode=0o444)
+
+
+def stamp_summary(item_dir: Path, tag_dir: str, sources: set[str],
+                  submissions: Sequence[Any]) -> list[dict[str, Any]]:
+    """The statement's `timestamps` of one item: where each kept proof is and its verdict."""
+    summary = []
+    for sub in submissions:
+        proof_path = item_dir / "timestamps" / sub.submission_uuid / "proof.json"
+        if sub.source_uuid not in sources or not proof_path.is_file():
+            continue
+        proof = read_proof(proof_path)
+        item_id = item_dir.name
+        summary.append({
+            "submission_uuid": sub.submission_uuid,
+            "path": f"{tag_dir}/items/{item_id}/timestamps/{sub.submission_uuid}",
+            "verdict": proof["verdict"],
+            "tree_root": proof["tree_root"],
+            "tokens": [{"file": t["file"], "verdict": t["verdict"],
+                        "gen_time": t.get("gen_time")} for t in proof["tokens"]],
+        })
+    return summary
 
 
 def summary_line(uuid: str, verdict: StampVerdict) -> str:

@@ -69,7 +69,8 @@ def test_a_stamped_bundle_imports_with_verified_timestamps_kept_beside_the_origi
         kept = (workstation.store / "originals" / entry["item"] / "timestamps"
                 / entry["details"]["submission_uuid"])
         assert sorted(p.name for p in kept.iterdir()) == [
-            "proof.json", "receipt.gpg", "root.bin", "token-1.tsr"]
+            "ciphertext-path.txt", "proof.json", "receipt-path.txt", "receipt.gpg", "root.bin",
+            "token-1.tsr"]
         # The kept files check out with openssl alone, and the receipt with the leaf.
         checked = openssl_verify(kept / "token-1.tsr", kept / "root.bin", tsa.ca.root_pem)
         assert checked.returncode == 0, checked.stderr
