@@ -201,3 +201,16 @@ def test_a_second_run_while_one_holds_the_lock_does_nothing(stamping_instance: I
         assert held
         assert run(stamping_instance).busy
     assert not run(stamping_instance).busy
+
+
+def test_a_dead_socks_port_is_a_clear_failure_not_a_traceback(
+    stamping_instance: Instance, tmp_path: Path,
+) -> None:
+    make_source(stamping_instance, "no tor running")
+    settings = replace(stamping_instance.settings, tsa_socks_proxy=f"unix:{tmp_path}/none")
+    client = tsa_client_from(settings)
+    assert client is not None
+    report = run_timestamping(replace(stamping_instance, settings=settings), client,
+                              sleep=lambda _s: None, delays=())
+    [(_tree, _url, reason)] = report.failures
+    assert "tor's SOCKS port does not answer" in reason

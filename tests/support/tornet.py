@@ -451,6 +451,22 @@ class TorNetwork:
         node.torrc_lines = [*self._base_lines(node), *self._relay_lines(node)]
         return node
 
+    def start_socket_client(self, nickname: str, socket_path: Path, timeout: float = 120
+                            ) -> TorNode:
+        """One more client whose SOCKS port is the Unix socket ``socket_path`` (as a server's
+        system tor offers /run/tor/socks); started and bootstrapped. Stopped with the network."""
+        node = self._node(nickname)
+        node.torrc_lines = [*self._base_lines(node), f"SocksPort unix:{socket_path}"]
+        self.relays.append(node)  # stopped with the others
+        node.start()
+        deadline = time.monotonic() + timeout
+        while not node.log_contains("Bootstrapped 100%"):
+            node.check_running()
+            if time.monotonic() > deadline:
+                raise TorNetworkError(f"{nickname} did not bootstrap:\n{node.log_tail()}")
+            time.sleep(0.5)
+        return node
+
     def _client(self, nickname: str) -> TorClient:
         node = self._node(nickname)
         node.socks_port = free_port()
