@@ -14,8 +14,9 @@ so a slow or dead authority never touches the web workers):
 2. Tokens. For every tree that lacks a token from a configured authority, the root (32 raw
    bytes) is sent to it through tor (core.tsa), tried up to three times with a pause between.
    A verified token is stored with a `timestamp_token` audit entry; when every try failed, the
-   tree records the failure and a `timestamp_failed` entry names the authority and the reason.
-   The next run tries again. No database transaction is open while the network is used.
+   tree records the failure, a `timestamp_failed` entry names the authority and the reason, and
+   that authority's remaining trees wait for the next run, which tries again. No database
+   transaction is open while the network is used.
 
 Because the plaintext hashes exist only inside the encrypted receipts, a root (or a token)
 discloses nothing about content; after decryption, plaintext hash -> receipt -> ciphertext hash
@@ -239,6 +240,9 @@ def stamp_trees(instance: Instance, client: TsaClient, audit: AuditLog, report: 
                                  object=f"tree:{tree_id}", detail=str(error))
                     db.commit()
                 report.failures.append((tree_id, url, str(error)))
+                # The authority is down or refusing: leave its other trees for the next run
+                # instead of spending every retry of this one on them.
+                break
 
 
 @contextmanager

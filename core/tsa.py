@@ -10,11 +10,10 @@ returned: a token that does not verify is never stored. Network trouble raises
 from __future__ import annotations
 
 import http.client
-import socket
+import ssl
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 
@@ -60,19 +59,13 @@ class TsaClient:
         https = parts.scheme == "https"
         port = parts.port or (443 if https else 80)
         connection: http.client.HTTPConnection
-        if https:
-            connection = http.client.HTTPSConnection(host, port, timeout=self.timeout)
+        if not self.proxy:
+            connection = (http.client.HTTPSConnection if https else http.client.HTTPConnection)(
+                host, port, timeout=self.timeout)
+        elif https:
+            connection = _TorHTTPSConnection(self.proxy, host, port, timeout=self.timeout)
         else:
-            connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
-        if self.proxy:
-            proxy, timeout = self.proxy, self.timeout
-
-            def through_tor(address: tuple[str, int], *_args: Any, **_kwargs: Any
-                            ) -> socket.socket:
-                return open_socks_connection(proxy, address[0], address[1], timeout)
-
-            # http.client opens its socket through this hook (HTTPS wraps it in TLS after).
-            connection._create_connection = through_tor  # type: ignore[attr-defined]
+            connection = _TorHTTPConnection(self.proxy, host, port, timeout=self.timeout)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             connection.request("POST", target, body=body, headers={
@@ -94,6 +87,33 @@ class TsaClient:
         if len(data) > MAX_RESPONSE_BYTES:
             raise TsaUnreachable(url, "the answer is far too large to be a time-stamp response")
         return data
+
+
+class _TorHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a socket tor opened (core.socks). http.client's own connect() would also set
+    TCP_NODELAY, which a Unix-socket SOCKS port (/run/tor/socks) refuses; tor's end is TCP."""
+
+    def __init__(self, proxy: str, host: str, port: int, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._proxy = proxy
+        self._timeout = timeout
+
+    def connect(self) -> None:
+        self.sock = open_socks_connection(self._proxy, self.host, self.port, self._timeout)
+
+
+class _TorHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS over a socket tor opened; TLS is end to end with the authority."""
+
+    def __init__(self, proxy: str, host: str, port: int, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._proxy = proxy
+        self._timeout = timeout
+
+    def connect(self) -> None:
+        sock = open_socks_connection(self._proxy, self.host, self.port, self._timeout)
+        self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]
+            sock, server_hostname=self.host)
 
 
 def tsa_client_from(settings: Settings) -> TsaClient | None:

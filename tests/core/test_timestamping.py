@@ -214,3 +214,18 @@ def test_a_dead_socks_port_is_a_clear_failure_not_a_traceback(
                               sleep=lambda _s: None, delays=())
     [(_tree, _url, reason)] = report.failures
     assert "tor's SOCKS port does not answer" in reason
+
+
+def test_an_authority_that_fails_is_not_retried_for_every_other_tree_in_the_same_run(
+    stamping_instance: Instance, tsa: TimestampAuthority,
+) -> None:
+    instance = replace(stamping_instance, settings=replace(
+        stamping_instance.settings, timestamp_max_submissions=1))
+    for text in ("one", "two", "three"):
+        make_source(instance, text)
+    tsa.down = True
+    report = run(instance)
+    assert len(report.trees_built) == 3
+    assert len(report.failures) == 1
+    tsa.down = False
+    assert len(run(instance).tokens) == 3

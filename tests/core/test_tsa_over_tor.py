@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from core.models import TimestampToken
 from core.timestamping import run_timestamping
 from core.tsa import tsa_client_from
 from tests.journalist_app.staff import make_source
+from tests.support.ports import free_port
 from tests.support.tornet import TorNetwork, tor_network  # noqa: F401 (the session fixture)
 from tests.support.tsa import TimestampAuthority
 
@@ -30,8 +32,7 @@ def stamp_through(instance: Instance, proxy: str) -> None:
     assert client is not None
     assert client.proxy == proxy
     # Tor circuits in a fresh network can take a few tries: the job's own retries cover it.
-    report = run_timestamping(through_tor, client, sleep=lambda _s: None,
-                              delays=(5.0, 10.0, 20.0))
+    report = run_timestamping(through_tor, client, sleep=time.sleep, delays=(5.0, 10.0, 20.0))
     assert report.failures == [], report.failures
     assert len(report.tokens) == 1
 
@@ -51,9 +52,11 @@ def test_a_token_is_fetched_through_a_tor_socks_port(
     tor_network: TorNetwork,  # noqa: F811
     stamping_instance: Instance, tsa: TimestampAuthority, tmp_path: Path,
 ) -> None:
+    port = free_port()
+    tor_network.start_exit_client("tsatcp", f"127.0.0.1:{port}")
     make_source(stamping_instance, "stamped through tor")
     before = tsa.requests
-    stamp_through(stamping_instance, f"127.0.0.1:{tor_network.clients[0].socks_port}")
+    stamp_through(stamping_instance, f"127.0.0.1:{port}")
     assert tsa.requests > before
     check_token(stamping_instance, tsa, tmp_path)
 
@@ -66,7 +69,7 @@ def test_a_token_is_fetched_through_tors_unix_socks_socket(
     directory = Path(tempfile.mkdtemp(prefix="socks-"))
     directory.chmod(0o700)
     socket_path = directory / "socks"
-    tor_network.start_socket_client("tsaclient", socket_path)
+    tor_network.start_exit_client("tsaunix", f"unix:{socket_path}")
     make_source(stamping_instance, "stamped through the unix socket")
     stamp_through(stamping_instance, f"unix:{socket_path}")
     check_token(stamping_instance, tsa, tmp_path)
