@@ -56,6 +56,7 @@ from workstation.store import (
     utc_now,
 )
 from workstation.timestamp_commands import register_timestamp_commands
+from workstation.timestamps import stamp_summary
 from workstation.working_copy import list_working_copies, make_working_copy, safe_file_name
 
 STORE_ENV = "SKRYNKA_WORKSTATION_STORE"
@@ -229,6 +230,9 @@ def describe_item(context: _Context, item: Item, tool: MetadataTool) -> dict[str
     description["working_copies"] = [copy.record for copy in list_working_copies(
         context.store, item.item_id)]
     description["custody"] = context.custody().history_of(item.item_id)
+    description["timestamps"] = stamp_summary(
+        item.directory, "timestamps", {sub.source_uuid for sub in item.submissions},
+        item.submissions)
     return description
 
 
@@ -284,6 +288,10 @@ def command_show(args: argparse.Namespace) -> int:
         state = "stripped" if copy["stripped"] else "NOT STRIPPED"
         print(f"\nworking copy {copy['copy_sha256'][:16]} {state} by {copy['method']};"
               f" removed: {', '.join(sorted(copy['removed'])) or 'nothing'}")
+    for stamp in description["timestamps"]:
+        times = ", ".join(t["gen_time"] for t in stamp["tokens"] if t.get("gen_time"))
+        print(f"\ntimestamp of submission {stamp['submission_uuid']}: {stamp['verdict']}"
+              + (f" ({times})" if times else ""))
     print("\ncustody:")
     for entry in description["custody"]:
         print(f"  #{entry['seq']} {entry['time']} {entry['actor']} {entry['action']}")

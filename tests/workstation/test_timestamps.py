@@ -227,3 +227,16 @@ def test_a_token_file_changed_in_the_bundle_is_refused(
     rewrite_bundle(bundle, tmp_path / "bad-token.zip", members)
     reasons = refused_reason(workstation, tmp_path / "bad-token.zip")
     assert all("does not match the signed manifest" in r for r in reasons)
+
+
+def test_show_names_the_timestamp_of_each_submission(
+    workstation: Workstation, stamped: tuple[Path, dict[str, Any]], tsa: TimestampAuthority,
+) -> None:
+    trust(workstation, tsa.ca)
+    assert workstation.run("import", str(stamped[0]))[0] == 0
+    [entry, *_] = import_entries(workstation)
+    code, out, err = workstation.run("show", entry["item"], "--json")
+    assert code == 0, err
+    [stamp] = json.loads(out)["timestamps"]
+    assert stamp["verdict"] == "verified"
+    assert stamp["tokens"][0]["gen_time"].endswith("Z")
