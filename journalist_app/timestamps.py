@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from core.errors import StampRequestInvalid, TimestampError
 from core.models import TimestampToken, TimestampTree
 from core.stamp_requests import MAX_REQUEST_BYTES, parse_stamp_request, purpose_of, stamp_request
-from core.timestamping import count_pending
+from core.timestamping import configured, count_pending
 from core.tsa import tsa_client_from
 from journalist_app.auth import login_required
 from journalist_app.context import db, me, staff
@@ -31,7 +31,7 @@ def _render(error: str | None = None, status: int = HTTPStatus.OK) -> tuple[str,
     stamped = database.scalar(select(func.count(func.distinct(TimestampToken.tree_id)))) or 0
     return render_template(
         "timestamps.html",
-        configured=tsa_client_from(staff().instance.settings) is not None,
+        configured=configured(staff().instance),
         pending=count_pending(database),
         trees=trees,
         unstamped_trees=trees - stamped,
@@ -60,7 +60,10 @@ def stamp() -> Response | tuple[str, int]:
         line = parse_stamp_request(data)
     except StampRequestInvalid as exc:
         return _render(str(exc), HTTPStatus.BAD_REQUEST)
-    client = tsa_client_from(staff().instance.settings)
+    try:
+        client = tsa_client_from(staff().instance.settings)
+    except TimestampError as exc:
+        return _render(str(exc), HTTPStatus.CONFLICT)
     if client is None:
         return _render("Time-stamping is not set up on this server (SKRYNKA_TSA_URLS).",
                        HTTPStatus.CONFLICT)
