@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3.11}"
 VENV="${VENV:-.venv}"
 # postgresql: the test suite runs the migrations against a real PostgreSQL server too.
-DEBIAN_PACKAGES=(gnupg tor chromium mat2 postgresql)
+DEBIAN_PACKAGES=(gnupg tor chromium mat2 postgresql openssl xxd)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
