@@ -24,11 +24,11 @@ from workstation.errors import (
     BundleRejected,
     CaseError,
     CustodyBroken,
+    EvidenceStoreError,
     ItemNotFound,
     KeySetupError,
     MetadataToolError,
     PackageInvalid,
-    StoreError,
     WorkstationError,
 )
 from workstation.handover import export_case
@@ -71,7 +71,7 @@ EXIT_CODES: tuple[tuple[type[WorkstationError], int], ...] = (
     (ItemNotFound, EXIT_NOT_FOUND),
     (AmbiguousItem, EXIT_NOT_FOUND),
     (CaseError, EXIT_NOT_FOUND),
-    (StoreError, EXIT_STORE),
+    (EvidenceStoreError, EXIT_STORE),
     (KeySetupError, EXIT_STORE),
     (WorkstationError, EXIT_ERROR),
 )
@@ -96,7 +96,7 @@ class _Context:
 def _store_path(args: argparse.Namespace) -> Path:
     value = getattr(args, "store", None) or os.environ.get(STORE_ENV)
     if not value:
-        raise StoreError(f"no evidence store given; pass --store DIR or set {STORE_ENV}")
+        raise EvidenceStoreError(f"no evidence store given; pass --store DIR or set {STORE_ENV}")
     return Path(value)
 
 

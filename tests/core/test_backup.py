@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from core.backup import DATABASE_MEMBER, write_backup
-from core.cli import main
-from core.errors import BackupError
 from core.instance import Instance
+from server.backup import DATABASE_MEMBER, write_backup
+from server.cli import main
+from server.errors import BackupError
 
 
 @pytest.fixture(autouse=True)

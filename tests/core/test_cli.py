@@ -18,12 +18,12 @@ import psutil
 import pytest
 import requests
 
-from core.cli import main
 from core.instance import Instance
-from core.serve import answers_http
 from crypto.encryption import encrypt_bytes
 from crypto.signing import Signer
 from crypto.types import Fingerprint
+from server.cli import main
+from server.serve import answers_http
 from tests.source_app.http_source import HttpSource
 from tests.support.keys import KeyPair, export_secret_armored, import_into, stop_agent
 from tests.support.ports import free_port
@@ -130,7 +130,7 @@ class Running:
 
     def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", *args],
+            [sys.executable, "-m", "server.cli", *args],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

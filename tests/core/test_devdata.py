@@ -11,17 +11,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core.cli import main
-from core.devdata import DEV_OTP_SECRET, DEV_PASSPHRASE, ContentSizes, SizeRange, seed_dev_data
-from core.errors import DevDataRefused
 from core.instance import Instance, open_instance
-from core.journalists import authenticate_journalist, totp_code
 from core.models import Journalist, Reply, SeenSubmission, Source, Submission
 from core.settings import load_settings
-from core.setup import init_instance
+from core.sign_in import authenticate_journalist
 from core.sources import authenticate_source
+from core.two_factor import totp_code
 from crypto.receipt import decode_receipt
 from crypto.reply_key import decrypt_with_reply_key
+from devtools.devdata import DEV_OTP_SECRET, DEV_PASSPHRASE, ContentSizes, SizeRange, seed_dev_data
+from devtools.errors import DevDataRefused
+from server.cli import main
+from server.setup import init_instance
 from tests.support.keys import KeyPair
 
 SMALL = ContentSizes(

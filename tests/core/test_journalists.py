@@ -14,22 +14,17 @@ from core.errors import (
     UsernameTaken,
 )
 from core.instance import Instance
-from core.journalists import (
-    authenticate_journalist,
-    create_journalist,
-    delete_journalist,
-    hotp_code,
-    normalize_otp_secret,
-    open_session,
-    reset_passphrase,
-    reset_two_factor,
-    resolve_session,
-    revoke_session,
-    revoke_sessions,
-    totp_code,
-)
 from core.models import Journalist, JournalistSession, Reply
 from core.replies import store_reply
+from core.sign_in import authenticate_journalist
+from core.staff_accounts import (
+    create_journalist,
+    delete_journalist,
+    reset_passphrase,
+    reset_two_factor,
+)
+from core.staff_sessions import open_session, resolve_session, revoke_session, revoke_sessions
+from core.two_factor import hotp_code, normalize_otp_secret, totp_code
 from crypto.wordlist import load_eff_wordlist
 from tests.journalist_app.staff import make_source
 
@@ -255,7 +250,7 @@ def test_deleting_an_account_keeps_its_replies(db: Session, instance: Instance) 
 def test_codes_match_pyotp_and_the_rfc_6238_vector() -> None:
     import pyotp
 
-    from core.journalists import generate_otp_secret
+    from core.two_factor import generate_otp_secret
 
     secret = generate_otp_secret()
     for moment in (T0, T0 + timedelta(seconds=29), T0 + timedelta(days=400)):

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from core.onion_commands import register_onion_commands
 from onion.client_key import decode_key
 from onion.keystore import OnionKeyStore, ServiceRole
 from onion.publisher import OnionPublisher
 from onion.tor_connection import LaunchSpec
+from server.commands.onion import register_onion_commands
 
 
 def run(data_dir: Path, *argv: str) -> int:

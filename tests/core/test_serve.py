@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.instance import Instance
-from core.serve import configure_logging, gunicorn_command, server_environment
+from server.serve import configure_logging, gunicorn_command, server_environment
 
 TINY_APP = "tests.support.tiny_app:create_app()"
 MARKER_PATH = "/where-the-source-went-7f3a"
@@ -26,7 +26,7 @@ def test_the_command_uses_threaded_workers_on_loopback_with_long_timeouts() -> N
     assert "--worker-class gthread" in joined
     assert int(command[command.index("--timeout") + 1]) >= 3600
     assert "--access-logfile" not in command  # gunicorn's default: no access log
-    assert "--logger-class core.serve.QuietLogger" in joined
+    assert "--logger-class server.serve.QuietLogger" in joined
     assert command[-1] == "source_app:create_app()"
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from core.db import make_engine, make_session_factory
-from core.errors import SetupError
 from core.instance import check_instance
 from core.models import InstanceConfig
-from core.setup import init_instance
+from server.errors import SetupError
+from server.setup import init_instance
 from tests.support.keys import KeyPair, export_secret_armored, make_unusual_key_pair
 from tests.support.postgres import PostgresServer
 

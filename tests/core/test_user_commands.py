@@ -6,16 +6,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from core.audit_commands import register_audit_commands
 from core.instance import Instance
-from core.journalists import open_session
 from core.models import AuditEntry, Journalist, JournalistSession
-from core.user_commands import register_user_commands
+from core.staff_sessions import open_session
 from crypto.wordlist import load_eff_wordlist
+from server.commands.audit import register_audit_commands
+from server.commands.user import register_user_commands
 
 
 def skrynka(instance: Instance, *argv: str) -> int:
-    """Run a sub-command the way core.cli does, against the test instance."""
+    """Run a sub-command the way server.cli does, against the test instance."""
     parser = argparse.ArgumentParser(prog="skrynka")
     commands = parser.add_subparsers(dest="command")
     data_dir: Path = instance.settings.data_dir

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from crypto.batch import armor_public_key, create_reply_keys, encrypt_files, fingerprint_of
 from crypto.decryption import decrypt_to
 from crypto.errors import DecryptionFailed, GpgFailed
 from crypto.reply_encryption import encrypt_reply_to_keys
 from crypto.reply_key import REPLY_KEY_UID, ReplyKey, decrypt_with_reply_key
 from crypto.types import Fingerprint
+from devtools.batch import armor_public_key, create_reply_keys, encrypt_files, fingerprint_of
 from tests.crypto.conftest import HomeFactory, KeyHome, run_gpg_cli
 
 # 2013-05-14T00:00:00Z, as for keys made one at a time.

@@ -14,15 +14,11 @@ from typing import Any
 from sqlalchemy import select
 
 from core.instance import Instance
-from core.journalists import (
-    TOTP_STEP_SECONDS,
-    TOTP_WINDOW_STEPS,
-    create_journalist,
-    totp_code,
-)
 from core.models import Journalist, Source
 from core.sources import create_source
+from core.staff_accounts import create_journalist
 from core.submissions import store_submission
+from core.two_factor import TOTP_STEP_SECONDS, TOTP_WINDOW_STEPS, totp_code
 from crypto.codename import generate_codename
 from crypto.types import Codename
 

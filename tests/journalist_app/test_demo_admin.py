@@ -4,10 +4,10 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.demo import create_demo_instance, prepare_demo, saved_demo_notes
 from core.instance import open_instance
-from core.journalists import totp_code
+from core.two_factor import totp_code
 from journalist_app import create_app
+from server.demo import create_demo_instance, prepare_demo, saved_demo_notes
 from tests.journalist_app.staff import csrf_from
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import stem.process
 
-from core.onion_commands import register_onion_commands
+from server.commands.onion import register_onion_commands
 
 # The private Tor network, shared by the whole session (see tests/support/tornet.py).
 from tests.support.tornet import tor_network  # noqa: F401

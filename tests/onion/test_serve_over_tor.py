@@ -21,7 +21,7 @@ import psutil
 import pytest
 import requests
 
-from core.setup import init_instance
+from server.setup import init_instance
 from tests.onion.conftest import add_client_with_cli
 from tests.onion.timings import record_timing
 from tests.source_app.http_source import HttpSource

@@ -10,12 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from core.devdata import ContentSizes, SizeRange, seed_dev_data
 from core.instance import Instance, open_instance
-from core.journalists import open_session
 from core.models import Journalist, Source
-from core.setup import init_instance
+from core.staff_sessions import open_session
+from devtools.devdata import ContentSizes, SizeRange, seed_dev_data
 from journalist_app import create_app
+from server.setup import init_instance
 from tests.support.keys import KeyPair
 
 # Small plaintexts keep seeding fast; sizes still vary so Etag and size checks mean something.

@@ -9,9 +9,9 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from core.cli import main
 from core.instance import Instance
 from core.models import AuditEntry, Reply, SeenReply, SeenSubmission, Source, Submission
+from server.cli import main
 from tests.journalist_app.api.conftest import Seeded
 
 

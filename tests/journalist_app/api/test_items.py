@@ -166,7 +166,7 @@ def test_replies_list_show_download_and_delete(
 def test_a_deleted_authors_replies_show_a_placeholder(
     client: FlaskClient, seeded: Seeded, auth: dict[str, str]
 ) -> None:
-    from core.journalists import delete_journalist
+    from core.staff_accounts import delete_journalist
 
     with seeded.instance.sessions() as db:
         delete_journalist(

@@ -1,9 +1,14 @@
 """The `skrynka` command: create, check and serve an instance.
 
-Sub-commands from other modules (`onion`, `user`, `audit`, `backup`, `dev-data`) are added through
-`COMMAND_REGISTRATIONS`: each is `register_*_commands(subparsers, data_dir_of)` and sets
-`func` (Namespace -> exit code) on its parsers. Exit codes: 0 success, 1 a problem the operator
-must fix (printed in plain words), 2 wrong usage.
+Sub-commands of `server.commands` (`onion`, `user`, `audit`, `backup`, `dev-data`) are added
+through `COMMAND_REGISTRATIONS`: each is `register_*_commands(subparsers, data_dir_of)` and sets
+`func` (Namespace -> exit code) on its parsers. `dev-data` exists only in a development install
+(the `devtools` package); elsewhere it says so and exits 1.
+
+Exit codes: 0 success, 1 a problem the operator must fix (printed in plain words), 2 wrong usage,
+130 interrupted. `main` is the edge: it catches `HANDLED_ERRORS` (`CoreError`, `ServerError`,
+`CryptoError`, `OnionError`, `DevToolsError` through the dev hook) and prints the message, which
+already says what to do; anything else is a defect and keeps its traceback.
 """
 
 import argparse
@@ -13,15 +18,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.audit_commands import register_audit_commands
-from core.backup_commands import register_backup_commands
 from core.db import head_revision, upgrade_database
-from core.demo import create_demo_instance, prepare_demo, saved_demo_notes
-from core.devdata_commands import register_devdata_commands
-from core.errors import InstanceError, ServeError, SettingsError, SkrynkaError
+from core.errors import CoreError, InstanceError, SettingsError
 from core.instance import check_instance
-from core.onion_commands import register_onion_commands
-from core.serve import (
+from core.settings import Settings, env_name, load_settings
+from crypto.errors import CryptoError
+from crypto.signing import Signer
+from onion.errors import OnionError
+from onion.publisher import OnionPublisher
+from onion.tor_connection import LaunchSpec, parse_controller_spec
+from server.commands.audit import register_audit_commands
+from server.commands.backup import register_backup_commands
+from server.commands.devdata import DEV_ERRORS, register_devdata_commands
+from server.commands.onion import register_onion_commands
+from server.commands.user import register_user_commands
+from server.demo import create_demo_instance, prepare_demo, saved_demo_notes
+from server.errors import ServeError, ServerError
+from server.serve import (
     JOURNALIST_APP,
     SOURCE_APP,
     AppServer,
@@ -31,13 +44,7 @@ from core.serve import (
     stop_servers,
     supervise,
 )
-from core.settings import Settings, env_name, load_settings
-from core.setup import init_instance
-from core.user_commands import register_user_commands
-from crypto.signing import Signer
-from onion.errors import OnionError
-from onion.publisher import OnionPublisher
-from onion.tor_connection import LaunchSpec, parse_controller_spec
+from server.setup import init_instance
 
 DataDirOf = Callable[[argparse.Namespace], Path]
 Registration = Callable[[Any, DataDirOf], object]
@@ -53,6 +60,15 @@ COMMAND_REGISTRATIONS: tuple[Registration, ...] = (
 
 DEMO_DATA_DIR = Path("demo-data")
 
+# What a command may raise on purpose; each message tells the operator what to do next.
+HANDLED_ERRORS: tuple[type[Exception], ...] = (
+    CoreError,
+    ServerError,
+    CryptoError,
+    OnionError,
+    *DEV_ERRORS,
+)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -65,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous_umask = os.umask(0o077)
     try:
         return func(args)
-    except SkrynkaError as exc:
+    except HANDLED_ERRORS as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
@@ -227,7 +243,9 @@ def run_demo(args: argparse.Namespace) -> int:
     data_dir = Path(data_dir).expanduser().absolute()
     if not (data_dir / "instance.json").exists():
         print(f"Creating a demo instance in {data_dir} ...")
-        settings = create_demo_instance(data_dir)
+        # The ports are applied before the demo steps run: their notes (banner and DEMO.txt)
+        # name the journalist interface's address.
+        settings = _with_ports(create_demo_instance(data_dir), args)
         notes = prepare_demo(settings)
     else:
         settings = load_settings(data_dir=data_dir)
@@ -236,8 +254,8 @@ def run_demo(args: argparse.Namespace) -> int:
                 f"{data_dir} holds a real (non-demo) instance; `skrynka demo` only serves demo "
                 "instances. Use `skrynka serve` for it, or pick another --data-dir."
             )
+        settings = _with_ports(settings, args)
         notes = saved_demo_notes(settings)
-    settings = _with_ports(settings, args)
     _require_healthy(settings)
     stop = StopRequest()
     restore = stop.install()

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from core.errors import BackupError
 from core.settings import Settings
+from server.errors import BackupError
 
 DATABASE_MEMBER = "db.sqlite"
 # Not backed up: the launched tor's cache and sockets (rebuilt at start) and the live SQLite

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.backup import write_backup
 from core.settings import load_settings
+from server.backup import write_backup
 
 DataDirOf = Callable[[argparse.Namespace], Path]
 

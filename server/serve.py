@@ -25,8 +25,8 @@ from typing import IO, Any
 
 from gunicorn.glogging import Logger as GunicornLogger  # type: ignore[import-untyped]
 
-from core.errors import ServeError
 from core.settings import Settings, env_name
+from server.errors import ServeError
 
 SOURCE_APP = "source_app:create_app()"
 JOURNALIST_APP = "journalist_app:create_app()"
@@ -146,7 +146,7 @@ def gunicorn_command(
         "--keep-alive",
         "5",
         "--logger-class",
-        "core.serve.QuietLogger",
+        "server.serve.QuietLogger",
         "--error-logfile",
         "-",
         "--log-level",

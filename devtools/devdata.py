@@ -15,11 +15,11 @@ source). Instead, per batch of sources:
    real source is (core.sources.create_source); the codenames are returned so a developer can
    log in as them. The others get a random source id and wrap key that are thrown away at once:
    nobody can ever log in as them, which is all a seeded source needs.
-   Their reply keys are made by crypto.batch.create_reply_keys: many keys per gpg run instead
+   Their reply keys are made by devtools.batch.create_reply_keys: many keys per gpg run instead
    of one gpg run (and one agent) per key, which was most of the time at 10,000 sources.
 2. Every message, file (gzip-wrapped, as the source interface stores it) and receipt of the
    batch is encrypted to the submission key by ONE `gpg --multifile` run per worker
-   (crypto.batch.encrypt_files); each source's two replies by one run to its reply key and the
+   (devtools.batch.encrypt_files); each source's two replies by one run to its reply key and the
    submission key.
 3. Ciphertext goes through the store under pending names (fsync, atomic link), the rows are
    inserted in bulk and committed, then the files get their final names (invariant 6: a crash
@@ -47,19 +47,19 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from core.designation import draw_designation
-from core.errors import DevDataRefused, GpgBatchFailed
 from core.instance import Instance
-from core.journalists import create_journalist, find_journalist
 from core.models import Reply, SeenReply, SeenSubmission, Source, Submission
 from core.sources import create_source
+from core.staff_accounts import create_journalist, find_journalist
 from core.store import PendingFile
-from crypto.batch import create_reply_keys, encrypt_files
 from crypto.codename import generate_codename
 from crypto.errors import GpgFailed
 from crypto.kdf import KdfParams
 from crypto.receipt import Receipt, encode_receipt
 from crypto.reply_key import ReplyKey
 from crypto.types import Fingerprint
+from devtools.batch import create_reply_keys, encrypt_files
+from devtools.errors import DevDataRefused, GpgBatchFailed
 
 # SecureDrop's public development credentials: clients' test suites log in with exactly these.
 # Never usable on a production instance (seed_dev_data refuses one).

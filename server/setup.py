@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.db import make_engine, upgrade_database
-from core.errors import DatabaseError, SettingsError, SetupError
+from core.errors import DatabaseError, SettingsError
 from core.models import InstanceConfig
 from core.settings import (
     INSTANCE_FILE,
@@ -29,6 +29,7 @@ from core.settings import (
 from crypto.errors import CryptoError
 from crypto.signing import generate_signing_seed
 from crypto.submission_key import import_submission_key
+from server.errors import SetupError
 
 ORGANIZATION_NAME_MAX = 64
 

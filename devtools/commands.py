@@ -1,6 +1,6 @@
 """`skrynka dev-data --data-dir DIR [--sources N]`: create or fill a development instance.
 
-`core.cli` calls `register_devdata_commands(subparsers, data_dir_of)` (the second argument is
+`server.cli` calls `register_devdata_commands(subparsers, data_dir_of)` (the second argument is
 optional, so the command also works registered on its own).
 """
 
@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.demo import create_demo_instance
-from core.devdata import DEV_ACCOUNTS, DEV_OTP_SECRET, DEV_PASSPHRASE, seed_dev_data
-from core.errors import DevDataRefused
 from core.instance import open_instance
 from core.settings import env_name, load_settings
+from devtools.devdata import DEV_ACCOUNTS, DEV_OTP_SECRET, DEV_PASSPHRASE, seed_dev_data
+from devtools.errors import DevDataRefused
+from server.demo import create_demo_instance
 
 DataDirOf = Callable[[argparse.Namespace], Path]
 

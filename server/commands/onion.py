@@ -1,6 +1,6 @@
 """`skrynka onion ...`: onion addresses, staff devices and the system-tor configuration.
 
-`core.cli` calls `register_onion_commands(subparsers, data_dir_of)`; each sub-command sets
+`server.cli` calls `register_onion_commands(subparsers, data_dir_of)`; each sub-command sets
 `func` (Namespace -> exit code) with `set_defaults`, so the caller runs `args.func(args)`.
 Everything tor-specific lives in the onion package; this module only parses and prints.
 """

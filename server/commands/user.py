@@ -20,17 +20,17 @@ from sqlalchemy.orm import Session
 from core.audit import AuditLog
 from core.errors import JournalistError
 from core.instance import Instance, open_instance
-from core.journalists import (
+from core.models import InstanceConfig, Journalist
+from core.settings import Settings, load_settings
+from core.staff_accounts import (
     create_journalist,
     delete_journalist,
     find_journalist,
     list_journalists,
-    provisioning_uri,
     reset_passphrase,
     reset_two_factor,
 )
-from core.models import InstanceConfig, Journalist
-from core.settings import Settings, load_settings
+from core.two_factor import provisioning_uri
 
 DataDirOf = Callable[[argparse.Namespace], Path]
 CONSOLE = "console"

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.settings import Settings
-from core.setup import init_instance
-from core.user_commands import create_demo_admin
 from crypto.submission_key import export_public_key, export_secret_key, generate_key_pair
+from server.commands.user import create_demo_admin
+from server.setup import init_instance
 
 DemoStep = Callable[[Settings], list[str]]
 DEMO_KEY_NAME = "Skrynka demo submission key (NOT FOR REAL USE)"
