@@ -37,9 +37,12 @@ def open_session(
 ) -> tuple[str, datetime]:
     """Start a session; return the random token (give it to the client) and its expiry.
 
-    Only the token's SHA-256 is stored. Flushes; does not commit.
+    Only the token's SHA-256 is stored. Every expired session (of any account) is deleted
+    first: a session whose browser never came back is otherwise never resolved again, so it
+    would stay in the table for ever. Flushes; does not commit.
     """
     moment = utc_moment(now)
+    prune_sessions(db, now=moment)
     token = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
     expires = moment + lifetime
     db.add(

@@ -15,7 +15,7 @@ from core.replies import store_reply
 from core.two_factor import totp_code
 from journalist_app.errors import LogoRejected
 from journalist_app.logo import check_png
-from tests.journalist_app.staff import (
+from tests.support.staff import (
     StaffAccount,
     csrf_from,
     make_source,

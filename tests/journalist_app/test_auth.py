@@ -10,7 +10,7 @@ from core.instance import Instance
 from core.models import AuditEntry, JournalistSession
 from core.two_factor import totp_code
 from journalist_app.session import COOKIE_NAME
-from tests.journalist_app.staff import StaffAccount, csrf_from, fresh_code, sign_in_client
+from tests.support.staff import StaffAccount, csrf_from, fresh_code, sign_in_client
 
 FAILED = "Sign-in failed. Check your username and passphrase"
 

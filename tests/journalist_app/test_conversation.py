@@ -16,7 +16,7 @@ from core.models import AuditEntry, Reply, SeenSubmission, Source, Submission
 from core.sources import derive_secrets
 from crypto.reply_key import decrypt_with_reply_key
 from server.cli import main
-from tests.journalist_app.staff import SeededSource, StaffAccount, csrf_from, make_source
+from tests.support.staff import SeededSource, StaffAccount, csrf_from, make_source
 
 CHUNK = 256 * 1024
 

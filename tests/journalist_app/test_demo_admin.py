@@ -8,7 +8,7 @@ from core.instance import open_instance
 from core.two_factor import totp_code
 from journalist_app import create_app
 from server.demo import create_demo_instance, prepare_demo, saved_demo_notes
-from tests.journalist_app.staff import csrf_from
+from tests.support.staff import csrf_from
 
 
 def test_the_demo_printout_has_a_working_admin(tmp_path: Path) -> None:

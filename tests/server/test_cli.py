@@ -285,6 +285,12 @@ def test_demo_creates_an_instance_whose_ciphertext_the_demo_key_opens(
     assert "THIS IS NOT A REAL INSTANCE" in output
 
     workstation = data / "demo-workstation"
+    # The banner and the saved notes name the journalist port asked for, not the default.
+    address = f"Journalist interface: http://127.0.0.1:{journalist}/"
+    assert address in output
+    assert address in (workstation / "DEMO.txt").read_text()
+    assert ":8081" not in output
+    assert ":8081" not in (workstation / "DEMO.txt").read_text()
     assert "AIR-GAPPED WORKSTATION" in (workstation / "README.txt").read_text()
     assert (workstation / "submission-key.secret.asc").stat().st_mode & 0o077 == 0
     assert main(["check", "--data-dir", str(data)]) == 0  # no secret key on the server side
