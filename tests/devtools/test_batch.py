@@ -14,7 +14,7 @@ from crypto.reply_encryption import encrypt_reply_to_keys
 from crypto.reply_key import REPLY_KEY_UID, ReplyKey, decrypt_with_reply_key
 from crypto.types import Fingerprint
 from devtools.batch import armor_public_key, create_reply_keys, encrypt_files, fingerprint_of
-from tests.crypto.conftest import HomeFactory, KeyHome, run_gpg_cli
+from tests.support.gpg_homes import HomeFactory, KeyHome, run_gpg_cli
 
 # 2013-05-14T00:00:00Z, as for keys made one at a time.
 FIXED_EPOCH = 1368489600

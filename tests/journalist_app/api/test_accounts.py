@@ -10,7 +10,7 @@ from core.models import AuditEntry, Journalist, JournalistSession
 from core.staff_accounts import delete_journalist, reset_passphrase, reset_two_factor
 from core.two_factor import totp_code
 from devtools.devdata import DEV_OTP_SECRET, DEV_PASSPHRASE
-from tests.journalist_app.api.conftest import Seeded, issue_token
+from tests.support.api import Seeded, issue_token
 
 DATETIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 

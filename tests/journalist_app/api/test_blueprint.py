@@ -5,7 +5,7 @@ import json
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from tests.journalist_app.api.conftest import Seeded
+from tests.support.api import Seeded
 from tests.support.staff import make_staff_account, sign_in_client
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from core.instance import Instance
 from core.models import AuditEntry, Reply, SeenReply, SeenSubmission, Source, Submission
 from server.cli import main
-from tests.journalist_app.api.conftest import Seeded
+from tests.support.api import Seeded
 
 
 def flip_one_bit(instance: Instance, item_uuid: str) -> tuple[str, str, str]:

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from core.models import AuditEntry, Journalist, Reply, SeenReply, SeenSubmission, Source
-from tests.journalist_app.api.conftest import Seeded, source_uuids
+from tests.support.api import Seeded, source_uuids
 from tests.support.keys import KeyPair
 
 SUBMISSION_KEYS = {
@@ -266,7 +266,7 @@ def test_post_reply_refusals_change_nothing(
 def test_seen_marks_files_messages_and_replies_all_or_nothing(
     client: FlaskClient, seeded: Seeded
 ) -> None:
-    from tests.journalist_app.api.conftest import issue_token
+    from tests.support.api import issue_token
 
     auth = {"Authorization": f"Token {issue_token(seeded.instance, 'dellsberg')}"}
     submissions = client.get("/api/v1/submissions", headers=auth).get_json()["submissions"]
