@@ -119,17 +119,39 @@ class JournalistError(CoreError):
 class InvalidUsername(JournalistError):
     """The username is empty, too long or uses characters other than letters, digits, . _ -."""
 
+    def __init__(self) -> None:
+        super().__init__(
+            "Usernames are 3 to 64 characters: letters, digits, '.', '_' or '-', starting with "
+            "a letter or digit. Choose another username."
+        )
+
 
 class InvalidName(JournalistError):
     """A first or last name is too long or holds control characters."""
+
+    def __init__(self, what: str, max_chars: int) -> None:
+        self.what = what
+        super().__init__(
+            f"The {what} must be at most {max_chars} printable characters. Shorten it."
+        )
 
 
 class InvalidPassphrase(JournalistError):
     """A passphrase given from outside (demo data, migrations) is too short or too long."""
 
+    def __init__(self, min_chars: int, max_chars: int) -> None:
+        super().__init__(
+            f"A passphrase must be {min_chars} to {max_chars} characters; "
+            "leave it out to have one generated."
+        )
+
 
 class UsernameTaken(JournalistError):
     """Another staff account already uses this username."""
+
+    def __init__(self, username: str) -> None:
+        self.username = username
+        super().__init__(f"The username {username!r} is taken. Choose another one.")
 
 
 class InvalidOtpSecret(JournalistError):

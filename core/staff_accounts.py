@@ -42,10 +42,7 @@ NAME_MAX_CHARS = 64
 def check_username(username: str) -> str:
     """Return the username if it is acceptable, else raise :class:`InvalidUsername`."""
     if not USERNAME_PATTERN.fullmatch(username):
-        raise InvalidUsername(
-            "Usernames are 3 to 64 characters: letters, digits, '.', '_' or '-', starting with "
-            "a letter or digit. Choose another username."
-        )
+        raise InvalidUsername()
     return username
 
 
@@ -56,18 +53,13 @@ def _check_name(value: str | None, what: str) -> str | None:
     if not value:
         return None
     if len(value) > NAME_MAX_CHARS or any(ord(ch) < 32 for ch in value):
-        raise InvalidName(
-            f"The {what} must be at most {NAME_MAX_CHARS} printable characters. Shorten it."
-        )
+        raise InvalidName(what, NAME_MAX_CHARS)
     return value
 
 
 def _check_given_passphrase(passphrase: str) -> str:
     if not PASSPHRASE_MIN_CHARS <= len(passphrase) <= PASSPHRASE_MAX_CHARS:
-        raise InvalidPassphrase(
-            f"A passphrase must be {PASSPHRASE_MIN_CHARS} to {PASSPHRASE_MAX_CHARS} characters; "
-            "leave it out to have one generated."
-        )
+        raise InvalidPassphrase(PASSPHRASE_MIN_CHARS, PASSPHRASE_MAX_CHARS)
     return passphrase
 
 
@@ -120,7 +112,7 @@ def create_journalist(
         else _check_given_passphrase(passphrase)
     )
     if find_journalist(db, username) is not None:
-        raise UsernameTaken(f"The username {username!r} is taken. Choose another one.")
+        raise UsernameTaken(username)
     journalist = Journalist(
         username=username,
         first_name=first,
@@ -149,7 +141,7 @@ def update_journalist(
     if username is not None and username != journalist.username:
         check_username(username)
         if find_journalist(db, username) is not None:
-            raise UsernameTaken(f"The username {username!r} is taken. Choose another one.")
+            raise UsernameTaken(username)
         journalist.username = username
     if first_name is not None:
         journalist.first_name = _check_name(first_name, "first name")

@@ -1,7 +1,10 @@
 """`skrynka-workstation`: the evidence officer's command on the air-gapped machine.
 
 Everything here is the edge: parse arguments, open the store, call one function of the package,
-print the outcome, and turn `WorkstationError`s into messages and exit codes.
+print the outcome, and turn `WorkstationError`s into messages and exit codes. `main` catches
+`WorkstationError` and its subclasses only (the exit code of each is in `EXIT_CODES`); the
+package translates what it meets from crypto, gpg and the file system into those, so anything
+else reaching here is a defect and keeps its traceback.
 """
 
 from __future__ import annotations
