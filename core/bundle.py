@@ -38,11 +38,11 @@ from sqlalchemy.orm import Session, object_session
 from core.errors import (
     BundleError,
     BundleItemMissing,
+    CiphertextStoreError,
     DamagedFile,
     EmptyBundle,
     StoredFileDamaged,
     StoredFileMissing,
-    StoreError,
 )
 from core.models import Reply, Submission
 from core.timestamping import ItemProof, LeafProof, item_proofs
@@ -207,7 +207,7 @@ def _pin_member(instance: Instance, item: Submission | Reply, filename: str,
     try:
         path = instance.store.path_of(source.filesystem_id, filename)
         os.link(path, link)
-    except (StoreError, FileNotFoundError) as exc:
+    except (CiphertextStoreError, FileNotFoundError) as exc:
         raise BundleItemMissing(
             f"Item {item.uuid} ({filename}) can no longer be found (it was probably just "
             "deleted); reload the page and choose again."

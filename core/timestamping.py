@@ -39,7 +39,7 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
-from core.errors import StoreError, TimestampError
+from core.errors import CiphertextStoreError, TimestampError
 from core.instance import Instance
 from core.models import Submission, TimestampLeaf, TimestampToken, TimestampTree
 from core.settings import tsa_url_list
@@ -134,7 +134,7 @@ def _checked_leaves(instance: Instance, submission: Submission
     for role, filename, recorded in wanted:
         try:
             found = _sha256_of(instance.store.path_of(submission.source.filesystem_id, filename))
-        except (OSError, StoreError):
+        except (OSError, CiphertextStoreError):
             return None
         if found != recorded:
             return None

@@ -24,7 +24,7 @@ from core.timestamping import (
 )
 from core.tsa import TsaClient, tsa_client_from
 from crypto.merkle import leaf_hash, root_from_path
-from tests.journalist_app.staff import make_source
+from tests.support.staff import make_source
 from tests.support.tsa import TimestampAuthority, make_test_ca, openssl_verify
 
 

@@ -17,8 +17,8 @@ from core.instance import Instance
 from core.models import TimestampToken
 from core.timestamping import run_timestamping
 from core.tsa import tsa_client_from
-from tests.journalist_app.staff import make_source
 from tests.support.ports import free_port
+from tests.support.staff import make_source
 from tests.support.tornet import TorNetwork, tor_network  # noqa: F401 (the session fixture)
 from tests.support.tsa import TimestampAuthority
 

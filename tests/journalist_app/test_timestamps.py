@@ -16,7 +16,7 @@ from core.models import AuditEntry
 from core.timestamping import run_timestamping
 from core.tsa import tsa_client_from
 from journalist_app import create_app
-from tests.journalist_app.staff import (
+from tests.support.staff import (
     StaffAccount,
     csrf_from,
     make_source,

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.workstation.conftest import PHOTO_NAME, MakeBundle, Workstation, first_submission
+from tests.support.workstation import PHOTO_NAME, MakeBundle, Workstation, first_submission
 from workstation.fixity import hash_file
 
 

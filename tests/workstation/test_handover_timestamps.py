@@ -10,8 +10,8 @@ from pathlib import Path
 
 from crypto.signing import Signer
 from tests.support.tsa import TimestampAuthority, make_test_ca
+from tests.support.workstation import PHOTO_NAME, MakeBundle, Workstation, first_submission
 from tests.workstation.bundles import stamp_bundle
-from tests.workstation.conftest import PHOTO_NAME, MakeBundle, Workstation, first_submission
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "handover-format.md"
 

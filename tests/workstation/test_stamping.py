@@ -10,8 +10,8 @@ from typing import Any
 
 from crypto.signing import Signer
 from tests.support.tsa import TimestampAuthority, make_test_ca, openssl_verify
+from tests.support.workstation import MakeBundle, Workstation
 from tests.workstation.bundles import Sent, openssl_token, stamp_bundle
-from tests.workstation.conftest import MakeBundle, Workstation
 
 
 def custody(workstation: Workstation) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from crypto.encryption import encrypt_bytes
 from crypto.signing import Signer
 from tests.support.keys import KeyPair
 from tests.support.tsa import TimestampAuthority, TsaPki, make_test_ca, openssl_verify
+from tests.support.workstation import MakeBundle, Workstation, first_submission
 from tests.workstation.bundles import (
     Sent,
     canonical,
@@ -27,7 +28,6 @@ from tests.workstation.bundles import (
     stamp_bundle,
     write_members,
 )
-from tests.workstation.conftest import MakeBundle, Workstation, first_submission
 
 
 def import_entries(workstation: Workstation) -> list[dict[str, Any]]:
