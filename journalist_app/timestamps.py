@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from core.errors import StampRequestInvalid, TimestampError
 from core.models import TimestampToken, TimestampTree
-from core.stamp_requests import MAX_REQUEST_BYTES, parse_stamp_request, purpose_of, stamp_request
+from core.stamp_requests import MAX_REQUEST_BYTES, parse_stamp_request, stamp_request
 from core.timestamping import configured, count_pending
 from core.tsa import tsa_client_from
 from journalist_app.auth import login_required
@@ -57,7 +57,7 @@ def stamp() -> Response | tuple[str, int]:
         return _render("Choose the stamp request file first.", HTTPStatus.BAD_REQUEST)
     data = upload.stream.read(MAX_REQUEST_BYTES + 1)
     try:
-        line = parse_stamp_request(data)
+        purpose, line = parse_stamp_request(data)
     except StampRequestInvalid as exc:
         return _render(str(exc), HTTPStatus.BAD_REQUEST)
     try:
@@ -74,10 +74,10 @@ def stamp() -> Response | tuple[str, int]:
     digest = hashlib.sha256(line).hexdigest()
     database = db()
     staff().record(database, me(), "timestamp_hash", object=f"request:{digest[:32]}",
-                   detail=f"{purpose_of(line)} stamped by {token.url} at "
+                   detail=f"{purpose} stamped by {token.url} at "
                           f"{token.facts.gen_time.isoformat()}")
     database.commit()
-    name = f"{purpose_of(line)}-{digest[:12]}.tsr"
+    name = f"{purpose}-{digest[:12]}.tsr"
     return Response(token.response, mimetype="application/timestamp-reply", headers={
         "Content-Disposition": f'attachment; filename="{name}"',
     })

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from crypto.errors import TimestampTokenInvalid, TimestampTokenMismatch
+from crypto.stamp_request import CUSTODY_HEAD, RENEWAL, custody_head_line, renewal_line
 from crypto.timestamp_token import verify_token
 from workstation.custody import CustodyLog
 from workstation.errors import StampTokenRefused, StampTokenUnmatched
@@ -43,8 +44,7 @@ from workstation.store import (
 )
 from workstation.timestamps import trusted_roots
 
-HEAD = "custody-head"
-RENEWAL = "renewal"
+HEAD = CUSTODY_HEAD
 RENEWAL_FORMAT = "skrynka-timestamp-renewal"
 RENEWAL_VERSION = 1
 REQUEST_SUFFIX = ".stamp-request"
@@ -84,8 +84,7 @@ def head_request(custody: CustodyLog) -> StampRequest:
     if not entries:
         raise StampTokenUnmatched("the custody log is empty; there is no head to stamp yet")
     last = entries[-1]
-    line = f"skrynka-custody-head v1 seq={int(last['seq'])} hash={last['hash']}\n"
-    return StampRequest(HEAD, line.encode("ascii"))
+    return StampRequest(HEAD, custody_head_line(int(last["seq"]), str(last["hash"])))
 
 
 def _sha512_file(path: Path) -> str:
@@ -118,8 +117,7 @@ def renewal_request(store: EvidenceStore, reason: str) -> StampRequest:
         "originals": originals,
     }
     data = (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-    line = f"skrynka-renewal v1 sha512={hashlib.sha512(data).hexdigest()}\n"
-    return StampRequest(RENEWAL, line.encode("ascii"), data)
+    return StampRequest(RENEWAL, renewal_line(data), data)
 
 
 def write_request(store: EvidenceStore, request: StampRequest, out_dir: Path) -> Path:
