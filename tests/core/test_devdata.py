@@ -20,8 +20,8 @@ from core.models import Journalist, Reply, SeenSubmission, Source, Submission
 from core.settings import load_settings
 from core.setup import init_instance
 from core.sources import authenticate_source
-from crypto.receipt import decode_receipt
 from crypto.reply_key import decrypt_with_reply_key
+from formats.receipt import parse_receipt
 from tests.support.keys import KeyPair
 
 SMALL = ContentSizes(
@@ -59,7 +59,7 @@ def test_seeds_sources_with_real_ciphertext_receipts_and_replies(
                 submission.sha256,
             )
             plaintext = decrypt(submission_keypair, data)
-            receipt = decode_receipt(
+            receipt = parse_receipt(
                 decrypt(submission_keypair, (directory / submission.receipt_filename).read_bytes())
             )
             assert receipt.submission_uuid == submission.uuid

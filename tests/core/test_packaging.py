@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "crypto", "onion", "source_app", "journalist_app", "workstation")
+PACKAGES = ("core", "crypto", "formats", "onion", "source_app", "journalist_app", "workstation")
 
 MIGRATE = """
 import json, sys
