@@ -4,6 +4,8 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from formats.consent import (
     Consent,
@@ -15,6 +17,13 @@ from formats.consent import (
     parse_consent_document,
 )
 from formats.errors import InvalidConsent
+from tests.formats.strategies import (
+    PROPERTY,
+    consent_records,
+    json_values,
+    mutated,
+    parses_or_refuses,
+)
 
 MOMENT = datetime(2026, 3, 25, 9, 30, 1, 123456, tzinfo=UTC)
 
@@ -108,3 +117,30 @@ def test_a_document_that_is_not_an_object_is_refused(document: object) -> None:
     with pytest.raises(InvalidConsent) as caught:
         parse_consent_document(document)  # type: ignore[arg-type]
     assert ("document", "not_a_json_object") in codes(caught.value)
+
+
+@PROPERTY
+@given(consent_records)
+def test_every_valid_record_reads_back_as_itself(record: ConsentRecord) -> None:
+    encoded = encode_consent(record)
+    assert parse_consent(encoded) == record
+    assert encode_consent(parse_consent(encoded)) == encoded
+
+
+@PROPERTY
+@given(st.binary())
+def test_arbitrary_bytes_are_read_or_refused_never_crash(data: bytes) -> None:
+    parses_or_refuses(parse_consent, data)
+
+
+@PROPERTY
+@given(json_values)
+def test_arbitrary_json_is_read_or_refused_never_crash(value: object) -> None:
+    parses_or_refuses(parse_consent, json.dumps(value).encode())
+
+
+@PROPERTY
+@given(st.data())
+def test_a_damaged_record_is_refused_with_a_format_error(data: st.DataObject) -> None:
+    record = data.draw(consent_records)
+    parses_or_refuses(parse_consent, data.draw(mutated(encode_consent(record))))

@@ -3,17 +3,29 @@
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from formats.errors import InvalidIntake
 from formats.intake import (
+    RESPONSIBLE_LIMIT,
     Intake,
     Region,
     Relation,
     Violation,
     build_intake_document,
+    clean_text,
     encode_intake,
     parse_intake,
     parse_intake_document,
+)
+from tests.formats.strategies import (
+    PROPERTY,
+    intakes,
+    json_values,
+    mutated,
+    parses_or_refuses,
+    texts,
 )
 
 
@@ -106,3 +118,40 @@ def test_text_that_is_not_clean_cannot_be_built() -> None:
     with pytest.raises(InvalidIntake) as caught:
         Intake(where_text="Minsk \u202egnp.exe")
     assert ("where_text", "invalid_characters") in codes(caught.value)
+
+
+@PROPERTY
+@given(intakes)
+def test_every_valid_intake_reads_back_as_itself(intake: Intake) -> None:
+    encoded = encode_intake(intake)
+    assert parse_intake(encoded) == intake
+    assert encode_intake(parse_intake(encoded)) == encoded
+
+
+@PROPERTY
+@given(texts)
+def test_clean_text_is_stable(raw: str) -> None:
+    # An Intake keeps only text that clean_text returns unchanged, so cleaning twice must not
+    # change it again, or an answer accepted on the form could be refused when read back.
+    once = clean_text("responsible", raw, RESPONSIBLE_LIMIT, [])
+    if once is not None:
+        assert clean_text("responsible", once, RESPONSIBLE_LIMIT, []) == once
+
+
+@PROPERTY
+@given(st.binary())
+def test_arbitrary_bytes_are_read_or_refused_never_crash(data: bytes) -> None:
+    parses_or_refuses(parse_intake, data)
+
+
+@PROPERTY
+@given(json_values)
+def test_arbitrary_json_is_read_or_refused_never_crash(value: object) -> None:
+    parses_or_refuses(parse_intake, json.dumps(value).encode())
+
+
+@PROPERTY
+@given(st.data())
+def test_damaged_answers_are_refused_with_a_format_error(data: st.DataObject) -> None:
+    intake = data.draw(intakes)
+    parses_or_refuses(parse_intake, data.draw(mutated(encode_intake(intake))))
