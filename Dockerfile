@@ -27,6 +27,7 @@ RUN python -m venv venv \
 COPY pyproject.toml babel.cfg ./
 COPY core ./core
 COPY crypto ./crypto
+COPY formats ./formats
 COPY onion ./onion
 COPY source_app ./source_app
 COPY journalist_app ./journalist_app
