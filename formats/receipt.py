@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from formats.consent import CONSENT_FORMAT
+from formats.document import encode_document
 from formats.errors import InvalidReceipt
+from formats.intake import INTAKE_FORMAT
 
 RECEIPT_FORMAT = "skrynka-receipt"
 RECEIPT_VERSION = 1
@@ -25,7 +28,7 @@ KINDS = frozenset({"message", "file", "consent"})
 #: Optional objects a receipt may carry: the source's intake answers and consent
 #: (``skrynka-intake`` and ``skrynka-consent``, docs/storage-format.md). They are checked by
 #: their own readers; here only their shape (a JSON object naming its format) is checked.
-ATTACHED_DOCUMENTS = {"intake": "skrynka-intake", "consent": "skrynka-consent"}
+ATTACHED_DOCUMENTS = {"intake": INTAKE_FORMAT, "consent": CONSENT_FORMAT}
 #: A receipt is a few hundred bytes; anything far larger is not one.
 MAX_RECEIPT_BYTES = 64 * 1024
 _MAX_NAME_CHARS = 1024
@@ -72,9 +75,7 @@ def encode_receipt(receipt: Receipt) -> bytes:
         attached = getattr(receipt, key)
         if attached is not None:
             document[key] = dict(attached)
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return encode_document(document)
 
 
 def parse_receipt(data: bytes) -> Receipt:
