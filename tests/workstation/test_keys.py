@@ -40,6 +40,7 @@ def new_store(root: Path, workstation_fingerprint: str = "b" * 64) -> EvidenceSt
         SERVER.public_key.hex().upper().encode(),
         base64.b64encode(SERVER.public_key) + b"\n",
     ],
+    ids=["raw", "hex", "upper-case hex", "base64"],  # the key is random: ids must not be
 )
 def test_the_server_key_is_read_raw_hex_or_base64(encoded: bytes) -> None:
     assert parse_server_public_key(encoded) == SERVER.public_key
@@ -48,6 +49,7 @@ def test_the_server_key_is_read_raw_hex_or_base64(encoded: bytes) -> None:
 @pytest.mark.parametrize(
     "encoded", [b"", b"short", SERVER.public_key + b"x", b"-----BEGIN PGP PUBLIC KEY BLOCK-----",
                 base64.b64encode(SERVER.public_key[:31]), "\u00e9".encode() * 40],
+    ids=["empty", "short", "33 bytes", "OpenPGP armor", "31 bytes in base64", "not ASCII"],
 )
 def test_anything_else_is_refused_with_what_to_copy(encoded: bytes) -> None:
     with pytest.raises(KeySetupError, match="32-byte Ed25519 public key"):
