@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workstation.errors import StoreError, StoreExists, StoreLocked, StoreMissing
+from workstation.errors import EvidenceStoreError, StoreExists, StoreLocked, StoreMissing
 
 STORE_FORMAT = "skrynka-workstation-store"
 STORE_VERSION = 1
@@ -176,14 +176,14 @@ class EvidenceStore:
         try:
             raw = read_json(self.config_path)
         except (OSError, ValueError) as exc:
-            raise StoreError(
+            raise EvidenceStoreError(
                 f"{self.config_path} cannot be read as JSON ({exc}); restore it from the store's"
                 " backup"
             ) from exc
         if not isinstance(raw, dict) or raw.get("format") != STORE_FORMAT or (
             raw.get("version") != STORE_VERSION
         ):
-            raise StoreError(
+            raise EvidenceStoreError(
                 f"{self.config_path} is not a version {STORE_VERSION} evidence store;"
                 " use the skrynka-workstation release that created it"
             )
@@ -191,7 +191,7 @@ class EvidenceStore:
                   "created_at")
         missing = [name for name in fields if not isinstance(raw.get(name), str)]
         if missing:
-            raise StoreError(
+            raise EvidenceStoreError(
                 f"{self.config_path} lacks {', '.join(missing)}; restore it from the store's"
                 " backup"
             )

@@ -10,12 +10,12 @@ from workstation.errors import (
     CaseError,
     ConsentRecordInvalid,
     CustodyBroken,
+    EvidenceStoreError,
     ExportError,
     ItemNotFound,
     KeySetupError,
     MetadataToolError,
     PackageInvalid,
-    StoreError,
     StoreExists,
     StoreLocked,
     StoreMissing,
@@ -43,7 +43,7 @@ def test_messages_carry_their_advice(error: WorkstationError, advice: str) -> No
 
 
 @pytest.mark.parametrize(
-    "kind", [StoreError, KeySetupError, CaseError, MetadataToolError, ExportError]
+    "kind", [EvidenceStoreError, KeySetupError, CaseError, MetadataToolError, ExportError]
 )
 def test_the_plain_errors_share_the_one_base(kind: type[WorkstationError]) -> None:
     assert issubclass(kind, WorkstationError)
@@ -52,7 +52,7 @@ def test_the_plain_errors_share_the_one_base(kind: type[WorkstationError]) -> No
 
 def test_store_errors_can_be_caught_together() -> None:
     for error in (StoreExists("/e"), StoreMissing("/e"), StoreLocked("/e")):
-        assert isinstance(error, StoreError)
+        assert isinstance(error, EvidenceStoreError)
 
 
 def test_a_refused_bundle_names_the_item_and_the_check() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crypto.signing import Signer, fingerprint_of, generate_signing_seed
-from workstation.errors import KeySetupError, StoreError
+from workstation.errors import EvidenceStoreError, KeySetupError
 from workstation.keys import (
     create_workstation_key,
     load_pinned_server_key,
@@ -82,16 +82,16 @@ def test_the_pinned_key_is_read_only_and_loads_back(tmp_path: Path) -> None:
 def test_a_replaced_pinned_key_is_refused(tmp_path: Path) -> None:
     store = new_store(tmp_path / "evidence")
     pin_server_key(store, Signer(generate_signing_seed()).public_key)
-    with pytest.raises(StoreError, match="someone replaced it"):
+    with pytest.raises(EvidenceStoreError, match="someone replaced it"):
         load_pinned_server_key(store)
 
 
 def test_a_damaged_or_missing_pinned_key_is_refused(tmp_path: Path) -> None:
     store = new_store(tmp_path / "evidence")
-    with pytest.raises(StoreError, match="cannot be read"):
+    with pytest.raises(EvidenceStoreError, match="cannot be read"):
         load_pinned_server_key(store)
     store.pinned_server_key_path.write_bytes(SERVER.public_key[:20])
-    with pytest.raises(StoreError, match="is damaged"):
+    with pytest.raises(EvidenceStoreError, match="is damaged"):
         load_pinned_server_key(store)
 
 
@@ -114,22 +114,22 @@ def test_a_workstation_key_others_can_read_is_refused(tmp_path: Path) -> None:
     store.write_config(StoreConfig(GNUPG_IN_STORE, SERVER.fingerprint, signer.fingerprint,
                                    "2026-11-27T05:11:16.055418Z"))
     os.chmod(store.workstation_key_path, 0o644)
-    with pytest.raises(StoreError, match="chmod 600"):
+    with pytest.raises(EvidenceStoreError, match="chmod 600"):
         load_workstation_signer(store)
 
 
 def test_another_workstation_key_is_refused(tmp_path: Path) -> None:
     store = new_store(tmp_path / "evidence", workstation_fingerprint="c" * 64)
     create_workstation_key(store)
-    with pytest.raises(StoreError, match="not the key this store was created with"):
+    with pytest.raises(EvidenceStoreError, match="not the key this store was created with"):
         load_workstation_signer(store)
 
 
 def test_a_damaged_or_missing_workstation_key_is_refused(tmp_path: Path) -> None:
     store = new_store(tmp_path / "evidence")
-    with pytest.raises(StoreError, match="restore it from the store's backup"):
+    with pytest.raises(EvidenceStoreError, match="restore it from the store's backup"):
         load_workstation_signer(store)
     store.workstation_key_path.write_bytes(b"truncated")
     os.chmod(store.workstation_key_path, 0o600)
-    with pytest.raises(StoreError, match="restore it from the store's backup"):
+    with pytest.raises(EvidenceStoreError, match="restore it from the store's backup"):
         load_workstation_signer(store)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from workstation.errors import StoreError, StoreExists, StoreLocked, StoreMissing
+from workstation.errors import EvidenceStoreError, StoreExists, StoreLocked, StoreMissing
 from workstation.store import (
     GNUPG_IN_STORE,
     GNUPG_OF_USER,
@@ -91,7 +91,7 @@ def test_a_damaged_settings_file_is_a_clear_error(
 ) -> None:
     store = new_store(tmp_path / "evidence")
     store.config_path.write_bytes(content)
-    with pytest.raises(StoreError, match=complaint):
+    with pytest.raises(EvidenceStoreError, match=complaint):
         store.read_config()
 
 
