@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.workstation.bundles import Sent, canonical, consent_document
-from tests.workstation.conftest import (
+from tests.support.workstation import (
     MESSAGE_TEXT,
     PHOTO_NAME,
     MakeBundle,
     Workstation,
     first_submission,
 )
+from tests.workstation.bundles import Sent, canonical, consent_document
 from tests.workstation.media import jpeg_with_gps
 from workstation.catalogue import consent_of, consent_records, find_item, list_items, load_item
 from workstation.errors import AmbiguousItem, ItemNotFound

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from crypto.signing import Signer, generate_signing_seed
-from tests.workstation.conftest import MakeBundle, Workstation, first_submission
+from tests.support.workstation import MakeBundle, Workstation, first_submission
 from workstation.bagging import build_bag
 from workstation.errors import PackageInvalid
 from workstation.handover import STATEMENT_FORMAT, STATEMENT_VERSION, TAG_DIR
