@@ -1,8 +1,9 @@
 """Transfer bundles: ciphertext plus a signed manifest, streamed as a stored ZIP.
 
-The format is docs/bundle-format.md (the workstation reads that document, not this code).
+The format is docs/bundle-format.md; the manifest's fields and bytes are defined once in
+``formats.bundle_manifest`` (the workstation verifies with its own code, sharing only that).
 
-Verify, then send. ``open_bundle`` checks every chosen file before the caller sends a byte:
+Verify, then send. ``stream_bundle`` checks every chosen file before the caller sends a byte:
 each one is pinned by a hard link in this process's private temp dir (same filesystem as the
 store, so no data is copied and no descriptor stays open: a bundle may hold any number of
 items), then hashed once and compared with the SHA-256 recorded when it was stored. A file
@@ -24,14 +25,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import os
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from sqlalchemy.orm import Session, object_session
 
@@ -46,13 +46,19 @@ from core.errors import (
 )
 from core.models import Reply, Submission
 from core.timestamping import ItemProof, LeafProof, item_proofs
+from formats.bundle_manifest import (
+    MANIFEST_NAME,
+    SIGNATURE_NAME,
+    Manifest,
+    ManifestItem,
+    MemberRef,
+    encode_manifest,
+)
+from formats.timestamps import ItemStamp, LeafRef, TokenRef, TreeRecord, token_member_path
 
 if TYPE_CHECKING:
-        from core.instance import Instance
+    from core.instance import Instance
 
-FORMAT = "skrynka-transfer-bundle"
-# Version 2 adds trusted timestamps (docs/bundle-format.md); the workstation reads 1 and 2.
-VERSION = 2
 CHUNK_BYTES = 1024 * 1024
 
 
@@ -313,7 +319,7 @@ class BundleStream:
         _unpin(self._pins)
 
 
-def open_bundle(
+def stream_bundle(
     instance: Instance,
     items: Sequence[Submission | Reply],
     *,
@@ -334,33 +340,14 @@ def open_bundle(
         raise
     proofs = _proofs_of(entries)
     trees, token_members = _tree_records(proofs.values())
-    manifest_items: list[dict[str, Any]] = []
-    for entry in entries:
-        source = entry.item.source
-        receipt = entry.receipt
-        manifest_items.append(
-            {
-                "uuid": entry.item.uuid,
-                "source_uuid": source.uuid,
-                "source_designation": source.journalist_designation,
-                "kind": entry.kind,
-                "path": entry.main.arcname,
-                "filename": entry.item.filename,
-                "size": entry.main.size,
-                "sha256": entry.main.sha256,
-                "received_on": entry.item.created_at.astimezone(UTC).date().isoformat(),
-                "receipt": None if receipt is None else {
-                    "path": receipt.arcname, "size": receipt.size, "sha256": receipt.sha256,
-                },
-                "timestamp": _item_timestamp(entry, proofs),
-            }
+    manifest = encode_manifest(
+        Manifest(
+            instance_id=instance.settings.instance_id,
+            created_at=moment,
+            signing_key=instance.signer.fingerprint,
+            items=tuple(_manifest_item(entry, proofs) for entry in entries),
+            trees=trees,
         )
-    manifest = manifest_bytes(
-        instance_id=instance.settings.instance_id,
-        created_at=moment,
-        signing_key=instance.signer.fingerprint,
-        items=manifest_items,
-        trees=trees,
     )
     signature = base64.b64encode(instance.signer.sign(manifest)) + b"\n"
     stream = BundleStream(bundle_name(moment), len(entries), pins)
@@ -377,8 +364,10 @@ def open_bundle(
                         if piece:
                             yield piece
             # Last, so an interrupted bundle never carries a signed manifest.
-            for name, data in (*token_members, ("manifest.json", manifest),
-                               ("manifest.json.sig", signature)):
+            # Tokens, then the manifest and its signature last, so an interrupted bundle never
+            # carries a signed manifest.
+            for name, data in (*token_members, (MANIFEST_NAME, manifest),
+                               (SIGNATURE_NAME, signature)):
                 info = zipfile.ZipInfo(name, date_time=moment.timetuple()[:6])
                 info.compress_type = zipfile.ZIP_STORED
                 info.external_attr = 0o600 << 16
@@ -407,11 +396,11 @@ def _proofs_of(entries: list[_Entry]) -> dict[int, ItemProof]:
     return item_proofs(db, [s.id for s in submissions])
 
 
-def _leaf_record(leaf: LeafProof) -> dict[str, Any]:
-    return {"index": leaf.index, "path": list(leaf.path)}
+def _leaf_ref(leaf: LeafProof) -> LeafRef:
+    return LeafRef(index=leaf.index, path=tuple(leaf.path))
 
 
-def _item_timestamp(entry: _Entry, proofs: dict[int, ItemProof]) -> dict[str, Any] | None:
+def _item_stamp(entry: _Entry, proofs: dict[int, ItemProof]) -> ItemStamp | None:
     """The item's place in a stamped tree, or None while it waits for one (or is a reply)."""
     if not isinstance(entry.item, Submission):
         return None
@@ -422,49 +411,46 @@ def _item_timestamp(entry: _Entry, proofs: dict[int, ItemProof]) -> dict[str, An
     if entry.receipt is not None:
         if proof.receipt is None or proof.receipt.file_sha256 != entry.receipt.sha256:
             return None
-        receipt = _leaf_record(proof.receipt)
-    return {"tree": proof.tree.id, "ciphertext": _leaf_record(proof.ciphertext),
-            "receipt": receipt}
+        receipt = _leaf_ref(proof.receipt)
+    return ItemStamp(tree=proof.tree.id, ciphertext=_leaf_ref(proof.ciphertext), receipt=receipt)
 
 
 def _tree_records(
     proofs: Iterable[ItemProof],
-) -> tuple[list[dict[str, Any]], list[tuple[str, bytes]]]:
+) -> tuple[tuple[TreeRecord, ...], list[tuple[str, bytes]]]:
     """The manifest's `trees` and the token members (`timestamps/tree-<id>/<n>.tsr`)."""
     trees = {proof.tree.id: proof.tree for proof in proofs}
-    records: list[dict[str, Any]] = []
+    records: list[TreeRecord] = []
     members: list[tuple[str, bytes]] = []
     for tree_id in sorted(trees):
         tree = trees[tree_id]
         tokens = []
         for number, token in enumerate(tree.tokens, start=1):
-            arcname = f"timestamps/tree-{tree_id}/{number}.tsr"
-            members.append((arcname, token.response))
-            tokens.append({
-                "tsa": token.tsa_url,
-                "path": arcname,
-                "size": len(token.response),
-                "sha256": hashlib.sha256(token.response).hexdigest(),
-            })
-        records.append({"id": tree_id, "root": tree.root, "size": tree.size, "tokens": tokens})
-    return records, members
+            path = token_member_path(tree_id, number)
+            members.append((path, token.response))
+            tokens.append(TokenRef(tsa=token.tsa_url, path=path, size=len(token.response),
+                                   sha256=hashlib.sha256(token.response).hexdigest()))
+        records.append(TreeRecord(id=tree_id, root=tree.root, size=tree.size,
+                                  tokens=tuple(tokens)))
+    return tuple(records), members
 
 
-def manifest_bytes(
-    *, instance_id: str, created_at: datetime, signing_key: str, items: list[dict[str, Any]],
-    trees: list[dict[str, Any]] | None = None,
-) -> bytes:
-    """The exact manifest bytes that get signed (UTF-8 JSON, keys in a fixed order)."""
-    document = {
-        "format": FORMAT,
-        "version": VERSION,
-        "instance_id": instance_id,
-        "created_at": created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "signing_key": signing_key,
-        "items": items,
-        "trees": trees or [],
-    }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+def _manifest_item(entry: _Entry, proofs: dict[int, ItemProof]) -> ManifestItem:
+    """The manifest's description of one checked entry: the hashes checked, never re-read."""
+    source = entry.item.source
+    receipt = entry.receipt
+    return ManifestItem(
+        uuid=entry.item.uuid,
+        source_uuid=source.uuid,
+        source_designation=source.journalist_designation,
+        kind=entry.kind,
+        ciphertext=MemberRef(entry.main.arcname, entry.main.size, entry.main.sha256),
+        filename=entry.item.filename,
+        received_on=entry.item.created_at.astimezone(UTC).date().isoformat(),
+        receipt=None if receipt is None else MemberRef(receipt.arcname, receipt.size,
+                                                       receipt.sha256),
+        timestamp=_item_stamp(entry, proofs),
+    )
 
 
 def write_bundle(
@@ -479,7 +465,7 @@ def write_bundle(
 
     ``db`` is the open session the items belong to (their sources are loaded through it).
     """
-    stream = open_bundle(instance, items, now=now)
+    stream = stream_bundle(instance, items, now=now)
     try:
         for chunk in stream:
             out.write(chunk)

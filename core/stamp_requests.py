@@ -1,6 +1,6 @@
 """Stamp requests from the evidence workstation: a custody-log head or a renewal hash.
 
-The workstation writes one line (crypto.stamp_request defines both shapes); staff upload it in
+The workstation writes one line (formats.stamp_request defines both shapes); staff upload it in
 the journalist interface ("Timestamp a hash"). `parse_stamp_request` accepts exactly those
 shapes and nothing else, so no other data can ride across the air gap this way. `stamp_request`
 asks the configured authorities in order, through tor, for a token over the line (SHA-512
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from core.errors import StampRequestInvalid, TimestampError
 from core.tsa import StampedToken, TsaClient
-from crypto.stamp_request import MAX_BYTES, purpose_of
+from formats.stamp_request import MAX_BYTES, purpose_of
 
 MAX_REQUEST_BYTES = MAX_BYTES
 

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from crypto.errors import TimestampTokenInvalid, TimestampTokenMismatch
-from crypto.stamp_request import CUSTODY_HEAD, RENEWAL, custody_head_line, renewal_line
 from crypto.timestamp_token import verify_token
+from formats.stamp_request import CUSTODY_HEAD, RENEWAL, custody_head_line, renewal_line
 from workstation.custody import CustodyLog
 from workstation.errors import StampTokenRefused, StampTokenUnmatched
 from workstation.store import (

@@ -37,7 +37,9 @@ from cryptography.hazmat.primitives import hashes
 from crypto.errors import BadInclusionPath, TimestampTokenInvalid
 from crypto.merkle import leaf_hash, parse_hex_digest, path_sides, root_from_path
 from crypto.timestamp_token import TokenFacts, load_roots, verify_token
-from workstation.bundle import BundleItem, LeafRef, TreeRecord, VerifiedBundle
+from formats.bundle_manifest import ManifestItem
+from formats.timestamps import LeafRef, TreeRecord
+from workstation.bundle import VerifiedBundle
 from workstation.errors import TsaRootsUnusable, WorkstationError
 from workstation.store import EvidenceStore, write_bytes_atomic, write_json_atomic
 
@@ -132,9 +134,8 @@ def _tree_tokens(archive: zipfile.ZipFile, tree: TreeRecord, roots: list[x509.Ce
     root = bytes.fromhex(tree.root)
     verdicts = []
     for token in tree.tokens:
-        data = archive.read(token.member.path)[:MAX_TOKEN_BYTES + 1]
-        if (len(data), hashlib.sha256(data).hexdigest()) != (token.member.size,
-                                                             token.member.sha256):
+        data = archive.read(token.path)[:MAX_TOKEN_BYTES + 1]
+        if (len(data), hashlib.sha256(data).hexdigest()) != (token.size, token.sha256):
             verdicts.append(TokenVerdict(token.tsa, False, "the token file does not match the"
                                          " signed manifest", data))
             continue
@@ -155,9 +156,9 @@ def _path_leads_to_root(file_sha256: str, leaf: LeafRef, tree: TreeRecord) -> st
     return None
 
 
-def verify_item_stamp(item: BundleItem, trees: dict[int, TreeRecord],
+def verify_item_stamp(item: ManifestItem, trees: dict[int, TreeRecord],
                       tokens: dict[int, tuple[TokenVerdict, ...]]) -> StampVerdict:
-    stamp = item.stamp
+    stamp = item.timestamp
     if stamp is None:
         return StampVerdict(NOT_STAMPED, "the server had not stamped this item when the bundle"
                             " was made; a later bundle carries its timestamp")
@@ -195,7 +196,7 @@ def check_bundle_stamps(bundle: VerifiedBundle, roots: list[x509.Certificate]
     return {item.uuid: verify_item_stamp(item, trees, tokens) for item in bundle.items}
 
 
-def proof_document(item: BundleItem, verdict: StampVerdict) -> dict[str, Any]:
+def proof_document(item: ManifestItem, verdict: StampVerdict) -> dict[str, Any]:
     """`proof.json`: everything needed to check the chain without Skrynka code."""
     assert verdict.tree is not None
     leaves = {}
@@ -227,7 +228,7 @@ def proof_document(item: BundleItem, verdict: StampVerdict) -> dict[str, Any]:
     }
 
 
-def stage_stamp(target: Path, item: BundleItem, verdict: StampVerdict,
+def stage_stamp(target: Path, item: ManifestItem, verdict: StampVerdict,
                 encrypted_receipt: Path | None) -> None:
     """Write `timestamps/<uuid>/` beside a staged original: proof, root, tokens, receipt."""
     if verdict.tree is None:

@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from crypto.stamp_request import (
+from formats.stamp_request import (
     CUSTODY_HEAD,
     RENEWAL,
     custody_head_line,
