@@ -1,4 +1,5 @@
-"""Time-stamp requests through tor, for real: the private Tor network on loopback
+"""Time-stamp requests (core.tsa, core.socks) through tor, for real, sharing this package's
+private network fixture: the private Tor network on loopback
 (tests/support/tornet.py) carries `skrynka timestamp`'s requests from a tor SOCKS port, through
 an exit relay, to the `openssl ts` authority on 127.0.0.1; nothing is faked on the way."""
 
@@ -19,7 +20,7 @@ from core.timestamping import run_timestamping
 from core.tsa import tsa_client_from
 from tests.support.ports import free_port
 from tests.support.staff import make_source
-from tests.support.tornet import TorNetwork, tor_network  # noqa: F401 (the session fixture)
+from tests.support.tornet import TorNetwork
 from tests.support.tsa import TimestampAuthority
 
 pytestmark = [pytest.mark.tor, pytest.mark.slow, pytest.mark.xdist_group("tor-network")]
@@ -49,7 +50,7 @@ def check_token(instance: Instance, tsa: TimestampAuthority, tmp_path: Path) -> 
 
 
 def test_a_token_is_fetched_through_a_tor_socks_port(
-    tor_network: TorNetwork,  # noqa: F811
+    tor_network: TorNetwork,
     stamping_instance: Instance, tsa: TimestampAuthority, tmp_path: Path,
 ) -> None:
     port = free_port()
@@ -62,7 +63,7 @@ def test_a_token_is_fetched_through_a_tor_socks_port(
 
 
 def test_a_token_is_fetched_through_tors_unix_socks_socket(
-    tor_network: TorNetwork,  # noqa: F811
+    tor_network: TorNetwork,
     stamping_instance: Instance, tsa: TimestampAuthority, tmp_path: Path,
 ) -> None:
     # As deploy/torrc offers it: `SocksPort unix:/run/tor/socks`, here in a short temp dir.
