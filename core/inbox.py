@@ -253,13 +253,28 @@ def conversation(db: Session, source: Source, journalist: Journalist) -> list[Co
 
 
 def find_source(db: Session, source_uuid: str) -> Source | None:
-    return db.scalars(select(Source).where(Source.uuid == source_uuid)).first()
+    """The source staff asked for by uuid, or None if there is none they may see.
+
+    The one rule for every staff channel: a pending source (a codename was made but nothing
+    was ever sent) does not exist for staff. It is in no list, and no view, download, reply,
+    star or deletion reaches it, so staff cannot learn that someone merely opened the page.
+    """
+    return db.scalars(
+        select(Source).where(Source.uuid == source_uuid, Source.pending.is_(False))
+    ).first()
 
 
 def find_sources(db: Session, source_uuids: Sequence[str]) -> list[Source]:
+    """The sources staff may see among these uuids (pending ones are left out, as above)."""
     if not source_uuids:
         return []
-    return list(db.scalars(select(Source).where(Source.uuid.in_(list(source_uuids)))))
+    return list(
+        db.scalars(
+            select(Source).where(
+                Source.uuid.in_(list(source_uuids)), Source.pending.is_(False)
+            )
+        )
+    )
 
 
 def find_submissions(db: Session, source: Source, uuids: Sequence[str]) -> list[Submission]:

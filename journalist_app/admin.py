@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.audit import count_entries, list_entries, verify_audit_log
+from core.audit_actions import AuditAction
 from core.errors import InvalidOtpCode, JournalistError
 from core.journalists import (
     create_journalist,
@@ -108,7 +109,7 @@ def new_user() -> str | tuple[str, int]:
         database.rollback()
         return render_template("user_new.html", form=form, error=str(exc)), 400
     context.record(
-        database, me(), "user_create", object=journalist.uuid,
+        database, me(), AuditAction.USER_CREATE, object=journalist.uuid,
         detail="admin" if journalist.is_admin else None,
     )
     database.commit()
@@ -147,12 +148,10 @@ def edit_user(user_uuid: str) -> BaseResponse | str | tuple[str, int]:
     except JournalistError as exc:
         database.rollback()
         return render_template("user_edit.html", error=str(exc), **page), 400
-    context.record(database, admin, "user_edit", object=journalist.uuid)
+    context.record(database, admin, AuditAction.USER_EDIT, object=journalist.uuid)
     if make_admin != was_admin:
-        context.record(
-            database, admin, "user_make_admin" if make_admin else "user_remove_admin",
-            object=journalist.uuid,
-        )
+        change = AuditAction.USER_MAKE_ADMIN if make_admin else AuditAction.USER_REMOVE_ADMIN
+        context.record(database, admin, change, object=journalist.uuid)
     database.commit()
     return redirect(url_for("admin.users", notice="user-saved"))
 
@@ -166,7 +165,7 @@ def delete_user(user_uuid: str) -> BaseResponse | str | tuple[str, int]:
         abort(HTTPStatus.BAD_REQUEST, "You cannot delete your own account; ask another admin.")
     if request.form.get("confirm") != "yes":
         return render_template("user_delete.html", user=journalist, form=ActionForm())
-    staff().record(database, admin, "user_delete", object=journalist.uuid)
+    staff().record(database, admin, AuditAction.USER_DELETE, object=journalist.uuid)
     delete_journalist(database, journalist)
     database.commit()
     return redirect(url_for("admin.users", notice="user-deleted"))
@@ -178,7 +177,7 @@ def reset_user_passphrase(user_uuid: str) -> str:
     journalist = _user_or_404(user_uuid)
     database = db()
     passphrase = reset_passphrase(database, journalist)
-    staff().record(database, me(), "user_reset_passphrase", object=journalist.uuid)
+    staff().record(database, me(), AuditAction.USER_RESET_PASSPHRASE, object=journalist.uuid)
     database.commit()
     return render_template(
         "user_secrets.html", user=journalist, title="New passphrase", passphrase=passphrase,
@@ -204,7 +203,7 @@ def reset_user_two_factor(user_uuid: str) -> str | tuple[str, int]:
     except JournalistError as exc:
         database.rollback()
         abort(HTTPStatus.BAD_REQUEST, str(exc))
-    staff().record(database, me(), "user_reset_2fa", object=journalist.uuid)
+    staff().record(database, me(), AuditAction.USER_RESET_2FA, object=journalist.uuid)
     database.commit()
     return _enrolment_page(journalist, passphrase=None, title="New second factor")
 
@@ -290,7 +289,7 @@ def settings() -> BaseResponse | str | tuple[str, int]:
     config.initial_message_min_len = int(form.initial_message_min_len.data or 0)
     config.reject_message_with_codename = bool(form.reject_message_with_codename.data)
     context.record(
-        database, me(), "instance_settings",
+        database, me(), AuditAction.INSTANCE_SETTINGS,
         detail=(
             f"name={name!r} uploads={config.allow_document_uploads} "
             f"max_upload_bytes={config.max_upload_bytes} "
@@ -316,7 +315,7 @@ def logo() -> BaseResponse | tuple[str, int]:
     except LogoRejected as exc:
         return _settings_page(blank, error=str(exc)), 400
     instance_config(database).has_logo = True
-    context.record(database, me(), "logo_update", detail=f"{len(data)} bytes")
+    context.record(database, me(), AuditAction.LOGO_UPDATE, detail=f"{len(data)} bytes")
     database.commit()
     return redirect(url_for("admin.settings", notice="logo-saved"))
 
@@ -327,7 +326,7 @@ def delete_logo() -> BaseResponse:
     database, context = db(), staff()
     remove_logo(context.instance.settings.logo_path)
     instance_config(database).has_logo = False
-    context.record(database, me(), "logo_remove")
+    context.record(database, me(), AuditAction.LOGO_REMOVE)
     database.commit()
     return redirect(url_for("admin.settings", notice="logo-removed"))
 
