@@ -3,13 +3,12 @@
 from http import HTTPStatus
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.audit import count_entries, list_entries, verify_audit_log
 from core.audit_actions import AuditAction
 from core.errors import InvalidOtpCode, JournalistError
+from core.instance_config import instance_config_for_edit, read_organization_name
 from core.journalists import (
     create_journalist,
     delete_journalist,
@@ -21,7 +20,7 @@ from core.journalists import (
     update_journalist,
     verify_two_factor,
 )
-from core.models import InstanceConfig, Journalist
+from core.models import Journalist
 from journalist_app.auth import admin_required
 from journalist_app.context import db, me, staff
 from journalist_app.errors import LogoRejected
@@ -53,7 +52,7 @@ def _user_or_404(user_uuid: str) -> Journalist:
 
 
 def _enrolment_page(journalist: Journalist, *, passphrase: str | None, title: str) -> str:
-    organisation = instance_config(db()).organization_name
+    organisation = read_organization_name(db())
     return render_template(
         "user_secrets.html",
         user=journalist,
@@ -64,14 +63,6 @@ def _enrolment_page(journalist: Journalist, *, passphrase: str | None, title: st
         verify_form=VerifyCodeForm(),
     )
 
-
-def instance_config(database: Session) -> InstanceConfig:
-    config = database.scalars(select(InstanceConfig).order_by(InstanceConfig.id)).first()
-    if config is None:
-        config = InstanceConfig(id=1)
-        database.add(config)
-        database.flush()
-    return config
 
 
 # --- accounts ---
@@ -224,7 +215,7 @@ def verify_user_two_factor(user_uuid: str) -> BaseResponse | tuple[str, int]:
         page = render_template(
             "user_secrets.html", user=journalist, title="Check the authenticator",
             passphrase=None, secret=journalist.otp_secret if journalist.is_totp else None,
-            qr=qr_svg(provisioning_uri(journalist, instance_config(database).organization_name))
+            qr=qr_svg(provisioning_uri(journalist, read_organization_name(database)))
             if journalist.is_totp else None,
             verify_form=form, error=str(exc),
         )
@@ -243,7 +234,7 @@ def _settings_page(form: InstanceSettingsForm, *, error: str | None = None) -> s
         form=form,
         logo_form=LogoForm(),
         remove_form=ActionForm(),
-        config=instance_config(db()),
+        config=instance_config_for_edit(db()),
         server_max_mib=context.instance.settings.max_upload_bytes // MIB,
         submission_fingerprint=context.instance.submission_fingerprint,
         signing_fingerprint=context.instance.signer.fingerprint,
@@ -257,7 +248,7 @@ def _settings_page(form: InstanceSettingsForm, *, error: str | None = None) -> s
 @admin_required
 def settings() -> BaseResponse | str | tuple[str, int]:
     database, context = db(), staff()
-    config = instance_config(database)
+    config = instance_config_for_edit(database)
     server_max = context.instance.settings.max_upload_bytes
     if request.method == "GET":
         form = InstanceSettingsForm(
@@ -306,7 +297,7 @@ def settings() -> BaseResponse | str | tuple[str, int]:
 def logo() -> BaseResponse | tuple[str, int]:
     form = LogoForm()
     database, context = db(), staff()
-    blank = InstanceSettingsForm(formdata=None, obj=instance_config(database))
+    blank = InstanceSettingsForm(formdata=None, obj=instance_config_for_edit(database))
     if not form.validate_on_submit():
         return _settings_page(blank, error="Choose a PNG file to upload."), 400
     data = form.logo.data.read(MAX_LOGO_BYTES + 1)
@@ -314,7 +305,7 @@ def logo() -> BaseResponse | tuple[str, int]:
         save_logo(context.instance.settings.logo_path, data)
     except LogoRejected as exc:
         return _settings_page(blank, error=str(exc)), 400
-    instance_config(database).has_logo = True
+    instance_config_for_edit(database).has_logo = True
     context.record(database, me(), AuditAction.LOGO_UPDATE, detail=f"{len(data)} bytes")
     database.commit()
     return redirect(url_for("admin.settings", notice="logo-saved"))
@@ -325,7 +316,7 @@ def logo() -> BaseResponse | tuple[str, int]:
 def delete_logo() -> BaseResponse:
     database, context = db(), staff()
     remove_logo(context.instance.settings.logo_path)
-    instance_config(database).has_logo = False
+    instance_config_for_edit(database).has_logo = False
     context.record(database, me(), AuditAction.LOGO_REMOVE)
     database.commit()
     return redirect(url_for("admin.settings", notice="logo-removed"))
