@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
 from core.audit_actions import AuditAction, Channel
+from core.inbox import Page
 from core.instance import Instance
 from core.journalists import resolve_session
 from core.models import Journalist
 from core.staff_actions import StaffActor
 from journalist_app.api.errors import InvalidField, TokenInvalid, TokenMissing
-from journalist_app.api.listing import Page
 
 EXTENSION_KEY = "skrynka.api"
 P = ParamSpec("P")

@@ -5,7 +5,7 @@ from http import HTTPStatus
 from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
-from core.inbox import find_source
+from core.inbox import count_visible_sources, find_source, list_all_sources
 from core.models import Journalist, Source
 from core.staff_actions import delete_sources, set_star
 from journalist_app.api.context import (
@@ -16,7 +16,6 @@ from journalist_app.api.context import (
     read_page,
 )
 from journalist_app.api.errors import UnknownObject
-from journalist_app.api.listing import count_sources, load_sources
 from journalist_app.api.serialization import serialize_source
 
 
@@ -31,13 +30,15 @@ def require_source(db: Session, source_uuid: str) -> Source:
 @authenticated
 def list_sources(db: Session, journalist: Journalist) -> Response:
     page = read_page(request.args)
-    rows = load_sources(db, page=page)
-    return list_response("sources", rows, serialize_source, page, lambda: count_sources(db))
+    rows = list_all_sources(db, page=page)
+    return list_response(
+        "sources", rows, serialize_source, page, lambda: count_visible_sources(db)
+    )
 
 
 @authenticated
 def show_source(db: Session, journalist: Journalist, source_uuid: str) -> Response:
-    rows = load_sources(db, uuid=source_uuid)
+    rows = list_all_sources(db, uuid=source_uuid)
     if not rows:
         raise UnknownObject(f"No source with uuid {source_uuid}.")
     return json_response(serialize_source(rows[0]))
