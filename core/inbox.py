@@ -381,29 +381,26 @@ def find_sources(db: Session, source_uuids: Sequence[str]) -> list[Source]:
     )
 
 
-def find_submissions(db: Session, source: Source, uuids: Sequence[str]) -> list[Submission]:
-    """The source's submissions with these uuids (others' uuids are ignored)."""
+def find_submissions(
+    db: Session, source: Source | None, uuids: Sequence[str]
+) -> list[Submission]:
+    """The submissions with these uuids, of ``source`` (others' are ignored) or of any source."""
     if not uuids:
         return []
-    return list(
-        db.scalars(
-            select(Submission)
-            .where(Submission.source_id == source.id, Submission.uuid.in_(list(uuids)))
-            .order_by(Submission.id)
-        )
-    )
+    query = select(Submission).where(Submission.uuid.in_(list(uuids)))
+    if source is not None:
+        query = query.where(Submission.source_id == source.id)
+    return list(db.scalars(query.order_by(Submission.id)))
 
 
-def find_replies(db: Session, source: Source, uuids: Sequence[str]) -> list[Reply]:
+def find_replies(db: Session, source: Source | None, uuids: Sequence[str]) -> list[Reply]:
+    """The replies with these uuids, to ``source`` (others' are ignored) or to any source."""
     if not uuids:
         return []
-    return list(
-        db.scalars(
-            select(Reply)
-            .where(Reply.source_id == source.id, Reply.uuid.in_(list(uuids)))
-            .order_by(Reply.id)
-        )
-    )
+    query = select(Reply).where(Reply.uuid.in_(list(uuids)))
+    if source is not None:
+        query = query.where(Reply.source_id == source.id)
+    return list(db.scalars(query.order_by(Reply.id)))
 
 
 def unread_submissions(db: Session, sources: Sequence[Source]) -> list[Submission]:

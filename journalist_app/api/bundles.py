@@ -10,12 +10,12 @@ from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
 from core.errors import BundleError, BundleItemMissing, StoredFileDamaged
+from core.inbox import find_replies, find_submissions
 from core.models import Journalist, Reply, Submission
 from core.staff_actions import deliver_bundle
 from journalist_app.api.body import read_body_json
 from journalist_app.api.context import api, authenticated
 from journalist_app.api.errors import DamagedCiphertext, InvalidBody, InvalidField, UnknownObject
-from journalist_app.api.listing import find_replies, find_submissions
 
 
 def read_selection(document: object) -> list[str]:
@@ -32,8 +32,8 @@ def read_selection(document: object) -> list[str]:
 @authenticated
 def download_bundle(db: Session, journalist: Journalist) -> Response:
     uuids = read_selection(read_body_json(request))
-    submissions = {s.uuid: s for s in find_submissions(db, uuids)}
-    replies = {r.uuid: r for r in find_replies(db, uuids)}
+    submissions = {s.uuid: s for s in find_submissions(db, None, uuids)}
+    replies = {r.uuid: r for r in find_replies(db, None, uuids)}
     items: list[Submission | Reply] = []
     for item_uuid in uuids:
         item = submissions.get(item_uuid) or replies.get(item_uuid)

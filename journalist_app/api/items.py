@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core import staff_actions
 from core.bundle import VerifiedFile
 from core.errors import ReplyError, ReplyUuidInUse, StoredFileDamaged, StoreError
+from core.inbox import find_replies, find_submissions
 from core.models import Journalist, Reply, Source, Submission
 from core.staff_actions import delete_selected_items, deliver_file, send_reply
 from journalist_app.api.body import read_body_object
@@ -32,10 +33,6 @@ from journalist_app.api.errors import (
 from journalist_app.api.listing import (
     count_replies,
     count_submissions,
-    find_replies,
-    find_reply,
-    find_submission,
-    find_submissions,
     load_replies,
     load_submissions,
     uuid_in_use,
@@ -48,14 +45,14 @@ SEEN_KINDS = ("files", "messages", "replies")
 
 
 def require_submission(db: Session, source: Source, submission_uuid: str) -> Submission:
-    submission = find_submission(db, source, submission_uuid)
+    submission = next(iter(find_submissions(db, source, [submission_uuid])), None)
     if submission is None:
         raise UnknownObject(f"No submission with uuid {submission_uuid} for this source.")
     return submission
 
 
 def require_reply(db: Session, source: Source, reply_uuid: str) -> Reply:
-    reply = find_reply(db, source, reply_uuid)
+    reply = next(iter(find_replies(db, source, [reply_uuid])), None)
     if reply is None:
         raise UnknownObject(f"No reply with uuid {reply_uuid} for this source.")
     return reply
@@ -274,7 +271,7 @@ def mark_items_seen(db: Session, journalist: Journalist) -> Response:
     if not any(lists.values()):
         raise InvalidBody("Please specify the resources to mark seen.")
     wanted = lists["files"] + lists["messages"]
-    submissions = {s.uuid: s for s in find_submissions(db, wanted)}
+    submissions = {s.uuid: s for s in find_submissions(db, None, wanted)}
     for file_uuid in lists["files"]:
         found = submissions.get(file_uuid)
         if found is None or not found.is_file:
@@ -283,7 +280,7 @@ def mark_items_seen(db: Session, journalist: Journalist) -> Response:
         found = submissions.get(message_uuid)
         if found is None or found.is_file:
             raise UnknownObject(f"message not found: {message_uuid}")
-    replies = {r.uuid: r for r in find_replies(db, lists["replies"])}
+    replies = {r.uuid: r for r in find_replies(db, None, lists["replies"])}
     for reply_uuid in lists["replies"]:
         if reply_uuid not in replies:
             raise UnknownObject(f"reply not found: {reply_uuid}")

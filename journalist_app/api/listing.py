@@ -7,7 +7,6 @@ columns rather than ORM objects: at 100,000 submissions building mapped objects 
 than the queries themselves.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,30 +158,6 @@ def load_replies(
         )
         for r in rows
     ]
-
-
-def find_submission(db: Session, source: Source, uuid: str) -> Submission | None:
-    return db.scalars(
-        select(Submission).where(Submission.uuid == uuid, Submission.source_id == source.id)
-    ).one_or_none()
-
-
-def find_reply(db: Session, source: Source, uuid: str) -> Reply | None:
-    return db.scalars(
-        select(Reply).where(Reply.uuid == uuid, Reply.source_id == source.id)
-    ).one_or_none()
-
-
-def find_submissions(db: Session, uuids: Sequence[str]) -> list[Submission]:
-    if not uuids:
-        return []
-    return list(db.scalars(select(Submission).where(Submission.uuid.in_(uuids))))
-
-
-def find_replies(db: Session, uuids: Sequence[str]) -> list[Reply]:
-    if not uuids:
-        return []
-    return list(db.scalars(select(Reply).where(Reply.uuid.in_(uuids))))
 
 
 def uuid_in_use(db: Session, uuid: str) -> bool:
