@@ -15,9 +15,9 @@ from core.audit import AuditLog
 from core.audit_actions import AuditAction, Channel
 from core.inbox import Page
 from core.instance import Instance
-from core.journalists import resolve_session
 from core.models import Journalist
 from core.staff_actions import StaffActor
+from core.staff_sessions import resolve_session
 from journalist_app.api.errors import InvalidField, TokenInvalid, TokenMissing
 
 EXTENSION_KEY = "skrynka.api"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core import staff_actions
 from core.bundle import VerifiedFile
-from core.errors import ReplyError, ReplyUuidInUse, StoredFileDamaged, StoreError
+from core.errors import CiphertextStoreError, ReplyError, ReplyUuidInUse, StoredFileDamaged
 from core.inbox import find_replies, find_submissions
 from core.models import Journalist, Reply, Source, Submission
 from core.staff_actions import delete_selected_items, deliver_file, send_reply
@@ -90,7 +90,7 @@ def download_item(db: Session, journalist: Journalist, item: Submission | Reply)
         verified = deliver_file(api().actor(db, journalist), item)
     except StoredFileDamaged as exc:
         raise DamagedCiphertext(str(exc)) from exc
-    except StoreError as exc:
+    except CiphertextStoreError as exc:
         kind = "reply" if isinstance(item, Reply) else "submission"
         raise UnknownObject(f"The file of this {kind} is missing from the store.") from exc
     return send_ciphertext(verified, item.filename)

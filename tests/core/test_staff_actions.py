@@ -35,7 +35,7 @@ from core.staff_actions import (
     set_star,
 )
 from crypto.codename import generate_codename
-from tests.journalist_app.staff import SeededSource, make_source, make_staff_account
+from tests.support.staff import SeededSource, make_source, make_staff_account
 
 CHANNELS = [Channel.WEB, Channel.API]
 ARMORED = b"-----BEGIN PGP MESSAGE-----\n\nnot really\n-----END PGP MESSAGE-----\n"
