@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
 from core.audit_actions import AuditAction, Channel
-from core.bundle import BundleStream, VerifiedFile, open_bundle, open_verified_file
+from core.bundle import BundleStream, VerifiedFile, open_verified_file, stream_bundle
 from core.deletion import DeletionSummary, delete_conversation, delete_items, delete_source
 from core.errors import StoredFileDamaged
 from core.instance import Instance
@@ -116,7 +116,7 @@ def deliver_bundle(actor: StaffActor, items: Sequence[Submission | Reply]) -> Bu
     cannot be bundled, with nothing recorded.
     """
     try:
-        stream = open_bundle(actor.instance, items)
+        stream = stream_bundle(actor.instance, items)
     except StoredFileDamaged as exc:
         refuse_damaged(actor, exc, AuditAction.BUNDLE_REFUSED)
         raise
