@@ -27,6 +27,7 @@ and frame PNGs must carry the PNG signature and dimensions within the pixel limi
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -34,7 +35,7 @@ import struct
 import unicodedata
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ print(json.dumps({"width": image.size[0], "height": image.size[1], "animated": a
 """
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Converted:
     """What a converter made: files in the work directory, or text, and what it used."""
 
@@ -111,7 +112,7 @@ class Converted:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclasses.dataclass
 class Converter:
     """The sandbox, the limits and a work directory; `run` gives each tool a fresh /output."""
 
@@ -133,14 +134,16 @@ class Converter:
         return self.run_unchecked(command, source, input_name, extra_paths).require_success()
 
     def run_unchecked(self, command: list[str], source: Path | None, input_name: str,
-                      extra_paths: tuple[str, ...] = FONT_PATHS) -> SandboxResult:
-        tool = Path(command[0]).name
+                      extra_paths: tuple[str, ...] = FONT_PATHS,
+                      tool: str | None = None) -> SandboxResult:
+        tool = tool or Path(command[0]).name
         if tool not in self.used:
             self.used.append(tool)
-        return self.sandbox.run(
+        result = self.sandbox.run(
             command, input_file=source, output_dir=self.output_dir(), limits=self.limits,
             input_name=input_name, extra_paths=extra_paths,
         )
+        return dataclasses.replace(result, tool=tool)
 
 
 # Sniffing ------------------------------------------------------------------------------------
@@ -310,7 +313,7 @@ def convert_image(converter: Converter, source: Path, kind: str) -> Converted:
     result = converter.run_unchecked(
         ["/usr/bin/python3", "-I", "-c", _PILLOW_SCRIPT, f"{INPUT_DIR}/{name}", fmt,
          str(limits.max_pixels)],
-        source, name, extra_paths=(),
+        source, name, extra_paths=(), tool="pillow",
     )
     claimed = re.match(rb"pixels (\d+) (\d+)", result.stdout)
     if result.limit_hit is None and result.exit_status == 3 and claimed:

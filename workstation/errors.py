@@ -169,6 +169,6 @@ class ConversionFailed(ConversionRefused):
     def __init__(self, tool: str, detail: str) -> None:
         self.tool = tool
         super().__init__(
-            f"{tool} could not convert the file ({detail}); it may be damaged, not really the"
+            f"{tool} could not read the file ({detail}); it may be damaged, not really the"
             " type it looks like, or crafted to attack the converter"
         )

@@ -11,9 +11,10 @@ Flow of `Sandbox.run`:
 3. bwrap unshares every namespace (network: only the sandbox's own loopback; pid; ipc; uts;
    cgroup; user, with further user namespaces disabled). Inside, the tool runs as uid/gid 65534
    (`nobody`) of a new user namespace with every capability dropped; outside, that uid maps to
-   whoever runs us, as with any unprivileged bwrap. (Becoming the real `nobody` first would need
-   the store's directories to be traversable by `nobody`, so we do not.) bwrap binds read-only
-   only the system
+   whoever runs us. When that is root, the child first becomes the real `nobody` (the kernel
+   does not apply the process limit to root, and a namespace made by root maps to root); as
+   `nobody` cannot reach the store, the input is copied into a scratch directory only root can
+   list and the output copied back, regular files only. bwrap binds read-only only the system
    directories the tool needs, gives a fresh size-limited tmpfs `/tmp` (HOME lives there), a
    minimal `/dev` and `/proc`, a clean environment, `--die-with-parent` and `--new-session`.
 4. While it runs we watch the clock and the size of `/output`; past either limit the whole
@@ -32,9 +33,11 @@ subclass whose message says in plain words what happened. bwrap itself failing t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import resource
+import shutil
 import signal
 import stat
 import subprocess
@@ -151,6 +154,8 @@ class Sandbox:
     system_paths: tuple[str, ...] = BASE_SYSTEM_PATHS
     uid: int = NOBODY
     gid: int = NOBODY
+    # Where a root caller puts the input's copy for the `nobody` sandbox (default: $TMPDIR).
+    scratch_dir: Path | None = None
     base_environment: Mapping[str, str] = field(default_factory=lambda: {
         "PATH": "/usr/bin:/bin",
         "HOME": SANDBOX_HOME,
@@ -180,6 +185,42 @@ class Sandbox:
         if any(output_dir.iterdir()):
             raise ValueError(f"{output_dir} must be empty before a sandboxed run")
         os.chmod(output_dir, 0o700)
+        if os.geteuid() != 0:
+            return self._run_in(command, input_file, output_dir, limits, input_name,
+                                extra_paths, environment, drop=False)
+        # As root: the kernel does not enforce the process limit on uid 0, and a user namespace
+        # made by root maps to root. So the sandbox is started as the real `nobody`, which
+        # cannot reach the store; it gets a copy of the input in a scratch directory that only
+        # root can list, and its output is copied back (regular files only).
+        scratch = Path(tempfile.mkdtemp(prefix="skrynka-sandbox-", dir=self.scratch_dir))
+        try:
+            os.chmod(scratch, 0o711)  # noqa: S103 (nobody may enter, not list)
+            scratch_input = None
+            if input_file is not None:
+                scratch_input = scratch / "input"
+                shutil.copyfile(input_file, scratch_input, follow_symlinks=False)
+                os.chmod(scratch_input, 0o444)
+            scratch_output = scratch / "output"
+            scratch_output.mkdir(mode=0o700)
+            os.chown(scratch_output, self.uid, self.gid)
+            result = self._run_in(command, scratch_input, scratch_output, limits, input_name,
+                                  extra_paths, environment, drop=True)
+            files = tuple(_copy_out(path, output_dir / path.name) for path in result.files)
+            return dataclasses.replace(result, files=files)
+        finally:
+            remove_scratch(scratch)
+
+    def _run_in(
+        self,
+        command: Sequence[str],
+        input_file: Path | None,
+        output_dir: Path,
+        limits: SandboxLimits,
+        input_name: str,
+        extra_paths: Sequence[str],
+        environment: Mapping[str, str] | None,
+        drop: bool,
+    ) -> SandboxResult:
         descriptors: list[int] = []
         try:
             output_fd = os.open(output_dir, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
@@ -190,7 +231,7 @@ class Sandbox:
                 descriptors.append(input_fd)
             argv = self._bwrap_argv(command, input_fd, input_name, output_fd, limits,
                                     extra_paths, environment or {})
-            return self._supervise(argv, descriptors, output_dir, limits,
+            return self._supervise(argv, descriptors, output_dir, limits, drop,
                                    tool=Path(command[0]).name)
         finally:
             for fd in descriptors:
@@ -245,6 +286,7 @@ class Sandbox:
         descriptors: list[int],
         output_dir: Path,
         limits: SandboxLimits,
+        drop: bool,
         tool: str,
     ) -> SandboxResult:
         started = time.monotonic()
@@ -256,7 +298,7 @@ class Sandbox:
             with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
                 try:
                     pid = self._spawn(argv, [*descriptors, info_write], stdout, stderr,
-                                      limits)
+                                      limits, drop)
                 finally:
                     os.close(info_write)
                 limit_hit: str | None = None
@@ -307,6 +349,7 @@ class Sandbox:
         stdout: BinaryIO,
         stderr: BinaryIO,
         limits: SandboxLimits,
+        drop: bool,
     ) -> int:
         rlimits = [
             (resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 2)),
@@ -316,12 +359,17 @@ class Sandbox:
             (resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files)),
             (resource.RLIMIT_CORE, (0, 0)),
         ]
+        uid, gid = self.uid, self.gid
 
         def confine() -> None:
             # Runs in the child between fork and exec. Hard limits too, so nothing inside
-            # can raise them again.
+            # can raise them again; then the uid, when we are root.
             for which, value in rlimits:
                 resource.setrlimit(which, value)
+            if drop:
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
 
         try:
             process = subprocess.Popen(
@@ -391,27 +439,38 @@ class _SandboxInfo:
 
 
 def _end_namespace(child_pid: int | None) -> None:
-    """Kill the sandbox's init (the kernel then kills its whole pid namespace) and wait for it.
+    """Kill every process of the sandbox's pid namespace and wait until none is left.
 
-    Its parent, bwrap, has exited, so it is reparented and reaped elsewhere; we wait until the
-    pid is gone, bounded, as a pid reused within that time is harmless to signal-0.
+    Killing its init should be enough (the kernel then kills the rest), but a fork bomb can keep
+    that init waiting for CPU for a long time; so every member is killed, repeatedly, until the
+    namespace is empty. Zombies have left their namespace already and are not counted.
     """
     if child_pid is None:
         return
     try:
-        os.kill(child_pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+        namespace = os.readlink(f"/proc/{child_pid}/ns/pid")
+    except OSError:
         return
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{child_pid}/stat", "rb") as handle:
-                state = handle.read().rsplit(b")", 1)[-1].split()[0]
-        except (FileNotFoundError, ProcessLookupError, IndexError):
+        members = [pid for pid in _process_ids() if _pid_namespace(pid) == namespace]
+        if not members:
             return
-        if state == b"Z":
-            return
+        for pid in members:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         time.sleep(POLL_SECONDS)
+
+
+def _process_ids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _pid_namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
 
 
 def _tail(handle: BinaryIO) -> bytes:
@@ -431,6 +490,20 @@ def _tree_size(directory: Path) -> int:
             except OSError:
                 continue
     return total
+
+
+def _copy_out(source: Path, target: Path) -> Path:
+    """Copy a file the sandbox wrote, without following a link it may have put there."""
+    fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as reader, target.open("xb") as writer:
+        shutil.copyfileobj(reader, writer, 1024 * 1024)
+    return target
+
+
+def remove_scratch(path: Path) -> None:
+    for directory, _dirs, _files in os.walk(path):
+        os.chmod(directory, 0o700)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _regular_files(directory: Path) -> tuple[Path, ...]:
