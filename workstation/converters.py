@@ -228,7 +228,7 @@ def _looks_like_text(head: bytes) -> bool:
         return False
     sample = head.decode("utf-8", "replace")
     bad = sum(1 for ch in sample if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\n\r\t\f"))
-    return bad <= max(2, len(sample) // 100)
+    return bad <= max(4, len(sample) // 20)
 
 
 # Converters ----------------------------------------------------------------------------------

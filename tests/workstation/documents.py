@@ -254,3 +254,10 @@ def hls_playlist(segment: Path) -> bytes:
     """An HLS playlist naming another local file as its only segment."""
     return (b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n"
             + str(segment).encode() + b"\n#EXT-X-ENDLIST\n")
+
+
+def encode_heic(source: Path, target: Path) -> bytes:
+    """A HEIC made from `source` by libheif's encoder (Debian's libheif-examples)."""
+    subprocess.run(["heif-enc", "-o", str(target), str(source)], check=True,
+                   capture_output=True, timeout=120)
+    return target.read_bytes()
