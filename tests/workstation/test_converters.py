@@ -53,7 +53,7 @@ def test_a_pdf_named_as_a_photo_is_still_a_pdf(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, data", [
+@pytest.mark.parametrize(("name", "data"), [
     ("letter.docx", documents.docx()),
     ("letter.odt", documents.odt()),
     ("table.xlsx", documents.xlsx()),
@@ -66,7 +66,8 @@ def test_office_documents_become_pages_through_libreoffice(tmp_path: Path, name:
     assert converted.tools == ("soffice", "pdfinfo", "pdftoppm")
     assert len(converted.files) == 1
     size = png_size(converted.files[0])
-    assert size is not None and max(size) == 1600
+    assert size is not None
+    assert max(size) == 1600
 
 
 @pytest.mark.parametrize("name", ["photo.jpg", "photo.png", "photo.webp", "photo.tiff",
@@ -126,5 +127,6 @@ def test_text_is_decoded_without_controls_or_direction_tricks(tmp_path: Path) ->
 def test_unknown_content_gets_no_rendition(tmp_path: Path) -> None:
     converted = convert(tmp_path, "document.pdf", b"\x00\x01binary\x00" * 100)
     assert converted.kind == KIND_NONE
-    assert converted.note is not None and "no safe rendition for this type" in converted.note
+    assert converted.note is not None
+    assert "no safe rendition for this type" in converted.note
     assert converted.files == ()

@@ -124,7 +124,7 @@ def test_memory_exhaustion_is_stopped_and_named(output_dir: Path) -> None:
                            input_file=None, output_dir=output_dir,
                            limits=SandboxLimits(memory_bytes=256 * 1024 * 1024))
     assert result.limit_hit == LIMIT_MEMORY
-    with pytest.raises(ConversionLimitHit, match="memory limit .256 MiB of memory."):
+    with pytest.raises(ConversionLimitHit, match=r"memory limit \(256 MiB of memory\)"):
         result.require_success()
 
 
