@@ -78,10 +78,10 @@ _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _PAGES_LINE = re.compile(rb"^Pages:\s+(\d+)\s*$", re.MULTILINE)
 
 # Run by the system Python inside the sandbox: it has no access to anything but the image.
-_PILLOW_SCRIPT = """
+PILLOW_SCRIPT = """
 import json, sys
 from PIL import Image, ImageOps
-source, fmt, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+source, fmt, limit, target = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 Image.MAX_IMAGE_PIXELS = None  # checked below, before any pixel is decoded
 image = Image.open(source, formats=[fmt])
 width, height = image.size
@@ -95,7 +95,7 @@ image = ImageOps.exif_transpose(image)
 if image.mode not in ("RGB", "RGBA", "L", "LA"):
     has_alpha = "A" in image.mode or "transparency" in image.info
     image = image.convert("RGBA" if has_alpha else "RGB")
-image.save("/output/image.png", format="PNG", compress_level=1)
+image.save(target, format="PNG", compress_level=1)
 print(json.dumps({"width": image.size[0], "height": image.size[1], "animated": animated}))
 """
 
@@ -270,11 +270,10 @@ def convert_pdf(converter: Converter, source: Path, *, tools: tuple[str, ...] = 
     if total == 0:
         raise ConversionRefused("the PDF has no pages")
     count = min(total, converter.limits.max_pages)
-    pages = converter.run(
-        ["/usr/bin/pdftoppm", "-png", "-scale-to", str(PAGE_LONG_SIDE), "-f", "1",
-         "-l", str(count), f"{INPUT_DIR}/{name}", f"{OUTPUT_DIR}/page"],
-        source, name,
-    )
+    pages = converter.run_unchecked(
+        ["/bin/sh", "-c", pdftoppm_script(count, converter.limits.render_processes)],
+        source, name, tool="pdftoppm",
+    ).require_success()
     files = _checked_pngs(pages.files, converter.limits, "page")
     if len(files) != count:
         raise ConversionRefused(
@@ -285,6 +284,21 @@ def convert_pdf(converter: Converter, source: Path, *, tools: tuple[str, ...] = 
         note = f"only the first {count} of {total} pages are shown"
     return Converted(KIND_PAGES, files, tools=(*tools, "pdfinfo", "pdftoppm"), note=note,
                      details={"pages_total": total, "pages_rendered": count})
+
+
+def pdftoppm_script(count: int, processes: int) -> str:
+    """A shell script running pdftoppm on `processes` page ranges at once (one per core), and
+    failing with the first failure. Only numbers and fixed paths go into it."""
+    processes = max(1, min(processes, count))
+    bounds = [count * n // processes for n in range(processes + 1)]
+    lines = []
+    for n in range(processes):
+        lines.append(
+            f"/usr/bin/pdftoppm -png -scale-to {PAGE_LONG_SIDE} -f {bounds[n] + 1}"
+            f" -l {bounds[n + 1]} {INPUT_DIR}/document.pdf {OUTPUT_DIR}/page & p{n}=$!")
+    for n in range(processes):
+        lines.append(f"wait $p{n} || exit $?")
+    return "\n".join(lines)
 
 
 def convert_office(converter: Converter, source: Path, extension: str) -> Converted:
@@ -311,8 +325,8 @@ def convert_image(converter: Converter, source: Path, kind: str) -> Converted:
         tools = ("heif-info", "heif-convert")
     name = f"image.{kind}"
     result = converter.run_unchecked(
-        ["/usr/bin/python3", "-I", "-c", _PILLOW_SCRIPT, f"{INPUT_DIR}/{name}", fmt,
-         str(limits.max_pixels)],
+        ["/usr/bin/python3", "-I", "-c", PILLOW_SCRIPT, f"{INPUT_DIR}/{name}", fmt,
+         str(limits.max_pixels), f"{OUTPUT_DIR}/image.png"],
         source, name, extra_paths=(), tool="pillow",
     )
     claimed = re.match(rb"pixels (\d+) (\d+)", result.stdout)

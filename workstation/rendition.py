@@ -65,18 +65,18 @@ RECORD_NAME = "rendition.json"
 TEXT_NAME = "text.txt"
 LOCK_WAIT_SECONDS = 10.0
 _ITEM_ID = re.compile(r"^[0-9a-f]{64}$")
-# Which Debian package each tool comes from: its version is what the rendition records.
-TOOL_PACKAGES = {
-    "bwrap": "bubblewrap",
-    "pdfinfo": "poppler-utils",
-    "pdftoppm": "poppler-utils",
-    "soffice": "libreoffice-core",
-    "ffprobe": "ffmpeg",
-    "ffmpeg": "ffmpeg",
-    "pillow": "python3-pil",
-    "python3": "python3-pil",
-    "heif-info": "libheif-examples",
-    "heif-convert": "libheif-examples",
+# A file of each tool: the Debian package that owns it, and that package's version, are what
+# the rendition records (dpkg knows which variant is installed, e.g. a -nogui LibreOffice).
+TOOL_FILES = {
+    "bwrap": "/usr/bin/bwrap",
+    "pdfinfo": "/usr/bin/pdfinfo",
+    "pdftoppm": "/usr/bin/pdftoppm",
+    "soffice": "/usr/lib/libreoffice/program/soffice.bin",
+    "ffprobe": "/usr/bin/ffprobe",
+    "ffmpeg": "/usr/bin/ffmpeg",
+    "pillow": "/usr/lib/python3/dist-packages/PIL/Image.py",
+    "heif-info": "/usr/bin/heif-info",
+    "heif-convert": "/usr/bin/heif-convert",
 }
 MEDIA_TYPES = {".png": "image/png", ".webm": "video/webm", ".ogg": "audio/ogg",
                ".txt": "text/plain"}
@@ -254,25 +254,34 @@ def _copy_regular_file(source: Path, target: Path) -> tuple[str, int]:
 
 
 def _tool_versions(tools: tuple[str, ...]) -> dict[str, str]:
-    """Each tool's Debian package and version, as dpkg knows it ("unknown" if it does not)."""
+    """Each tool's Debian package and version, as dpkg knows them ("unknown" if it does not)."""
     names = list(dict.fromkeys(tools))
-    packages = sorted({TOOL_PACKAGES.get(name, name) for name in names})
+    files = {name: TOOL_FILES[name] for name in names if name in TOOL_FILES}
+    owners: dict[str, str] = {}
     versions: dict[str, str] = {}
     try:
-        result = subprocess.run(
-            ["dpkg-query", "-W", "-f", "${Package}\\t${Version}\\n", *packages],
-            capture_output=True, text=True, timeout=30, check=False,
-        )
-        for line in result.stdout.splitlines():
-            package, _, version = line.partition("\t")
-            if version:
-                versions[package] = version
+        found = subprocess.run(["dpkg", "-S", *files.values()], capture_output=True, text=True,
+                               timeout=30, check=False)
+        for line in found.stdout.splitlines():
+            package, _, path = line.partition(": ")
+            if path and not package.startswith("diversion"):
+                owners[path.strip()] = package.split(":")[0]
+        if owners:
+            listed = subprocess.run(
+                ["dpkg-query", "-W", "-f", "${Package}\t${Version}\n",
+                 *sorted(set(owners.values()))],
+                capture_output=True, text=True, timeout=30, check=False,
+            )
+            for line in listed.stdout.splitlines():
+                package, _, version = line.partition("\t")
+                if version:
+                    versions[package] = version
     except (OSError, subprocess.TimeoutExpired):
         pass
     described = {}
     for name in names:
-        package = TOOL_PACKAGES.get(name, name)
-        described[name] = f"{package} {versions.get(package, 'unknown')}"
+        package = owners.get(files.get(name, ""), "")
+        described[name] = f"{package} {versions[package]}" if package in versions else "unknown"
     return described
 
 

@@ -100,6 +100,7 @@ class SandboxLimits:
     stdout_bytes: int = 4 * MIB
     # What a converter renders at most; the rest is named in the rendition's note.
     max_pages: int = 50
+    render_processes: int = 2
     max_pixels: int = 50_000_000
     max_keyframes: int = 12
     max_media_seconds: int = 600
@@ -443,7 +444,7 @@ def _end_namespace(child_pid: int | None) -> None:
 
     Killing its init should be enough (the kernel then kills the rest), but a fork bomb can keep
     that init waiting for CPU for a long time; so every member is killed, repeatedly, until the
-    namespace is empty. Zombies have left their namespace already and are not counted.
+    namespace is empty. Zombies run nothing and are not counted.
     """
     if child_pid is None:
         return
@@ -467,9 +468,14 @@ def _process_ids() -> list[int]:
 
 
 def _pid_namespace(pid: int) -> str | None:
+    """The pid namespace of a live process; None for a zombie (it runs nothing any more but
+    keeps its namespace link until its new parent reaps it) or a process gone."""
     try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            if handle.read().rsplit(b")", 1)[-1].split()[:1] == [b"Z"]:
+                return None
         return os.readlink(f"/proc/{pid}/ns/pid")
-    except OSError:
+    except (OSError, IndexError):
         return None
 
 
