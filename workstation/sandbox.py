@@ -65,6 +65,7 @@ SANDBOX_HOME = "/tmp/home"  # noqa: S108
 # What every dynamically linked Debian tool needs: the merged /usr and the loader's cache.
 BASE_SYSTEM_PATHS: tuple[str, ...] = ("/usr", "/etc/ld.so.cache")
 STDERR_TAIL_BYTES = 4096
+SCRATCH_PREFIX = "skrynka-sandbox-"
 POLL_SECONDS = 0.02
 # How a limit shows itself in a tool's last words when the tool, not the kernel, reports it.
 _MEMORY_WORDS = re.compile(
@@ -186,6 +187,7 @@ class Sandbox:
         if any(output_dir.iterdir()):
             raise ValueError(f"{output_dir} must be empty before a sandboxed run")
         os.chmod(output_dir, 0o700)
+        remove_abandoned_scratch(Path(self.scratch_dir or tempfile.gettempdir()))
         if os.geteuid() != 0:
             return self._run_in(command, input_file, output_dir, limits, input_name,
                                 extra_paths, environment, drop=False)
@@ -193,7 +195,8 @@ class Sandbox:
         # made by root maps to root. So the sandbox is started as the real `nobody`, which
         # cannot reach the store; it gets a copy of the input in a scratch directory that only
         # root can list, and its output is copied back (regular files only).
-        scratch = Path(tempfile.mkdtemp(prefix="skrynka-sandbox-", dir=self.scratch_dir))
+        scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-",
+                                        dir=self.scratch_dir))
         try:
             os.chmod(scratch, 0o711)  # noqa: S103 (nobody may enter, not list)
             scratch_input = None
@@ -504,6 +507,23 @@ def _copy_out(source: Path, target: Path) -> Path:
     with os.fdopen(fd, "rb") as reader, target.open("xb") as writer:
         shutil.copyfileobj(reader, writer, 1024 * 1024)
     return target
+
+
+def remove_abandoned_scratch(root: Path) -> list[str]:
+    """Remove scratch directories (copies of evidence) left by runs whose process was killed."""
+    removed = []
+    for path in root.glob(f"{SCRATCH_PREFIX}*"):
+        pid = path.name.removeprefix(SCRATCH_PREFIX).split("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or not path.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            remove_scratch(path)
+            removed.append(path.name)
+        except PermissionError:
+            continue
+    return removed
 
 
 def remove_scratch(path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -168,3 +169,19 @@ def test_a_missing_bwrap_is_reported_in_plain_words(output_dir: Path) -> None:
     with pytest.raises(SandboxUnavailable, match="install the Debian package bubblewrap"):
         Sandbox(bwrap="/nonexistent/bwrap").run(["/bin/true"], input_file=None,
                                                  output_dir=output_dir, limits=SandboxLimits())
+
+
+def test_scratch_copies_left_by_a_killed_run_are_removed(tmp_path: Path,
+                                                         output_dir: Path) -> None:
+    child = subprocess.Popen(["/bin/true"])
+    child.wait()
+    leftover = tmp_path / f"skrynka-sandbox-{child.pid}-abcd"
+    leftover.mkdir()
+    (leftover / "input").write_bytes(b"a copy of evidence")
+    ours = tmp_path / f"skrynka-sandbox-{os.getpid()}-live"
+    ours.mkdir()
+    Sandbox(scratch_dir=tmp_path).run(["/bin/true"], input_file=None, output_dir=output_dir,
+                                      limits=SandboxLimits())
+    assert not leftover.exists()
+    assert ours.exists()
+    assert [p for p in tmp_path.glob("skrynka-sandbox-*") if p != ours] == []
