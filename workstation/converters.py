@@ -13,7 +13,8 @@
   and re-encodes the first frame as PNG;
 - video and audio: `ffprobe` (allowed only the demuxers of ordinary media files and only the
   `file` protocol, so playlists cannot pull in other files) says which streams there are;
-  video gets up to `max_keyframes` keyframe PNGs and a 360p WebM copy, audio an Ogg/Opus copy,
+  video gets up to `max_keyframes` keyframe PNGs and a 360p, 15 frames/s WebM (VP9 + Opus)
+  copy, audio an Ogg/Opus copy,
   both of at most `max_media_seconds`;
 - text and messages: decoded here as UTF-8 with replacement, control and bidirectional
   formatting characters removed (no parser runs on them, so no sandbox is needed);
@@ -55,6 +56,7 @@ SNIFF_BYTES = 64 * 1024
 PAGE_LONG_SIDE = 1600
 KEYFRAME_WIDTH = 640
 VIDEO_HEIGHT = 360
+VIDEO_FPS = 15
 # Paths besides /usr that the tools read: fonts for rendering, LibreOffice's registry (a link
 # into /etc), and the alternatives some shared libraries are reached through.
 FONT_PATHS = ("/etc/fonts", "/etc/alternatives")
@@ -129,19 +131,22 @@ class Converter:
         return path
 
     def run(self, command: list[str], source: Path | None, input_name: str,
-            extra_paths: tuple[str, ...] = FONT_PATHS) -> SandboxResult:
+            extra_paths: tuple[str, ...] = FONT_PATHS,
+            limits: SandboxLimits | None = None) -> SandboxResult:
         """Run one tool; `ConversionRefused` if it hit a limit or failed."""
-        return self.run_unchecked(command, source, input_name, extra_paths).require_success()
+        return self.run_unchecked(command, source, input_name, extra_paths,
+                                  limits=limits).require_success()
 
     def run_unchecked(self, command: list[str], source: Path | None, input_name: str,
                       extra_paths: tuple[str, ...] = FONT_PATHS,
-                      tool: str | None = None) -> SandboxResult:
+                      tool: str | None = None,
+                      limits: SandboxLimits | None = None) -> SandboxResult:
         tool = tool or Path(command[0]).name
         if tool not in self.used:
             self.used.append(tool)
         result = self.sandbox.run(
-            command, input_file=source, output_dir=self.output_dir(), limits=self.limits,
-            input_name=input_name, extra_paths=extra_paths,
+            command, input_file=source, output_dir=self.output_dir(),
+            limits=limits or self.limits, input_name=input_name, extra_paths=extra_paths,
         )
         return dataclasses.replace(result, tool=tool)
 
@@ -400,10 +405,10 @@ def convert_media(converter: Converter, source: Path) -> Converted:
         copy = converter.run(
             [*head, "-t", str(limits.max_media_seconds), "-i", f"{INPUT_DIR}/{name}",
              "-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-map_metadata", "-1",
-             "-vf", f"scale=-2:'min({VIDEO_HEIGHT},ih)'", "-c:v", "libvpx", "-deadline",
-             "realtime", "-cpu-used", "8", "-b:v", "600k", "-c:a", "libopus", "-b:a", "64k",
-             "-ac", "2", f"{OUTPUT_DIR}/video.webm"],
-            source, name, extra_paths=MEDIA_PATHS,
+             "-vf", f"scale=-2:'min({VIDEO_HEIGHT},ih)',fps={VIDEO_FPS}", "-c:v", "libvpx-vp9",
+             "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1", "-b:v", "500k",
+             "-c:a", "libopus", "-b:a", "64k", "-ac", "2", f"{OUTPUT_DIR}/video.webm"],
+            source, name, extra_paths=MEDIA_PATHS, limits=_transcoding(limits),
         )
         videos = [path for path in copy.files if path.name == "video.webm"]
         if not videos:
@@ -416,7 +421,7 @@ def convert_media(converter: Converter, source: Path) -> Converted:
             [*head, "-t", str(limits.max_media_seconds), "-i", f"{INPUT_DIR}/{name}",
              "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-c:a", "libopus",
              "-b:a", "64k", "-ac", "2", f"{OUTPUT_DIR}/audio.ogg"],
-            source, name, extra_paths=MEDIA_PATHS,
+            source, name, extra_paths=MEDIA_PATHS, limits=_transcoding(limits),
         )
         sounds = [path for path in copy.files if path.name == "audio.ogg"]
         if not sounds:
@@ -426,6 +431,13 @@ def convert_media(converter: Converter, source: Path) -> Converted:
     return Converted(KIND_NONE, tools=("ffprobe",),
                      note="no safe rendition: the media file has no audio or video stream",
                      details=details)
+
+
+def _transcoding(limits: SandboxLimits) -> SandboxLimits:
+    """Re-encoding minutes of media costs minutes of CPU: it gets the media budget."""
+    return dataclasses.replace(limits, cpu_seconds=max(limits.cpu_seconds,
+                                                       limits.media_cpu_seconds),
+                               wall_seconds=max(limits.wall_seconds, limits.media_wall_seconds))
 
 
 def convert_text(source: Path, limits: SandboxLimits) -> Converted:

@@ -105,6 +105,9 @@ class SandboxLimits:
     max_pixels: int = 50_000_000
     max_keyframes: int = 12
     max_media_seconds: int = 600
+    # Re-encoding a video or audio copy (at most max_media_seconds of it) gets this budget.
+    media_cpu_seconds: int = 600
+    media_wall_seconds: float = 1200.0
     max_text_bytes: int = 2 * MIB
 
 
