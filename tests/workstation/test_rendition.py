@@ -259,3 +259,18 @@ def test_an_hls_playlist_naming_another_file_is_not_followed(
     work.mkdir()
     with pytest.raises(ConversionRefused, match="ffprobe could not read the file"):
         convert_media(Converter(Sandbox(), QUICK, work), tmp_path / "playlist")
+
+
+def test_the_render_command_reports_a_refusal_in_plain_words(
+        workstation: Workstation, make_bundle: MakeBundle) -> None:
+    item_id = stored(workstation, make_bundle, documents.png_claiming(90_000, 90_000))
+    code, out, err = workstation.run("render", item_id)
+    assert code == 1
+    assert "Traceback" not in out + err
+    assert "note: the image claims 90000 × 90000 pixels" in out
+    assert "NOT RENDERED" in err
+    # Asked again, the stored refusal is reported; nothing runs and nothing more is logged.
+    code, out, _err = workstation.run("render", item_id)
+    assert code == 1
+    store = open_store(workstation.store)
+    assert len([e for e in custody_of(store).entries() if e["action"] == "render"]) == 1
