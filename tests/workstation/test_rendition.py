@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.workstation import MakeBundle, Workstation
 from tests.workstation import documents
 from tests.workstation.bundles import Sent
-from tests.workstation.conftest import MakeBundle, Workstation
 from workstation.converters import Converter, convert_media, png_size
 from workstation.custody import CustodyLog, verify_custody
 from workstation.errors import ConversionRefused, ItemNotFound
