@@ -17,10 +17,11 @@ Flow of `Sandbox.run`:
    list and the output copied back, regular files only. bwrap binds read-only only the system
    directories the tool needs, gives a fresh size-limited tmpfs `/tmp` (HOME lives there), a
    minimal `/dev` and `/proc`, a clean environment, `--die-with-parent` and `--new-session`.
-4. While it runs we watch the clock and the size of `/output`; past either limit the whole
-   process group gets SIGKILL (some converters ignore SIGTERM for minutes). Killing bwrap
-   takes everything inside with it: the sandbox's init dies with its parent, and the kernel
-   kills every process of a pid namespace whose init has died.
+4. While it runs we watch the clock and the size of `/output`; past either limit bwrap's
+   process group gets SIGKILL (some converters ignore SIGTERM for minutes). Whether it ended or
+   was stopped, every process still in the sandbox's pid namespace (bwrap names its init on
+   `--info-fd`) then gets SIGKILL until none is left, so nothing writes to `/output` while we
+   read it and nothing outlives the run.
 5. The outcome is a `SandboxResult`: exit status, which limit was hit (if any), the tail of
    stderr, what was written to stdout (capped) and the regular files produced. Symbolic links
    and other special files in `/output` are never listed.
