@@ -13,6 +13,7 @@ from http import HTTPStatus
 from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
+from core.audit_actions import AuditAction
 from core.errors import StampRequestInvalid, TimestampError
 from core.models import TimestampToken, TimestampTree
 from core.stamp_requests import MAX_REQUEST_BYTES, parse_stamp_request, stamp_request
@@ -73,7 +74,7 @@ def stamp() -> Response | tuple[str, int]:
         return _render(f"No authority gave a token: {exc}", HTTPStatus.BAD_GATEWAY)
     digest = hashlib.sha256(line).hexdigest()
     database = db()
-    staff().record(database, me(), "timestamp_hash", object=f"request:{digest[:32]}",
+    staff().record(database, me(), AuditAction.TIMESTAMP_HASH, object=f"request:{digest[:32]}",
                    detail=f"{purpose} stamped by {token.url} at "
                           f"{token.facts.gen_time.isoformat()}")
     database.commit()
