@@ -14,6 +14,7 @@ from core.web import harden_app
 from crypto.submission_key import export_public_key
 from source_app import info, main
 from source_app.answers import register_answer_forms
+from source_app.branding import register_branding
 from source_app.connection import register_connection_notices
 from source_app.consent import make_consent_blueprint
 from source_app.context import EXTENSION_KEY, SourceContext
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app.register_blueprint(info.bp)
     app.register_blueprint(make_consent_blueprint())
     register_guidance(app)
+    register_branding(app)
     register_connection_notices(app, dev_mode=settings.dev_mode)
     register_answer_forms(app)
     register_error_pages(app)
