@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from core.models import (
@@ -288,7 +288,9 @@ def find_replies(db: Session, source: Source, uuids: Sequence[str]) -> list[Repl
 
 
 def unread_submissions(db: Session, sources: Sequence[Source]) -> list[Submission]:
-    """Submissions of these sources that nobody has seen yet (for "download unread")."""
+    """What "download unread" bundles: submissions nobody has seen, and every submission that
+    was never in a downloaded transfer bundle (a file downloaded singly stays here until a
+    bundle holding it is downloaded, so nothing can drop out of the workstation's reach)."""
     if not sources:
         return []
     seen = exists().where(SeenSubmission.submission_id == Submission.id)
@@ -297,7 +299,7 @@ def unread_submissions(db: Session, sources: Sequence[Source]) -> list[Submissio
             select(Submission)
             .where(
                 Submission.source_id.in_([s.id for s in sources]),
-                ~seen,
+                or_(~seen, Submission.bundled.is_(False)),
             )
             .order_by(Submission.source_id, Submission.id)
         )

@@ -94,6 +94,7 @@ def bundle_response(
             )
             if isinstance(item, Submission):
                 item.downloaded = True
+                item.bundled = True
         mark_seen(
             database,
             journalist,
