@@ -316,3 +316,24 @@ def all_submissions(db: Session, sources: Sequence[Source]) -> list[Submission]:
             .order_by(Submission.source_id, Submission.id)
         )
     )
+
+
+def count_never_bundled(db: Session, sources: Sequence[Source]) -> int:
+    """How many submissions of these sources were never in a downloaded transfer bundle.
+
+    Deleting such a source loses material the workstation never received: the page that asks
+    for confirmation says how much.
+    """
+    if not sources:
+        return 0
+    return int(
+        db.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .where(
+                Submission.source_id.in_([s.id for s in sources]),
+                Submission.bundled.is_(False),
+            )
+        )
+        or 0
+    )

@@ -13,6 +13,7 @@ from core.web import harden_app
 from journalist_app import account, admin, auth, conversation, inbox
 from journalist_app.api import register_api
 from journalist_app.context import StaffContext, install_context
+from journalist_app.deletion_warning import register_deletion_warning
 from journalist_app.error_pages import install_error_pages
 from journalist_app.session import COOKIE_NAME, TokenSessionInterface
 
@@ -51,4 +52,5 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app.register_blueprint(admin.bp)
     app.register_blueprint(account.bp)
     register_api(app, instance)
+    register_deletion_warning(app)
     return app

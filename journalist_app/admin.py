@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from core.audit import count_entries, list_entries, verify_audit_log
 from core.errors import InvalidOtpCode, JournalistError
-from core.models import InstanceConfig, Journalist
+from core.models import InstanceConfig, Journalist, Reply, Source, Submission
 from core.staff_accounts import (
     create_journalist,
     delete_journalist,
@@ -176,6 +176,11 @@ def delete_user(user_uuid: str) -> BaseResponse | str | tuple[str, int]:
 def reset_user_passphrase(user_uuid: str) -> str:
     journalist = _user_or_404(user_uuid)
     database = db()
+    if request.form.get("confirm") != "yes":
+        # The old passphrase stops working at once: ask first, and say so loudly for one's own.
+        return render_template(
+            "user_reset.html", user=journalist, own=journalist.id == me().id
+        )
     passphrase = reset_passphrase(database, journalist)
     staff().record(database, me(), "user_reset_passphrase", object=journalist.uuid)
     database.commit()
@@ -344,15 +349,44 @@ def audit() -> str:
     page = min(page, pages)
     entries = list_entries(database, page=page, per_page=AUDIT_PER_PAGE)
     names = {j.uuid: j.username for j in list_journalists(database)}
+    objects = name_audit_objects(database, [e.object for e in entries if e.object], names)
     verdict = (
         verify_audit_log(database, context.instance.signer.public_key)
         if request.args.get("verify") == "1"
         else None
     )
     return render_template(
-        "audit.html", entries=entries, names=names, page=page, pages=pages, total=total,
-        verdict=verdict,
+        "audit.html", entries=entries, names=names, objects=objects, page=page, pages=pages,
+        total=total, verdict=verdict,
     )
+
+
+def name_audit_objects(
+    database: Session, uuids: list[str], usernames: dict[str, str]
+) -> dict[str, str]:
+    """What each object id on an audit page stands for: a username, a source's designation, or
+    an item and the designation of its source. Ids of deleted rows have no name."""
+    wanted = set(uuids)
+    named = {uuid: name for uuid, name in usernames.items() if uuid in wanted}
+    if not wanted:
+        return named
+    for uuid, designation in database.execute(
+        select(Source.uuid, Source.journalist_designation).where(Source.uuid.in_(wanted))
+    ):
+        named[uuid] = designation
+    for uuid, kind, designation in database.execute(
+        select(Submission.uuid, Submission.kind, Source.journalist_designation)
+        .join(Source, Submission.source_id == Source.id)
+        .where(Submission.uuid.in_(wanted))
+    ):
+        named[uuid] = f"{kind} from {designation}"
+    for uuid, designation in database.execute(
+        select(Reply.uuid, Source.journalist_designation)
+        .join(Source, Reply.source_id == Source.id)
+        .where(Reply.uuid.in_(wanted))
+    ):
+        named[uuid] = f"reply to {designation}"
+    return named
 
 
 def _form_errors(form: object) -> str:

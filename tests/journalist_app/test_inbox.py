@@ -147,3 +147,15 @@ def test_a_file_downloaded_singly_stays_in_the_next_unread_bundle_until_bundled(
     ).get_data(as_text=True)
     # Now that a bundle holding it was downloaded, it is no longer unread.
     assert bulk(staff_client, "download-unread", [source.uuid]).status_code == 404  # type: ignore[attr-defined]
+
+
+def test_deleting_a_source_warns_about_items_never_bundled(
+    staff_client: FlaskClient, instance: Instance
+) -> None:
+    source = make_source(instance, "unbundled")
+    confirm = bulk(staff_client, "delete-source", [source.uuid])
+    text = confirm.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "1 item was never in a downloaded transfer bundle" in text
+    bulk(staff_client, "download-unread", [source.uuid])
+    confirm = bulk(staff_client, "delete-source", [source.uuid])
+    assert 'id="never-bundled"' not in confirm.get_data(as_text=True)  # type: ignore[attr-defined]
