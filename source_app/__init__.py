@@ -7,6 +7,7 @@ from importlib import metadata
 
 from flask import Flask
 
+from core.bridges import parse_bridge_lines
 from core.instance import Instance, open_instance
 from core.settings import Settings, load_settings
 from core.source_sessions import SourceSessionRegistry
@@ -69,7 +70,9 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app.register_blueprint(main.bp)
     app.register_blueprint(info.bp)
     app.register_blueprint(make_consent_blueprint())
-    register_guidance(app)
+    # The settings refused to load if a line is malformed, so these are good lines.
+    bridges, _problems = parse_bridge_lines(settings.source_bridge_lines)
+    register_guidance(app, bridge_lines=bridges.lines)
     register_branding(app)
     register_connection_notices(app, dev_mode=settings.dev_mode)
     register_answer_forms(app)
