@@ -32,6 +32,7 @@ from journalist_app.forms import (
     ResetTwoFactorForm,
     VerifyCodeForm,
 )
+from journalist_app.i18n import _
 from journalist_app.inbox import page_number
 from journalist_app.logo import MAX_LOGO_BYTES, remove_logo, save_logo
 from journalist_app.notices import current_notice
@@ -46,7 +47,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def _user_or_404(user_uuid: str) -> Journalist:
     journalist = find_journalist_by_uuid(db(), user_uuid[:36])
     if journalist is None:
-        abort(HTTPStatus.NOT_FOUND, "No such account: it may have been deleted.")
+        abort(HTTPStatus.NOT_FOUND, _("No such account: it may have been deleted."))
     return journalist
 
 
@@ -130,7 +131,7 @@ def edit_user(user_uuid: str) -> BaseResponse | str | tuple[str, int]:
     if journalist.id == admin.id and not make_admin:
         return render_template(
             "user_edit.html",
-            error="You cannot remove your own administrator rights; ask another admin.",
+            error=_("You cannot remove your own administrator rights; ask another admin."),
             **page,
         ), 400
     was_admin = journalist.is_admin
@@ -162,7 +163,7 @@ def delete_user(user_uuid: str) -> BaseResponse | str | tuple[str, int]:
     journalist = _user_or_404(user_uuid)
     database, admin = db(), me()
     if journalist.id == admin.id:
-        abort(HTTPStatus.BAD_REQUEST, "You cannot delete your own account; ask another admin.")
+        abort(HTTPStatus.BAD_REQUEST, _("You cannot delete your own account; ask another admin."))
     if request.form.get("confirm") != "yes":
         return render_template("user_delete.html", user=journalist, form=ActionForm())
     staff().record(database, admin, "user_delete", object=journalist.uuid)
@@ -200,7 +201,7 @@ def reset_user_two_factor(user_uuid: str) -> str | tuple[str, int]:
         abort(HTTPStatus.BAD_REQUEST, _form_errors(form))
     hotp = form.otp_kind.data == "hotp"
     if hotp and not (form.hotp_secret.data or "").strip():
-        abort(HTTPStatus.BAD_REQUEST, "A hardware token needs its secret: paste it and retry.")
+        abort(HTTPStatus.BAD_REQUEST, _("A hardware token needs its secret: paste it and retry."))
     try:
         reset_two_factor(
             database, journalist, hotp_secret=(form.hotp_secret.data or None) if hotp else None
@@ -287,7 +288,7 @@ def settings() -> BaseResponse | str | tuple[str, int]:
         ), 400
     name = (form.organization_name.data or "").strip()
     if not name or any(ord(ch) < 32 for ch in name):
-        return _settings_page(form, error="Give the organisation a printable name."), 400
+        return _settings_page(form, error=_("Give the organisation a printable name.")), 400
     config.organization_name = name
     config.allow_document_uploads = bool(form.allow_document_uploads.data)
     config.max_upload_bytes = None if limit == server_max else limit
@@ -313,7 +314,7 @@ def logo() -> BaseResponse | tuple[str, int]:
     database, context = db(), staff()
     blank = InstanceSettingsForm(formdata=None, obj=instance_config(database))
     if not form.validate_on_submit():
-        return _settings_page(blank, error="Choose a PNG file to upload."), 400
+        return _settings_page(blank, error=_("Choose a PNG file to upload.")), 400
     data = form.logo.data.read(MAX_LOGO_BYTES + 1)
     try:
         save_logo(context.instance.settings.logo_path, data)
