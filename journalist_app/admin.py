@@ -7,9 +7,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from core.audit import count_entries, list_entries, verify_audit_log
 from core.audit_actions import AuditAction
+from core.audit_names import name_audit_objects
 from core.errors import InvalidOtpCode, JournalistError
 from core.instance_config import instance_config_for_edit, read_organization_name
-from core.models import Journalist, Reply, Source, Submission
+from core.models import Journalist
 from core.staff_accounts import (
     create_journalist,
     delete_journalist,
@@ -352,32 +353,6 @@ def audit() -> str:
     )
 
 
-def name_audit_objects(
-    database: Session, uuids: list[str], usernames: dict[str, str]
-) -> dict[str, str]:
-    """What each object id on an audit page stands for: a username, a source's designation, or
-    an item and the designation of its source. Ids of deleted rows have no name."""
-    wanted = set(uuids)
-    named = {uuid: name for uuid, name in usernames.items() if uuid in wanted}
-    if not wanted:
-        return named
-    for uuid, designation in database.execute(
-        select(Source.uuid, Source.journalist_designation).where(Source.uuid.in_(wanted))
-    ):
-        named[uuid] = designation
-    for uuid, kind, designation in database.execute(
-        select(Submission.uuid, Submission.kind, Source.journalist_designation)
-        .join(Source, Submission.source_id == Source.id)
-        .where(Submission.uuid.in_(wanted))
-    ):
-        named[uuid] = f"{kind} from {designation}"
-    for uuid, designation in database.execute(
-        select(Reply.uuid, Source.journalist_designation)
-        .join(Source, Reply.source_id == Source.id)
-        .where(Reply.uuid.in_(wanted))
-    ):
-        named[uuid] = f"reply to {designation}"
-    return named
 
 
 def _form_errors(form: object) -> str:
