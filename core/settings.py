@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from core.bridges import parse_bridge_lines
 from core.errors import SettingsError
 from crypto import kdf as kdf_params
 from crypto.kdf import KdfParams
@@ -57,6 +58,8 @@ class Settings:
     # The source interface's language until a source picks one; never guessed from headers,
     # which Tor Browser makes the same (English) for everybody.
     source_default_locale: str = "en"
+    # obfs4 or WebTunnel bridge lines shown to sources, one per line (core.bridges checks them).
+    source_bridge_lines: str = ""
     # Staff sign-in throttling: attempts allowed per account within the window.
     login_attempt_limit: int = 5
     login_attempt_window_seconds: int = 60
@@ -194,6 +197,7 @@ _CONFIGURABLE: dict[str, Callable[[str], Any]] = {
     "csrf_time_limit_seconds": _parse_int,
     "ram_dir": _parse_path,
     "source_default_locale": _parse_str,
+    "source_bridge_lines": _parse_str,
     "login_attempt_limit": _parse_int,
     "login_attempt_window_seconds": _parse_int,
     "workers": _parse_int,
@@ -349,6 +353,7 @@ def _check_types(values: Mapping[str, Any]) -> list[str]:
             "tsa_urls",
             "tsa_ca_file",
             "tsa_socks_proxy",
+            "source_bridge_lines",
         ):
             expected = str
         elif f.name == "kdf":
@@ -442,6 +447,8 @@ def _check_values(s: Settings) -> list[str]:
             f"{env_name('source_default_locale')} must be one of {', '.join(SOURCE_LOCALES)}, "
             f"not {s.source_default_locale!r}."
         )
+    _bridges, bridge_problems = parse_bridge_lines(str(s.source_bridge_lines))
+    problems.extend(f"{env_name('source_bridge_lines')}: {p}" for p in bridge_problems)
     if not s.ram_dir.is_absolute():
         problems.append(f"{env_name('ram_dir')} must be an absolute path, not {s.ram_dir}.")
     problems.extend(check_timestamp_settings(s))

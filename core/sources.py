@@ -16,11 +16,11 @@ from core.designation import MAX_DESIGNATION_ATTEMPTS, choose_designation
 from core.errors import DesignationExhausted, UnknownSource
 from core.instance import Instance
 from core.models import Source
-from crypto.codename import CODENAME_WORDS, normalize_codename
+from crypto.codename import CODENAME_LANGUAGES, canonical_text, normalize_codename
 from crypto.kdf import SourceSecrets, derive_source_secrets
 from crypto.reply_key import create_reply_key
 from crypto.types import Codename, SourceId
-from crypto.wordlist import load_eff_wordlist
+from crypto.wordlist import load_codename_words
 
 #: A message is compared with the codename only if it has a run of this many codename words;
 #: each candidate costs one Argon2id derivation, so at most this many runs are checked.
@@ -112,25 +112,30 @@ def find_source(instance: Instance, secrets: SourceSecrets) -> SourceLogin | Non
 
 
 def find_codename_candidates(text: str, limit: int = MAX_CODENAME_CANDIDATES) -> list[Codename]:
-    """Return the runs of ``CODENAME_WORDS`` consecutive codename words in ``text``.
+    """Return the runs of consecutive codename words in ``text`` as long as a codename.
 
-    Only these could be a codename, so only these are worth an Argon2id derivation. Words are
-    compared after the same normalisation as a typed codename; punctuation around words is
-    ignored so "my codename: a b c d e f g." is found too.
+    Only these could be a codename, so only these are worth an Argon2id derivation. Each
+    language's list is searched for runs of its own codename length. Words are compared after
+    the same normalisation as a typed codename; punctuation around words is ignored so
+    "my codename: a b c d e f g." is found too.
     """
-    words = [word.strip(".,;:!?\"'()[]{}<>«»„“”‘’").lower() for word in text.split()]
-    members = load_eff_wordlist().members
+    words = [
+        word.strip(".,;:!?\"'()[]{}<>«»„“”‘’")
+        for word in canonical_text(text).split()
+    ]
     candidates: list[Codename] = []
-    run = 0  # how many codename words end at the current position
-    for end, word in enumerate(words, start=1):
-        run = run + 1 if word in members else 0
-        if run < CODENAME_WORDS:
-            continue
-        candidate = normalize_codename(" ".join(words[end - CODENAME_WORDS : end]))
-        if candidate not in candidates:
-            candidates.append(candidate)
-        if len(candidates) >= limit:
-            break
+    for language in CODENAME_LANGUAGES:
+        chosen = load_codename_words(language)
+        run = 0  # how many codename words end at the current position
+        for end, word in enumerate(words, start=1):
+            run = run + 1 if word in chosen.accepted else 0
+            if run < chosen.length:
+                continue
+            candidate = normalize_codename(" ".join(words[end - chosen.length : end]))
+            if candidate not in candidates:
+                candidates.append(candidate)
+            if len(candidates) >= limit:
+                return candidates
     return candidates
 
 

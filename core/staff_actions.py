@@ -128,6 +128,10 @@ def deliver_bundle(actor: StaffActor, items: Sequence[Submission | Reply]) -> Bu
                 ciphertext_sha256=item.sha256,
                 detail=stream.name if actor.channel is Channel.WEB else None,
             )
+            if isinstance(item, Submission):
+                # Whatever the channel: a downloaded bundle is what reaches the workstation, and
+                # until one holds an item, "download unread" keeps offering it (core.inbox).
+                item.bundled = True
         if actor.channel.marks_delivered_items_seen:
             _mark_delivered(actor, items)
         actor.db.commit()

@@ -50,6 +50,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": PERMISSIONS_POLICY,
 }
+CACHE_HEADERS = frozenset({"Cache-Control", "Pragma", "Expires"})
 ERROR_TITLES = {
     400: "The request could not be understood",
     403: "Not allowed",
@@ -99,7 +100,12 @@ def harden_app(
 
     def add_security_headers(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = csp
+        # A response an app marked immutable (a static file addressed by its content hash)
+        # keeps its own caching; everything else is never stored.
+        immutable = bool(response.cache_control.immutable)
         for name, value in SECURITY_HEADERS.items():
+            if immutable and name in CACHE_HEADERS:
+                continue
             response.headers[name] = value
         return response
 

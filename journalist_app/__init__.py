@@ -13,7 +13,9 @@ from core.web import harden_app
 from journalist_app import account, admin, auth, conversation, inbox, timestamps
 from journalist_app.api import register_api
 from journalist_app.context import StaffContext, install_context
+from journalist_app.deletion_warning import register_deletion_warning
 from journalist_app.error_pages import install_error_pages
+from journalist_app.i18n import init_staff_i18n
 from journalist_app.session import COOKIE_NAME, TokenSessionInterface
 
 # Same-origin scripts are allowed for progressive enhancement only; no inline script or style.
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
         MAX_FORM_MEMORY_SIZE=MAX_REQUEST_BYTES,
     )
     app.session_interface = TokenSessionInterface(instance.session_key)
+    init_staff_i18n(app, default_locale=instance.settings.source_default_locale)
     install_context(app, StaffContext(instance=instance, audit=AuditLog(instance.signer)))
     auth.install_session_handling(app)
     install_error_pages(app)
@@ -52,4 +55,5 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app.register_blueprint(account.bp)
     app.register_blueprint(timestamps.bp)
     register_api(app, instance)
+    register_deletion_warning(app)
     return app

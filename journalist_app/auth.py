@@ -22,6 +22,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.audit_actions import AuditAction
@@ -31,13 +32,14 @@ from core.staff_accounts import find_journalist
 from core.staff_sessions import open_session, resolve_session, revoke_session
 from journalist_app.context import db, me, staff
 from journalist_app.forms import LoginForm
+from journalist_app.i18n import _
 from journalist_app.notices import current_notice
 from journalist_app.session import TokenSession, new_token
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-SIGN_IN_FAILED = (
+SIGN_IN_FAILED = lazy_gettext(
     "Sign-in failed. Check your username and passphrase, wait for a fresh one-time code, "
     "and try again."
 )
@@ -100,7 +102,7 @@ def admin_required(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
         if journalist is None:
             return redirect(url_for("auth.login"))
         if not journalist.is_admin:
-            abort(HTTPStatus.FORBIDDEN, "Only administrators can open this page.")
+            abort(HTTPStatus.FORBIDDEN, _("Only administrators can open this page."))
         return view(*args, **kwargs)
 
     return wrapper
@@ -114,7 +116,7 @@ def login() -> BaseResponse | tuple[str, int] | str:
     if request.method == "GET":
         return render_template("login.html", form=form, notice=current_notice())
     if not form.validate_on_submit():
-        return render_template("login.html", form=form, error=SIGN_IN_FAILED), 400
+        return render_template("login.html", form=form, error=str(SIGN_IN_FAILED)), 400
     context = staff()
     database = db()
     username = form.username.data or ""
@@ -135,12 +137,13 @@ def login() -> BaseResponse | tuple[str, int] | str:
         )
         database.commit()
         if isinstance(exc, LoginThrottled):
-            message = (
-                "Too many sign-in attempts for this account. Wait "
-                f"{exc.retry_after_seconds} seconds, then try again."
+            message = _(
+                "Too many sign-in attempts for this account. Wait %(seconds)d seconds, "
+                "then try again.",
+                seconds=exc.retry_after_seconds,
             )
             return render_template("login.html", form=form, error=message), 429
-        return render_template("login.html", form=form, error=SIGN_IN_FAILED), 401
+        return render_template("login.html", form=form, error=str(SIGN_IN_FAILED)), 401
     token, _expires = open_session(
         database, journalist, kind="web", lifetime=context.session_lifetime
     )

@@ -21,7 +21,7 @@ from typing import Any
 from core.db import head_revision, upgrade_database
 from core.errors import CoreError, InstanceError, SettingsError
 from core.instance import check_instance
-from core.settings import Settings, env_name, load_settings
+from core.settings import SOURCE_LOCALES, Settings, env_name, load_settings
 from crypto.errors import CryptoError
 from crypto.signing import Signer
 from onion.errors import OnionError
@@ -118,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the armored PUBLIC submission key exported on the air-gapped workstation",
     )
     init.add_argument("--organization", default="Skrynka", help="name shown to sources")
+    init.add_argument(
+        "--default-language",
+        choices=SOURCE_LOCALES,
+        default=None,
+        help="the language a new source sees first (asked when not given and run in a terminal)",
+    )
     init.set_defaults(func=run_init)
 
     demo = commands.add_parser(
@@ -206,11 +212,38 @@ def run_init(args: argparse.Namespace) -> int:
             f"({getattr(exc, 'strerror', None) or exc}); give the armored public key exported "
             "with `gpg --armor --export FINGERPRINT`."
         )
-    settings = init_instance(data_dir, armored, organization_name=args.organization)
+    language = args.default_language or ask_default_language()
+    settings = init_instance(
+        data_dir,
+        armored,
+        organization_name=args.organization,
+        instance_settings={"source_default_locale": language},
+    )
     print(f"Created a Skrynka instance in {settings.data_dir}")
+    print(f"Sources first see the site in: {language} (sources can switch on every page)")
     print(f"Submission key: {settings.submission_key_fingerprint}")
     print(f"Next: skrynka serve --data-dir {settings.data_dir}")
     return 0
+
+
+def ask_default_language(
+    read: Callable[[str], str] = input, interactive: bool | None = None
+) -> str:
+    """Ask which language new sources see first; Belarusian when nobody is there to answer.
+
+    Sources reach the site from Belarus: a Belarusian or Russian page is what they expect, and
+    an English first page would look foreign. Every page still offers all three languages.
+    """
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    if not interactive:
+        return "be"
+    choices = "/".join(SOURCE_LOCALES)
+    while True:
+        answer = read(f"Language sources see first ({choices}) [be]: ").strip().lower() or "be"
+        if answer in SOURCE_LOCALES:
+            return answer
+        print(f"Please answer one of {', '.join(SOURCE_LOCALES)}.")
 
 
 def run_check(args: argparse.Namespace) -> int:

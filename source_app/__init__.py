@@ -7,6 +7,7 @@ from importlib import metadata
 
 from flask import Flask
 
+from core.bridges import parse_bridge_lines
 from core.instance import Instance, open_instance
 from core.settings import Settings, load_settings
 from core.source_sessions import SourceSessionRegistry
@@ -14,6 +15,7 @@ from core.web import harden_app
 from crypto.submission_key import export_public_key
 from source_app import info, main
 from source_app.answers import register_answer_forms
+from source_app.branding import register_branding
 from source_app.connection import register_connection_notices
 from source_app.consent import make_consent_blueprint
 from source_app.context import EXTENSION_KEY, SourceContext
@@ -68,7 +70,10 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app.register_blueprint(main.bp)
     app.register_blueprint(info.bp)
     app.register_blueprint(make_consent_blueprint())
-    register_guidance(app)
+    # The settings refused to load if a line is malformed, so these are good lines.
+    bridges, _problems = parse_bridge_lines(settings.source_bridge_lines)
+    register_guidance(app, bridge_lines=bridges.lines)
+    register_branding(app)
     register_connection_notices(app, dev_mode=settings.dev_mode)
     register_answer_forms(app)
     register_error_pages(app)

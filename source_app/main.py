@@ -45,11 +45,12 @@ from core.models import Reply, Source, Submission
 from core.replies import delete_all_replies_for_source, delete_reply_for_source
 from core.sources import authenticate_source, create_source
 from core.submissions import SubmissionDraft, open_submission, upload_limit
-from crypto.codename import MAX_CODENAME_CHARS, generate_codename
+from crypto.codename import CODENAME_LANGUAGES, MAX_CODENAME_CHARS, generate_codename
 from crypto.errors import CryptoError, InvalidCodename
 from crypto.reply_key import decrypt_with_reply_key
 from formats.errors import InvalidConsent, InvalidIntake
 from source_app.answers import (
+    AnswerFields,
     StreamedAnswers,
     problem_texts,
     read_consent,
@@ -127,9 +128,13 @@ def index() -> Any:
 
 @bp.post("/generate")
 def generate() -> str:
-    codename = generate_codename()
+    # The codename is in the language the source reads the site in; any language logs in.
+    language = current_locale()
+    codename = generate_codename(language if language in CODENAME_LANGUAGES else "en")
     source_context().sessions.hold_codename(session, codename)
-    return render_template("generate.html", codename=codename)
+    return render_template(
+        "generate.html", codename=codename, word_count=len(codename.split(" "))
+    )
 
 
 @bp.post("/create")
@@ -137,8 +142,14 @@ def create() -> ResponseReturnValue:
     context = source_context()
     codename = context.sessions.take_codename(session)
     if codename is None:
+        if isinstance(context.sessions.current(session), LoggedIn):
+            # "Continue" sent twice: the first one already logged the source in.
+            return redirect(url_for("main.lookup"), code=303)
         flash(
-            _("That codename has expired. Here is a new one: write it down before you go on."),
+            _(
+                "That codename page is too old or was already used. If you have not learnt "
+                "that codename, get a new one below."
+            ),
             "error",
         )
         return redirect(url_for("main.index"), code=303)
@@ -149,17 +160,33 @@ def create() -> ResponseReturnValue:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
+    # ?show=1: the codename field shows what is typed (the source chose it on the page).
+    show = request.args.get("show") == "1"
     if request.method == "GET":
-        return render_template("login.html")
+        return render_template("login.html", show=show)
     typed = request.form.get("codename", "")
     try:
         if len(typed) > MAX_CODENAME_CHARS:
             # Refused before any derivation: long input must not buy Argon2id time.
             raise InvalidCodename("too long")
         found = authenticate_source(source_context().instance, typed)
-    except (InvalidCodename, UnknownSource):
+    except InvalidCodename:
         return render_template(
-            "login.html", error=_("Sorry, that is not a recognised codename.")
+            "login.html",
+            show=show,
+            error=_(
+                "That is not a codename: check the number of words and the spelling of each "
+                "word."
+            ),
+        ), 400
+    except UnknownSource:
+        return render_template(
+            "login.html",
+            show=show,
+            error=_(
+                "No one has this codename here. Check each word: one wrong word gives a "
+                "different codename."
+            ),
         ), 400
     source_context().sessions.log_in(session, found.secrets)
     return redirect(url_for("main.lookup"), code=303)
@@ -178,6 +205,18 @@ def logout() -> str:
 @bp.get("/lookup")
 @login_required
 def lookup() -> Any:
+    return _render_lookup()
+
+
+def _render_lookup(
+    filled: AnswerFields | None = None,
+    refusals: tuple[str, ...] = (),
+    lost_files: tuple[str, ...] = (),
+) -> Any:
+    """The source's page; after a refusal, with what was typed put back (``filled``).
+
+    A browser cannot refill a file field, so a refusal names the files to choose again.
+    """
     context = source_context()
     instance = context.instance
     with instance.sessions() as db:
@@ -204,7 +243,26 @@ def lookup() -> Any:
         first_submission=not (counts.get("message") or counts.get("file")),
         limit_mib=limit // MIB,
         honeypot_field=HONEYPOT_FIELD,
-    )
+        filled=filled,
+        refusals=refusals,
+        lost_files=lost_files,
+        consent_choice=_consent_shown(),
+    ), (400 if refusals else 200)
+
+
+def _consent_shown() -> AnswerFields | None:
+    choice = source_context().sessions.remembered_consent(session)
+    return AnswerFields(dict(choice)) if choice is not None else None
+
+
+def _refused(
+    texts: list[str], fields: AnswerFields | None, message: bytes | None, files: tuple[str, ...]
+) -> Any:
+    """Show the page again with the refusal and every field the source filled in but files."""
+    filled = AnswerFields(dict(fields.values)) if fields is not None else AnswerFields()
+    if message is not None:
+        filled.values["msg"] = [message.decode("utf-8", "replace")]
+    return _render_lookup(filled, tuple(texts), files)
 
 
 @bp.post("/submit")
@@ -237,8 +295,8 @@ def submit() -> Any:
         except (MalformedUpload, ClientDisconnected):
             return refuse_upload(make_response(render_template("upload_malformed.html"), 400))
         except MessageTooLong as refused:
-            flash(_refusal_text(refused, draft), "error")
-            return redirect(url_for("main.lookup"), code=303)
+            # The rest of the body was not read: only what came before the message survives.
+            return _refused([_refusal_text(refused, draft)], answers.partial(), None, ())
         try:
             validate_csrf(form.csrf_token)
         except ValidationError as exc:
@@ -253,9 +311,9 @@ def submit() -> Any:
             intake = read_intake(fields)
             consent = record_consent(read_consent(fields)) if fields.has_consent else None
         except (InvalidIntake, InvalidConsent) as invalid:
-            for text in problem_texts(invalid.problems):
-                flash(text, "error")
-            return redirect(url_for("main.lookup"), code=303)
+            return _refused(
+                problem_texts(invalid.problems), fields, form.message, form.file_names
+            )
         draft.attach_answers(intake=intake, consent=consent)
         try:
             if form.refusal is not None:
@@ -264,13 +322,16 @@ def submit() -> Any:
                 draft.set_message(form.message)
             draft.commit()
         except SubmissionRefused as refused:
-            flash(_refusal_text(refused, draft), "error")
-            return redirect(url_for("main.lookup"), code=303)
+            return _refused(
+                [_refusal_text(refused, draft)], fields, form.message, form.file_names
+            )
         except UnknownSource:
             source_context().sessions.log_out(session)
             return render_template("session_expired.html"), 401
         except (CryptoError, CiphertextStoreError):
             return render_template("submit_failed.html"), 503
+    if fields.has_consent:
+        source_context().sessions.remember_consent(session, fields.consent_choice())
     flash(_("Thank you. We received your submission."), "success")
     return redirect(url_for("main.lookup"), code=303)
 

@@ -104,6 +104,8 @@ class ReceivedForm:
     honeypot: str
     message: bytes | None
     refusal: SubmissionRefused | None
+    #: The names of the files chosen, so a refused form can say which to choose again.
+    file_names: tuple[str, ...] = ()
 
 
 class _SmallField(ValueTarget):  # type: ignore[misc]
@@ -137,6 +139,7 @@ class _FileField(BaseTarget):  # type: ignore[misc]
         self._upload: FileUpload | None = None
         self._open = False
         self.refusal: SubmissionRefused | None = None
+        self.names: list[str] = []
 
     @property
     def incomplete(self) -> bool:
@@ -160,6 +163,8 @@ class _FileField(BaseTarget):  # type: ignore[misc]
 
     def on_finish(self) -> None:
         self._open = False
+        if self.multipart_filename:
+            self.names.append(str(self.multipart_filename))
         if self._upload is not None:
             self._upload.finish()
         elif self.multipart_filename and self.refusal is None:
@@ -213,4 +218,5 @@ def receive_form(
         honeypot=honeypot.value.decode("utf-8", "replace"),
         message=message.value if message.seen else None,
         refusal=files.refusal,
+        file_names=tuple(files.names),
     )
