@@ -150,6 +150,16 @@ class ReplyUuidInUse(ReplyError):
     """A reply with this uuid already exists (an API client sent the same reply twice)."""
 
 
+class ReplyNotReadable(ReplyError):
+    """A reply an API client encrypted is not one the source (and the workstation) can read."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The reply was refused: {reason}. Encrypt it, without compression or signature, "
+            "to exactly the source's reply key (the source's `key`) and the submission key."
+        )
+
+
 class BundleError(SkrynkaError):
     """A transfer bundle could not be written."""
 

@@ -68,5 +68,13 @@ class WordListUnavailable(CryptoError):
     """The EFF word list could not be loaded from the installed ``diceware`` package."""
 
 
+class UnacceptableReply(CryptoError):
+    """An encrypted reply is not exactly a message to the source's and the submission key."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class GpgFailed(CryptoError):
     """The gpg binary is missing or failed in a way that is not a decryption failure."""

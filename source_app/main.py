@@ -43,7 +43,12 @@ from core.errors import (
     UploadTooLarge,
 )
 from core.models import InstanceConfig, Reply, Source, Submission
-from core.replies import delete_all_replies_for_source, delete_reply_for_source
+from core.replies import (
+    REPLY_CIPHERTEXT_MAX_BYTES,
+    REPLY_PLAINTEXT_MAX_BYTES,
+    delete_all_replies_for_source,
+    delete_reply_for_source,
+)
 from core.sources import authenticate_source, create_source
 from core.submissions import SubmissionDraft, open_submission, upload_limit
 from crypto.codename import MAX_CODENAME_CHARS, generate_codename
@@ -91,9 +96,11 @@ _REPLY_UUID_MAX_CHARS = 64
 
 @dataclass(frozen=True)
 class ReplyView:
+    """One reply on /lookup; ``text`` is None when it could not be read (shown as such)."""
+
     uuid: str
     created_at: datetime
-    text: str
+    text: str | None
 
 
 def login_required(view: View) -> View:
@@ -388,19 +395,35 @@ def _instance_config(db: Session) -> InstanceConfig | None:
 
 
 def _read_replies(source: Source, wrap_key: bytes) -> list[ReplyView]:
-    """Decrypt the source's replies in memory (the reply key exists only for this call)."""
+    """Decrypt the source's replies in memory (the reply key exists only for this call).
+
+    Each reply is decrypted on its own and capped in size: one that does not decrypt, is
+    missing, or expands too far is shown as unreadable, and the others, the form and the delete
+    buttons stay on the page.
+    """
     instance = source_context().instance
     rows = [reply for reply in source.replies if not reply.deleted_by_source]
     if not rows:
         return []
     ciphertexts = []
     for reply in rows:
-        path = instance.store.path_of(source.filesystem_id, reply.filename)
-        ciphertexts.append(path.read_bytes())
+        try:
+            path = instance.store.path_of(source.filesystem_id, reply.filename)
+            with path.open("rb") as handle:
+                # One byte past the cap makes an oversized file fail to decrypt, not fill memory.
+                ciphertexts.append(handle.read(REPLY_CIPHERTEXT_MAX_BYTES + 1))
+        except (OSError, StoreError):
+            ciphertexts.append(b"")
     texts = decrypt_with_reply_key(
-        source.reply_key_wrapped, wrap_key, ciphertexts, instance.settings.ram_dir
+        source.reply_key_wrapped,
+        wrap_key,
+        ciphertexts,
+        instance.settings.ram_dir,
+        max_plaintext_bytes=REPLY_PLAINTEXT_MAX_BYTES,
     )
     return [
-        ReplyView(reply.uuid, reply.created_at, text.decode("utf-8", "replace"))
+        ReplyView(
+            reply.uuid, reply.created_at, None if text is None else text.decode("utf-8", "replace")
+        )
         for reply, text in zip(rows, texts, strict=True)
     ]

@@ -11,7 +11,7 @@ from core import deletion
 from core.bundle import VerifiedFile, open_verified_file
 from core.errors import ReplyError, ReplyUuidInUse, StoredFileDamaged, StoreError
 from core.models import Journalist, Reply, Source, Submission
-from core.replies import store_reply
+from core.replies import check_client_reply, store_reply
 from core.seen import mark_seen
 from journalist_app.api.body import read_body_object
 from journalist_app.api.bundles import refuse_damaged
@@ -223,8 +223,9 @@ def add_item_routes(bp: Blueprint, ctx: ApiContext) -> None:
         if reply_uuid is not None and uuid_in_use(db, reply_uuid):
             raise UuidInUse("That UUID is already in use.")
         try:
-            # Stored exactly as sent: the client encrypted it to the source's reply key (the
-            # `key` of the Source object) and, if it follows SecureDrop, to the submission key.
+            # Stored exactly as sent, once its packets show it is encrypted to the source's reply
+            # key (the `key` of the Source object) and the submission key, and to nothing else.
+            check_client_reply(ctx.instance, source, text)
             reply = store_reply(
                 db,
                 ctx.instance,
