@@ -20,6 +20,17 @@ class DecryptionFailed(CryptoError):
         super().__init__(message)
 
 
+class PlaintextTooLarge(DecryptionFailed):
+    """Decryption was stopped because the plaintext grew past the size it may have."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"Decryption was stopped: the plaintext grew past {limit} bytes, more than it may "
+            "hold (a decompression bomb or a false size)."
+        )
+        self.limit = limit
+
+
 class SubmissionKeyError(CryptoError):
     """The submission key cannot be used safely."""
 

@@ -12,7 +12,9 @@ import binascii
 import hashlib
 import json
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -31,6 +33,10 @@ KINDS_WITHOUT_RECEIPT = frozenset({"reply"})
 # Kinds that may come with or without a receipt (consent records from the source interface).
 KINDS_OPTIONAL_RECEIPT = frozenset({"consent"})
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+#: Far above a manifest of a hundred thousand items; read no further whatever the ZIP claims.
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+#: One base64 Ed25519 signature and a newline.
+MAX_SIGNATURE_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,28 @@ def parse_items(manifest: dict[str, Any]) -> tuple[BundleItem, ...]:
     return tuple(items)
 
 
+def read_small_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """The member ``name``, read no further than ``limit`` bytes whatever its header declares.
+
+    A damaged member (bad CRC, cut short, unknown compression) is refused, never raised as a
+    ZIP error; so is one that declares or inflates past ``limit`` (a decompression bomb).
+    """
+    info = archive.getinfo(name)
+    if info.file_size > limit:
+        raise _reject_bundle("container", f"{name} declares {info.file_size} bytes, more than"
+                             f" the {limit} it may hold")
+    try:
+        with archive.open(info) as member:
+            data = member.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, struct.error,
+            OSError) as exc:
+        raise _reject_bundle("container", f"{name} cannot be read ({exc}); the ZIP is damaged") \
+            from exc
+    if len(data) > limit:
+        raise _reject_bundle("container", f"{name} holds more than {limit} bytes")
+    return data
+
+
 def open_bundle(path: Path, pinned_key: bytes) -> VerifiedBundle:
     """Open a bundle and check its signature, format, version and member list."""
     try:
@@ -202,8 +230,8 @@ def open_bundle(path: Path, pinned_key: bytes) -> VerifiedBundle:
     with archive:
         names = [info.filename for info in archive.infolist()]
         check_member_safety(names)
-        manifest_bytes = archive.read(MANIFEST)
-        signature_line = archive.read(SIGNATURE)
+        manifest_bytes = read_small_member(archive, MANIFEST, MAX_MANIFEST_BYTES)
+        signature_line = read_small_member(archive, SIGNATURE, MAX_SIGNATURE_BYTES)
     # 1. The signature, with the pinned key only.
     try:
         signature = base64.b64decode(signature_line.strip(), validate=True)

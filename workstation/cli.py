@@ -161,7 +161,9 @@ def command_import(args: argparse.Namespace) -> int:
         say(f"  unchanged  {item_id} (already in the store)")
     for uuid in report.consent_records:
         say(f"  consent    record {uuid}")
-    if not (report.imported or report.consent_records):
+    for uuid, reason in report.unreadable:
+        say(f"  UNREADABLE reply {uuid}: {reason}; not imported, recorded in the custody log")
+    if not (report.imported or report.consent_records or report.unreadable):
         say("nothing new in this bundle; nothing changed")
     return EXIT_OK
 
