@@ -268,6 +268,16 @@ class UploadsDisabled(SubmissionRefused):
     """A file was sent while the instance accepts messages only."""
 
 
+class TooManyFiles(SubmissionRefused):
+    """More files in one submission than an instance accepts; nothing was stored."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"A submission may hold at most {limit} files; send the others in another one."
+        )
+
+
 class UploadTooLarge(SubmissionRefused):
     """The upload is larger than the instance's limit."""
 
