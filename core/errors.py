@@ -105,12 +105,13 @@ class LoginFailed(AuthenticationFailed):
 
 
 class LoginThrottled(AuthenticationFailed):
-    """Too many sign-in attempts for one account inside the throttling window."""
+    """Too many failed sign-ins inside the window: wrong passphrases from this client, or
+    wrong one-time codes after the right passphrase for this account."""
 
     def __init__(self, retry_after_seconds: int) -> None:
         self.retry_after_seconds = retry_after_seconds
         super().__init__(
-            "Too many sign-in attempts for this account. "
+            "Too many sign-in attempts. "
             f"Wait {retry_after_seconds} seconds, then try again."
         )
 

@@ -26,6 +26,7 @@ import pyotp
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from core.client_throttle import ClientThrottle
 from core.errors import (
     InvalidOtpCode,
     InvalidOtpSecret,
@@ -443,33 +444,46 @@ def authenticate_journalist(
     passphrase: str,
     code: str,
     now: datetime | None = None,
+    client: str = "",
+    throttle: ClientThrottle | None = None,
 ) -> Journalist:
     """Check all three factors and return the journalist, or raise.
 
-    Raises :class:`LoginThrottled` when the account already had ``login_attempt_limit``
-    attempts inside the window (the attempt is not counted, so the window does pass), and
-    :class:`LoginFailed` for anything wrong, without saying what. Every counted attempt is
-    recorded. COMMITS: a failed attempt must stay recorded even though the caller's request
-    fails.
+    Two counts decide :class:`LoginThrottled`. A wrong passphrase (or an unknown username)
+    counts against the *client* in ``throttle`` (:mod:`core.client_throttle`), never against
+    the account: whoever reaches the sign-in page must not be able to lock its owner out. A
+    wrong one-time code after the *right* passphrase counts against the account (a row in
+    ``login_attempts``): that needs the passphrase, so only then is the account itself held
+    for the window after ``login_attempt_limit`` of them. A throttled attempt is not counted.
+    Raises :class:`LoginFailed` for anything wrong, without saying what. COMMITS: a failed
+    attempt must stay recorded even though the caller's request fails.
     """
     moment = _now(now)
+    if throttle is not None and (wait := throttle.wait_for(client)) is not None:
+        raise LoginThrottled(wait)
     journalist = find_journalist(db, username)
     if journalist is None:
         # Pay for a hash verification anyway, so response time does not reveal usernames.
         hash_passphrase(passphrase[:PASSPHRASE_MAX_CHARS], settings.kdf)
+        if throttle is not None:
+            throttle.record_failure(client)
         raise LoginFailed()
     wait = _throttle_state(db, journalist, settings, moment)
     if wait is not None:
         db.commit()
         raise LoginThrottled(wait)
-    db.add(LoginAttempt(journalist_id=journalist.id, attempted_at=moment))
     passphrase_ok = len(passphrase) <= PASSPHRASE_MAX_CHARS and verify_passphrase(
         journalist.passphrase_hash, passphrase
     )
+    if not passphrase_ok:
+        if throttle is not None:
+            throttle.record_failure(client)
+        db.commit()
+        raise LoginFailed()
     # A code is consumed only together with a correct passphrase: otherwise anyone knowing a
     # username could burn a user's codes.
-    code_ok = passphrase_ok and _consume_code(db, journalist, _clean_code(code), moment)
-    if not (passphrase_ok and code_ok):
+    if not _consume_code(db, journalist, _clean_code(code), moment):
+        db.add(LoginAttempt(journalist_id=journalist.id, attempted_at=moment))
         db.commit()
         raise LoginFailed()
     journalist.last_login = moment

@@ -33,6 +33,7 @@ from core.journalists import (
     revoke_session,
 )
 from journalist_app.context import db, me, staff
+from journalist_app.device import client_of, device_key, remember_device
 from journalist_app.forms import LoginForm
 from journalist_app.notices import current_notice
 from journalist_app.session import TokenSession, new_token
@@ -121,6 +122,7 @@ def login() -> BaseResponse | tuple[str, int] | str:
     context = staff()
     database = db()
     username = form.username.data or ""
+    key = device_key(context.instance.session_key)
     try:
         journalist = authenticate_journalist(
             database,
@@ -128,6 +130,8 @@ def login() -> BaseResponse | tuple[str, int] | str:
             username=username,
             passphrase=form.passphrase.data or "",
             code=form.code.data or "",
+            client=client_of(request, key, find_journalist(database, username)),
+            throttle=context.sign_in_throttle,
         )
     except AuthenticationFailed as exc:
         database.rollback()
@@ -139,7 +143,7 @@ def login() -> BaseResponse | tuple[str, int] | str:
         database.commit()
         if isinstance(exc, LoginThrottled):
             message = (
-                "Too many sign-in attempts for this account. Wait "
+                "Too many sign-in attempts. Wait "
                 f"{exc.retry_after_seconds} seconds, then try again."
             )
             return render_template("login.html", form=form, error=message), 429
@@ -151,7 +155,11 @@ def login() -> BaseResponse | tuple[str, int] | str:
     database.commit()
     # A fresh token at sign-in: a token planted before sign-in is worth nothing.
     _token_session().replace_token(token)
-    return redirect(url_for("inbox.index"))
+    response = redirect(url_for("inbox.index"))
+    # This browser is now a known device of the account: guesses made elsewhere never
+    # throttle its sign-ins (journalist_app.device).
+    remember_device(response, key, journalist)
+    return response
 
 
 @bp.post("/logout")

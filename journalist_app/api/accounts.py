@@ -46,6 +46,9 @@ def add_account_routes(bp: Blueprint, ctx: ApiContext) -> None:
                     username=document["username"],
                     passphrase=document["passphrase"],
                     code=document["one_time_code"],
+                    # API clients keep no device cookie: they count among the unknown clients.
+                    client=f"unknown:{request.remote_addr or ''}",
+                    throttle=ctx.sign_in_throttle,
                 )
             except AuthenticationFailed as exc:
                 db.rollback()

@@ -3,7 +3,7 @@
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -12,6 +12,7 @@ from flask import Response, request
 from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
+from core.client_throttle import ClientThrottle
 from core.instance import Instance
 from core.journalists import resolve_session
 from core.models import Journalist
@@ -33,6 +34,8 @@ MAX_PER_PAGE = 1000
 class ApiContext:
     instance: Instance
     audit: AuditLog
+    #: Wrong passphrases per client (core.client_throttle); the app shares one with the web.
+    sign_in_throttle: ClientThrottle = field(default_factory=lambda: ClientThrottle(5, 60))
 
     @property
     def token_lifetime(self) -> timedelta:

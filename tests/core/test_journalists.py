@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.client_throttle import ClientThrottle
 from core.errors import (
     InvalidOtpSecret,
     InvalidUsername,
@@ -157,19 +158,50 @@ def test_hotp_token_with_look_ahead_and_no_replay(db: Session, instance: Instanc
         )
 
 
-def test_more_than_five_attempts_a_minute_are_throttled_until_the_window_passes(
+def test_wrong_passphrases_never_lock_the_owner_out(db: Session, instance: Instance) -> None:
+    journalist, passphrase = make(db, instance)
+    for i in range(20):
+        with pytest.raises(LoginFailed):
+            sign_in(db, instance, "dana", "wrong " * 4, "000000", now=T0 + timedelta(seconds=i))
+    good = totp_code(journalist.otp_secret, T0 + timedelta(seconds=21))
+    assert sign_in(db, instance, "dana", passphrase, good, now=T0 + timedelta(seconds=21))
+
+
+def test_five_wrong_codes_after_the_right_passphrase_hold_the_account_for_the_window(
     db: Session, instance: Instance
 ) -> None:
     journalist, passphrase = make(db, instance)
     for i in range(5):
         with pytest.raises(LoginFailed):
-            sign_in(db, instance, "dana", "wrong " * 4, "000000", now=T0 + timedelta(seconds=i))
+            sign_in(db, instance, "dana", passphrase, "000000", now=T0 + timedelta(seconds=i))
     good = totp_code(journalist.otp_secret, T0 + timedelta(seconds=10))
     with pytest.raises(LoginThrottled) as caught:
         sign_in(db, instance, "dana", passphrase, good, now=T0 + timedelta(seconds=10))
     assert 50 <= caught.value.retry_after_seconds <= 61
     later = T0 + timedelta(seconds=61)
     sign_in(db, instance, "dana", passphrase, totp_code(journalist.otp_secret, later), now=later)
+
+
+def test_wrong_passphrases_are_throttled_per_client(db: Session, instance: Instance) -> None:
+    journalist, passphrase = make(db, instance)
+    clock = [0.0]
+    throttle = ClientThrottle(5, 60, clock=lambda: clock[0])
+
+    def attempt(client: str, secret: str, code: str = "000000") -> Journalist:
+        return authenticate_journalist(db, instance.settings, username="dana", passphrase=secret,
+                                       code=code, now=T0, client=client, throttle=throttle)
+
+    for _ in range(5):
+        with pytest.raises(LoginFailed):
+            attempt("unknown:127.0.0.1", "wrong " * 4)
+    with pytest.raises(LoginThrottled) as caught:
+        attempt("unknown:127.0.0.1", passphrase, totp_code(journalist.otp_secret, T0))
+    assert caught.value.retry_after_seconds == 61
+    # The owner's known device has a bucket of its own.
+    assert attempt("device:owner", passphrase, totp_code(journalist.otp_secret, T0))
+    clock[0] = 61.0
+    with pytest.raises(LoginFailed):
+        attempt("unknown:127.0.0.1", "wrong " * 4)
 
 
 def test_usernames_are_checked_and_unique(db: Session, instance: Instance) -> None:
