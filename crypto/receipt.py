@@ -115,16 +115,19 @@ def decode_receipt(data: bytes) -> Receipt:
     }
     for key in ATTACHED_DOCUMENTS:
         values[key] = document.get(key)
-    return Receipt(
-        received_at=datetime.fromisoformat(received_at[:-1]).replace(tzinfo=UTC), **values
-    )
+    try:
+        moment = datetime.fromisoformat(received_at[:-1]).replace(tzinfo=UTC)
+    except ValueError as exc:
+        # The pattern admits impossible dates (month 13, 30 February).
+        raise InvalidReceipt("The receipt's received_at is not a real date and time.") from exc
+    return Receipt(received_at=moment, **values)
 
 
 def _problems(receipt: Receipt) -> list[str]:
     problems = []
     if not isinstance(receipt.submission_uuid, str) or not _is_uuid(receipt.submission_uuid):
         problems.append("submission_uuid is not a lower-case UUID")
-    if receipt.kind not in KINDS:
+    if not isinstance(receipt.kind, str) or receipt.kind not in KINDS:
         problems.append("kind is neither 'message', 'file' nor 'consent'")
     if receipt.kind == "message" and receipt.original_name is not None:
         problems.append("a message has no original_name")

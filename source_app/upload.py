@@ -245,7 +245,8 @@ def receive_form(
         while chunk := stream.read(READ_BYTES):
             parts.feed(chunk)
             parser.data_received(chunk)
-    except ParseFailedException as exc:
+    except (ParseFailedException, UnicodeDecodeError) as exc:
+        # The parser decodes part headers as UTF-8 and raises for bytes that are not.
         raise MalformedUpload("The form data is malformed.") from exc
     if files.incomplete:
         raise MalformedUpload("The form data ended in the middle of a file.")

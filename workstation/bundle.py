@@ -162,7 +162,7 @@ def parse_items(manifest: dict[str, Any]) -> tuple[BundleItem, ...]:
             raise _reject_bundle("manifest", f"item {uuid} is listed twice")
         seen_uuids.add(uuid)
         kind = raw.get("kind")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise _reject_bundle("manifest", f"item {uuid} has unknown kind {kind!r}")
         ciphertext = _member_ref(raw, f"item {uuid}")
         filename = raw.get("filename")
@@ -225,7 +225,8 @@ def open_bundle(path: Path, pinned_key: bytes) -> VerifiedBundle:
     """Open a bundle and check its signature, format, version and member list."""
     try:
         archive = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (OSError, zipfile.BadZipFile, NotImplementedError, EOFError, zlib.error,
+            struct.error, ValueError) as exc:
         raise _reject_bundle("container", f"{path} is not a readable ZIP file ({exc})") from exc
     with archive:
         names = [info.filename for info in archive.infolist()]

@@ -176,3 +176,21 @@ def test_a_form_of_thousands_of_tiny_parts_is_refused_with_the_same_page(
     assert response.status_code == 413
     assert "at most" in response.text
     assert submission_count(instance) == 0
+
+
+def test_part_headers_that_are_not_utf8_get_the_malformed_page_not_a_crash(
+    instance: Instance, make_gunicorn: Callable[..., str]
+) -> None:
+    # Found by tests/security/test_fuzzing.py: the parser raised UnicodeDecodeError (a 500).
+    url = make_gunicorn("source_app:create_app()", instance.settings.data_dir)
+    visitor = HttpSource(url)
+    visitor.create()
+    body = (b"--b0undary\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
+            + visitor.token().encode() + b"\r\n--b0undary\r\nContent-Disposition: form-data;"
+            b" name=\"fh\"; filename=\"\xbc\xff.txt\"\r\n\r\nhello\r\n--b0undary--\r\n")
+    response = visitor.http.post(
+        url + "/submit", data=body,
+        headers={"Content-Type": "multipart/form-data; boundary=b0undary"}, timeout=60,
+    )
+    assert response.status_code == 400
+    assert submission_count(instance) == 0
