@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 install: .install-stamp
 
-.install-stamp: scripts/install.sh requirements.lock pyproject.toml $(TRANSLATIONS)
+.install-stamp: scripts/install.sh requirements.lock pyproject.toml package-lock.json $(TRANSLATIONS)
 	scripts/install.sh
 	touch $@
 

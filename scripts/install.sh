@@ -41,6 +41,20 @@ fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps -e .
 
+# axe-core (accessibility checks in the browser tests) comes from the npm registry, pinned by
+# package-lock.json's integrity hash; nothing from node_modules ships with Skrynka.
+if [[ ! -f node_modules/axe-core/axe.min.js ]] || [[ package-lock.json -nt node_modules/axe-core/axe.min.js ]]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        if [[ "$(id -u)" == 0 ]]; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+        else
+            echo "The browser tests need npm; install it with: sudo apt-get install npm" >&2
+            exit 1
+        fi
+    fi
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+
 # Compile translations (the .mo files are build products, not in git).
 if [[ -f babel.cfg ]]; then
     for translations in source_app/translations journalist_app/translations; do
