@@ -134,6 +134,13 @@ def test_replies_the_source_could_not_read_are_refused_by_the_api(
         stdin=b"read me",
     ).decode()
     binary_inside_armor = encryptor.encrypt(b"x", [source_key, submission_key])
+    # A good message wrapped in a compressed packet: gpg would inflate it before decrypting.
+    recipients = [a for k in (source_key, submission_key)
+                  for a in ("--recipient-file", encryptor.key_file(k))]
+    inner = encryptor.run("--encrypt", *recipients, stdin=b"x")
+    compressed_outside = encryptor.run(
+        "--armor", "--compress-algo", "zlib", "-z", "9", "--store", stdin=inner
+    ).decode()
     hostile = {
         "junk after the armor line": "-----BEGIN PGP MESSAGE-----\n\nnot a message at all\n"
         "-----END PGP MESSAGE-----\n",
@@ -151,6 +158,7 @@ def test_replies_the_source_could_not_read_are_refused_by_the_api(
         "plain literal data": literal,
         "a passphrase instead of keys": symmetric,
         "two messages in one": binary_inside_armor + binary_inside_armor,
+        "a compressed packet around the message": compressed_outside,
     }
     for attack, armored in hostile.items():
         response = requests.post(
