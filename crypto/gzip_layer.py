@@ -191,11 +191,16 @@ class Gunzipper:
             except zlib.error as exc:
                 raise DecryptionFailed("The decrypted file is not a valid gzip stream.") from exc
             if self._inflater.eof:
+                # What follows the deflate stream is the trailer; zlib may also leave it in
+                # unconsumed_tail, so it is taken from unused_data alone, once.
                 self._header += self._inflater.unused_data
+                if plain:
+                    yield plain
+                return
             if plain:
                 yield plain
             pending = self._inflater.unconsumed_tail
-            if not pending and (self._inflater.eof or len(plain) < _INFLATE_STEP):
+            if not pending and len(plain) < _INFLATE_STEP:
                 return
 
     def _parse_header(self) -> int | None:
