@@ -3,7 +3,7 @@
 Counting wrong passphrases per *account* let anyone who reaches the sign-in page keep an
 account's owner out with five guesses a minute. Wrong passphrases are therefore counted per
 *client* here, and only what an attacker cannot cheaply produce (a wrong one-time code after
-the right passphrase) counts against the account (core.journalists).
+the right passphrase) counts against the account (core.sign_in).
 
 What a "client" is: the journalist interface is an onion service with client authorisation, so
 every request reaches the app from the local tor daemon (127.0.0.1); the network address tells

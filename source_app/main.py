@@ -28,6 +28,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError
 
 from core.errors import (
+    CiphertextStoreError,
     EmptyFile,
     EmptySubmission,
     InvalidConsent,
@@ -36,7 +37,6 @@ from core.errors import (
     MessageNotText,
     MessageTooLong,
     MessageTooShort,
-    StoreError,
     SubmissionRefused,
     TooManyFiles,
     UnknownSource,
@@ -308,7 +308,7 @@ def submit() -> Any:
         except UnknownSource:
             source_context().sessions.log_out(session)
             return render_template("session_expired.html"), 401
-        except (CryptoError, StoreError):
+        except (CryptoError, CiphertextStoreError):
             return render_template("submit_failed.html"), 503
     flash(_("Thank you. We received your submission."), "success")
     return redirect(url_for("main.lookup"), code=303)
@@ -469,7 +469,7 @@ def _read_replies(source: Source, wrap_key: bytes) -> list[ReplyView]:
             with path.open("rb") as handle:
                 # One byte past the cap makes an oversized file fail to decrypt, not fill memory.
                 ciphertexts.append(handle.read(REPLY_CIPHERTEXT_MAX_BYTES + 1))
-        except (OSError, StoreError):
+        except (OSError, CiphertextStoreError):
             ciphertexts.append(b"")
     texts = decrypt_with_reply_key(
         source.reply_key_wrapped,

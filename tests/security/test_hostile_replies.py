@@ -19,12 +19,12 @@ import requests
 from sqlalchemy import func, select
 
 from core.instance import Instance
-from core.journalists import open_session
 from core.models import Journalist, Reply, Source
 from core.replies import store_reply
-from tests.journalist_app.staff import StaffAccount
+from core.staff_sessions import open_session
 from tests.source_app.http_source import HttpSource
 from tests.support.keys import KeyPair, make_key_pair
+from tests.support.staff import StaffAccount
 
 SOURCE_APP = "source_app:create_app()"
 JOURNALIST_APP = "journalist_app:create_app()"

@@ -18,9 +18,9 @@ from sqlalchemy import func, select, update
 
 from core.instance import Instance, open_instance
 from core.models import Source, Submission
-from core.setup import init_instance
 from core.submissions import MAX_FILES_PER_SUBMISSION
 from crypto.codename import generate_codename
+from server.setup import init_instance
 from source_app.upload import MAX_PARTS_PER_REQUEST
 from tests.source_app.http_source import HttpSource
 from tests.source_app.pages import csrf_token_in

@@ -14,7 +14,7 @@ import requests
 
 from core.instance import Instance
 from journalist_app.device import COOKIE
-from tests.journalist_app.staff import StaffAccount, csrf_from, fresh_code
+from tests.support.staff import StaffAccount, csrf_from, fresh_code
 
 JOURNALIST_APP = "journalist_app:create_app()"
 

@@ -24,8 +24,8 @@ import pytest
 from crypto.encryption import encrypt_bytes
 from crypto.signing import Signer
 from tests.support.keys import KeyPair, make_key_pair
+from tests.support.workstation import MakeBundle, Workstation, first_submission
 from tests.workstation.bundles import Sent, canonical, manifest_bytes, read_members, rewrite_bundle
-from tests.workstation.conftest import MakeBundle, Workstation, first_submission
 from tests.workstation.test_importer import store_snapshot
 from workstation.cli import EXIT_BUNDLE_REFUSED
 from workstation.importer import MAX_UNDECLARED_PLAINTEXT_BYTES

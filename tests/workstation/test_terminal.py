@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.workstation import MakeBundle, Workstation
 from tests.workstation.bundles import Sent, consent_document
-from tests.workstation.conftest import MakeBundle, Workstation
 from workstation.terminal import escape_controls, escape_json_text
 
 COMMAND = str(Path(sys.executable).parent / "skrynka-workstation")
