@@ -11,6 +11,7 @@ more. Every input tried is counted and written to ``test-artifacts/fuzz-counts.j
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import string
@@ -23,22 +24,24 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.consent import decode_consent
-from core.errors import InvalidConsent, InvalidIntake, MessageTooLong, UploadTooLarge
+from core.errors import MessageTooLong, UploadTooLarge
 from core.instance import Instance
-from core.intake import decode_intake
 from core.sources import create_source
 from core.submissions import open_submission
 from crypto.codename import CODENAME_WORDS, generate_codename, normalize_codename
-from crypto.errors import InvalidCodename, InvalidReceipt
-from crypto.receipt import decode_receipt
+from crypto.errors import InvalidCodename
 from crypto.signing import Signer, generate_signing_seed
 from crypto.wordlist import load_eff_wordlist
+from formats.bundle_manifest import MANIFEST_NAME, SIGNATURE_NAME, parse_manifest_items
+from formats.consent import parse_consent
+from formats.errors import InvalidConsent, InvalidIntake, InvalidManifest, InvalidReceipt
+from formats.intake import parse_intake
+from formats.receipt import parse_receipt
 from source_app.answers import StreamedAnswers
 from source_app.errors import MalformedUpload
 from source_app.upload import receive_form
-from workstation.bundle import MANIFEST, SIGNATURE, open_bundle, parse_items
-from workstation.consent import DESTINATIONS, PLATFORM, parse_consent
+from workstation.bundle import verify_bundle
+from workstation.consent import DESTINATIONS, PLATFORM, read_consent
 from workstation.custody import CustodyLog, check_chain, parse_lines
 from workstation.errors import BundleRejected, CustodyBroken
 
@@ -229,8 +232,8 @@ def check_manifest(manifest: object) -> None:
     if not isinstance(manifest, dict):
         return
     try:
-        items = parse_items(manifest)
-    except BundleRejected:
+        items = parse_manifest_items(manifest.get("items"))
+    except InvalidManifest:
         return
     uuids = [item.uuid for item in items]
     assert len(set(uuids)) == len(uuids)
@@ -263,13 +266,12 @@ SIGNER = Signer(generate_signing_seed())
 
 def real_bundle_bytes() -> bytes:
     manifest = json.dumps({"format": "skrynka-transfer-bundle", "version": 1,
+                           "instance_id": "fuzz", "created_at": "2026-12-06T12:00:00.000000Z",
                            "signing_key": SIGNER.fingerprint, "items": []}).encode()
-    import base64
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(MANIFEST, manifest)
-        archive.writestr(SIGNATURE, base64.b64encode(SIGNER.sign(manifest)) + b"\n")
+        archive.writestr(MANIFEST_NAME, manifest)
+        archive.writestr(SIGNATURE_NAME, base64.b64encode(SIGNER.sign(manifest)) + b"\n")
     return buffer.getvalue()
 
 
@@ -280,6 +282,7 @@ BUNDLE = real_bundle_bytes()
 @given(st.data())
 def test_a_damaged_bundle_file_is_only_ever_refused(tmp_path: Path, data: st.DataObject) -> None:
     COUNTS["bundle-container"] += 1
+    assert verify_bundle(_written(tmp_path, BUNDLE), SIGNER.public_key).items == ()
     raw = bytearray(BUNDLE)
     for _ in range(data.draw(st.integers(1, 4))):
         at = data.draw(st.integers(0, len(raw) - 1))
@@ -289,11 +292,17 @@ def test_a_damaged_bundle_file_is_only_ever_refused(tmp_path: Path, data: st.Dat
     path = tmp_path / "fuzzed.zip"
     path.write_bytes(bytes(raw))
     try:
-        bundle = open_bundle(path, SIGNER.public_key)
+        bundle = verify_bundle(path, SIGNER.public_key)
     except BundleRejected:
         return
     # Accepted: then the manifest is exactly the one that was signed.
     assert bundle.items == ()
+
+
+def _written(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "intact.zip"
+    path.write_bytes(data)
+    return path
 
 
 # --- receipts, consent and intake ------------------------------------------------------------
@@ -322,7 +331,7 @@ receipt_documents = st.fixed_dictionaries(
 def check_receipt(data: bytes) -> None:
     COUNTS["receipt"] += 1
     try:
-        decode_receipt(data)
+        parse_receipt(data)
     except InvalidReceipt:
         return
 
@@ -356,13 +365,13 @@ consent_documents = st.fixed_dictionaries(
 @given(consent_documents | json_values)
 def test_consent_documents_are_read_safely_on_both_sides(document: object) -> None:
     COUNTS["consent"] += 1
-    record = parse_consent(document, "source", "fuzz", "2026-01-01T00:00:00Z")
+    record = read_consent(document, "source", "fuzz", "2026-01-01T00:00:00Z")
     assert record.destinations <= {*DESTINATIONS, PLATFORM}
     assert PLATFORM in record.destinations
     if not isinstance(document, dict):
         assert record.problem is not None
     try:
-        decode_consent(json.dumps(document).encode())
+        parse_consent(json.dumps(document).encode())
     except InvalidConsent:
         return
 
@@ -387,7 +396,7 @@ def test_intake_documents_are_refused_or_read(document: object) -> None:
     COUNTS["intake"] += 1
     data = document if isinstance(document, bytes) else json.dumps(document).encode()
     try:
-        decode_intake(data)
+        parse_intake(data)
     except InvalidIntake:
         return
 
