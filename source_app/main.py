@@ -41,7 +41,8 @@ from core.errors import (
     UploadsDisabled,
     UploadTooLarge,
 )
-from core.models import InstanceConfig, Reply, Source, Submission
+from core.instance_config import read_instance_config
+from core.models import Reply, Source, Submission
 from core.replies import (
     REPLY_CIPHERTEXT_MAX_BYTES,
     REPLY_PLAINTEXT_MAX_BYTES,
@@ -227,7 +228,7 @@ def lookup() -> Any:
             )
         }
         replies = _read_replies(source, g.login.secrets.wrap_key)
-        config = _instance_config(db)
+        config = read_instance_config(db)
     limit = upload_limit(instance, config)
     return render_template(
         "lookup.html",
@@ -444,10 +445,6 @@ def _refusal_text(refused: SubmissionRefused, draft: SubmissionDraft) -> str:
     if isinstance(refused, UploadTooLarge):
         return _("The file is larger than %(size)d MiB.", size=draft.limit // MIB)
     return _("Your submission could not be accepted. Nothing was sent.")
-
-
-def _instance_config(db: Session) -> InstanceConfig | None:
-    return db.scalar(select(InstanceConfig).order_by(InstanceConfig.id).limit(1))
 
 
 def _read_replies(source: Source, wrap_key: bytes) -> list[ReplyView]:

@@ -23,7 +23,7 @@ from core.client_throttle import ClientThrottle
 from core.instance import Instance
 from journalist_app.api.accounts import add_account_routes
 from journalist_app.api.bundles import add_bundle_routes
-from journalist_app.api.context import ApiContext, json_response
+from journalist_app.api.context import ApiContext, install_api_context, json_response
 from journalist_app.api.cookies import strip_api_cookies
 from journalist_app.api.description import add_description_routes
 from journalist_app.api.errors import ApiError
@@ -116,13 +116,14 @@ def _default_description(status: int) -> str:
     return "The request failed."
 
 
-def make_blueprint(ctx: ApiContext) -> Blueprint:
+def make_blueprint() -> Blueprint:
+    """The API's routes; its views find their context with ``api()`` (see register_api)."""
     bp = ApiBlueprint("api", __name__, url_prefix=API_PREFIX)
     add_description_routes(bp)
-    add_account_routes(bp, ctx)
-    add_source_routes(bp, ctx)
-    add_item_routes(bp, ctx)
-    add_bundle_routes(bp, ctx)
+    add_account_routes(bp)
+    add_source_routes(bp)
+    add_item_routes(bp)
+    add_bundle_routes(bp)
     bp.register_error_handler(ApiError, api_error_response)
     for code in default_exceptions:
         bp.register_error_handler(code, http_error_response)
@@ -148,9 +149,11 @@ def register_api(
     throttle = sign_in_throttle or ClientThrottle(
         settings.login_attempt_limit, settings.login_attempt_window_seconds
     )
-    bp = make_blueprint(
-        ApiContext(instance=instance, audit=AuditLog(instance.signer), sign_in_throttle=throttle)
+    install_api_context(
+        app,
+        ApiContext(instance=instance, audit=AuditLog(instance.signer), sign_in_throttle=throttle),
     )
+    bp = make_blueprint()
     # Token-authenticated requests carry no cookie a forged cross-site request could ride on.
     csrf.exempt(bp)
     app.register_blueprint(bp)
