@@ -30,7 +30,9 @@ from workstation.errors import CustodyBroken
 from workstation.store import fsync_dir, utc_now, write_json_atomic
 
 # "unreadable": a reply in an imported bundle that did not decrypt (kept out of the store).
-ACTIONS = frozenset({"import", "view", "copy", "export", "delete", "verify", "unreadable"})
+ACTIONS = frozenset(
+    {"import", "view", "copy", "render", "export", "delete", "verify", "unreadable"}
+)
 GENESIS = "0" * 64
 ENTRY_KEYS = frozenset(
     {"seq", "time", "actor", "action", "item", "item_sha256", "details", "prev", "hash",
