@@ -102,12 +102,13 @@ class LoginFailed(AuthenticationFailed):
 
 
 class LoginThrottled(AuthenticationFailed):
-    """Too many sign-in attempts for one account inside the throttling window."""
+    """Too many failed sign-ins inside the window: wrong passphrases from this client, or
+    wrong one-time codes after the right passphrase for this account."""
 
     def __init__(self, retry_after_seconds: int) -> None:
         self.retry_after_seconds = retry_after_seconds
         super().__init__(
-            "Too many sign-in attempts for this account. "
+            "Too many sign-in attempts. "
             f"Wait {retry_after_seconds} seconds, then try again."
         )
 
@@ -177,6 +178,16 @@ class ReplyUuidInUse(ReplyError):
     """A reply with this uuid already exists (an API client sent the same reply twice)."""
 
 
+class ReplyNotReadable(ReplyError):
+    """A reply an API client encrypted is not one the source (and the workstation) can read."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The reply was refused: {reason}. Encrypt it, without compression or signature, "
+            "to exactly the source's reply key (the source's `key`) and the submission key."
+        )
+
+
 class BundleError(CoreError):
     """A transfer bundle could not be written."""
 
@@ -242,6 +253,16 @@ class MessageContainsCodename(SubmissionRefused):
 
 class UploadsDisabled(SubmissionRefused):
     """A file was sent while the instance accepts messages only."""
+
+
+class TooManyFiles(SubmissionRefused):
+    """More files in one submission than an instance accepts; nothing was stored."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"A submission may hold at most {limit} files; send the others in another one."
+        )
 
 
 class UploadTooLarge(SubmissionRefused):

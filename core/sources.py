@@ -8,14 +8,15 @@ seals them into the session cookie) and forgets the codename at once.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.designation import MAX_DESIGNATION_ATTEMPTS, choose_designation
 from core.errors import DesignationExhausted, UnknownSource
 from core.instance import Instance
-from core.models import Source
+from core.models import Reply, Source, Submission
 from crypto.codename import CODENAME_LANGUAGES, canonical_text, normalize_codename
 from crypto.kdf import SourceSecrets, derive_source_secrets
 from crypto.reply_key import create_reply_key
@@ -96,6 +97,16 @@ def authenticate_source(instance: Instance, typed: str) -> SourceLogin:
     found = find_source(instance, secrets)
     if found is None:
         raise UnknownSource("No source has this codename.")
+    with instance.sessions() as db:
+        # A pending source is pruned one longest login after it was last active: a new login
+        # starts that clock again (prune_pending_sources).
+        db.execute(
+            update(Source)
+            .where(Source.id == found.id, Source.pending.is_(True))
+            .values(last_updated=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
     return found
 
 
@@ -149,3 +160,46 @@ def message_contains_codename(instance: Instance, text: str, source_id: SourceId
         derive_secrets(instance, candidate).source_id == source_id
         for candidate in find_codename_candidates(text)
     )
+
+
+def prune_pending_sources(instance: Instance, older_than: timedelta,
+                          now: datetime | None = None) -> int:
+    """Delete sources that never submitted and were last active before ``older_than`` ago.
+
+    A pending source holds nothing but its designation and reply key: staff never saw it, and
+    its codename logs in to nothing useful until it submits. Once every login it could still
+    have is over (the caller passes the longest a source login can last), it only uses up a
+    designation, so it is removed; the codename is then unknown, as if never created. Returns
+    how many were removed.
+    """
+    cutoff = (now or datetime.now(UTC)) - older_than
+    with instance.sessions() as db:
+        result = db.execute(
+            delete(Source)
+            .where(
+                Source.pending.is_(True),
+                Source.last_updated < cutoff,
+                ~exists().where(Submission.source_id == Source.id),
+                ~exists().where(Reply.source_id == Source.id),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def count_recent_pending_sources(instance: Instance, within: timedelta,
+                                 now: datetime | None = None) -> int:
+    """How many sources were created (and have not submitted) in the last ``within``.
+
+    The global throttle on /create counts these: it is the same number for every visitor, so it
+    singles out no one (all sources share the Tor exit's address anyway), and it is shared by
+    every worker process because it lives in the database.
+    """
+    since = (now or datetime.now(UTC)) - within
+    with instance.sessions() as db:
+        count = db.scalar(
+            select(func.count()).select_from(Source)
+            .where(Source.pending.is_(True), Source.last_updated >= since)
+        )
+    return int(count or 0)

@@ -27,7 +27,7 @@ from core.deletion import DeletionSummary, delete_conversation, delete_items, de
 from core.errors import StoredFileDamaged
 from core.instance import Instance
 from core.models import Journalist, Reply, Source, Submission
-from core.replies import store_reply
+from core.replies import check_client_reply, store_reply
 from core.seen import mark_seen, mark_unseen
 
 logger = logging.getLogger(__name__)
@@ -84,6 +84,19 @@ def send_reply(
     actor.record(AuditAction.REPLY, object=reply.uuid, ciphertext_sha256=reply.sha256)
     actor.db.commit()
     return reply
+
+
+def send_client_reply(
+    actor: StaffActor, source: Source, armored: str, *, reply_uuid: str | None = None
+) -> Reply:
+    """Store a reply an API client encrypted itself, once gpg shows the source can read it.
+
+    It must be one armored message to exactly the source's reply key and the submission key
+    (``core.replies.check_client_reply``), so a reply nobody can read never exists. Raises
+    ``ReplyNotReadable`` (a ``ReplyError``) for anything else, then what ``send_reply`` raises.
+    """
+    check_client_reply(actor.instance, source, armored)
+    return send_reply(actor, source, armored.encode("utf-8"), reply_uuid=reply_uuid)
 
 
 def deliver_file(actor: StaffActor, item: Submission | Reply) -> VerifiedFile:

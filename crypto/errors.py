@@ -20,6 +20,17 @@ class DecryptionFailed(CryptoError):
         super().__init__(message)
 
 
+class PlaintextTooLarge(DecryptionFailed):
+    """Decryption was stopped because the plaintext grew past the size it may have."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"Decryption was stopped: the plaintext grew past {limit} bytes, more than it may "
+            "hold (a decompression bomb or a false size)."
+        )
+        self.limit = limit
+
+
 class SubmissionKeyError(CryptoError):
     """The submission key cannot be used safely."""
 
@@ -62,6 +73,14 @@ class SealExpired(SealError):
 
 class WordListUnavailable(CryptoError):
     """The EFF word list could not be loaded from the installed ``diceware`` package."""
+
+
+class UnacceptableReply(CryptoError):
+    """An encrypted reply is not exactly a message to the source's and the submission key."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class GpgFailed(CryptoError):

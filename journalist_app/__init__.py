@@ -7,6 +7,7 @@ JavaScript; a small same-origin script only adds conveniences (select all).
 from flask import Flask
 
 from core.audit import AuditLog
+from core.client_throttle import ClientThrottle
 from core.instance import Instance, open_instance
 from core.settings import Settings, load_settings
 from core.web import harden_app
@@ -45,7 +46,13 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     )
     app.session_interface = TokenSessionInterface(instance.session_key)
     init_staff_i18n(app, default_locale=instance.settings.source_default_locale)
-    install_context(app, StaffContext(instance=instance, audit=AuditLog(instance.signer)))
+    throttle = ClientThrottle(
+        instance.settings.login_attempt_limit, instance.settings.login_attempt_window_seconds
+    )
+    install_context(
+        app,
+        StaffContext(instance=instance, audit=AuditLog(instance.signer), sign_in_throttle=throttle),
+    )
     auth.install_session_handling(app)
     install_error_pages(app)
     app.register_blueprint(auth.bp)
@@ -54,6 +61,6 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app.register_blueprint(admin.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(timestamps.bp)
-    register_api(app, instance)
+    register_api(app, instance, sign_in_throttle=throttle)
     register_deletion_warning(app)
     return app

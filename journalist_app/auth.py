@@ -31,6 +31,7 @@ from core.sign_in import authenticate_journalist
 from core.staff_accounts import find_journalist
 from core.staff_sessions import open_session, resolve_session, revoke_session
 from journalist_app.context import db, me, staff
+from journalist_app.device import client_of, device_key, remember_device
 from journalist_app.forms import LoginForm
 from journalist_app.i18n import _
 from journalist_app.notices import current_notice
@@ -120,6 +121,7 @@ def login() -> BaseResponse | tuple[str, int] | str:
     context = staff()
     database = db()
     username = form.username.data or ""
+    key = device_key(context.instance.session_key)
     try:
         journalist = authenticate_journalist(
             database,
@@ -127,6 +129,8 @@ def login() -> BaseResponse | tuple[str, int] | str:
             username=username,
             passphrase=form.passphrase.data or "",
             code=form.code.data or "",
+            client=client_of(request, key, find_journalist(database, username)),
+            throttle=context.sign_in_throttle,
         )
     except AuthenticationFailed as exc:
         database.rollback()
@@ -138,8 +142,7 @@ def login() -> BaseResponse | tuple[str, int] | str:
         database.commit()
         if isinstance(exc, LoginThrottled):
             message = _(
-                "Too many sign-in attempts for this account. Wait %(seconds)d seconds, "
-                "then try again.",
+                "Too many sign-in attempts. Wait %(seconds)d seconds, then try again.",
                 seconds=exc.retry_after_seconds,
             )
             return render_template("login.html", form=form, error=message), 429
@@ -151,7 +154,11 @@ def login() -> BaseResponse | tuple[str, int] | str:
     database.commit()
     # A fresh token at sign-in: a token planted before sign-in is worth nothing.
     _token_session().replace_token(token)
-    return redirect(url_for("inbox.index"))
+    response = redirect(url_for("inbox.index"))
+    # This browser is now a known device of the account: guesses made elsewhere never
+    # throttle its sign-ins (journalist_app.device).
+    remember_device(response, key, journalist)
+    return response
 
 
 @bp.post("/logout")

@@ -24,6 +24,7 @@ from types import FrameType
 from typing import IO, Any
 
 from gunicorn.glogging import Logger as GunicornLogger  # type: ignore[import-untyped]
+from gunicorn.http import wsgi as gunicorn_wsgi  # type: ignore[import-untyped]
 
 from core.settings import Settings, env_name
 from server.errors import ServeError
@@ -48,9 +49,32 @@ class QuietLogger(GunicornLogger):  # type: ignore[misc]  # gunicorn ships no ty
         super().setup(cfg)
         self.access_log.disabled = True
         self.error_log.addFilter(_scrub_request_details)
+        # The master sets this up before it forks the workers, which inherit it.
+        hide_server_header()
 
     def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
         return None
+
+
+def hide_server_header() -> None:
+    """Stop gunicorn from sending `Server: gunicorn` with every response.
+
+    It tells anyone who asks which web server (and so which software stack) runs behind the
+    onion address, and gunicorn has no setting to turn it off: its response class writes the
+    header itself, so that one method is wrapped to leave the line out. Idempotent.
+    """
+    if getattr(gunicorn_wsgi.Response, _QUIET_MARK, False):
+        return
+    original = gunicorn_wsgi.Response.default_headers
+
+    def default_headers(self: Any) -> list[str]:
+        return [line for line in original(self) if not line.lower().startswith("server:")]
+
+    gunicorn_wsgi.Response.default_headers = default_headers
+    setattr(gunicorn_wsgi.Response, _QUIET_MARK, True)
+
+
+_QUIET_MARK = "_skrynka_server_header_hidden"
 
 
 def _scrub_request_details(record: logging.LogRecord) -> bool:

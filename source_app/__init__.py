@@ -19,6 +19,7 @@ from source_app.branding import register_branding
 from source_app.connection import register_connection_notices
 from source_app.consent import make_consent_blueprint
 from source_app.context import EXTENSION_KEY, SourceContext
+from source_app.derivation_gate import DEFAULT_SLOTS, DEFAULT_WAIT_SECONDS, DerivationGate
 from source_app.error_page import register_error_pages
 from source_app.guidance import register_guidance
 from source_app.i18n import SUPPORTED_LOCALES, init_i18n
@@ -33,8 +34,28 @@ SOURCE_CSP = (
 )
 
 
-def create_app(settings: Settings | None = None, instance: Instance | None = None) -> Flask:
-    """Build the source app for ``instance`` (opened from ``settings`` or the environment)."""
+#: Sources created per minute by all visitors together: far above what real sources need (a few
+#: a day), low enough that pending sources cannot use up the 90 000 designations before they
+#: are pruned (core.sources.prune_pending_sources).
+CREATIONS_PER_MINUTE = 30
+
+
+def create_app(
+    settings: Settings | None = None,
+    instance: Instance | None = None,
+    *,
+    derivations: DerivationGate | None = None,
+    derivation_slots: int = DEFAULT_SLOTS,
+    derivation_wait_seconds: float = DEFAULT_WAIT_SECONDS,
+    creations_per_minute: int = CREATIONS_PER_MINUTE,
+) -> Flask:
+    """Build the source app for ``instance`` (opened from ``settings`` or the environment).
+
+    ``derivations`` bounds the Argon2id work unauthenticated requests start in this process
+    (one gate per process, shared by its threads); without it one is made from
+    ``derivation_slots`` and ``derivation_wait_seconds``, which gunicorn's factory syntax can
+    set (``source_app:create_app(derivation_slots=1)``).
+    """
     if instance is None:
         instance = open_instance(settings if settings is not None else load_settings())
     settings = instance.settings
@@ -66,6 +87,8 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
         ),
         public_key=export_public_key(settings.gnupg_home, instance.submission_fingerprint),
         version=_version(),
+        derivations=derivations or DerivationGate(derivation_slots, derivation_wait_seconds),
+        creations_per_minute=creations_per_minute,
     )
     app.register_blueprint(main.bp)
     app.register_blueprint(info.bp)

@@ -13,9 +13,10 @@ from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from core.submissions import MAX_FILES_PER_SUBMISSION
 from core.web import render_error_page
 from source_app.drain import refuse_upload
-from source_app.errors import MalformedUpload, SpoolingRefused
+from source_app.errors import MalformedUpload, ServerBusy, SpoolingRefused, TooManyParts
 
 # Titles and explanations by status code; anything else gets the general wording.
 _PAGES = {
@@ -61,6 +62,8 @@ def register_error_pages(app: Flask) -> None:
     # raised at start-up only (TranslationsUnavailable) and stop the app from being built.
     app.register_error_handler(SpoolingRefused, _file_elsewhere)
     app.register_error_handler(MalformedUpload, _malformed_upload)
+    app.register_error_handler(TooManyParts, _too_many_parts)
+    app.register_error_handler(ServerBusy, _busy)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
 
@@ -87,6 +90,18 @@ def _file_elsewhere(error: SpoolingRefused) -> Response:
 def _malformed_upload(error: MalformedUpload) -> Response:
     html = render_template("upload_malformed.html")
     return refuse_upload(Response(html, status=400, mimetype="text/html"))
+
+
+def _too_many_parts(error: TooManyParts) -> Response:
+    # The form of a source who chose more files than a submission may hold.
+    html = render_template("too_many_files.html", max_files=MAX_FILES_PER_SUBMISSION)
+    return refuse_upload(Response(html, status=413, mimetype="text/html"))
+
+
+def _busy(error: ServerBusy) -> Response:
+    response = Response(render_template("busy.html"), status=503, mimetype="text/html")
+    response.headers["Retry-After"] = "60"
+    return response
 
 
 def _http_error(error: HTTPException) -> Response:

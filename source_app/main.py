@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -36,15 +36,31 @@ from core.errors import (
     MessageTooLong,
     MessageTooShort,
     SubmissionRefused,
+    TooManyFiles,
     UnknownSource,
     UploadsDisabled,
     UploadTooLarge,
 )
 from core.instance_config import read_instance_config
 from core.models import Reply, Source, Submission
-from core.replies import delete_all_replies_for_source, delete_reply_for_source
-from core.sources import authenticate_source, create_source
-from core.submissions import SubmissionDraft, open_submission, upload_limit
+from core.replies import (
+    REPLY_CIPHERTEXT_MAX_BYTES,
+    REPLY_PLAINTEXT_MAX_BYTES,
+    delete_all_replies_for_source,
+    delete_reply_for_source,
+)
+from core.sources import (
+    authenticate_source,
+    count_recent_pending_sources,
+    create_source,
+    prune_pending_sources,
+)
+from core.submissions import (
+    MAX_FILES_PER_SUBMISSION,
+    SubmissionDraft,
+    open_submission,
+    upload_limit,
+)
 from crypto.codename import CODENAME_LANGUAGES, MAX_CODENAME_CHARS, generate_codename
 from crypto.errors import CryptoError, InvalidCodename
 from crypto.reply_key import decrypt_with_reply_key
@@ -57,14 +73,15 @@ from source_app.answers import (
     read_intake,
     record_consent,
 )
-from source_app.context import source_context
+from source_app.context import SourceContext, source_context
 from source_app.drain import refuse_upload
-from source_app.errors import MalformedUpload
+from source_app.errors import MalformedUpload, ServerBusy, TooManyParts
 from source_app.i18n import current_locale
-from source_app.session import Expired, LoggedIn
+from source_app.session import LONGEST_SESSION_FACTOR, Expired, LoggedIn
 from source_app.upload import (
     FORM_OVERHEAD_BYTES,
     HONEYPOT_FIELD,
+    MAX_PARTS_PER_REQUEST,
     RequestBody,
     receive_form,
 )
@@ -92,9 +109,11 @@ _REPLY_UUID_MAX_CHARS = 64
 
 @dataclass(frozen=True)
 class ReplyView:
+    """One reply on /lookup; ``text`` is None when it could not be read (shown as such)."""
+
     uuid: str
     created_at: datetime
-    text: str
+    text: str | None
 
 
 def login_required(view: View) -> View:
@@ -153,7 +172,20 @@ def create() -> ResponseReturnValue:
             "error",
         )
         return redirect(url_for("main.index"), code=303)
-    login = create_source(context.instance, codename)
+    # Pending sources whose every possible login is over only hold a designation: drop them,
+    # then refuse to create more than the global rate (it cannot single out a visitor).
+    prune_pending_sources(context.instance, _longest_login(context))
+    recent = count_recent_pending_sources(context.instance, timedelta(minutes=1))
+    if recent >= context.creations_per_minute:
+        # The codename goes back into the session: the source can confirm it again later.
+        context.sessions.hold_codename(session, codename)
+        return _busy(retry_create=True)
+    try:
+        with context.derivations.slot():
+            login = create_source(context.instance, codename)
+    except ServerBusy:
+        context.sessions.hold_codename(session, codename)
+        return _busy(retry_create=True)
     context.sessions.log_in(session, login.secrets)
     return redirect(url_for("main.lookup"), code=303)
 
@@ -169,7 +201,10 @@ def login() -> Any:
         if len(typed) > MAX_CODENAME_CHARS:
             # Refused before any derivation: long input must not buy Argon2id time.
             raise InvalidCodename("too long")
-        found = authenticate_source(source_context().instance, typed)
+        with source_context().derivations.slot():
+            found = authenticate_source(source_context().instance, typed)
+    except ServerBusy:
+        return _busy()
     except InvalidCodename:
         return render_template(
             "login.html",
@@ -292,6 +327,8 @@ def submit() -> Any:
             fields = answers.fields()
         except (UploadTooLarge, RequestEntityTooLarge):
             return _too_large(draft)
+        except TooManyParts:
+            return _too_many(draft)
         except (MalformedUpload, ClientDisconnected):
             return refuse_upload(make_response(render_template("upload_malformed.html"), 400))
         except MessageTooLong as refused:
@@ -315,6 +352,8 @@ def submit() -> Any:
                 problem_texts(invalid.problems), fields, form.message, form.file_names
             )
         draft.attach_answers(intake=intake, consent=consent)
+        if isinstance(form.refusal, TooManyFiles):
+            return _too_many(draft)
         try:
             if form.refusal is not None:
                 raise form.refusal
@@ -405,6 +444,22 @@ def _current_source(db: Session) -> Source | None:
     return source
 
 
+def _busy(*, retry_create: bool = False) -> BaseResponse:
+    """The calm answer when the server has all the key derivations it can run at once."""
+    response = make_response(render_template("busy.html", retry_create=retry_create), 503)
+    response.headers["Retry-After"] = "60"
+    return response
+
+
+def _longest_login(context: SourceContext) -> timedelta:
+    """The longest a source login can last (sliding stops at LONGEST_SESSION_FACTOR)."""
+    settings = context.instance.settings
+    return timedelta(
+        seconds=LONGEST_SESSION_FACTOR * settings.source_session_seconds
+        + settings.worker_timeout_seconds
+    )
+
+
 def _source_gone() -> tuple[str, int]:
     """The logged-in source no longer exists (staff deleted it): end the session."""
     source_context().sessions.log_out(session)
@@ -414,6 +469,15 @@ def _source_gone() -> tuple[str, int]:
 def _too_large(draft: SubmissionDraft) -> BaseResponse:
     draft.discard()
     page = render_template("too_large.html", limit_mib=draft.limit // MIB)
+    return refuse_upload(make_response(page, 413))
+
+
+def _too_many(draft: SubmissionDraft) -> BaseResponse:
+    """The friendly page for a submission with too many files (or a form with too many parts)."""
+    draft.discard()
+    page = render_template(
+        "too_many_files.html", max_files=MAX_FILES_PER_SUBMISSION, max_parts=MAX_PARTS_PER_REQUEST
+    )
     return refuse_upload(make_response(page, 413))
 
 
@@ -445,19 +509,35 @@ def _refusal_text(refused: SubmissionRefused, draft: SubmissionDraft) -> str:
 
 
 def _read_replies(source: Source, wrap_key: bytes) -> list[ReplyView]:
-    """Decrypt the source's replies in memory (the reply key exists only for this call)."""
+    """Decrypt the source's replies in memory (the reply key exists only for this call).
+
+    Each reply is decrypted on its own and capped in size: one that does not decrypt, is
+    missing, or expands too far is shown as unreadable, and the others, the form and the delete
+    buttons stay on the page.
+    """
     instance = source_context().instance
     rows = [reply for reply in source.replies if not reply.deleted_by_source]
     if not rows:
         return []
     ciphertexts = []
     for reply in rows:
-        path = instance.store.path_of(source.filesystem_id, reply.filename)
-        ciphertexts.append(path.read_bytes())
+        try:
+            path = instance.store.path_of(source.filesystem_id, reply.filename)
+            with path.open("rb") as handle:
+                # One byte past the cap makes an oversized file fail to decrypt, not fill memory.
+                ciphertexts.append(handle.read(REPLY_CIPHERTEXT_MAX_BYTES + 1))
+        except (OSError, CiphertextStoreError):
+            ciphertexts.append(b"")
     texts = decrypt_with_reply_key(
-        source.reply_key_wrapped, wrap_key, ciphertexts, instance.settings.ram_dir
+        source.reply_key_wrapped,
+        wrap_key,
+        ciphertexts,
+        instance.settings.ram_dir,
+        max_plaintext_bytes=REPLY_PLAINTEXT_MAX_BYTES,
     )
     return [
-        ReplyView(reply.uuid, reply.created_at, text.decode("utf-8", "replace"))
+        ReplyView(
+            reply.uuid, reply.created_at, None if text is None else text.decode("utf-8", "replace")
+        )
         for reply, text in zip(rows, texts, strict=True)
     ]

@@ -13,7 +13,9 @@ import base64
 import binascii
 import hashlib
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,17 +91,47 @@ def check_member_set(names: list[str], items: tuple[ManifestItem, ...],
             raise _reject_bundle("container", f"member {name!r} is not listed in the manifest")
 
 
+#: Far above a manifest of a hundred thousand items; read no further whatever the ZIP claims.
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+#: One base64 Ed25519 signature and a newline.
+MAX_SIGNATURE_BYTES = 1024
+#: What a damaged ZIP (bad CRC, cut short, an unknown compression or version) raises.
+ZIP_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, struct.error,
+              ValueError)
+
+
+def read_small_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """The member ``name``, read no further than ``limit`` bytes whatever its header declares.
+
+    A damaged member (bad CRC, cut short, unknown compression) is refused, never raised as a
+    ZIP error; so is one that declares or inflates past ``limit`` (a decompression bomb).
+    """
+    info = archive.getinfo(name)
+    if info.file_size > limit:
+        raise _reject_bundle("container", f"{name} declares {info.file_size} bytes, more than"
+                             f" the {limit} it may hold")
+    try:
+        with archive.open(info) as member:
+            data = member.read(limit + 1)
+    except (*ZIP_DAMAGE, OSError) as exc:
+        raise _reject_bundle("container", f"{name} cannot be read ({exc}); the ZIP is damaged") \
+            from exc
+    if len(data) > limit:
+        raise _reject_bundle("container", f"{name} holds more than {limit} bytes")
+    return data
+
+
 def verify_bundle(path: Path, pinned_key: bytes) -> VerifiedBundle:
     """Open a bundle and check its signature, format, version, fields and member list."""
     try:
         archive = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (OSError, *ZIP_DAMAGE) as exc:
         raise _reject_bundle("container", f"{path} is not a readable ZIP file ({exc})") from exc
     with archive:
         names = [info.filename for info in archive.infolist()]
         check_member_safety(names)
-        manifest_bytes = archive.read(MANIFEST_NAME)
-        signature_line = archive.read(SIGNATURE_NAME)
+        manifest_bytes = read_small_member(archive, MANIFEST_NAME, MAX_MANIFEST_BYTES)
+        signature_line = read_small_member(archive, SIGNATURE_NAME, MAX_SIGNATURE_BYTES)
     # 1. The signature, with the pinned key only, before any byte of the manifest is parsed.
     try:
         signature = base64.b64decode(signature_line.strip(), validate=True)

@@ -13,7 +13,6 @@ import argparse
 import getpass
 import json
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,7 @@ from workstation.store import (
     remove_tree,
     utc_now,
 )
+from workstation.terminal import escape_json_text, say, say_block
 from workstation.timestamp_commands import register_timestamp_commands
 from workstation.timestamps import stamp_summary
 from workstation.working_copy import list_working_copies, make_working_copy, safe_file_name
@@ -111,7 +111,7 @@ def _store_path(args: argparse.Namespace) -> Path:
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+    print(escape_json_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)))
 
 
 # Commands ------------------------------------------------------------------------------------
@@ -142,12 +142,12 @@ def command_init(args: argparse.Namespace) -> int:
     except BaseException:
         remove_tree(store.root)
         raise
-    print(f"evidence store created in {store.root}")
-    print(f"submission secret key(s): {', '.join(fingerprints)}"
+    say(f"evidence store created in {store.root}")
+    say(f"submission secret key(s): {', '.join(fingerprints)}"
           + (" (smartcard / your own gpg)" if args.smartcard else ""))
-    print(f"pinned server signing key: {server_fpr}")
-    print(f"workstation signing key:   {signer.fingerprint}")
-    print("compare both fingerprints out of band and write down the workstation one:"
+    say(f"pinned server signing key: {server_fpr}")
+    say(f"workstation signing key:   {signer.fingerprint}")
+    say("compare both fingerprints out of band and write down the workstation one:"
           " recipients of handover packages check it")
     return EXIT_OK
 
@@ -159,22 +159,24 @@ def command_import(args: argparse.Namespace) -> int:
             context.store, Path(args.bundle), context.custody(), context.actor, terminal_progress
         )
     for note in report.warnings:
-        print(f"store: {note}")
+        say(f"store: {note}")
     if report.already_imported:
-        print(f"bundle {report.bundle_sha256[:16]} was imported before; nothing changed")
+        say(f"bundle {report.bundle_sha256[:16]} was imported before; nothing changed")
         return EXIT_OK
-    print(f"bundle verified (manifest {report.bundle_sha256[:16]}): signature, ciphertext and"
+    say(f"bundle verified (manifest {report.bundle_sha256[:16]}): signature, ciphertext and"
           " plaintext hashes all match")
     for item_id in report.imported:
-        print(f"  imported   {item_id}")
+        say(f"  imported   {item_id}")
     for item_id in report.already_present:
-        print(f"  unchanged  {item_id} (already in the store)")
+        say(f"  unchanged  {item_id} (already in the store)")
     for uuid in report.consent_records:
-        print(f"  consent    record {uuid}")
+        say(f"  consent    record {uuid}")
     for uuid, verdict in sorted(report.timestamps.items()):
-        print(f"  timestamp  {verdict:<11} submission {uuid}")
-    if not (report.imported or report.consent_records):
-        print("nothing new in this bundle; nothing changed")
+        say(f"  timestamp  {verdict:<11} submission {uuid}")
+    for uuid, reason in report.unreadable:
+        say(f"  UNREADABLE reply {uuid}: {reason}; not imported, recorded in the custody log")
+    if not (report.imported or report.consent_records or report.unreadable):
+        say("nothing new in this bundle; nothing changed")
     return EXIT_OK
 
 
@@ -196,10 +198,10 @@ def command_list(args: argparse.Namespace) -> int:
         _print_json([_item_summary(item) for item in items])
         return EXIT_OK
     if not items:
-        print("the store holds no items yet; import a bundle first")
+        say("the store holds no items yet; import a bundle first")
     for item in items:
         received = ",".join(sorted({sub.received_on for sub in item.submissions}))
-        print(f"{item.item_id[:16]}  {item.kind:<7}  {item.size:>12}  {received}  "
+        say(f"{item.item_id[:16]}  {item.kind:<7}  {item.size:>12}  {received}  "
               f"{item.display_name}")
     return EXIT_OK
 
@@ -260,45 +262,52 @@ def command_show(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(description)
         return EXIT_OK
-    print(f"item      {item.item_id}")
-    print(f"kind      {item.kind}   size {item.size}   name {item.original_name or '-'}")
-    print(f"sha512    {item.sha512}")
+    say(f"item      {item.item_id}")
+    say(f"kind      {item.kind}   size {item.size}   name {item.original_name or '-'}")
+    say(f"sha512    {item.sha512}")
     if "text" in description:
-        print("\n--- message ---")
-        print(description["text"])
-        print("--- end of message ---")
+        say()
+        say("--- message (every line of it marked | ) ---")
+        say_block(description["text"])
+        say("--- end of message ---")
     else:
         meta = description["metadata"]
-        print("\nfile metadata (mat2 --show):"
+        say()
+        say("file metadata (mat2 --show):"
               + ("" if meta["supported"] else f" {meta['note']}"))
         for key, value in sorted(meta["fields"].items()):
-            print(f"  {key}: {value}")
+            say(f"  {key}: {value}")
     for sub in description["submissions"]:
-        print(f"\nsubmission {sub['submission_uuid']} from {sub['source']}"
+        say()
+        say(f"submission {sub['submission_uuid']} from {sub['source']}"
               f" received {sub['received_on']}")
-        print("  receipt: " + json.dumps(sub["receipt"], ensure_ascii=False, sort_keys=True))
+        say("  receipt: " + json.dumps(sub["receipt"], ensure_ascii=False, sort_keys=True))
         if sub["intake"] is not None:
-            print("  intake:  " + json.dumps(sub["intake"], ensure_ascii=False, sort_keys=True))
+            say("  intake:  " + json.dumps(sub["intake"], ensure_ascii=False, sort_keys=True))
     for source, consent in description["consent"].items():
         latest = consent["latest"]
         allowed = "none recorded (this platform only)" if latest is None else ", ".join(
             latest["destinations"])
-        print(f"\nconsent of source {source[:12]}: {allowed}")
+        say()
+        say(f"consent of source {source[:12]}: {allowed}")
         for record in consent["history"]:
             problem = f"  PROBLEM: {record['problem']}" if record["problem"] else ""
-            print(f"  {record['source_recorded_at']}  {','.join(record['destinations'])}"
+            say(f"  {record['source_recorded_at']}  {','.join(record['destinations'])}"
                   f"  ({record['origin']}){problem}")
     for copy in description["working_copies"]:
         state = "stripped" if copy["stripped"] else "NOT STRIPPED"
-        print(f"\nworking copy {copy['copy_sha256'][:16]} {state} by {copy['method']};"
+        say()
+        say(f"working copy {copy['copy_sha256'][:16]} {state} by {copy['method']};"
               f" removed: {', '.join(sorted(copy['removed'])) or 'nothing'}")
     for stamp in description["timestamps"]:
         times = ", ".join(t["gen_time"] for t in stamp["tokens"] if t.get("gen_time"))
-        print(f"\ntimestamp of submission {stamp['submission_uuid']}: {stamp['verdict']}"
-              + (f" ({times})" if times else ""))
-    print("\ncustody:")
+        say()
+        say(f"timestamp of submission {stamp['submission_uuid']}: {stamp['verdict']}"
+            + (f" ({times})" if times else ""))
+    say()
+    say("custody:")
     for entry in description["custody"]:
-        print(f"  #{entry['seq']} {entry['time']} {entry['actor']} {entry['action']}")
+        say(f"  #{entry['seq']} {entry['time']} {entry['actor']} {entry['action']}")
     return EXIT_OK
 
 
@@ -309,15 +318,15 @@ def command_working_copy(args: argparse.Namespace) -> int:
     with context.store.locked():
         copy = make_working_copy(context.store, item, tool, context.custody(), context.actor)
     record = copy.record
-    print(f"working copy of {item.item_id}: {copy.path}")
+    say(f"working copy of {item.item_id}: {copy.path}")
     if copy.stripped:
         removed = ", ".join(sorted(record["removed"])) or "nothing (no metadata found)"
-        print(f"  cleaned with mat2 {record['tool_version']}; removed: {removed}")
+        say(f"  cleaned with mat2 {record['tool_version']}; removed: {removed}")
         if record["metadata_after"]:
-            print(f"  mat2 still reports: {', '.join(sorted(record['metadata_after']))}")
+            say(f"  mat2 still reports: {', '.join(sorted(record['metadata_after']))}")
     else:
-        print(f"  NOT STRIPPED: {record['not_stripped_reason']}")
-        print("  this is a byte copy flagged as such; clean it by hand before it leaves")
+        say(f"  NOT STRIPPED: {record['not_stripped_reason']}")
+        say("  this is a byte copy flagged as such; clean it by hand before it leaves")
     return EXIT_OK
 
 
@@ -326,20 +335,20 @@ def command_render(args: argparse.Namespace) -> int:
     item = find_item(context.store, args.item)
     # render_item takes the store lock itself, and only for the moment it stores the result.
     rendition = render_item(context.store, context.custody(), item.item_id, actor=context.actor)
-    print(f"rendition of {item.item_id} ({rendition.kind}), made {rendition.made_at}")
+    say(f"rendition of {item.item_id} ({rendition.kind}), made {rendition.made_at}")
     if rendition.directory is not None:
-        print(f"  in {rendition.directory}")
+        say(f"  in {rendition.directory}")
     for path in rendition.files:
-        print(f"  {path.name}")
+        say(f"  {path.name}")
     if rendition.text is not None:
-        print(f"  text: {len(rendition.text)} characters (skrynka-workstation show for the item)")
+        say(f"  text: {len(rendition.text)} characters (skrynka-workstation show for the item)")
     if rendition.note:
-        print(f"  note: {rendition.note}")
-    print("  tools: " + ", ".join(f"{name} ({version})"
+        say(f"  note: {rendition.note}")
+    say("  tools: " + ", ".join(f"{name} ({version})"
                                   for name, version in sorted(rendition.tools.items())))
     if rendition.refused:
-        print("  NOT RENDERED: the file was refused (recorded in the custody log); do not open"
-              " the original on this machine", file=sys.stderr)
+        say("  NOT RENDERED: the file was refused (recorded in the custody log); do not open"
+              " the original on this machine", err=True)
         return EXIT_ERROR
     return EXIT_OK
 
@@ -350,20 +359,20 @@ def command_case(args: argparse.Namespace) -> int:
     if args.case_command == "create":
         with context.store.locked():
             book.create(args.name)
-        print(f"case {args.name} created")
+        say(f"case {args.name} created")
     elif args.case_command == "add":
         items = [find_item(context.store, ref).item_id for ref in args.items]
         with context.store.locked():
             case = book.add(args.case, items)
-        print(f"case {case.name} now holds {len(case.items)} item(s)")
+        say(f"case {case.name} now holds {len(case.items)} item(s)")
     else:
         cases = book.all()
         if not cases:
-            print("no cases yet; create one with `case create NAME`")
+            say("no cases yet; create one with `case create NAME`")
         for case in cases:
-            print(f"{case.name}  created {case.created_at}  {len(case.items)} item(s)")
+            say(f"{case.name}  created {case.created_at}  {len(case.items)} item(s)")
             for item_id in case.items:
-                print(f"  {item_id}")
+                say(f"  {item_id}")
     return EXIT_OK
 
 
@@ -383,29 +392,29 @@ def command_export(args: argparse.Namespace) -> int:
             terminal_progress,
             Path(args.recipient) if args.recipient else None,
         )
-    print(f"package {report.path} ({report.package_id})")
-    print(f"  {len(report.included)} item(s) exported for {args.to}; bag validated")
+    say(f"package {report.path} ({report.package_id})")
+    say(f"  {len(report.included)} item(s) exported for {args.to}; bag validated")
     for item_id in report.included:
-        print(f"  included  {item_id}")
+        say(f"  included  {item_id}")
     for exclusion in report.excluded:
-        print(f"  LEFT OUT  {exclusion.item_id} ({exclusion.name}): {exclusion.reason}")
+        say(f"  LEFT OUT  {exclusion.item_id} ({exclusion.name}): {exclusion.reason}")
     if report.encrypted_to:
-        print(f"  encrypted to {report.encrypted_to}")
-    print(f"  workstation key fingerprint: {signer.fingerprint}")
+        say(f"  encrypted to {report.encrypted_to}")
+    say(f"  workstation key fingerprint: {signer.fingerprint}")
     return EXIT_OK
 
 
 def command_verify(args: argparse.Namespace) -> int:
     report = verify_package(Path(args.package))
     statement = report.statement
-    print(f"package {statement['package_name']} verifies:")
-    print("  bag valid (every SHA-256 and SHA-512 checked), statement signature good,"
+    say(f"package {statement['package_name']} verifies:")
+    say("  bag valid (every SHA-256 and SHA-512 checked), statement signature good,"
           f" {report.custody_entries} custody entries signed and intact")
-    print(f"  case {statement['case']} for {statement['destination_label']},"
+    say(f"  case {statement['case']} for {statement['destination_label']},"
           f" exported {statement['exported_at']} by {statement['exported_by']}")
-    print(f"  {len(statement['items'])} item(s); {len(statement['excluded'])} left out")
-    print(f"  workstation key fingerprint: {report.workstation_key_fingerprint}")
-    print("  compare this fingerprint with the one the sender gave you by another channel")
+    say(f"  {len(statement['items'])} item(s); {len(statement['excluded'])} left out")
+    say(f"  workstation key fingerprint: {report.workstation_key_fingerprint}")
+    say("  compare this fingerprint with the one the sender gave you by another channel")
     return EXIT_OK
 
 
@@ -420,13 +429,13 @@ def command_custody(args: argparse.Namespace) -> int:
             )
             context.custody().append(context.actor, "verify", None, None, {"entries": count})
             gaps = find_gaps(context.store, context.custody().entries())
-        print(f"custody log intact: {count} entries, chain and signatures verified")
+        say(f"custody log intact: {count} entries, chain and signatures verified")
         if gaps:
-            print(f"custody log and store disagree ({len(gaps)}):", file=sys.stderr)
+            say(f"custody log and store disagree ({len(gaps)}):", err=True)
             for gap in gaps:
-                print(f"  {gap.describe()}", file=sys.stderr)
+                say(f"  {gap.describe()}", err=True)
             return EXIT_VERIFICATION_FAILED
-        print("every item in the store has its import entry, and every import entry its item")
+        say("every item in the store has its import entry, and every import entry its item")
         return EXIT_OK
     if args.custody_command == "repair":
         with context.store.locked():
@@ -434,9 +443,9 @@ def command_custody(args: argparse.Namespace) -> int:
                            signer.public_key)
             notes = recover_store(context.store, context.custody(), context.actor)
         for note in notes:
-            print(note)
+            say(note)
         if not notes:
-            print("nothing to repair: the store and the custody log agree")
+            say("nothing to repair: the store and the custody log agree")
         return EXIT_VERIFICATION_FAILED if any(n.startswith("NOT REPAIRED") for n in notes) \
             else EXIT_OK
     entries = context.custody().entries()
@@ -444,7 +453,7 @@ def command_custody(args: argparse.Namespace) -> int:
         item = find_item(context.store, args.item)
         entries = [e for e in entries if e.get("item") == item.item_id]
     for entry in entries:
-        print(f"#{entry['seq']} {entry['time']} {entry['actor']} {entry['action']}"
+        say(f"#{entry['seq']} {entry['time']} {entry['actor']} {entry['action']}"
               f" {entry['item'] or '-'}")
     return EXIT_OK
 
@@ -464,7 +473,7 @@ def command_delete(args: argparse.Namespace) -> int:
         remove_tree(context.store.copies_dir / item.item_id)
         remove_rendition(context.store, item.item_id)
         remove_tree(item.directory)
-    print(f"deleted {item.item_id}; the custody log records why")
+    say(f"deleted {item.item_id}; the custody log records why")
     return EXIT_OK
 
 
@@ -573,10 +582,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.handler(args)
         return result
     except MetadataToolError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}", err=True)
         return EXIT_ERROR
     except WorkstationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}", err=True)
         for cls, code in EXIT_CODES:
             if isinstance(exc, cls):
                 return code

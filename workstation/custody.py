@@ -29,8 +29,11 @@ from crypto.signing import Signer, verify_signature
 from workstation.errors import CustodyBroken
 from workstation.store import fsync_dir, utc_now, write_json_atomic
 
-ACTIONS = frozenset({"import", "view", "copy", "render", "export", "delete", "verify",
-                     "timestamp", "fixity"})
+# "unreadable": a reply in an imported bundle that did not decrypt (kept out of the store).
+ACTIONS = frozenset(
+    {"import", "view", "copy", "render", "export", "delete", "verify", "timestamp", "fixity",
+     "unreadable"}
+)
 GENESIS = "0" * 64
 ENTRY_KEYS = frozenset(
     {"seq", "time", "actor", "action", "item", "item_sha256", "details", "prev", "hash",

@@ -25,6 +25,7 @@ from workstation.stamping import (
     write_request,
 )
 from workstation.store import EvidenceStore
+from workstation.terminal import say
 from workstation.timestamps import trust_tsa_root, trusted_roots
 
 
@@ -42,19 +43,19 @@ def command_tsa(args: argparse.Namespace, context: Context) -> int:
     if args.tsa_command == "trust":
         with context.store.locked():
             fingerprint = trust_tsa_root(context.store, Path(args.certificate))
-        print(f"TSA root trusted: SHA-256 {fingerprint}")
-        print("compare this fingerprint with the one the authority publishes")
+        say(f"TSA root trusted: SHA-256 {fingerprint}")
+        say("compare this fingerprint with the one the authority publishes")
         return 0
     roots = trusted_roots(context.store)
     if not roots:
-        print("no TSA root is trusted yet; add one with `tsa trust ROOT.pem`")
+        say("no TSA root is trusted yet; add one with `tsa trust ROOT.pem`")
     for root in roots:
-        print(f"{root.fingerprint(hashes.SHA256()).hex()}  {root.subject.rfc4514_string()}"
+        say(f"{root.fingerprint(hashes.SHA256()).hex()}  {root.subject.rfc4514_string()}"
               f"  valid until {root.not_valid_after_utc:%Y-%m-%d}")
     expiries = nearest_expiry(context.store)
     if expiries:
         when, where = expiries[0]
-        print(f"the first TSA certificate behind a kept token expires {when} ({where});"
+        say(f"the first TSA certificate behind a kept token expires {when} ({where});"
               " renew before then (`stamp-request --renewal`, docs/operations.md)")
     return 0
 
@@ -66,9 +67,9 @@ def command_stamp_request(args: argparse.Namespace, context: Context) -> int:
         else:
             request = head_request(context.custody())
         out = write_request(context.store, request, Path(args.out))
-    print(f"stamp request written to {out}:")
-    print(f"  {request.message.decode('ascii').strip()}")
-    print("carry only this file to the journalist interface (\"Timestamp a hash\"), bring the"
+    say(f"stamp request written to {out}:")
+    say(f"  {request.message.decode('ascii').strip()}")
+    say("carry only this file to the journalist interface (\"Timestamp a hash\"), bring the"
           " .tsr file back and run `stamp-record FILE.tsr`")
     return 0
 
@@ -76,9 +77,9 @@ def command_stamp_request(args: argparse.Namespace, context: Context) -> int:
 def command_stamp_record(args: argparse.Namespace, context: Context) -> int:
     with context.store.locked():
         record = record_token(context.store, context.custody(), Path(args.token), context.actor)
-    print(f"{record.purpose} stamped: {record.message}")
-    print(f"  token verified: {record.gen_time} by {record.tsa_subject}")
-    print(f"  kept in {record.directory}")
+    say(f"{record.purpose} stamped: {record.message}")
+    say(f"  token verified: {record.gen_time} by {record.tsa_subject}")
+    say(f"  kept in {record.directory}")
     return 0
 
 
@@ -86,14 +87,14 @@ def command_fixity(args: argparse.Namespace, context: Context) -> int:
     with context.store.locked():
         report = check_fixity(context.store)
         entry = record_fixity(context.custody(), context.actor, report)
-    print(f"fixity: {len(report.originals)} original(s) and {len(report.copies)} working"
+    say(f"fixity: {len(report.originals)} original(s) and {len(report.copies)} working"
           f" cop{'y' if len(report.copies) == 1 else 'ies'} read ({report.bytes_read} bytes),"
           f" SHA-256 and SHA-512 checked; custody entry #{entry['seq']}")
     if report.ok:
-        print("every file matches the store")
+        say("every file matches the store")
         return 0
     for failure in report.failures:
-        print(f"  FAILED {failure['what']}: {failure['problem']}")
+        say(f"  FAILED {failure['what']}: {failure['problem']}")
     raise FixityFailed(
         f"{len(report.failures)} file(s) no longer match the store; restore them from a backup"
         " copy whose fixity holds, and keep this store as it is for investigation"

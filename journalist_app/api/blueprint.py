@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from core.audit import AuditLog
+from core.client_throttle import ClientThrottle
 from core.instance import Instance
 from journalist_app.api.accounts import add_account_routes
 from journalist_app.api.bundles import add_bundle_routes
@@ -130,7 +131,9 @@ def make_blueprint() -> Blueprint:
     return bp
 
 
-def register_api(app: Flask, instance: Instance) -> Blueprint:
+def register_api(
+    app: Flask, instance: Instance, *, sign_in_throttle: ClientThrottle | None = None
+) -> Blueprint:
     """Mount the Journalist API v1 on `app` at /api/v1.
 
     Call it after `core.web.harden_app` (the API must be exempted from the web interface's
@@ -142,7 +145,14 @@ def register_api(app: Flask, instance: Instance) -> Blueprint:
             "register_api(app, instance) was called before core.web.harden_app(app, ...): "
             "call harden_app first, so the API can be exempted from CSRF protection."
         )
-    install_api_context(app, ApiContext(instance=instance, audit=AuditLog(instance.signer)))
+    settings = instance.settings
+    throttle = sign_in_throttle or ClientThrottle(
+        settings.login_attempt_limit, settings.login_attempt_window_seconds
+    )
+    install_api_context(
+        app,
+        ApiContext(instance=instance, audit=AuditLog(instance.signer), sign_in_throttle=throttle),
+    )
     bp = make_blueprint()
     # Token-authenticated requests carry no cookie a forged cross-site request could ride on.
     csrf.exempt(bp)
