@@ -116,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the armored PUBLIC submission key exported on the air-gapped workstation",
     )
     init.add_argument("--organization", default="Skrynka", help="name shown to sources")
+    init.add_argument(
+        "--backup-key",
+        type=Path,
+        default=None,
+        metavar="FILE.asc",
+        help="the administrator's armored PUBLIC key that backups are encrypted to",
+    )
     init.set_defaults(func=run_init)
 
     demo = commands.add_parser(
@@ -204,9 +211,22 @@ def run_init(args: argparse.Namespace) -> int:
             f"({getattr(exc, 'strerror', None) or exc}); give the armored public key exported "
             "with `gpg --armor --export FINGERPRINT`."
         )
-    settings = init_instance(data_dir, armored, organization_name=args.organization)
+    backup_key = None
+    if args.backup_key is not None:
+        try:
+            backup_key = args.backup_key.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return _fail(
+                f"Cannot read the backup key file {args.backup_key} "
+                f"({getattr(exc, 'strerror', None) or exc}); give the armored public key."
+            )
+    settings = init_instance(
+        data_dir, armored, organization_name=args.organization, backup_public_key=backup_key
+    )
     print(f"Created a Skrynka instance in {settings.data_dir}")
     print(f"Submission key: {settings.submission_key_fingerprint}")
+    if settings.backup_key_fingerprint:
+        print(f"Backups are encrypted to: {settings.backup_key_fingerprint}")
     print(f"Next: skrynka serve --data-dir {settings.data_dir}")
     return 0
 
