@@ -70,3 +70,13 @@ class WordListUnavailable(CryptoError):
 
 class GpgFailed(CryptoError):
     """The gpg binary is missing or failed in a way that is not a decryption failure."""
+
+
+class NoSpaceForOutput(GpgFailed):
+    """gpg could not write its output because the file system it writes to is full."""
+
+    def __init__(self, directory: str) -> None:
+        super().__init__(
+            f"gpg could not write into {directory}: no space is left on that file system. Free "
+            "space there (old backups, logs) or grow the disk; the partial output was removed."
+        )
