@@ -28,12 +28,28 @@ _SQLITE_FULL = ("database or disk is full", "disk i/o error")
 _SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
 
 
+_STAFF_TEXT = {
+    DISK_FULL: "The server's disk is full.",
+    GPG: "The server cannot encrypt right now (gpg failed).",
+    DATABASE_BUSY: "The database is busy.",
+    DATABASE_UNREACHABLE: "The database cannot be reached.",
+}
+
+
 @dataclass(frozen=True)
 class Outage:
     """What failed (one of the kinds above) and the operator's next step."""
 
     kind: str
     advice: str
+
+    @property
+    def staff_message(self) -> str:
+        """What staff are told: the fault in a few words, that nothing was saved, what to do."""
+        return (
+            f"{_STAFF_TEXT[self.kind]} Nothing of this request was saved. Try again in a few "
+            "minutes, and tell the administrator if it lasts."
+        )
 
 
 def outage_of(error: BaseException) -> Outage | None:
