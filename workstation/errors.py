@@ -113,3 +113,13 @@ class PackageInvalid(WorkstationError):
             " ask the sender for a new copy and compare the workstation key fingerprint"
             " out of band"
         )
+
+
+class NoSpaceLeft(WorkstationError):
+    """A file system filled up while the command wrote; what it had written was removed."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"no space left on the file system of {where}; nothing was changed. Free space "
+            "there (or choose another destination with more room) and run the command again"
+        )
