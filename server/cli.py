@@ -12,9 +12,11 @@ already says what to do; anything else is a defect and keeps its traceback.
 """
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -313,11 +315,26 @@ def run_serve(args: argparse.Namespace) -> int:
         for server in _servers(settings, args):
             print(f"  {server.name} interface: loopback port {server.port}")
         sys.stdout.flush()
-        return supervise(processes, stop)
+        watch = None if publisher is None else partial(keep_onions_published, publisher)
+        return supervise(processes, stop, watch=watch)
     finally:
         if publisher is not None:
             publisher.close()
         restore()
+
+
+def keep_onions_published(publisher: OnionPublisher) -> None:
+    """Publish the onion services again if tor restarted; log, never raise (serve goes on)."""
+    try:
+        published = publisher.keep_published()
+    except OnionError as error:
+        logging.getLogger("skrynka").warning("tor is not back yet (%s); will try again", error)
+        return
+    if published is not None:
+        logging.getLogger("skrynka").warning(
+            "onion services published again after tor lost them (same addresses, %d staff devices)",
+            len(published.journalist_client_keys),
+        )
 
 
 def _publish_onions(settings: Settings, args: argparse.Namespace) -> OnionPublisher:
