@@ -2,7 +2,8 @@
 
 The source gets a calm "try again later" page in their language, nothing half-written stays
 behind, the audit log still verifies, and once there is space again the same server (no
-restart) accepts the same submission.
+restart) accepts the same submission. Staff replying meanwhile get a clear page and the audit
+log gains no entry for the reply that was not stored.
 """
 
 import os
@@ -10,16 +11,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.audit import verify_audit_log
 from core.instance import Instance, open_instance
-from core.models import Submission
+from core.models import AuditEntry, Reply, Submission
+from journalist_app import create_app as create_staff_app
 from server.cli import main
 from server.setup import init_instance
 from tests.source_app.http_source import HttpSource
+from tests.source_app.pages import csrf_token_in
 from tests.support.full_disk import SmallDisk, small_disk
 from tests.support.keys import KeyPair
+from tests.support.staff import make_source, make_staff_account, sign_in_client
 
 MIB = 1024 * 1024
 APP = "source_app:create_app()"
@@ -96,3 +100,34 @@ def test_a_full_disk_gets_a_calm_page_and_the_server_recovers_without_restart(
     assert "We received your submission" in answer.text
     assert submissions(full_instance) == ["message", "file"]
     assert leftovers(full_instance) == []
+
+
+def test_staff_replying_on_a_full_disk_get_a_clear_page_and_the_audit_log_stays_whole(
+    full_instance: Instance, disk: SmallDisk
+) -> None:
+    # The audit log lives in the same database: a refused reply must leave no entry for it.
+    source = make_source(full_instance)
+    staff_app = create_staff_app(instance=full_instance)
+    staff_app.config["TESTING"] = True
+    staff = staff_app.test_client()
+    account = make_staff_account(full_instance, "dana")
+    assert sign_in_client(staff, full_instance, account).status_code == 302
+    page = f"/source/{source.uuid}"
+    token = csrf_token_in(staff.get(page).get_data(as_text=True))
+    with full_instance.sessions() as db:
+        entries_before = db.scalar(select(func.count()).select_from(AuditEntry))
+    disk.fill()
+
+    answer = staff.post(f"{page}/reply", data={"csrf_token": token, "message": "x" * 200_000})
+    assert answer.status_code == 503
+    assert "disk is full" in answer.get_data(as_text=True)
+    with full_instance.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(Reply)) == 0
+        assert db.scalar(select(func.count()).select_from(AuditEntry)) == entries_before
+        assert verify_audit_log(db, full_instance.signer.public_key).ok
+    assert leftovers(full_instance) == []
+
+    disk.free()
+    answer = staff.post(f"{page}/reply", data={"csrf_token": token, "message": "We read it."})
+    assert answer.status_code == 302
+    assert main(["audit", "verify", "--data-dir", str(full_instance.settings.data_dir)]) == 0
