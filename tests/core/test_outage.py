@@ -31,6 +31,7 @@ from server.setup import init_instance
 from source_app import create_app as create_source_app
 from tests.source_app.http_source import HttpSource
 from tests.source_app.pages import SourceClient, csrf_token_in, multipart_body
+from tests.support.api import issue_token
 from tests.support.full_disk import small_disk
 from tests.support.keys import KeyPair
 from tests.support.ports import free_port
@@ -303,3 +304,29 @@ def test_real_faults_are_told_apart(tmp_path: Path) -> None:
     assert full is not None
     assert full.kind == DISK_FULL
     assert outage_of(ValueError("a bug in a view")) is None
+
+
+def test_the_api_answers_503_with_advice_while_postgresql_is_down(
+    postgres_instance: Instance,
+    postgres_server: PostgresServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    make_source(postgres_instance)
+    make_staff_account(postgres_instance, "journalist")
+    token = issue_token(postgres_instance)
+    app = create_staff_app(instance=postgres_instance)
+    app.config["TESTING"] = True
+    api = app.test_client()
+    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+    assert api.get("/api/v1/sources", headers=headers).status_code == 200
+
+    postgres_server.pause()
+    try:
+        answer = api.get("/api/v1/sources", headers=headers)
+    finally:
+        postgres_server.resume()
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"]
+    assert "The database cannot be reached" in answer.get_json()["message"]
+    assert "API request refused (database-unreachable)" in caplog.text
+    assert api.get("/api/v1/sources", headers=headers).status_code == 200

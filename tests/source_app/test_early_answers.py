@@ -152,3 +152,22 @@ def test_a_kept_alive_connection_still_serves_many_requests(source: HttpSource) 
             answer = read_one_response(connection)
             assert answer.status == 200, attempt
             assert answer.headers.get("connection", "").lower() != "close"
+
+
+def test_a_refused_form_read_whole_leaves_the_connection_usable(source: HttpSource) -> None:
+    # A bad CSRF token is found only after /submit has read the whole body: the connection
+    # may stay open, and if it does, the next request on it is answered.
+    for attempt in range(REPEATS):
+        body, _ = multipart_body(
+            [("csrf_token", b"not-a-token", None), ("msg", b"hello", None), ("fh", b"", "")]
+        )
+        with socket.create_connection(source.address(), timeout=30) as connection:
+            connection.sendall(request_head(source, len(body)) + body)
+            answer = read_one_response(connection)
+            assert answer.status == 400, attempt
+            assert b"expired" in answer.body, attempt
+            if answer.headers.get("connection", "").lower() == "close":
+                assert ends_cleanly(connection), attempt
+            else:
+                connection.sendall(get_index(source))
+                assert read_one_response(connection).status == 200, attempt
