@@ -35,10 +35,12 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 def make_engine(url: str, **engine_options: Any) -> Engine:
     """An engine for ``url``; SQLite connections get Skrynka's pragmas as they open.
 
-    Pooled connections are tested before use (``pool_pre_ping``): after a database restart the
-    next request opens a fresh connection instead of failing on a dead one.
+    Pooled connections to a database server are tested before use (``pool_pre_ping``): after
+    a restart of the server the next request opens a fresh connection instead of failing on a
+    dead one. A SQLite file has no connection to lose.
     """
-    engine_options.setdefault("pool_pre_ping", True)
+    if make_url(url).get_backend_name() != "sqlite":
+        engine_options.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **engine_options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _set_sqlite_pragmas)

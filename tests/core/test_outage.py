@@ -10,6 +10,7 @@ without any request data, and the next request after the fault is fixed works, w
 import os
 import sqlite3
 import stat
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -216,7 +217,7 @@ def test_a_database_locked_past_the_timeout_gives_a_calm_page_and_recovers(
 def postgres_instance(
     tmp_path: Path, submission_keypair: KeyPair, postgres_server: PostgresServer
 ) -> Iterator[Instance]:
-    url = postgres_server.create_database("skrynka_outage")
+    url = postgres_server.create_database(f"skrynka_outage_{uuid.uuid4().hex[:12]}")
     settings = init_instance(
         tmp_path / "pg-data",
         submission_keypair.public_armored,
