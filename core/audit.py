@@ -156,14 +156,17 @@ def _entries(db: Session) -> Iterator[AuditEntry]:
     )
 
 
-def verify_audit_log(db: Session, public_key: bytes, *, checkpoint_every: int = 1) -> AuditVerdict:
+def verify_audit_log(
+    db: Session, public_key: bytes, *, checkpoint_every: int = 1
+) -> AuditVerdict:
     """Check the chain, every checkpoint's signature, and that no entry is unsigned too long.
 
     Returns the first broken entry (lowest sequence number) and why. With ``checkpoint_every``
     at 1 every entry must have a valid checkpoint, so removing the newest entry is caught too.
     """
     checkpoints = {
-        row.seq: row for row in db.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
+        row.seq: row
+        for row in db.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
     }
     expected_seq = 1
     prev_hash = GENESIS_HASH

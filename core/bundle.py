@@ -150,9 +150,8 @@ def hash_file(handle: io.BufferedIOBase) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def _damage(
-    item: Submission | Reply, filename: str, expected: str, found: str, *, receipt: bool
-) -> DamagedFile:
+def _damage(item: Submission | Reply, filename: str, expected: str, found: str,
+            *, receipt: bool) -> DamagedFile:
     return DamagedFile(
         item_uuid=item.uuid,
         designation=item.source.journalist_designation,
@@ -192,9 +191,8 @@ def open_verified_file(instance: Instance, item: Submission | Reply) -> Verified
     return VerifiedFile(handle=handle, size=size, sha256=found)
 
 
-def _pin_member(
-    instance: Instance, item: Submission | Reply, filename: str, pins: list[Path]
-) -> tuple[Path, int, str]:
+def _pin_member(instance: Instance, item: Submission | Reply, filename: str,
+                pins: list[Path]) -> tuple[Path, int, str]:
     """Hard-link one stored file into this process's temp dir and hash it there.
 
     The link keeps exactly the checked file (inode) reachable until the bundle is sent, even if
@@ -220,11 +218,8 @@ def _pin_member(
 def _order(items: Sequence[Submission | Reply]) -> list[Submission | Reply]:
     def key(item: Submission | Reply) -> tuple[str, int, str]:
         head = item.filename.split("-", 1)[0]
-        return (
-            item.source.journalist_designation,
-            int(head) if head.isdigit() else 0,
-            item.filename,
-        )
+        return (item.source.journalist_designation, int(head) if head.isdigit() else 0,
+                item.filename)
 
     unique: dict[str, Submission | Reply] = {}
     for item in items:
@@ -232,9 +227,8 @@ def _order(items: Sequence[Submission | Reply]) -> list[Submission | Reply]:
     return sorted(unique.values(), key=key)
 
 
-def _check_entries(
-    instance: Instance, items: Sequence[Submission | Reply], pins: list[Path]
-) -> list[_Entry]:
+def _check_entries(instance: Instance, items: Sequence[Submission | Reply],
+                   pins: list[Path]) -> list[_Entry]:
     """Pin and hash every file; raise before anything is sent if one is missing or damaged.
 
     Hashing goes on past a damaged file so staff learn of every damaged item at once.
@@ -254,7 +248,9 @@ def _check_entries(
             link, size, found = _pin_member(instance, item, item.receipt_filename, pins)
             expected = item.receipt_sha256
             if expected is not None and found != expected:
-                damaged.append(_damage(item, item.receipt_filename, expected, found, receipt=True))
+                damaged.append(
+                    _damage(item, item.receipt_filename, expected, found, receipt=True)
+                )
             receipt = _Member(f"{folder}/{item.receipt_filename}", link, size, found, _day(item))
         entries.append(_Entry(item=item, kind=_kind(item), main=main, receipt=receipt))
     if damaged:
@@ -349,12 +345,8 @@ def open_bundle(
                 "size": entry.main.size,
                 "sha256": entry.main.sha256,
                 "received_on": entry.item.created_at.astimezone(UTC).date().isoformat(),
-                "receipt": None
-                if receipt is None
-                else {
-                    "path": receipt.arcname,
-                    "size": receipt.size,
-                    "sha256": receipt.sha256,
+                "receipt": None if receipt is None else {
+                    "path": receipt.arcname, "size": receipt.size, "sha256": receipt.sha256,
                 },
             }
         )

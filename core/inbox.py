@@ -125,7 +125,9 @@ def list_sources(
 def list_all_sources(db: Session) -> list[SourceRow]:
     """Every non-pending source with its counts, for the API. 3 queries."""
     sources = list(
-        db.scalars(_inbox_query(None).order_by(Source.last_updated.desc(), Source.id.desc()))
+        db.scalars(
+            _inbox_query(None).order_by(Source.last_updated.desc(), Source.id.desc())
+        )
     )
     counts = count_items(db, [source.id for source in sources])
     return [SourceRow(source, counts.get(source.id, SourceCounts())) for source in sources]
@@ -205,7 +207,9 @@ def file_number(filename: str) -> int:
 
 def conversation(db: Session, source: Source, journalist: Journalist) -> list[ConversationItem]:
     """A source's submissions and replies in the order they happened. 5 queries."""
-    submissions = list(db.scalars(select(Submission).where(Submission.source_id == source.id)))
+    submissions = list(
+        db.scalars(select(Submission).where(Submission.source_id == source.id))
+    )
     replies = list(
         db.scalars(
             select(Reply)
@@ -221,11 +225,8 @@ def conversation(db: Session, source: Source, journalist: Journalist) -> list[Co
     for submission in submissions:
         viewers = seen_subs.get(submission.id, [])
         kind: Literal["message", "file", "consent"] = (
-            "file"
-            if submission.kind == "file"
-            else "consent"
-            if submission.kind == "consent"
-            else "message"
+            "file" if submission.kind == "file" else
+            "consent" if submission.kind == "consent" else "message"
         )
         items.append(
             ConversationItem(

@@ -102,9 +102,8 @@ def decrypt_file_submission(
 class _CiphertextFeeder(threading.Thread):
     """Copies a file (span) into gpg's stdin, feeding each chunk to a digest on the way."""
 
-    def __init__(
-        self, source: io.RawIOBase, size: int | None, stdin: IO[bytes], digest: Digester | None
-    ) -> None:
+    def __init__(self, source: io.RawIOBase, size: int | None, stdin: IO[bytes],
+                 digest: Digester | None) -> None:
         super().__init__(name="ciphertext-feed", daemon=True)
         self._source = source
         self._size = size
@@ -129,7 +128,7 @@ class _CiphertextFeeder(threading.Thread):
                 if self._digest is not None:
                     self._digest.update(view)
                 while view:
-                    view = view[os.write(fd, view) :]
+                    view = view[os.write(fd, view):]
         except OSError:
             # gpg stopped reading (it failed, or was killed): its exit status tells why.
             pass
@@ -142,8 +141,7 @@ def _decrypted_chunks(
     gnupg_home: Path, source: Path | FileSpan, digest: Digester | None
 ) -> Iterator[bytes]:
     path, offset, size = (
-        (source.path, source.offset, source.size)
-        if isinstance(source, FileSpan)
+        (source.path, source.offset, source.size) if isinstance(source, FileSpan)
         else (source, 0, None)
     )
     fed_by_us = digest is not None or isinstance(source, FileSpan)
@@ -196,3 +194,4 @@ def _decrypted_chunks(
             process.stdout.close()
             stderr.join()
             process.stderr.close()
+

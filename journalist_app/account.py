@@ -31,14 +31,8 @@ def new_passphrase() -> str:
     session.replace_token(new_token())  # type: ignore[attr-defined]
     g.journalist = None
     return render_template(
-        "user_secrets.html",
-        user=journalist,
-        title="Your new passphrase",
-        passphrase=passphrase,
-        secret=None,
-        qr=None,
-        verify_form=None,
-        signed_out=True,
+        "user_secrets.html", user=journalist, title="Your new passphrase", passphrase=passphrase,
+        secret=None, qr=None, verify_form=None, signed_out=True,
     )
 
 

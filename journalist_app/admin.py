@@ -107,10 +107,7 @@ def new_user() -> str | tuple[str, int]:
         database.rollback()
         return render_template("user_new.html", form=form, error=str(exc)), 400
     context.record(
-        database,
-        me(),
-        "user_create",
-        object=journalist.uuid,
+        database, me(), "user_create", object=journalist.uuid,
         detail="admin" if journalist.is_admin else None,
     )
     database.commit()
@@ -122,12 +119,8 @@ def new_user() -> str | tuple[str, int]:
 def edit_user(user_uuid: str) -> BaseResponse | str | tuple[str, int]:
     journalist = _user_or_404(user_uuid)
     form = EditUserForm(obj=journalist) if request.method == "GET" else EditUserForm()
-    page = {
-        "user": journalist,
-        "form": form,
-        "action_form": ActionForm(),
-        "reset_form": ResetTwoFactorForm(),
-    }
+    page = {"user": journalist, "form": form, "action_form": ActionForm(),
+            "reset_form": ResetTwoFactorForm()}
     if request.method == "GET":
         return render_template("user_edit.html", **page)
     if not form.validate_on_submit():
@@ -156,9 +149,7 @@ def edit_user(user_uuid: str) -> BaseResponse | str | tuple[str, int]:
     context.record(database, admin, "user_edit", object=journalist.uuid)
     if make_admin != was_admin:
         context.record(
-            database,
-            admin,
-            "user_make_admin" if make_admin else "user_remove_admin",
+            database, admin, "user_make_admin" if make_admin else "user_remove_admin",
             object=journalist.uuid,
         )
     database.commit()
@@ -189,13 +180,8 @@ def reset_user_passphrase(user_uuid: str) -> str:
     staff().record(database, me(), "user_reset_passphrase", object=journalist.uuid)
     database.commit()
     return render_template(
-        "user_secrets.html",
-        user=journalist,
-        title="New passphrase",
-        passphrase=passphrase,
-        secret=None,
-        qr=None,
-        verify_form=None,
+        "user_secrets.html", user=journalist, title="New passphrase", passphrase=passphrase,
+        secret=None, qr=None, verify_form=None,
     )
 
 
@@ -236,16 +222,11 @@ def verify_user_two_factor(user_uuid: str) -> BaseResponse | tuple[str, int]:
     except InvalidOtpCode as exc:
         database.rollback()
         page = render_template(
-            "user_secrets.html",
-            user=journalist,
-            title="Check the authenticator",
-            passphrase=None,
-            secret=journalist.otp_secret if journalist.is_totp else None,
+            "user_secrets.html", user=journalist, title="Check the authenticator",
+            passphrase=None, secret=journalist.otp_secret if journalist.is_totp else None,
             qr=qr_svg(provisioning_uri(journalist, instance_config(database).organization_name))
-            if journalist.is_totp
-            else None,
-            verify_form=form,
-            error=str(exc),
+            if journalist.is_totp else None,
+            verify_form=form, error=str(exc),
         )
         return page, 400
     database.commit()
@@ -308,9 +289,7 @@ def settings() -> BaseResponse | str | tuple[str, int]:
     config.initial_message_min_len = int(form.initial_message_min_len.data or 0)
     config.reject_message_with_codename = bool(form.reject_message_with_codename.data)
     context.record(
-        database,
-        me(),
-        "instance_settings",
+        database, me(), "instance_settings",
         detail=(
             f"name={name!r} uploads={config.allow_document_uploads} "
             f"max_upload_bytes={config.max_upload_bytes} "
@@ -371,12 +350,7 @@ def audit() -> str:
         else None
     )
     return render_template(
-        "audit.html",
-        entries=entries,
-        names=names,
-        page=page,
-        pages=pages,
-        total=total,
+        "audit.html", entries=entries, names=names, page=page, pages=pages, total=total,
         verdict=verdict,
     )
 

@@ -129,7 +129,9 @@ def login() -> BaseResponse | tuple[str, int] | str:
         database.rollback()
         known = find_journalist(database, username)
         throttled = isinstance(exc, LoginThrottled)
-        context.record(database, known, "sign_in_failed", detail="throttled" if throttled else None)
+        context.record(
+            database, known, "sign_in_failed", detail="throttled" if throttled else None
+        )
         database.commit()
         if isinstance(exc, LoginThrottled):
             message = (
@@ -159,3 +161,4 @@ def logout() -> BaseResponse:
     token_session.replace_token(new_token())
     g.journalist = None
     return redirect(url_for("auth.login", notice="signed-out"))
+

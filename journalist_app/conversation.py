@@ -48,13 +48,8 @@ def _source_or_404(source_uuid: str) -> Source:
     return source
 
 
-def _render(
-    source: Source,
-    *,
-    reply_form: ReplyForm | None = None,
-    error: str | None = None,
-    status: int = HTTPStatus.OK,
-) -> tuple[str, int]:
+def _render(source: Source, *, reply_form: ReplyForm | None = None, error: str | None = None,
+            status: int = HTTPStatus.OK) -> tuple[str, int]:
     items = conversation(db(), source, me())
     return (
         render_template(
@@ -83,9 +78,7 @@ def reply(source_uuid: str) -> BaseResponse | tuple[str, int]:
     form = ReplyForm()
     if not form.validate():
         return _render(
-            source,
-            reply_form=form,
-            error="The reply is too long: split it into several.",
+            source, reply_form=form, error="The reply is too long: split it into several.",
             status=HTTPStatus.BAD_REQUEST,
         )
     context, database, journalist = staff(), db(), me()

@@ -40,9 +40,7 @@ def page_number(raw: str | None) -> int:
 def index() -> str:
     query = request.args.get("q", "")[:255]
     page = list_sources(
-        db(),
-        page=page_number(request.args.get("page")),
-        per_page=PER_PAGE,
+        db(), page=page_number(request.args.get("page")), per_page=PER_PAGE,
         designation_filter=query or None,
     )
     return render_template(

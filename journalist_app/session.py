@@ -62,11 +62,8 @@ def new_token() -> str:
 
 
 def _well_formed(token: str | None) -> bool:
-    return (
-        bool(token)
-        and 20 <= len(token or "") <= 64
-        and (token or "").isascii()
-        and all(ch.isalnum() or ch in "-_" for ch in token or "")
+    return bool(token) and 20 <= len(token or "") <= 64 and (token or "").isascii() and all(
+        ch.isalnum() or ch in "-_" for ch in token or ""
     )
 
 

@@ -50,7 +50,8 @@ pytestmark = pytest.mark.browser
 
 SOURCE_APP = "source_app:create_app()"
 MESSAGE = (
-    "Меня задержали 9 августа у стелы и привезли на Окрестина.\nФото сделано во дворе изолятора."
+    "Меня задержали 9 августа у стелы и привезли на Окрестина.\n"
+    "Фото сделано во дворе изолятора."
 )
 PHOTO_NAME = "двор-Окрестина.jpg"
 INTAKE = Intake(
@@ -225,13 +226,8 @@ def test_a_source_in_belarus_reaches_a_un_investigation_and_hears_back(
         instance, submission_keypair, tmp_path / "usb-stick"
     )
     set_up = officer.ok(
-        "init",
-        "--secret-key",
-        str(secret_key),
-        "--server-key",
-        str(server_key),
-        "--server-fingerprint",
-        server_fingerprint,
+        "init", "--secret-key", str(secret_key), "--server-key", str(server_key),
+        "--server-fingerprint", server_fingerprint,
     )
     assert f"pinned server signing key: {server_fingerprint}" in set_up
 

@@ -72,7 +72,9 @@ def register_user_commands(
         "reset-passphrase", help="new generated passphrase; signs the user out"
     )
     passphrase.add_argument("username")
-    passphrase.set_defaults(func=lambda args: _with_instance(args, data_dir_of, _reset_passphrase))
+    passphrase.set_defaults(
+        func=lambda args: _with_instance(args, data_dir_of, _reset_passphrase)
+    )
     return parser
 
 
@@ -136,13 +138,8 @@ def _add(args: argparse.Namespace, instance: Instance) -> int:
             )
         except JournalistError as exc:
             return _fail(str(exc))
-        audit.record(
-            db,
-            actor=CONSOLE,
-            action="user_create",
-            object=journalist.uuid,
-            detail="admin" if args.admin else None,
-        )
+        audit.record(db, actor=CONSOLE, action="user_create", object=journalist.uuid,
+                     detail="admin" if args.admin else None)
         db.commit()
         lines = enrolment_lines(journalist, _organisation(instance), passphrase)
     print("\n".join(lines))
@@ -155,11 +152,8 @@ def _list(args: argparse.Namespace, instance: Instance) -> int:
         for journalist in list_journalists(db):
             role = "admin" if journalist.is_admin else "staff"
             factor = "totp" if journalist.is_totp else "hotp"
-            last = (
-                journalist.last_login.strftime("%Y-%m-%d %H:%M UTC")
-                if (journalist.last_login)
-                else "never signed in"
-            )
+            last = journalist.last_login.strftime("%Y-%m-%d %H:%M UTC") if (
+                journalist.last_login) else "never signed in"
             print(f"{journalist.username}\t{role}\t{factor}\t{last}")
     return 0
 

@@ -255,15 +255,8 @@ def add_tiny_replies(instance: Instance, source_uuid: str, count: int) -> None:
             data = f"ciphertext {n}".encode()
             filename = f"{n}-{source.designation_file}-reply.gpg"
             (folder / filename).write_bytes(data)
-            db.add(
-                Reply(
-                    source_id=source.id,
-                    journalist_id=None,
-                    filename=filename,
-                    size=len(data),
-                    sha256=hashlib.sha256(data).hexdigest(),
-                )
-            )
+            db.add(Reply(source_id=source.id, journalist_id=None, filename=filename,
+                         size=len(data), sha256=hashlib.sha256(data).hexdigest()))
         db.commit()
 
 

@@ -130,16 +130,13 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_the_document_is_canonical_and_has_every_key() -> None:
     encoded = encode_intake(full_answers())
-    assert (
-        encoded
-        == (
-            '{"format":"skrynka-intake","relation":"survivor",'
-            '"responsible":"ЦИП на Окрестина; ОМОН","version":1,'
-            '"violations":["arbitrary_detention","torture_or_ill_treatment"],'
-            '"when":{"month":8,"text":"August 2020, three nights","year":2020},'
-            '"where":{"region":"minsk_city","text":"Акрэсціна, Мінск"}}'
-        ).encode()
-    )
+    assert encoded == (
+        '{"format":"skrynka-intake","relation":"survivor",'
+        '"responsible":"ЦИП на Окрестина; ОМОН","version":1,'
+        '"violations":["arbitrary_detention","torture_or_ill_treatment"],'
+        '"when":{"month":8,"text":"August 2020, three nights","year":2020},'
+        '"where":{"region":"minsk_city","text":"Акрэсціна, Мінск"}}'
+    ).encode()
 
 
 def test_skipped_answers_are_null_in_the_document() -> None:

@@ -121,6 +121,6 @@ def test_a_span_that_is_not_a_whole_message_fails(
     size = path.stat().st_size
     for span in (FileSpan(path, 0, size - 1000), FileSpan(path, 1, size - 1)):
         with pytest.raises(DecryptionFailed):
-            decrypt_file_submission(
-                workstation.home, span, io.BytesIO(), ciphertext_digest=hashlib.sha256()
-            )
+            decrypt_file_submission(workstation.home, span, io.BytesIO(),
+                                    ciphertext_digest=hashlib.sha256())
+

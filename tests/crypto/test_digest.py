@@ -53,3 +53,4 @@ def test_a_dropped_encryptor_leaves_no_hashing_threads(tmp_path: Path, server: K
     while lanes() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert lanes() == before
+

@@ -191,3 +191,4 @@ def test_a_failed_background_flush_fails_the_upload(
     with pytest.raises(OSError, match="Input/output"):
         enc.finish()
     assert not output.exists()
+

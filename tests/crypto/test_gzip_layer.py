@@ -66,9 +66,8 @@ def _gzip_member(name: bytes, deflated: bytes, data: bytes) -> bytes:
     return header + deflated + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
 
 
-def _decrypt_gzip(
-    server: KeyHome, workstation: KeyHome, tmp_path: Path, payload: bytes
-) -> tuple[DecryptedFile, bytes]:
+def _decrypt_gzip(server: KeyHome, workstation: KeyHome, tmp_path: Path, payload: bytes
+                  ) -> tuple[DecryptedFile, bytes]:
     path = tmp_path / "doc.gz.gpg"
     path.write_bytes(encrypt_bytes(server.home, [server.fingerprint], payload))
     out = io.BytesIO()
@@ -120,3 +119,4 @@ def test_a_damaged_stored_gzip_stream_is_refused(
         payload[-6] ^= 0x01
     with pytest.raises(DecryptionFailed, match="gzip"):
         _decrypt_gzip(server, workstation, tmp_path, bytes(payload))
+

@@ -111,7 +111,9 @@ def test_reply_keys_match_one_by_one_keys_and_read_replies(
         reply = encrypt_reply_to_keys(
             server.home, server.fingerprint, key.public_armored, b"hello", ram_dir
         )
-        assert decrypt_with_reply_key(key.wrapped_secret, wrap_key, [reply], ram_dir) == [b"hello"]
+        assert decrypt_with_reply_key(key.wrapped_secret, wrap_key, [reply], ram_dir) == [
+            b"hello"
+        ]
 
 
 def test_a_reply_key_does_not_unwrap_with_a_neighbours_wrap_key(

@@ -28,22 +28,13 @@ MIB = 1024 * 1024
 
 def png(width: int = 8, height: int = 8, extra: bytes = b"") -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     raw = b"".join(b"\x00" + b"\x80" * min(width, 64) for _ in range(min(height, 64)))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + extra
-        + chunk(b"IEND", b"")
-    )
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+            + extra + chunk(b"IEND", b""))
 
 
 def post(client: FlaskClient, url: str, page: str, **data: object) -> object:
@@ -72,14 +63,8 @@ def test_staff_who_are_not_admins_get_403(staff_client: FlaskClient) -> None:
 def test_create_a_user_shows_passphrase_secret_and_qr_once(
     admin_client: FlaskClient, instance: Instance, staff_app: object
 ) -> None:
-    response = post(
-        admin_client,
-        "/admin/users/new",
-        "/admin/users/new",
-        username="nina",
-        first_name="Nina",
-        otp_kind="totp",
-    )
+    response = post(admin_client, "/admin/users/new", "/admin/users/new",
+                    username="nina", first_name="Nina", otp_kind="totp")
     html = response.get_data(as_text=True)  # type: ignore[attr-defined]
     assert response.status_code == 200  # type: ignore[attr-defined]
     created = journalist(instance, "nina")
@@ -101,13 +86,11 @@ def test_create_a_user_shows_passphrase_secret_and_qr_once(
 
     code = totp_code(created.otp_secret, datetime.now(UTC) + timedelta(seconds=30))
     token = csrf_from(page)
-    ok = admin_client.post(
-        f"/admin/users/{created.uuid}/verify-2fa", data={"csrf_token": token, "code": code}
-    )
+    ok = admin_client.post(f"/admin/users/{created.uuid}/verify-2fa",
+                           data={"csrf_token": token, "code": code})
     assert ok.status_code == 302
-    again = admin_client.post(
-        f"/admin/users/{created.uuid}/verify-2fa", data={"csrf_token": token, "code": code}
-    )
+    again = admin_client.post(f"/admin/users/{created.uuid}/verify-2fa",
+                              data={"csrf_token": token, "code": code})
     assert again.status_code == 400
 
 
@@ -123,9 +106,8 @@ def test_create_a_user_shows_passphrase_secret_and_qr_once(
 def test_bad_new_users_are_refused(
     admin_client: FlaskClient, instance: Instance, fields: dict[str, str], message: str
 ) -> None:
-    response = post(
-        admin_client, "/admin/users/new", "/admin/users/new", **{"otp_kind": "totp", **fields}
-    )
+    response = post(admin_client, "/admin/users/new", "/admin/users/new",
+                    **{"otp_kind": "totp", **fields})
     assert response.status_code == 400  # type: ignore[attr-defined]
     assert message in response.get_data(as_text=True)  # type: ignore[attr-defined]
     with instance.sessions() as db:
@@ -147,24 +129,16 @@ def test_edit_make_admin_reset_passphrase_and_2fa_end_sessions(
 
     def sessions_of_olga() -> int:
         with instance.sessions() as db:
-            return len(
-                db.scalars(
-                    select(JournalistSession).where(JournalistSession.journalist_id == edited.id)
-                ).all()
-            )
+            return len(db.scalars(select(JournalistSession).where(
+                JournalistSession.journalist_id == edited.id)).all())
 
     assert sessions_of_olga() == 1
     reset = post(admin_client, f"{page}/reset-passphrase", page)
     new = reset.get_data(as_text=True).split('<code id="passphrase">')[1].split("<")[0]  # type: ignore[attr-defined]
     assert len(new.split()) == 7
     assert sessions_of_olga() == 0
-    sign_in_client(
-        staff_app.test_client(),
-        instance,
-        StaffAccount(  # type: ignore[attr-defined]
-            "olga2", new, account.otp_secret, account.uuid, True
-        ),
-    )
+    sign_in_client(staff_app.test_client(), instance, StaffAccount(  # type: ignore[attr-defined]
+        "olga2", new, account.otp_secret, account.uuid, True))
     assert sessions_of_olga() == 1
     response = post(admin_client, f"{page}/reset-2fa", page, otp_kind="totp")
     assert response.status_code == 200  # type: ignore[attr-defined]
@@ -173,13 +147,8 @@ def test_edit_make_admin_reset_passphrase_and_2fa_end_sessions(
     assert after.otp_secret != account.otp_secret
     assert after.otp_secret in response.get_data(as_text=True)  # type: ignore[attr-defined]
     assert sessions_of_olga() == 0
-    hotp = post(
-        admin_client,
-        f"{page}/reset-2fa",
-        page,
-        otp_kind="hotp",
-        hotp_secret="3132333435363738393031323334353637383930",
-    )
+    hotp = post(admin_client, f"{page}/reset-2fa", page, otp_kind="hotp",
+                hotp_secret="3132333435363738393031323334353637383930")
     assert hotp.status_code == 200  # type: ignore[attr-defined]
     token = journalist(instance, "olga2")
     assert token is not None
@@ -192,7 +161,8 @@ def test_admins_cannot_demote_or_delete_themselves(
     page = f"/admin/users/{admin_account.uuid}"
     demote = post(admin_client, page, page, username="ada")
     assert demote.status_code == 400  # type: ignore[attr-defined]
-    assert post(admin_client, f"{page}/delete", page, confirm="yes").status_code == 400  # type: ignore[attr-defined]
+    assert post(admin_client, f"{page}/delete", page,
+                confirm="yes").status_code == 400  # type: ignore[attr-defined]
     assert admin_client.get("/admin/users/no-such-user").status_code == 404
 
 
@@ -224,12 +194,8 @@ def test_instance_settings_and_fingerprints(admin_client: FlaskClient, instance:
     assert instance.signer.fingerprint in html
     server_mib = instance.settings.max_upload_bytes // MIB
     response = post(
-        admin_client,
-        "/admin/settings",
-        "/admin/settings",
-        organization_name="Pravo Watch",
-        max_upload_mib=str(server_mib // 2),
-        initial_message_min_len="20",
+        admin_client, "/admin/settings", "/admin/settings", organization_name="Pravo Watch",
+        max_upload_mib=str(server_mib // 2), initial_message_min_len="20",
         reject_message_with_codename="y",
     )
     assert response.status_code == 302  # type: ignore[attr-defined]
@@ -254,12 +220,8 @@ def test_instance_settings_and_fingerprints(admin_client: FlaskClient, instance:
 def test_bad_settings_change_nothing(
     admin_client: FlaskClient, instance: Instance, fields: dict[str, str], message: str
 ) -> None:
-    data = {
-        "organization_name": "X",
-        "max_upload_mib": "10",
-        "initial_message_min_len": "0",
-        **fields,
-    }
+    data = {"organization_name": "X", "max_upload_mib": "10", "initial_message_min_len": "0",
+            **fields}
     response = post(admin_client, "/admin/settings", "/admin/settings", **data)
     assert response.status_code == 400  # type: ignore[attr-defined]
     assert message in response.get_data(as_text=True)  # type: ignore[attr-defined]
@@ -271,11 +233,9 @@ def test_logo_upload_is_checked_and_served(admin_client: FlaskClient, instance: 
     token = csrf_from(admin_client.get("/admin/settings").get_data(as_text=True))
 
     def upload(data: bytes, name: str = "logo.png") -> object:
-        return admin_client.post(
-            "/admin/logo",
-            data={"csrf_token": token, "logo": (io.BytesIO(data), name)},
-            content_type="multipart/form-data",
-        )
+        return admin_client.post("/admin/logo", data={"csrf_token": token,
+                                                      "logo": (io.BytesIO(data), name)},
+                                 content_type="multipart/form-data")
 
     good = png(64, 32)
     assert upload(good).status_code == 302  # type: ignore[attr-defined]

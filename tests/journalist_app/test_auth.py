@@ -75,11 +75,8 @@ def test_a_wrong_factor_gets_the_same_answer(
         "passphrase": staff_account.passphrase,
         "code": fresh_code(instance, staff_account),
     }
-    fields[wrong] = {
-        "username": "nobody",
-        "passphrase": "wrong words here at all",
-        "code": "000000",
-    }[wrong]
+    fields[wrong] = {"username": "nobody", "passphrase": "wrong words here at all",
+                     "code": "000000"}[wrong]
     if wrong == "code" and fields["code"] == fresh_code(instance, staff_account):
         fields["code"] = "999999"
     status, body = post_login(client, **fields)
@@ -96,11 +93,8 @@ def test_a_replayed_code_is_refused(
     client: FlaskClient, instance: Instance, staff_account: StaffAccount, staff_app: object
 ) -> None:
     code = fresh_code(instance, staff_account)
-    fields = {
-        "username": staff_account.username,
-        "passphrase": staff_account.passphrase,
-        "code": code,
-    }
+    fields = {"username": staff_account.username, "passphrase": staff_account.passphrase,
+              "code": code}
     assert post_login(client, **fields)[0] == 302
     other = staff_app.test_client()  # type: ignore[attr-defined]
     status, body = post_login(other, **fields)
@@ -112,17 +106,11 @@ def test_the_sixth_attempt_in_a_minute_is_throttled(
     client: FlaskClient, instance: Instance, staff_account: StaffAccount
 ) -> None:
     for _ in range(5):
-        status, _ = post_login(
-            client,
-            username=staff_account.username,
-            passphrase="not the passphrase at all",
-            code="123456",
-        )
+        status, _ = post_login(client, username=staff_account.username,
+                               passphrase="not the passphrase at all", code="123456")
         assert status == 401
     status, body = post_login(
-        client,
-        username=staff_account.username,
-        passphrase=staff_account.passphrase,
+        client, username=staff_account.username, passphrase=staff_account.passphrase,
         code=fresh_code(instance, staff_account),
     )
     assert status == 429
@@ -134,22 +122,17 @@ def test_a_form_without_its_csrf_token_is_refused(
     client: FlaskClient, instance: Instance, staff_account: StaffAccount
 ) -> None:
     client.get("/login")
-    response = client.post(
-        "/login",
-        data={
-            "username": staff_account.username,
-            "passphrase": staff_account.passphrase,
-            "code": fresh_code(instance, staff_account),
-        },
-    )
+    response = client.post("/login", data={
+        "username": staff_account.username, "passphrase": staff_account.passphrase,
+        "code": fresh_code(instance, staff_account),
+    })
     assert response.status_code == 400
     assert "expired" in response.get_data(as_text=True)
     # A token from another browser does not fit this one's cookie.
     stranger = client.application.test_client()
     foreign = csrf_from(stranger.get("/login").get_data(as_text=True))
-    response = client.post(
-        "/login", data={"csrf_token": foreign, "username": "x", "passphrase": "y", "code": "1"}
-    )
+    response = client.post("/login", data={"csrf_token": foreign, "username": "x",
+                                           "passphrase": "y", "code": "1"})
     assert response.status_code == 400
 
 
@@ -157,25 +140,22 @@ def test_a_stale_session_sends_the_user_back_to_sign_in(
     staff_client: FlaskClient, instance: Instance
 ) -> None:
     with instance.sessions() as db:
-        db.execute(
-            update(JournalistSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
-        )
+        db.execute(update(JournalistSession).values(
+            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         db.commit()
     response = staff_client.get("/")
     assert response.status_code == 302
     assert response.headers["Location"] == "/login?notice=session-ended"
-    assert "Your session has ended" in staff_client.get(response.headers["Location"]).get_data(
-        as_text=True
-    )
+    assert "Your session has ended" in staff_client.get(
+        response.headers["Location"]).get_data(as_text=True)
     with instance.sessions() as db:
         assert db.scalars(select(JournalistSession)).all() == []
 
 
 def test_sessions_are_renewed_on_use(staff_client: FlaskClient, instance: Instance) -> None:
     with instance.sessions() as db:
-        db.execute(
-            update(JournalistSession).values(expires_at=datetime.now(UTC) + timedelta(minutes=5))
-        )
+        db.execute(update(JournalistSession).values(
+            expires_at=datetime.now(UTC) + timedelta(minutes=5)))
         db.commit()
     assert staff_client.get("/").status_code == 200
     with instance.sessions() as db:
@@ -220,10 +200,6 @@ def test_the_80_bit_development_secret_signs_in_through_the_web(
             db, username="journalist", otp_secret="JHCOGO7VCER3EJ4L", kdf=instance.settings.kdf
         )
         db.commit()
-    status, _ = post_login(
-        client,
-        username="journalist",
-        passphrase=passphrase,
-        code=totp_code("JHCOGO7VCER3EJ4L", datetime.now(UTC)),
-    )
+    status, _ = post_login(client, username="journalist", passphrase=passphrase,
+                           code=totp_code("JHCOGO7VCER3EJ4L", datetime.now(UTC)))
     assert status == 302

@@ -23,7 +23,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(params=[True, False], ids=["js-on", "js-off"])
-def page(browser: Any, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Any]:
+def page(
+    browser: Any, request: pytest.FixtureRequest, artifacts_dir: Path
+) -> Iterator[Any]:
     context = browser.new_context(java_script_enabled=request.param, accept_downloads=True)
     opened = context.new_page()
     yield opened
@@ -119,9 +121,8 @@ def test_admin_creates_a_user_who_then_signs_in(
     other = browser.new_context(java_script_enabled=False)
     try:
         newcomer = other.new_page()
-        sign_in_browser(
-            newcomer, server, instance, StaffAccount("nina", passphrase, secret, nina.uuid, False)
-        )
+        sign_in_browser(newcomer, server, instance,
+                        StaffAccount("nina", passphrase, secret, nina.uuid, False))
         assert newcomer.inner_text("h1") == "Inbox"
         assert newcomer.locator("text=Users").count() == 0
     finally:

@@ -52,14 +52,12 @@ def test_the_page_shows_items_in_order_with_download_links(
     assert names[0].startswith("1-")
     assert names[1].startswith("2-")
     assert html.index(names[0]) < html.index(names[1])
-    assert f"/source/{seeded.uuid}/download/{names[1]}" in html
+    assert f'/source/{seeded.uuid}/download/{names[1]}' in html
     assert "receipt" not in html
 
 
 def test_download_gives_the_ciphertext_as_stored_and_logs_it(
-    staff_client: FlaskClient,
-    seeded: SeededSource,
-    instance: Instance,
+    staff_client: FlaskClient, seeded: SeededSource, instance: Instance,
     staff_account: StaffAccount,
 ) -> None:
     doc = submissions(instance)[1]
@@ -72,10 +70,7 @@ def test_download_gives_the_ciphertext_as_stored_and_logs_it(
         entry = db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
         assert entry is not None
         assert (entry.actor, entry.action, entry.object, entry.ciphertext_sha256) == (
-            staff_account.uuid,
-            "download",
-            doc.uuid,
-            doc.sha256,
+            staff_account.uuid, "download", doc.uuid, doc.sha256
         )
         assert db.scalar(select(Submission.downloaded).where(Submission.id == doc.id))
         assert db.scalar(select(func.count()).select_from(SeenSubmission)) == 1
@@ -105,17 +100,13 @@ def test_receipts_and_other_sources_files_are_not_downloadable_here(
     other = make_source(instance, "other")
     theirs = next(s for s in submissions(instance) if s.source.uuid == other.uuid)
     mine = submissions(instance)[0]
-    assert staff_client.get(f"/source/{seeded.uuid}/download/{theirs.filename}").status_code == 404
-    assert (
-        staff_client.get(f"/source/{seeded.uuid}/download/{mine.receipt_filename}").status_code
-        == 404
-    )
-    assert (
-        staff_client.get(
-            f"/source/00000000-0000-0000-0000-000000000000/download/{mine.filename}"
-        ).status_code
-        == 404
-    )
+    assert staff_client.get(
+        f"/source/{seeded.uuid}/download/{theirs.filename}").status_code == 404
+    assert staff_client.get(
+        f"/source/{seeded.uuid}/download/{mine.receipt_filename}").status_code == 404
+    assert staff_client.get(
+        f"/source/00000000-0000-0000-0000-000000000000/download/{mine.filename}"
+    ).status_code == 404
     assert staff_client.get("/source/" + "a" * 400).status_code == 404
 
 
@@ -153,9 +144,7 @@ def test_an_item_deleted_between_lookup_and_open_gets_410(
 
 
 def test_a_reply_is_encrypted_for_the_source(
-    staff_client: FlaskClient,
-    seeded: SeededSource,
-    instance: Instance,
+    staff_client: FlaskClient, seeded: SeededSource, instance: Instance,
     staff_account: StaffAccount,
 ) -> None:
     page = f"/source/{seeded.uuid}"
@@ -169,16 +158,13 @@ def test_a_reply_is_encrypted_for_the_source(
         assert source is not None
         entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "reply")).one()
         assert (entry.object, entry.ciphertext_sha256, entry.actor) == (
-            reply.uuid,
-            reply.sha256,
-            staff_account.uuid,
+            reply.uuid, reply.sha256, staff_account.uuid
         )
         wrapped = source.reply_key_wrapped
     assert b"We read it" not in ciphertext
     secrets = derive_secrets(instance, seeded.codename)
-    [plain] = decrypt_with_reply_key(
-        wrapped, secrets.wrap_key, [ciphertext], instance.settings.ram_dir
-    )
+    [plain] = decrypt_with_reply_key(wrapped, secrets.wrap_key, [ciphertext],
+                                     instance.settings.ram_dir)
     assert plain.decode() == "Дякуємо. We read it."
     html = staff_client.get(page).get_data(as_text=True)
     assert f"Reply by {staff_account.username}" in html
@@ -256,9 +242,7 @@ def assert_refused_and_nothing_delivered(
 
 
 def test_a_damaged_item_stops_the_bundle_with_a_page_naming_it(
-    staff_client: FlaskClient,
-    seeded: SeededSource,
-    instance: Instance,
+    staff_client: FlaskClient, seeded: SeededSource, instance: Instance,
     staff_account: StaffAccount,
 ) -> None:
     page = f"/source/{seeded.uuid}"
@@ -279,9 +263,7 @@ def test_a_damaged_item_stops_the_bundle_with_a_page_naming_it(
 
 
 def test_a_damaged_item_is_not_downloaded_alone_either(
-    staff_client: FlaskClient,
-    seeded: SeededSource,
-    instance: Instance,
+    staff_client: FlaskClient, seeded: SeededSource, instance: Instance,
     staff_account: StaffAccount,
 ) -> None:
     doc = submissions(instance)[1]
@@ -322,7 +304,9 @@ def test_delete_items_conversation_and_source(
     assert len(submissions(instance)) == 2
     post(staff_client, f"{page}/items", page, action="delete", item=[first.uuid], confirm="yes")
     assert [s.uuid for s in submissions(instance)] != []
-    assert first.uuid not in [s.uuid for s in submissions(instance)]
+    assert first.uuid not in [
+        s.uuid for s in submissions(instance)
+    ]
     post(staff_client, f"{page}/delete", page, what="data", confirm="yes")
     assert submissions(instance) == []
     fs_dir = instance.settings.store_dir
@@ -340,10 +324,12 @@ def test_bad_item_actions(
     staff_client: FlaskClient, seeded: SeededSource, instance: Instance
 ) -> None:
     page = f"/source/{seeded.uuid}"
-    assert post(staff_client, f"{page}/items", page, action="burn", item=["x"]).status_code == 400  # type: ignore[attr-defined]
+    assert post(staff_client, f"{page}/items", page, action="burn",
+                item=["x"]).status_code == 400  # type: ignore[attr-defined]
     none = post(staff_client, f"{page}/items", page, action="seen", item=["not-an-item"])
     assert "nothing-selected" in none.headers["Location"]  # type: ignore[attr-defined]
-    assert post(staff_client, f"{page}/delete", page, what="everything").status_code == 400  # type: ignore[attr-defined]
+    assert post(staff_client, f"{page}/delete", page,
+                what="everything").status_code == 400  # type: ignore[attr-defined]
     # Without a CSRF token nothing happens.
     response = staff_client.post(f"{page}/delete", data={"what": "source", "confirm": "yes"})
     assert response.status_code == 400

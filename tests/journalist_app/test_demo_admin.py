@@ -29,15 +29,12 @@ def test_the_demo_printout_has_a_working_admin(tmp_path: Path) -> None:
     try:
         client = create_app(instance=instance).test_client()
         token = csrf_from(client.get("/login").get_data(as_text=True))
-        response = client.post(
-            "/login",
-            data={
-                "csrf_token": token,
-                "username": username.group(1),
-                "passphrase": passphrase.group(1),
-                "code": totp_code(secret.group(1), datetime.now(UTC)),
-            },
-        )
+        response = client.post("/login", data={
+            "csrf_token": token,
+            "username": username.group(1),
+            "passphrase": passphrase.group(1),
+            "code": totp_code(secret.group(1), datetime.now(UTC)),
+        })
         assert response.status_code == 302
         assert client.get("/admin/users").status_code == 200
     finally:

@@ -15,9 +15,8 @@ from tests.support.staff import csrf_from, make_source
 
 def bulk(client: FlaskClient, action: str, uuids: list[str], **extra: str) -> object:
     token = csrf_from(client.get("/").get_data(as_text=True))
-    return client.post(
-        "/bulk", data={"csrf_token": token, "action": action, "source": uuids, **extra}
-    )
+    return client.post("/bulk", data={"csrf_token": token, "action": action, "source": uuids,
+                                      **extra})
 
 
 def test_the_inbox_lists_sources_with_unread_counts(
@@ -91,7 +90,9 @@ def test_bulk_download_unread_makes_one_bundle_and_marks_seen(
     assert again.status_code == 404  # type: ignore[attr-defined]
 
 
-def test_bulk_delete_asks_first_then_deletes(staff_client: FlaskClient, instance: Instance) -> None:
+def test_bulk_delete_asks_first_then_deletes(
+    staff_client: FlaskClient, instance: Instance
+) -> None:
     keep, drop = make_source(instance, "keep"), make_source(instance, "drop")
     confirm = bulk(staff_client, "delete-source", [drop.uuid])
     assert confirm.status_code == 200  # type: ignore[attr-defined]

@@ -41,7 +41,9 @@ def make_staff_account(
             db, username=username, is_admin=is_admin, kdf=instance.settings.kdf
         )
         db.commit()
-        return StaffAccount(username, passphrase, journalist.otp_secret, journalist.uuid, is_admin)
+        return StaffAccount(
+            username, passphrase, journalist.otp_secret, journalist.uuid, is_admin
+        )
 
 
 # How long a code handed out by ``fresh_code`` must stay acceptable: filling the form, a loaded

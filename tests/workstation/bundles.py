@@ -65,12 +65,8 @@ def canonical(document: dict[str, Any]) -> bytes:
 
 
 def _suffix(kind: str) -> str:
-    return {
-        "message": "msg.gpg",
-        "file": "doc.gz.gpg",
-        "consent": "consent.gpg",
-        "reply": "reply.gpg",
-    }[kind]
+    return {"message": "msg.gpg", "file": "doc.gz.gpg", "consent": "consent.gpg",
+            "reply": "reply.gpg"}[kind]
 
 
 def build_bundle(
@@ -118,27 +114,22 @@ def build_bundle(
             receipt_path.write_bytes(receipt_bytes)
             receipt_member = f"items/{designation_file}/{n}-{designation_file}-receipt.gpg"
             members.append((receipt_member, receipt_path))
-            receipt_ref = {
-                "path": receipt_member,
-                "size": len(receipt_bytes),
-                "sha256": hashlib.sha256(receipt_bytes).hexdigest(),
-            }
+            receipt_ref = {"path": receipt_member, "size": len(receipt_bytes),
+                           "sha256": hashlib.sha256(receipt_bytes).hexdigest()}
         member = f"items/{designation_file}/{filename}"
         members.append((member, ciphertext))
-        items.append(
-            {
-                "uuid": thing.submission_uuid,
-                "source_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, thing.source)),
-                "source_designation": thing.source,
-                "kind": thing.kind,
-                "path": member,
-                "filename": filename,
-                "size": ciphertext.stat().st_size,
-                "sha256": _sha256_file(ciphertext),
-                "received_on": thing.received_at[:10],
-                "receipt": receipt_ref,
-            }
-        )
+        items.append({
+            "uuid": thing.submission_uuid,
+            "source_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, thing.source)),
+            "source_designation": thing.source,
+            "kind": thing.kind,
+            "path": member,
+            "filename": filename,
+            "size": ciphertext.stat().st_size,
+            "sha256": _sha256_file(ciphertext),
+            "received_on": thing.received_at[:10],
+            "receipt": receipt_ref,
+        })
     manifest = {
         "format": "skrynka-transfer-bundle",
         "version": 1,
@@ -155,13 +146,8 @@ def manifest_bytes(manifest: dict[str, Any]) -> bytes:
     return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def write_bundle(
-    path: Path,
-    manifest: bytes,
-    signer: Signer,
-    members: list[tuple[str, Path]],
-    signature: bytes | None = None,
-) -> None:
+def write_bundle(path: Path, manifest: bytes, signer: Signer,
+                 members: list[tuple[str, Path]], signature: bytes | None = None) -> None:
     sig = signature if signature is not None else base64.b64encode(signer.sign(manifest)) + b"\n"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, source in members:
@@ -183,12 +169,8 @@ def read_members(bundle: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def rewrite_bundle(
-    source: Path,
-    target: Path,
-    members: dict[str, bytes],
-    extra: list[tuple[str, bytes]] | None = None,
-) -> Path:
+def rewrite_bundle(source: Path, target: Path, members: dict[str, bytes],
+                   extra: list[tuple[str, bytes]] | None = None) -> Path:
     """Write `members` (name → bytes, in order) and any `extra` entries to a new ZIP."""
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, data in members.items():

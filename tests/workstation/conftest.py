@@ -63,30 +63,20 @@ def workstation(
     capsys: pytest.CaptureFixture[str],
 ) -> Iterator[Workstation]:
     store = short_dir / "evidence"
-    code = main(
-        [
-            "init",
-            "--store",
-            str(store),
-            "--secret-key",
-            str(secret_key_file),
-            "--server-key",
-            str(server_key_file),
-        ]
-    )
+    code = main(["init", "--store", str(store), "--secret-key", str(secret_key_file),
+                 "--server-key", str(server_key_file)])
     assert code == 0, capsys.readouterr().err
     capsys.readouterr()
     yield Workstation(store, capsys)
     # The secret-key import started a gpg-agent for this store's home; stop it.
-    subprocess.run(
-        ["gpgconf", "--homedir", str(store / "gnupg"), "--kill", "gpg-agent"],
-        check=False,
-        capture_output=True,
-    )
+    subprocess.run(["gpgconf", "--homedir", str(store / "gnupg"), "--kill", "gpg-agent"],
+                   check=False, capture_output=True)
 
 
 @pytest.fixture
-def make_bundle(tmp_path: Path, submission_keypair: KeyPair, server_signer: Signer) -> MakeBundle:
+def make_bundle(
+    tmp_path: Path, submission_keypair: KeyPair, server_signer: Signer
+) -> MakeBundle:
     counter = iter(range(1, 1000))
 
     def make(sent: list[Sent], signer: Signer | None = None) -> Path:

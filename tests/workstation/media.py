@@ -19,9 +19,8 @@ def _rational(value: int) -> bytes:
     return struct.pack(">II", value, 1)
 
 
-def _exif_with_gps(
-    latitude: tuple[int, int, int], longitude: tuple[int, int, int], camera: str
-) -> bytes:
+def _exif_with_gps(latitude: tuple[int, int, int], longitude: tuple[int, int, int],
+                   camera: str) -> bytes:
     """A TIFF structure: IFD0 (Make + GPS pointer) and a GPS IFD with latitude and longitude."""
     make = camera.encode() + b"\0"
     # Offsets are from the start of the TIFF header.

@@ -22,27 +22,14 @@ from workstation.cli import main
 
 
 def test_init_lays_out_the_store_with_private_keys(
-    short_dir: Path,
-    secret_key_file: Path,
-    server_key_file: Path,
-    server_signer: Signer,
+    short_dir: Path, secret_key_file: Path, server_key_file: Path, server_signer: Signer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     store = short_dir / "evidence"
 
-    code = main(
-        [
-            "init",
-            "--store",
-            str(store),
-            "--secret-key",
-            str(secret_key_file),
-            "--server-key",
-            str(server_key_file),
-            "--server-fingerprint",
-            server_signer.fingerprint,
-        ]
-    )
+    code = main(["init", "--store", str(store), "--secret-key", str(secret_key_file),
+                 "--server-key", str(server_key_file),
+                 "--server-fingerprint", server_signer.fingerprint])
 
     out = capsys.readouterr().out
     assert code == 0
@@ -55,33 +42,18 @@ def test_init_lays_out_the_store_with_private_keys(
     config = json.loads((store / "store.json").read_text())
     assert config["server_key_fingerprint"] == server_signer.fingerprint
     assert config["gnupg_mode"] == "store"
-    subprocess.run(
-        ["gpgconf", "--homedir", str(store / "gnupg"), "--kill", "gpg-agent"], check=False
-    )
+    subprocess.run(["gpgconf", "--homedir", str(store / "gnupg"), "--kill", "gpg-agent"],
+                   check=False)
 
 
 def test_init_refuses_a_key_whose_fingerprint_differs_and_leaves_nothing(
-    tmp_path: Path,
-    short_dir: Path,
-    secret_key_file: Path,
-    server_key_file: Path,
+    tmp_path: Path, short_dir: Path, secret_key_file: Path, server_key_file: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     store = short_dir / "evidence"
 
-    code = main(
-        [
-            "init",
-            "--store",
-            str(store),
-            "--secret-key",
-            str(secret_key_file),
-            "--server-key",
-            str(server_key_file),
-            "--server-fingerprint",
-            "ab" * 32,
-        ]
-    )
+    code = main(["init", "--store", str(store), "--secret-key", str(secret_key_file),
+                 "--server-key", str(server_key_file), "--server-fingerprint", "ab" * 32])
 
     assert code == 6
     assert "do not pin it" in capsys.readouterr().err
@@ -91,17 +63,8 @@ def test_init_refuses_a_key_whose_fingerprint_differs_and_leaves_nothing(
 def test_init_explains_that_a_fingerprint_alone_is_not_enough(
     tmp_path: Path, short_dir: Path, secret_key_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        [
-            "init",
-            "--store",
-            str(short_dir / "s"),
-            "--secret-key",
-            str(secret_key_file),
-            "--server-key",
-            "ab" * 32,
-        ]
-    )
+    code = main(["init", "--store", str(short_dir / "s"), "--secret-key", str(secret_key_file),
+                 "--server-key", "ab" * 32])
 
     assert code == 6
     assert "--server-fingerprint" in capsys.readouterr().err
@@ -114,39 +77,20 @@ def test_init_refuses_a_file_without_a_secret_key(
     not_a_key.write_text("hello")
     store = short_dir / "evidence"
 
-    code = main(
-        [
-            "init",
-            "--store",
-            str(store),
-            "--secret-key",
-            str(not_a_key),
-            "--server-key",
-            str(server_key_file),
-        ]
-    )
+    code = main(["init", "--store", str(store), "--secret-key", str(not_a_key),
+                 "--server-key", str(server_key_file)])
 
     assert code == 6
     assert "export-secret-keys" in capsys.readouterr().err
     assert not store.exists()
 
 
-def test_init_refuses_an_existing_store(
-    workstation: Workstation, secret_key_file: Path, server_key_file: Path
-) -> None:
+def test_init_refuses_an_existing_store(workstation: Workstation, secret_key_file: Path,
+                                        server_key_file: Path) -> None:
     before = (workstation.store / "store.json").read_bytes()
 
-    code = main(
-        [
-            "init",
-            "--store",
-            str(workstation.store),
-            "--secret-key",
-            str(secret_key_file),
-            "--server-key",
-            str(server_key_file),
-        ]
-    )
+    code = main(["init", "--store", str(workstation.store), "--secret-key",
+                 str(secret_key_file), "--server-key", str(server_key_file)])
 
     assert code == 6
     assert "already holds an evidence store" in workstation.capsys.readouterr().err
@@ -187,7 +131,8 @@ def test_list_and_show_present_message_intake_consent_and_metadata(
 
 def test_show_json_carries_the_receipt(workstation: Workstation, make_bundle: MakeBundle) -> None:
     workstation.run("import", str(make_bundle(first_submission(["platform"]))))
-    photo = next(i for i in json.loads(workstation.run("list", "--json")[1]) if i["kind"] == "file")
+    photo = next(i for i in json.loads(workstation.run("list", "--json")[1])
+                 if i["kind"] == "file")
 
     code, out, _ = workstation.run("show", photo["id"], "--json")
 
@@ -216,11 +161,8 @@ def test_cases_group_items(workstation: Workstation, make_bundle: MakeBundle) ->
 
 @pytest.mark.parametrize("name", ["../x", "", "a b", "-rf"])
 def test_bad_case_names_are_refused(workstation: Workstation, name: str) -> None:
-    code, _, err = (
-        workstation.run("case", "create", "--", name)
-        if name.startswith("-")
+    code, _, err = workstation.run("case", "create", "--", name) if name.startswith("-") \
         else workstation.run("case", "create", name)
-    )
 
     assert code == 5
     assert "not a usable case name" in err
@@ -255,29 +197,21 @@ def test_delete_needs_confirmation_and_is_logged(
     assert not (workstation.store / "originals" / item).exists()
     last = json.loads((workstation.store / "custody.log").read_text().splitlines()[-1])
     assert (last["action"], last["item"], last["details"]) == (
-        "delete",
-        item,
-        {"reason": "source asked"},
-    )
+        "delete", item, {"reason": "source asked"})
     assert workstation.run("custody", "verify")[0] == 0
 
 
 def test_smartcard_mode_decrypts_through_the_users_own_gpg(
-    tmp_path: Path,
-    short_dir: Path,
-    server_key_file: Path,
-    submission_keypair: KeyPair,
-    make_bundle: MakeBundle,
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, short_dir: Path, server_key_file: Path, submission_keypair: KeyPair,
+    make_bundle: MakeBundle, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # The user's gpg home stands in for one that knows an OpenPGP card holding the key.
     monkeypatch.setenv("GNUPGHOME", str(submission_keypair.secret_home))
     store = short_dir / "evidence"
 
-    code = main(
-        ["init", "--store", str(store), "--smartcard", "--server-key", str(server_key_file)]
-    )
+    code = main(["init", "--store", str(store), "--smartcard",
+                 "--server-key", str(server_key_file)])
 
     assert code == 0, capsys.readouterr().err
     assert list((store / "gnupg").iterdir()) == []
@@ -288,27 +222,15 @@ def test_smartcard_mode_decrypts_through_the_users_own_gpg(
 
 
 def test_init_refuses_a_store_path_too_long_for_the_gpg_agent_socket(
-    short_dir: Path,
-    secret_key_file: Path,
-    server_key_file: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    short_dir: Path, secret_key_file: Path, server_key_file: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Without /run/user/UID (as on this machine) gpg puts its sockets in the home itself.
     monkeypatch.setattr("workstation.keyring._RUN_USER", short_dir / "no-run-user")
     store = short_dir / ("very-long-directory-name-" * 4) / "evidence"
 
-    code = main(
-        [
-            "init",
-            "--store",
-            str(store),
-            "--secret-key",
-            str(secret_key_file),
-            "--server-key",
-            str(server_key_file),
-        ]
-    )
+    code = main(["init", "--store", str(store), "--secret-key", str(secret_key_file),
+                 "--server-key", str(server_key_file)])
 
     assert code == 6
     assert "too long for gpg-agent's socket" in capsys.readouterr().err

@@ -6,14 +6,8 @@ from workstation.consent import latest_consent, parse_consent
 
 
 def record(destinations: object, at: str, origin: str = "receipt") -> object:
-    return {
-        "format": "skrynka-consent",
-        "version": 1,
-        "recorded_at": at,
-        "destinations": destinations,
-        "replies": False,
-        "investigator_contact": False,
-    }
+    return {"format": "skrynka-consent", "version": 1, "recorded_at": at,
+            "destinations": destinations, "replies": False, "investigator_contact": False}
 
 
 def test_destinations_are_read_and_platform_is_always_allowed() -> None:
@@ -26,7 +20,8 @@ def test_destinations_are_read_and_platform_is_always_allowed() -> None:
 
 
 def test_the_latest_record_decides_even_when_it_narrows() -> None:
-    wide = parse_consent(record(["platform", "un", "court"], "2026-01-01T00:00:00Z"), "s", "a", "")
+    wide = parse_consent(record(["platform", "un", "court"], "2026-01-01T00:00:00Z"),
+                         "s", "a", "")
     narrow = parse_consent(record(["platform"], "2026-02-01T00:00:00Z"), "s", "b", "")
 
     latest = latest_consent([narrow, wide])

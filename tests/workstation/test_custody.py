@@ -66,11 +66,8 @@ def test_an_entry_rehashed_after_editing_fails_its_signature(
     entry = custody.entries()[2]
     entry["action"] = "delete"
 
-    rewrite(
-        custody.log_path,
-        3,
-        {"action": "delete", "hash": hashlib.sha256(signed_part(entry)).hexdigest()},
-    )
+    rewrite(custody.log_path, 3, {"action": "delete",
+                                  "hash": hashlib.sha256(signed_part(entry)).hexdigest()})
 
     with pytest.raises(CustodyBroken) as caught:
         verify_custody(custody.log_path, custody.head_path, signer.public_key)
@@ -111,9 +108,8 @@ def test_a_log_signed_by_another_key_does_not_verify(log: tuple[CustodyLog, Sign
     fill(custody, 1)
 
     with pytest.raises(CustodyBroken) as caught:
-        verify_custody(
-            custody.log_path, custody.head_path, Signer(generate_signing_seed()).public_key
-        )
+        verify_custody(custody.log_path, custody.head_path,
+                       Signer(generate_signing_seed()).public_key)
 
     assert caught.value.seq == 1
 

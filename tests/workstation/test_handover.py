@@ -39,7 +39,8 @@ def prepare_case(workstation: Workstation, make_bundle: MakeBundle, consent: lis
     return photo
 
 
-def export(workstation: Workstation, destination: str, out: Path, *extra: str) -> tuple[Path, str]:
+def export(workstation: Workstation, destination: str, out: Path,
+           *extra: str) -> tuple[Path, str]:
     out.mkdir(exist_ok=True)
     code, stdout, err = workstation.run(
         "export", "--case", "akrestsina-2020", "--to", destination, "--out", str(out), *extra
@@ -56,12 +57,8 @@ def test_un_package_holds_the_item_and_validates_with_the_bagit_tool(
 
     package, out = export(workstation, "un", tmp_path / "to-un")
 
-    tool = subprocess.run(
-        [sys.executable, str(BAGIT_TOOL), "--validate", str(package)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    tool = subprocess.run([sys.executable, str(BAGIT_TOOL), "--validate", str(package)],
+                          capture_output=True, text=True, check=False)
     assert tool.returncode == 0, tool.stderr
     assert "is valid" in tool.stderr
     original = package / "data" / "originals" / photo / PHOTO_NAME
@@ -70,12 +67,8 @@ def test_un_package_holds_the_item_and_validates_with_the_bagit_tool(
     assert b"Minsk" not in copy.read_bytes()
     assert b"TestCam" not in copy.read_bytes()
     manifests = {p.name for p in package.glob("*manifest-*.txt")}
-    assert {
-        "manifest-sha256.txt",
-        "manifest-sha512.txt",
-        "tagmanifest-sha256.txt",
-        "tagmanifest-sha512.txt",
-    } <= manifests
+    assert {"manifest-sha256.txt", "manifest-sha512.txt",
+            "tagmanifest-sha256.txt", "tagmanifest-sha512.txt"} <= manifests
     statement = json.loads((package / "skrynka" / "statement.json").read_text())
     assert statement["destination"] == "un"
     assert {item["id"] for item in statement["items"]} >= {photo}
@@ -85,7 +78,8 @@ def test_un_package_holds_the_item_and_validates_with_the_bagit_tool(
     intake = list((package / "skrynka" / "items" / photo / "intake").iterdir())
     assert json.loads(intake[0].read_text())["relation"] == "survivor"
     custody = (package / "skrynka" / "custody.jsonl").read_text().splitlines()
-    actions = [json.loads(line)["action"] for line in custody if json.loads(line)["item"] == photo]
+    actions = [json.loads(line)["action"] for line in custody
+               if json.loads(line)["item"] == photo]
     assert actions == ["import", "copy", "export"]
     # No source identity leaves the workstation.
     assert "brave tortoise" not in (package / "skrynka").joinpath("statement.json").read_text()
@@ -163,15 +157,9 @@ def test_a_payload_change_with_recomputed_bag_manifests_is_caught_by_the_stateme
     original.write_bytes(b"a different picture")
     # Someone re-bags the edited payload so the bag alone looks valid.
     rebag = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import bagit,sys; b=bagit.Bag(sys.argv[1]); b.save(manifests=True)",
-            str(package),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-c",
+         "import bagit,sys; b=bagit.Bag(sys.argv[1]); b.save(manifests=True)", str(package)],
+        capture_output=True, text=True, check=False,
     )
     assert rebag.returncode == 0, rebag.stderr
 
@@ -190,14 +178,9 @@ def test_an_edited_custody_extract_with_recomputed_bag_is_caught(
     extract = package / "skrynka" / "custody.jsonl"
     extract.write_text(extract.read_text().replace("officer-anna", "officer-boris"))
     subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import bagit,sys; b=bagit.Bag(sys.argv[1]); b.save()",
-            str(package),
-        ],
-        check=True,
-        capture_output=True,
+        [sys.executable, "-c",
+         "import bagit,sys; b=bagit.Bag(sys.argv[1]); b.save()", str(package)],
+        check=True, capture_output=True,
     )
 
     code, _, err = workstation.run("verify", str(package))
@@ -219,28 +202,15 @@ def test_export_to_a_recipient_key_writes_only_ciphertext(
     assert package.name.endswith(".tar.gpg")
     assert recipient.fingerprint in out
     decrypted = tmp_path / "package.tar"
-    subprocess.run(
-        [
-            "gpg",
-            "--homedir",
-            str(recipient.secret_home),
-            "--batch",
-            "--quiet",
-            "--output",
-            str(decrypted),
-            "--decrypt",
-            str(package),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    subprocess.run(["gpg", "--homedir", str(recipient.secret_home), "--batch", "--quiet",
+                    "--output", str(decrypted), "--decrypt", str(package)],
+                   check=True, capture_output=True)
     code, verified, err = workstation.run("verify", str(decrypted))
     assert code == 0, err
     assert "1 item(s)" not in verified  # message and photo both go
     assert "2 item(s)" in verified
-    subprocess.run(
-        ["gpgconf", "--homedir", str(recipient.secret_home), "--kill", "gpg-agent"], check=False
-    )
+    subprocess.run(["gpgconf", "--homedir", str(recipient.secret_home), "--kill", "gpg-agent"],
+                   check=False)
 
 
 def test_export_of_an_unknown_case_changes_nothing(
@@ -276,11 +246,10 @@ def test_the_export_entries_in_the_package_are_the_ones_logged_after_it(
     package, _ = export(workstation, "un", tmp_path / "to-un")
 
     statement = json.loads((package / "skrynka" / "statement.json").read_text())
-    added = custody_lines(workstation)[len(before) :]
+    added = custody_lines(workstation)[len(before):]
     assert [json.loads(line)["action"] for line in added] == ["export", "export"]
-    assert all(
-        json.loads(line)["details"]["package_id"] == statement["package_id"] for line in added
-    )
+    assert all(json.loads(line)["details"]["package_id"] == statement["package_id"]
+               for line in added)
     extract = (package / "skrynka" / "custody.jsonl").read_bytes().splitlines()
     assert extract[-2:] == added  # byte for byte: the package shows what the log now holds
     assert workstation.run("custody", "verify")[0] == 0
@@ -297,20 +266,12 @@ def _fail_validation(bag_dir: Path, tag_dir: Path, bag_info: dict[str, str]) -> 
     return "Payload-Oxum validation failed"
 
 
-@pytest.mark.parametrize(
-    "failure",
-    [_fail_mid_way, _fail_validation],
-    ids=["disk-full-while-bagging", "bag-does-not-validate"],
-)
+@pytest.mark.parametrize("failure", [_fail_mid_way, _fail_validation],
+                         ids=["disk-full-while-bagging", "bag-does-not-validate"])
 @pytest.mark.parametrize("encrypted", [False, True], ids=["directory", "encrypted"])
 def test_a_failed_bagging_leaves_no_package_and_no_export_entry(
-    workstation: Workstation,
-    make_bundle: MakeBundle,
-    tmp_path: Path,
-    short_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    failure: object,
-    encrypted: bool,
+    workstation: Workstation, make_bundle: MakeBundle, tmp_path: Path, short_dir: Path,
+    monkeypatch: pytest.MonkeyPatch, failure: object, encrypted: bool,
 ) -> None:
     prepare_case(workstation, make_bundle, ["platform", "un"])
     out = tmp_path / "to-un"
@@ -324,8 +285,7 @@ def test_a_failed_bagging_leaves_no_package_and_no_export_entry(
     monkeypatch.setattr("workstation.handover.build_bag", failure)
 
     code, _, err = workstation.run(
-        "export", "--case", "akrestsina-2020", "--to", "un", "--out", str(out), *extra
-    )
+        "export", "--case", "akrestsina-2020", "--to", "un", "--out", str(out), *extra)
 
     assert code != 0
     assert "error:" in err
@@ -345,17 +305,8 @@ def test_an_unusable_recipient_key_leaves_no_package_and_no_export_entry(
     key_file.write_text("-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n")
     before = custody_lines(workstation)
 
-    code, _, err = workstation.run(
-        "export",
-        "--case",
-        "akrestsina-2020",
-        "--to",
-        "un",
-        "--out",
-        str(out),
-        "--recipient",
-        str(key_file),
-    )
+    code, _, err = workstation.run("export", "--case", "akrestsina-2020", "--to", "un",
+                                   "--out", str(out), "--recipient", str(key_file))
 
     assert code != 0
     assert "recipient key cannot be used" in err
@@ -364,9 +315,7 @@ def test_an_unusable_recipient_key_leaves_no_package_and_no_export_entry(
 
 
 def test_a_custody_log_that_cannot_be_written_takes_the_finished_package_away(
-    workstation: Workstation,
-    make_bundle: MakeBundle,
-    tmp_path: Path,
+    workstation: Workstation, make_bundle: MakeBundle, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     prepare_case(workstation, make_bundle, ["platform", "un"])
@@ -379,8 +328,7 @@ def test_a_custody_log_that_cannot_be_written_takes_the_finished_package_away(
 
     monkeypatch.setattr("workstation.custody.CustodyLog.commit", log_is_full)
     code, _, err = workstation.run(
-        "export", "--case", "akrestsina-2020", "--to", "un", "--out", str(out)
-    )
+        "export", "--case", "akrestsina-2020", "--to", "un", "--out", str(out))
 
     assert code != 0
     assert "nothing was exported" in err

@@ -164,12 +164,8 @@ def test_a_member_not_in_the_manifest_is_refused(
     bundle = make_bundle(first_submission(["platform"]))
     members = read_members(bundle)
 
-    tampered = rewrite_bundle(
-        bundle,
-        tmp_path / "extra.zip",
-        members,
-        extra=[("items/brave_tortoise/9-brave_tortoise-msg.gpg", b"x")],
-    )
+    tampered = rewrite_bundle(bundle, tmp_path / "extra.zip", members,
+                              extra=[("items/brave_tortoise/9-brave_tortoise-msg.gpg", b"x")])
 
     assert_refused(workstation, tampered, "not listed in the manifest")
 
@@ -290,14 +286,8 @@ def test_a_bundle_the_submission_key_cannot_open_is_refused(
     from tests.workstation.bundles import build_bundle
 
     stranger = make_key_pair(short_dir / "other", "another organisation")
-    bundle = build_bundle(
-        tmp_path / "other.zip",
-        stranger.secret_home,
-        stranger.fingerprint,
-        server_signer,
-        [Sent("message", b"not for you")],
-        tmp_path / "work",
-    )
+    bundle = build_bundle(tmp_path / "other.zip", stranger.secret_home, stranger.fingerprint,
+                          server_signer, [Sent("message", b"not for you")], tmp_path / "work")
 
     assert_refused(workstation, bundle, "receipt decryption check failed")
 
@@ -315,9 +305,8 @@ def test_a_bundle_with_compressed_members_imports_like_a_stored_one(
     code, _, err = workstation.run("import", str(deflated))
 
     assert code == 0, err
-    contents = {
-        p.joinpath("content").read_bytes() for p in (workstation.store / "originals").iterdir()
-    }
+    contents = {p.joinpath("content").read_bytes()
+                for p in (workstation.store / "originals").iterdir()}
     assert contents == {MESSAGE_TEXT, jpeg_with_gps()}
 
 

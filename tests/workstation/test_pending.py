@@ -43,14 +43,8 @@ def import_killed_at(workstation: Workstation, bundle: Path, step: str) -> None:
         sys.exit(main(["import", "--store", {str(workstation.store)!r}, "--actor", "anna",
                        {str(bundle)!r}]))
     """)
-    child = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    child = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                           text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert child.returncode == -9, child.stderr
 
 

@@ -18,9 +18,8 @@ def custody_entries(store: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in (store / "custody.log").read_text().splitlines()]
 
 
-def import_without_entries(
-    workstation: Workstation, bundle: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def import_without_entries(workstation: Workstation, bundle: Path,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
     """What an import interrupted between placing items and logging them used to leave."""
     original = CustodyLog.commit
 
@@ -48,8 +47,7 @@ def test_an_original_without_an_import_entry_is_reported_then_recorded_late(
     assert out.count("recorded late") == 2
     late = [e for e in custody_entries(workstation.store) if e["action"] == "import"]
     assert sorted(str(e["item"]) for e in late) == sorted(
-        p.name for p in (workstation.store / "originals").iterdir()
-    )
+        p.name for p in (workstation.store / "originals").iterdir())
     assert all("recorded_late" in e["details"] for e in late)  # type: ignore[operator]
     assert workstation.run("custody", "verify")[0] == 0
     assert workstation.run("custody", "repair")[1].startswith("nothing to repair")
@@ -69,9 +67,8 @@ def test_an_unrecorded_original_whose_bytes_changed_is_not_recorded(
     assert "NOT REPAIRED unrecorded" in out
     assert "does not match its name" in out
     recorded = [e["item"] for e in custody_entries(workstation.store) if e["action"] == "import"]
-    assert recorded == [
-        p.name for p in (workstation.store / "originals").iterdir() if p != content.parent
-    ]
+    assert recorded == [p.name for p in (workstation.store / "originals").iterdir()
+                        if p != content.parent]
 
 
 def test_a_deleted_item_is_not_a_gap(workstation: Workstation, make_bundle: MakeBundle) -> None:

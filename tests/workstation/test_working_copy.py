@@ -13,9 +13,8 @@ from tests.workstation.bundles import Sent
 from tests.workstation.media import jpeg_with_gps, png_with_text
 
 
-def import_and_find(
-    workstation: Workstation, make_bundle: MakeBundle, sent: list[Sent], name: str
-) -> str:
+def import_and_find(workstation: Workstation, make_bundle: MakeBundle, sent: list[Sent],
+                    name: str) -> str:
     workstation.run("import", str(make_bundle(sent)))
     items = json.loads(workstation.run("list", "--json")[1])
     return str(next(item["id"] for item in items if item["name"] == name))
@@ -27,9 +26,8 @@ def copy_record(store: Path, item_id: str) -> tuple[Path, dict[str, object]]:
 
 
 def exif(path: Path) -> str:
-    return subprocess.run(
-        ["exiftool", "-a", str(path)], capture_output=True, text=True, check=True
-    ).stdout
+    return subprocess.run(["exiftool", "-a", str(path)], capture_output=True, text=True,
+                          check=True).stdout
 
 
 def test_gps_and_camera_are_stripped_and_the_original_is_untouched(
@@ -60,20 +58,14 @@ def test_gps_and_camera_are_stripped_and_the_original_is_untouched(
     assert original.read_bytes() == before_bytes
     after_stat = original.stat()
     assert (after_stat.st_mode, after_stat.st_ino, after_stat.st_mtime_ns) == (
-        before_stat.st_mode,
-        before_stat.st_ino,
-        before_stat.st_mtime_ns,
-    )
+        before_stat.st_mode, before_stat.st_ino, before_stat.st_mtime_ns)
     assert oct(after_stat.st_mode & 0o777) == "0o444"
 
 
 def test_png_text_chunks_are_stripped(workstation: Workstation, make_bundle: MakeBundle) -> None:
-    item = import_and_find(
-        workstation,
-        make_bundle,
-        [Sent("file", png_with_text("Ivan Ivanov"), name="scan.png")],
-        "scan.png",
-    )
+    item = import_and_find(workstation, make_bundle,
+                           [Sent("file", png_with_text("Ivan Ivanov"), name="scan.png")],
+                           "scan.png")
 
     workstation.run("working-copy", item)
 
@@ -86,9 +78,8 @@ def test_a_format_mat2_does_not_handle_gets_a_flagged_byte_copy(
     workstation: Workstation, make_bundle: MakeBundle
 ) -> None:
     data = os.urandom(2048)
-    item = import_and_find(
-        workstation, make_bundle, [Sent("file", data, name="recording.xyz")], "recording.xyz"
-    )
+    item = import_and_find(workstation, make_bundle,
+                           [Sent("file", data, name="recording.xyz")], "recording.xyz")
 
     code, out, _ = workstation.run("working-copy", item)
 
@@ -104,12 +95,9 @@ def test_a_format_mat2_does_not_handle_gets_a_flagged_byte_copy(
 def test_a_hostile_original_name_cannot_escape_the_copies_directory(
     workstation: Workstation, make_bundle: MakeBundle
 ) -> None:
-    item = import_and_find(
-        workstation,
-        make_bundle,
-        [Sent("file", jpeg_with_gps(), name="../../etc/x.jpg")],
-        "../../etc/x.jpg",
-    )
+    item = import_and_find(workstation, make_bundle,
+                           [Sent("file", jpeg_with_gps(), name="../../etc/x.jpg")],
+                           "../../etc/x.jpg")
 
     workstation.run("working-copy", item)
 

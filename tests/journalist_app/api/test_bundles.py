@@ -18,10 +18,9 @@ from tests.support.api import Seeded
 def flip_one_bit(instance: Instance, item_uuid: str) -> tuple[str, str, str]:
     """Change a stored ciphertext in place; return its file name, designation and recorded hash."""
     with instance.sessions() as db:
-        item: Submission | Reply | None = (
-            db.scalars(select(Submission).where(Submission.uuid == item_uuid)).first()
-            or db.scalars(select(Reply).where(Reply.uuid == item_uuid)).first()
-        )
+        item: Submission | Reply | None = db.scalars(
+            select(Submission).where(Submission.uuid == item_uuid)
+        ).first() or db.scalars(select(Reply).where(Reply.uuid == item_uuid)).first()
         assert item is not None
         path = instance.store.path_of(item.source.filesystem_id, item.filename)
         found = (item.filename, item.source.journalist_designation, item.sha256)
@@ -49,9 +48,9 @@ def audit_actions(instance: Instance) -> list[tuple[str, str | None, str | None]
 
 
 def some_items(client: FlaskClient, auth: dict[str, str]) -> list[dict[str, Any]]:
-    submissions: list[dict[str, Any]] = client.get("/api/v1/submissions", headers=auth).get_json()[
-        "submissions"
-    ]
+    submissions: list[dict[str, Any]] = client.get(
+        "/api/v1/submissions", headers=auth
+    ).get_json()["submissions"]
     return submissions
 
 
@@ -128,14 +127,8 @@ def test_a_bundle_may_hold_thousands_of_items(
             data = f"tiny ciphertext {n}".encode()
             filename = f"{n}-{source.designation_file}-reply.gpg"
             (folder / filename).write_bytes(data)
-            rows.append(
-                Reply(
-                    source_id=source.id,
-                    filename=filename,
-                    size=len(data),
-                    sha256=hashlib.sha256(data).hexdigest(),
-                )
-            )
+            rows.append(Reply(source_id=source.id, filename=filename, size=len(data),
+                              sha256=hashlib.sha256(data).hexdigest()))
         db.add_all(rows)
         db.commit()
         chosen = [r.uuid for r in rows]

@@ -52,17 +52,8 @@ def test_user_add_refuses_bad_names_and_duplicates(
     assert "is taken" in capsys.readouterr().err
     assert skrynka(instance, "user", "add", "no spaces") == 1
     assert skrynka(instance, "user", "add", "tok", "--hotp-secret", "xyz") == 1
-    assert (
-        skrynka(
-            instance,
-            "user",
-            "add",
-            "token",
-            "--hotp-secret",
-            "3132333435363738393031323334353637383930",
-        )
-        == 0
-    )
+    assert skrynka(instance, "user", "add", "token",
+                   "--hotp-secret", "3132333435363738393031323334353637383930") == 0
     out = capsys.readouterr().out
     assert "hardware token" in out
     assert skrynka(instance, "user", "list") == 0
