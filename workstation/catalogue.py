@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workstation.consent import ConsentRecord, latest_consent, parse_consent
+from workstation.consent import StoredConsent, latest_consent, read_consent
 from workstation.errors import AmbiguousItem, ItemNotFound
 from workstation.store import EvidenceStore, read_json
 
@@ -114,9 +114,9 @@ def find_item(store: EvidenceStore, reference: str) -> Item:
     raise ItemNotFound(reference)
 
 
-def consent_records(store: EvidenceStore, source_uuid: str) -> list[ConsentRecord]:
+def consent_records(store: EvidenceStore, source_uuid: str) -> list[StoredConsent]:
     """Every consent record of one source: separate records and those inside receipts."""
-    records: list[ConsentRecord] = []
+    records: list[StoredConsent] = []
     for meta_path in sorted(store.consent_dir.glob("*.meta.json")):
         meta = read_json(meta_path)
         if meta.get("source_uuid") != source_uuid:
@@ -127,7 +127,7 @@ def consent_records(store: EvidenceStore, source_uuid: str) -> list[ConsentRecor
         except ValueError:
             document = None
         records.append(
-            parse_consent(
+            read_consent(
                 document,
                 source_uuid,
                 origin=f"consent item {meta['uuid']}",
@@ -139,7 +139,7 @@ def consent_records(store: EvidenceStore, source_uuid: str) -> list[ConsentRecor
             if sub.source_uuid == source_uuid and sub.embedded_consent is not None:
                 receipt = sub.receipt or {}
                 records.append(
-                    parse_consent(
+                    read_consent(
                         sub.embedded_consent,
                         source_uuid,
                         origin=f"receipt of submission {sub.submission_uuid}",
@@ -149,5 +149,5 @@ def consent_records(store: EvidenceStore, source_uuid: str) -> list[ConsentRecor
     return records
 
 
-def consent_of(store: EvidenceStore, source_uuid: str) -> ConsentRecord | None:
+def consent_of(store: EvidenceStore, source_uuid: str) -> StoredConsent | None:
     return latest_consent(consent_records(store, source_uuid))

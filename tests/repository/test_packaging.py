@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "crypto", "onion", "server", "source_app", "journalist_app", "workstation")
+PACKAGES = (
+    "core", "crypto", "formats", "onion", "server", "source_app", "journalist_app", "workstation"
+)
 DEV_ONLY = ("devtools",)
 
 MIGRATE = """
