@@ -83,6 +83,8 @@ class Settings:
     timestamp_interval_minutes: int = 1440
     timestamp_max_submissions: int = 1000
     tsa_timeout_seconds: int = 60
+    # The administrator's OpenPGP key that backups are encrypted to (server.backup_key).
+    backup_key_fingerprint: str = ""
     # The raw "settings" object of instance.json, kept so tools can show where a value came from.
     instance_overrides: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -212,7 +214,12 @@ _CONFIGURABLE: dict[str, Callable[[str], Any]] = {
 }
 # Fields that only instance.json (written by `skrynka init`) or code may set: an environment
 # variable must not turn a production instance into a dev one.
-_INSTANCE_ONLY = ("dev_mode", "instance_id", "submission_key_fingerprint")
+_INSTANCE_ONLY = (
+    "dev_mode",
+    "instance_id",
+    "submission_key_fingerprint",
+    "backup_key_fingerprint",
+)
 
 _POSITIVE = (
     "max_upload_bytes",
@@ -349,6 +356,7 @@ def _check_types(values: Mapping[str, Any]) -> list[str]:
             "kdf_name",
             "instance_id",
             "submission_key_fingerprint",
+            "backup_key_fingerprint",
             "source_default_locale",
             "tsa_urls",
             "tsa_ca_file",

@@ -106,3 +106,13 @@ class TimestampTokenInvalid(CryptoError):
 
 class TimestampTokenMismatch(TimestampTokenInvalid):
     """The token is for other data: its message imprint is not the hash of this message."""
+
+
+class NoSpaceForOutput(GpgFailed):
+    """gpg could not write its output because the file system it writes to is full."""
+
+    def __init__(self, directory: str) -> None:
+        super().__init__(
+            f"gpg could not write into {directory}: no space is left on that file system. Free "
+            "space there (old backups, logs) or grow the disk; the partial output was removed."
+        )

@@ -12,9 +12,11 @@ already says what to do; anything else is a defect and keeps its traceback.
 """
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the language a new source sees first (asked when not given and run in a terminal)",
     )
+    init.add_argument(
+        "--backup-key",
+        type=Path,
+        default=None,
+        metavar="FILE.asc",
+        help="the administrator's armored PUBLIC key that backups are encrypted to",
+    )
     init.set_defaults(func=run_init)
 
     demo = commands.add_parser(
@@ -213,15 +222,27 @@ def run_init(args: argparse.Namespace) -> int:
             "with `gpg --armor --export FINGERPRINT`."
         )
     language = args.default_language or ask_default_language()
+    backup_key = None
+    if args.backup_key is not None:
+        try:
+            backup_key = args.backup_key.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return _fail(
+                f"Cannot read the backup key file {args.backup_key} "
+                f"({getattr(exc, 'strerror', None) or exc}); give the armored public key."
+            )
     settings = init_instance(
         data_dir,
         armored,
         organization_name=args.organization,
         instance_settings={"source_default_locale": language},
+        backup_public_key=backup_key,
     )
     print(f"Created a Skrynka instance in {settings.data_dir}")
     print(f"Sources first see the site in: {language} (sources can switch on every page)")
     print(f"Submission key: {settings.submission_key_fingerprint}")
+    if settings.backup_key_fingerprint:
+        print(f"Backups are encrypted to: {settings.backup_key_fingerprint}")
     print(f"Next: skrynka serve --data-dir {settings.data_dir}")
     return 0
 
@@ -328,11 +349,26 @@ def run_serve(args: argparse.Namespace) -> int:
         for server in _servers(settings, args):
             print(f"  {server.name} interface: loopback port {server.port}")
         sys.stdout.flush()
-        return supervise(processes, stop)
+        watch = None if publisher is None else partial(keep_onions_published, publisher)
+        return supervise(processes, stop, watch=watch)
     finally:
         if publisher is not None:
             publisher.close()
         restore()
+
+
+def keep_onions_published(publisher: OnionPublisher) -> None:
+    """Publish the onion services again if tor restarted; log, never raise (serve goes on)."""
+    try:
+        published = publisher.keep_published()
+    except OnionError as error:
+        logging.getLogger("skrynka").warning("tor is not back yet (%s); will try again", error)
+        return
+    if published is not None:
+        logging.getLogger("skrynka").warning(
+            "onion services published again after tor lost them (same addresses, %d staff devices)",
+            len(published.journalist_client_keys),
+        )
 
 
 def _publish_onions(settings: Settings, args: argparse.Namespace) -> OnionPublisher:

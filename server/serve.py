@@ -35,6 +35,8 @@ LOOPBACK = "127.0.0.1"
 # How long gunicorn lets a worker finish its requests after SIGTERM before killing it.
 GRACEFUL_SECONDS = 20
 STOP_WAIT_SECONDS = GRACEFUL_SECONDS + 10
+# How often `serve` checks that tor still hosts the onion services (after a tor restart).
+WATCH_SECONDS = 10.0
 
 
 class QuietLogger(GunicornLogger):  # type: ignore[misc]  # gunicorn ships no types
@@ -362,16 +364,28 @@ class StopRequest:
         return restore
 
 
-def supervise(processes: Sequence[GunicornProcess], stop: StopRequest) -> int:
+def supervise(
+    processes: Sequence[GunicornProcess],
+    stop: StopRequest,
+    *,
+    watch: Callable[[], None] | None = None,
+    watch_seconds: float = WATCH_SECONDS,
+) -> int:
     """Wait until a stop is requested or a master dies; stop everything; the exit code.
 
-    0 after a requested stop; 1 if a master died on its own (the operator must look).
+    ``watch`` (e.g. keeping the onion services published across a tor restart) runs every
+    ``watch_seconds`` meanwhile; it must handle its own errors. 0 after a requested stop; 1 if a
+    master died on its own (the operator must look).
     """
     died: GunicornProcess | None = None
+    next_watch = time.monotonic() + watch_seconds
     while not stop.event.wait(0.5):
         died = next((p for p in processes if p.poll() is not None), None)
         if died is not None:
             break
+        if watch is not None and time.monotonic() >= next_watch:
+            watch()
+            next_watch = time.monotonic() + watch_seconds
     stop_servers(processes)
     if died is not None:
         print(

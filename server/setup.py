@@ -29,6 +29,7 @@ from core.settings import (
 from crypto.errors import CryptoError
 from crypto.signing import generate_signing_seed
 from crypto.submission_key import import_submission_key
+from server.backup_key import FINGERPRINT_FIELD, backup_key_home, import_backup_key
 from server.errors import SetupError
 
 ORGANIZATION_NAME_MAX = 64
@@ -42,12 +43,14 @@ def init_instance(
     organization_name: str = "Skrynka",
     instance_settings: Mapping[str, str | int] | None = None,
     env: Mapping[str, str] | None = None,
+    backup_public_key: str | None = None,
 ) -> Settings:
     """Create a new instance in ``data_dir`` (absent or empty) and return its settings.
 
     ``instance_settings`` are written to instance.json (e.g. ``{"kdf": "testing"}`` for a dev
     instance); ``env`` (default ``os.environ``) supplies SKRYNKA_* variables such as
-    SKRYNKA_DATABASE_URL.
+    SKRYNKA_DATABASE_URL. ``backup_public_key`` is the administrator's armored public key
+    that `skrynka backup` encrypts to (server.backup_key).
     """
     data_dir = Path(data_dir).expanduser().absolute()
     organization_name = _check_organization_name(organization_name)
@@ -70,6 +73,7 @@ def init_instance(
             organization_name=organization_name,
             instance_settings=dict(instance_settings or {}),
             env=os.environ if env is None else env,
+            backup_public_key=backup_public_key,
         )
     except BaseException:
         _undo(data_dir, remove_dir=created_dir)
@@ -85,6 +89,7 @@ def _populate(
     organization_name: str,
     instance_settings: dict[str, str | int],
     env: Mapping[str, str],
+    backup_public_key: str | None = None,
 ) -> Settings:
     # Validate the settings before writing anything: the instance file must load afterwards.
     document: dict[str, Any] = {
@@ -113,6 +118,10 @@ def _populate(
     except CryptoError as exc:
         raise SetupError(f"The submission key was refused: {exc}") from exc
     document["submission_key_fingerprint"] = fingerprint
+    if backup_public_key is not None:
+        document[FINGERPRINT_FIELD] = import_backup_key(
+            backup_key_home(data_dir), backup_public_key
+        )
     _write_instance_file(data_dir, document)
     settings = load_settings(env, data_dir=data_dir)
 

@@ -20,6 +20,7 @@ from source_app.connection import register_connection_notices
 from source_app.consent import make_consent_blueprint
 from source_app.context import EXTENSION_KEY, SourceContext
 from source_app.derivation_gate import DEFAULT_SLOTS, DEFAULT_WAIT_SECONDS, DerivationGate
+from source_app.drain import ClosingAnswers
 from source_app.error_page import register_error_pages
 from source_app.guidance import register_guidance
 from source_app.i18n import SUPPORTED_LOCALES, init_i18n
@@ -102,6 +103,8 @@ def create_app(
     register_error_pages(app)
     # /submit reads its body itself and checks the CSRF token there (source_app.upload).
     csrf.exempt(main.submit)
+    # Early answers to an upload end their connection (source_app.drain).
+    app.wsgi_app = ClosingAnswers(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -8,11 +8,12 @@ itself fails, core.web's plain page is the fallback. Nothing about the request i
 
 import logging
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, render_template, request
 from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from core.outage import RETRY_AFTER_SECONDS, Outage, outage_of
 from core.submissions import MAX_FILES_PER_SUBMISSION
 from core.web import render_error_page
 from source_app.drain import refuse_upload
@@ -45,6 +46,13 @@ _PAGES = {
 _GENERAL = (
     lazy_gettext("Something went wrong"),
     lazy_gettext("Please try again in a few minutes."),
+)
+_UNAVAILABLE = (
+    lazy_gettext("Please try again later"),
+    lazy_gettext(
+        "The site cannot take what you sent right now. Nothing you sent was kept. Please try "
+        "again later: your codename still works."
+    ),
 )
 _FILE_ELSEWHERE = lazy_gettext(
     "Files can be sent only with the form on your page. Nothing was kept; go back and use that "
@@ -111,7 +119,20 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _unexpected_error(error: Exception) -> Response:
+    outage = outage_of(error)
+    if outage is not None:
+        return _outage_page(outage)
     # The type only: a message or traceback may contain what a source typed.
     logging.getLogger("skrynka").error("Unhandled %s in a request", type(error).__name__)
     title, message = _GENERAL
     return _page(InternalServerError.code, str(title), str(message))
+
+
+def _outage_page(outage: Outage) -> Response:
+    # The operator learns what failed and what to do; the source, that nothing was kept and
+    # that coming back later works. Neither line carries anything of the request.
+    logging.getLogger("skrynka").error("Request refused (%s): %s", outage.kind, outage.advice)
+    page = _page(503, str(_UNAVAILABLE[0]), str(_UNAVAILABLE[1]))
+    page.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    # An upload may be refused half-way: the page must still reach the browser.
+    return refuse_upload(page) if request.endpoint == "main.submit" else page

@@ -10,6 +10,7 @@ else reaching here is a defect and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import json
 import os
@@ -31,6 +32,7 @@ from workstation.errors import (
     ItemNotFound,
     KeySetupError,
     MetadataToolError,
+    NoSpaceLeft,
     PackageInvalid,
     StampTokenRefused,
     WorkstationError,
@@ -584,9 +586,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MetadataToolError as exc:
         say(f"error: {exc}", err=True)
         return EXIT_ERROR
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # Each command cleans up what it wrote before the error reaches here.
+        say(f"error: {NoSpaceLeft(str(exc.filename or _target_of(args)))}", err=True)
+        return EXIT_ERROR
     except WorkstationError as exc:
         say(f"error: {exc}", err=True)
         for cls, code in EXIT_CODES:
             if isinstance(exc, cls):
                 return code
         return EXIT_ERROR
+
+
+def _target_of(args: argparse.Namespace) -> str:
+    """Where a command writes: the export destination, else the evidence store."""
+    return str(getattr(args, "out", None) or getattr(args, "store", None) or "the output")

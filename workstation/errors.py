@@ -201,3 +201,13 @@ class ConversionFailed(ConversionRefused):
             f"{tool} could not read the file ({detail}); it may be damaged, not really the"
             " type it looks like, or crafted to attack the converter"
         )
+
+
+class NoSpaceLeft(WorkstationError):
+    """A file system filled up while the command wrote; what it had written was removed."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"no space left on the file system of {where}; nothing was changed. Free space "
+            "there (or choose another destination with more room) and run the command again"
+        )

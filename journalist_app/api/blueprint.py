@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 from core.audit import AuditLog
 from core.client_throttle import ClientThrottle
 from core.instance import Instance
+from core.outage import RETRY_AFTER_SECONDS, outage_of
 from journalist_app.api.accounts import add_account_routes
 from journalist_app.api.bundles import add_bundle_routes
 from journalist_app.api.context import ApiContext, install_api_context, json_response
@@ -73,6 +74,15 @@ def http_error_response(error: HTTPException) -> Response:
 
 
 def unexpected_error_response(error: Exception) -> Response:
+    outage = outage_of(error)
+    if outage is not None:
+        logger.error("API request refused (%s): %s", outage.kind, outage.advice)
+        response = json_response(
+            error_body(HTTPStatus.SERVICE_UNAVAILABLE, outage.staff_message),
+            HTTPStatus.SERVICE_UNAVAILABLE,
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     # The type and the stack only: the message (a database error quotes its query parameters)
     # could hold request data, and the stack's lines are code, not values.
     stack = "".join(traceback.format_tb(error.__traceback__)).rstrip()
