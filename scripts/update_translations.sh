@@ -12,3 +12,9 @@ trap 'rm -f "$template"' EXIT
     --sort-output --project Skrynka -o "$template" .
 "$VENV/bin/pybabel" update -i "$template" -d source_app/translations -D messages \
     --no-fuzzy-matching --ignore-obsolete --width 100
+
+# The evidence desk (workstation_app) has its own catalogs: extract with its own mapping.
+"$VENV/bin/pybabel" extract -F workstation_app/babel.cfg -k lazy_gettext -k _l \
+    -k lazy_ngettext:1,2 --no-location --sort-output --project Skrynka -o "$template" .
+"$VENV/bin/pybabel" update -i "$template" -d workstation_app/translations -D messages \
+    --no-fuzzy-matching --ignore-obsolete --width 100

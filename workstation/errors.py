@@ -113,3 +113,23 @@ class PackageInvalid(WorkstationError):
             " ask the sender for a new copy and compare the workstation key fingerprint"
             " out of band"
         )
+
+
+class CatalogueIndexBroken(StoreError):
+    """The derived catalogue index cannot be read; the store itself is untouched."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"the catalogue index {path} cannot be read ({reason}); the store itself is fine:"
+            " rebuild the index with `skrynka-workstation catalogue rebuild`"
+        )
+
+
+class ExportPreviewMismatch(ExportError):
+    """A package was asked for with a different content than the preview the person saw."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the case or the consent changed since the preview was shown; nothing was exported."
+            " Look at the new preview and export again"
+        )
