@@ -228,20 +228,26 @@ class CatalogueIndex:
             return int(db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
 
 
-def _where(wanted: ItemFilter) -> tuple[str, list[str]]:
+def _where(wanted: ItemFilter) -> tuple[str, list[str | int]]:
     clauses: list[str] = []
-    params: list[str] = []
+    params: list[str | int] = []
     if wanted.kind:
         clauses.append("kind = ?")
         params.append(wanted.kind)
     if wanted.source_uuid:
         clauses.append("item_id IN (SELECT item_id FROM submissions WHERE source_uuid = ?)")
         params.append(wanted.source_uuid)
-    if wanted.text:
-        # instr() rather than LIKE: a person's % or _ is matched literally.
-        clauses.append("(instr(lower(coalesce(name, '')), ?) > 0 OR item_id LIKE ?)")
-        needle = wanted.text.strip().lower()
-        params += [needle, needle.replace("%", "").replace("_", "") + "%"]
+    needle = (wanted.text or "").strip().lower()
+    if needle:
+        # instr() rather than LIKE: a person's % or _ is matched literally. Hex text may also
+        # be the start of an item id.
+        if all(c in "0123456789abcdef" for c in needle):
+            clauses.append("(instr(lower(coalesce(name, '')), ?) > 0"
+                           " OR substr(item_id, 1, ?) = ?)")
+            params += [needle, len(needle), needle]
+        else:
+            clauses.append("instr(lower(coalesce(name, '')), ?) > 0")
+            params.append(needle)
     if wanted.received_from:
         clauses.append("first_received_on >= ?")
         params.append(wanted.received_from)
