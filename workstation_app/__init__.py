@@ -40,8 +40,10 @@ def create_app(
     # A key per launch: a cookie from an earlier launch of the desk opens nothing.
     app.secret_key = secrets.token_bytes(32)
     harden_desk(app, hosts)
-    CSRFProtect(app)
+    # The order of these checks is the order of the before-request hooks: wrong Host, then no
+    # launch cookie, then a form without its token.
     init_launch(app, gate)
+    CSRFProtect(app)
     init_i18n(app, default_locale)
     init_person(app)
     init_display(app)
