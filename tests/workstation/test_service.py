@@ -68,7 +68,8 @@ def test_describing_an_item_is_a_view_by_that_person(
     assert detail.text == MESSAGE_TEXT.decode()
     assert detail.item.submissions[0].intake["relation"] == "survivor"
     [consent] = detail.consent
-    assert consent.latest is not None and consent.latest.covers("un")
+    assert consent.latest is not None
+    assert consent.latest.covers("un")
     last = _last_entry(service)
     assert (last["actor"], last["action"], last["item"]) == (OFFICER, "view", row.item_id)
 

@@ -60,9 +60,11 @@ def test_importing_from_a_path_lists_the_items_and_names_the_officer(
     assert page.status_code == 200
     assert "3 new items" in page.text
     listing = officer.get("/").text
-    assert "IMG_2041.jpg" in listing and "3 items" in listing
+    assert "IMG_2041.jpg" in listing
+    assert "3 items" in listing
     imports = [e for e in officer.desk.service.custody_entries() if e["action"] == "import"]
-    assert imports and {e["actor"] for e in imports} == {"Anna Petrova"}
+    assert imports
+    assert {e["actor"] for e in imports} == {"Anna Petrova"}
 
 
 def test_a_refused_bundle_gets_a_clear_page_and_changes_nothing(
@@ -99,7 +101,8 @@ def test_a_message_is_shown_as_text_never_as_markup(
     page = officer.get(f"/items/{hostile}").text
     assert "&lt;script&gt;alert(" in page
     assert HOSTILE in html.unescape(page)
-    assert "<script>alert" not in page and "<img src=http" not in page
+    assert "<script>alert" not in page
+    assert "<img src=http" not in page
 
 
 def test_an_item_page_shows_intake_answers_consent_and_records_the_view(
@@ -122,12 +125,14 @@ def test_a_source_page_shows_consent_and_what_the_source_sent(
 ) -> None:
     officer.post("/import", {"path": str(_bundle(make_bundle))})
     sources = officer.get("/sources").text
-    assert "brave tortoise" in sources and "quiet heron" in sources
+    assert "brave tortoise" in sources
+    assert "quiet heron" in sources
     heron = re.search(r'href="(/sources/[^"]+)">quiet heron', sources)
     assert heron
     page = officer.get(heron.group(1)).text
     assert "No consent recorded" not in page
-    assert "allows:" in page and "this platform only" in page
+    assert "allows:" in page
+    assert "this platform only" in page
     assert "1 item" in page
 
 
@@ -212,9 +217,11 @@ def test_a_broken_custody_log_gets_its_own_page(
 
 def test_an_unknown_item_and_an_unknown_case_get_clear_pages(officer: Officer) -> None:
     missing = officer.get("/items/" + "ab" * 32)
-    assert missing.status_code == 404 and "No such item" in missing.text
+    assert missing.status_code == 404
+    assert "No such item" in missing.text
     case = officer.get("/cases/nope")
-    assert case.status_code == 400 and "The case cannot be used like this" in case.text
+    assert case.status_code == 400
+    assert "The case cannot be used like this" in case.text
     assert officer.get("/no/such/page").status_code == 404
 
 
@@ -225,7 +232,8 @@ def test_an_unexpected_failure_shows_a_short_page_and_no_traceback(
     page = officer.get("/cases")
     assert page.status_code == 500
     assert "Something went wrong" in page.text
-    assert "Traceback" not in page.text and "JSONDecodeError" not in page.text
+    assert "Traceback" not in page.text
+    assert "JSONDecodeError" not in page.text
 
 
 def test_a_working_copy_is_made_from_the_item_page(
