@@ -1,5 +1,6 @@
 # The Skrynka server: both web interfaces under gunicorn, gnupg for encryption, tor for the
-# onion services. Dependencies come from requirements-server.lock (the `server` and `postgres`
+# onion services. devtools (development data) is not copied: production never runs it.
+# Dependencies come from requirements-server.lock (the `server` and `postgres`
 # extras) with --require-hashes, as `make` installs the full requirements.lock (README.md).
 #
 #   docker build -t skrynka .
@@ -28,6 +29,7 @@ COPY pyproject.toml babel.cfg ./
 COPY core ./core
 COPY crypto ./crypto
 COPY onion ./onion
+COPY server ./server
 COPY source_app ./source_app
 COPY journalist_app ./journalist_app
 COPY workstation ./workstation

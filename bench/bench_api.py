@@ -22,10 +22,10 @@ from sqlalchemy import select
 from bench.bench_inbox import QueryCounter
 from bench.instance import insert_rows, open_bench_instance
 from bench.timing import median_ms
-from core.devdata import seed_dev_data
 from core.instance import Instance
-from core.journalists import open_session
 from core.models import Journalist, Reply, SeenSubmission, Source, Submission
+from core.staff_sessions import open_session
+from devtools.devdata import seed_dev_data
 
 # From the issue: under 1 s at 10,000 sources, query count independent of size.
 LIST_TARGET_MS = 1000.0

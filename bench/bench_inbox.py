@@ -147,7 +147,8 @@ def seed_inbox(
 
 
 def _signed_in_client(instance: Instance) -> tuple[Any, Journalist]:
-    from core.journalists import create_journalist, open_session
+    from core.staff_accounts import create_journalist
+    from core.staff_sessions import open_session
     from journalist_app import create_app
     from journalist_app.session import COOKIE_NAME
 

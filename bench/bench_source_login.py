@@ -26,8 +26,8 @@ _CODENAME = re.compile(r'id="codename">([^<]+)<')
 
 
 def _new_instance(workdir: Path) -> Instance:
-    from core.setup import init_instance
     from crypto.submission_key import export_public_key, generate_key_pair
+    from server.setup import init_instance
 
     home = workdir / "key"
     home.mkdir(mode=0o700)

@@ -34,7 +34,7 @@ import requests
 
 from bench.instance import open_bench_instance
 from core.instance import Instance
-from core.serve import AppServer, GunicornProcess, gunicorn_command, server_environment
+from server.serve import AppServer, GunicornProcess, gunicorn_command, server_environment
 
 MIB = 1024 * 1024
 BIG_MIB = 256

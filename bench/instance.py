@@ -13,8 +13,8 @@ ROW_BATCH = 5_000
 
 def open_bench_instance(workdir: Path) -> Instance:
     """A dev-mode instance in `workdir` with a fresh submission key and the cheap test KDF."""
-    from core.setup import init_instance
     from crypto.submission_key import export_public_key, generate_key_pair
+    from server.setup import init_instance
 
     home = workdir / "key"
     home.mkdir(mode=0o700)

@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from core.errors import (
     BundleError,
     BundleItemMissing,
+    CiphertextStoreError,
     DamagedFile,
     EmptyBundle,
     StoredFileDamaged,
     StoredFileMissing,
-    StoreError,
 )
 from core.models import Reply, Submission
 
@@ -205,7 +205,7 @@ def _pin_member(instance: Instance, item: Submission | Reply, filename: str,
     try:
         path = instance.store.path_of(source.filesystem_id, filename)
         os.link(path, link)
-    except (StoreError, FileNotFoundError) as exc:
+    except (CiphertextStoreError, FileNotFoundError) as exc:
         raise BundleItemMissing(
             f"Item {item.uuid} ({filename}) can no longer be found (it was probably just "
             "deleted); reload the page and choose again."

@@ -1,14 +1,19 @@
-"""Errors raised by core. Every message tells the operator what to do next."""
+"""Errors raised by core, the domain and its storage. Every message says what to do next.
+
+Everything core raises on purpose derives from `CoreError`; the command line (`server.cli`) and
+the two web apps catch it at their edges. The server's own errors (set-up, serving, backups) are
+in `server.errors`, the development tools' in `devtools.errors`.
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 
-class SkrynkaError(Exception):
+class CoreError(Exception):
     """Base class of every error core raises on purpose."""
 
 
-class SettingsError(SkrynkaError):
+class SettingsError(CoreError):
     """The settings are invalid; the message lists every problem, one per line."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -18,19 +23,19 @@ class SettingsError(SkrynkaError):
         )
 
 
-class DatabaseError(SkrynkaError):
+class DatabaseError(CoreError):
     """The database cannot be reached or its schema cannot be brought up to date."""
 
 
-class StoreError(SkrynkaError):
-    """A ciphertext store operation was refused or failed."""
+class CiphertextStoreError(CoreError):
+    """A ciphertext store (`core.store`) operation was refused or failed."""
 
 
-class UnsafeStorePath(StoreError):
+class UnsafeStorePath(CiphertextStoreError):
     """A source id or file name would leave the store or does not look like ours."""
 
 
-class StoredFileMissing(StoreError):
+class StoredFileMissing(CiphertextStoreError):
     """The database points at a ciphertext file that is not on disk."""
 
 
@@ -52,7 +57,7 @@ class DamagedFile:
         return f"{what} from {self.designation} (item {self.item_uuid})"
 
 
-class StoredFileDamaged(StoreError):
+class StoredFileDamaged(CiphertextStoreError):
     """Stored ciphertext no longer matches its recorded SHA-256; nothing of it was sent."""
 
     def __init__(self, damaged: Sequence[DamagedFile]) -> None:
@@ -66,11 +71,7 @@ class StoredFileDamaged(StoreError):
         )
 
 
-class SetupError(SkrynkaError):
-    """A new instance could not be created; nothing was left behind."""
-
-
-class InstanceError(SkrynkaError):
+class InstanceError(CoreError):
     """The instance is not fit to serve; the message lists every problem, one per line."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -80,14 +81,10 @@ class InstanceError(SkrynkaError):
         )
 
 
-class ServeError(SkrynkaError):
-    """The web servers could not be started or stopped."""
-
-
 # --- Staff accounts, replies, deletion, transfer bundles, the audit log ---
 
 
-class AuthenticationFailed(SkrynkaError):
+class AuthenticationFailed(CoreError):
     """A staff sign-in was refused. Subclasses never say which factor was wrong."""
 
 
@@ -115,16 +112,46 @@ class LoginThrottled(AuthenticationFailed):
         )
 
 
-class JournalistError(SkrynkaError):
+class JournalistError(CoreError):
     """A staff account could not be created or changed; nothing was changed."""
 
 
 class InvalidUsername(JournalistError):
     """The username is empty, too long or uses characters other than letters, digits, . _ -."""
 
+    def __init__(self) -> None:
+        super().__init__(
+            "Usernames are 3 to 64 characters: letters, digits, '.', '_' or '-', starting with "
+            "a letter or digit. Choose another username."
+        )
+
+
+class InvalidName(JournalistError):
+    """A first or last name is too long or holds control characters."""
+
+    def __init__(self, what: str, max_chars: int) -> None:
+        self.what = what
+        super().__init__(
+            f"The {what} must be at most {max_chars} printable characters. Shorten it."
+        )
+
+
+class InvalidPassphrase(JournalistError):
+    """A passphrase given from outside (demo data, migrations) is too short or too long."""
+
+    def __init__(self, min_chars: int, max_chars: int) -> None:
+        super().__init__(
+            f"A passphrase must be {min_chars} to {max_chars} characters; "
+            "leave it out to have one generated."
+        )
+
 
 class UsernameTaken(JournalistError):
     """Another staff account already uses this username."""
+
+    def __init__(self, username: str) -> None:
+        self.username = username
+        super().__init__(f"The username {username!r} is taken. Choose another one.")
 
 
 class InvalidOtpSecret(JournalistError):
@@ -135,7 +162,7 @@ class InvalidOtpCode(JournalistError):
     """A one-time code did not verify (wrong, expired or already used)."""
 
 
-class ReplyError(SkrynkaError):
+class ReplyError(CoreError):
     """A reply could not be encrypted or stored; nothing was stored."""
 
 
@@ -150,7 +177,7 @@ class ReplyUuidInUse(ReplyError):
     """A reply with this uuid already exists (an API client sent the same reply twice)."""
 
 
-class BundleError(SkrynkaError):
+class BundleError(CoreError):
     """A transfer bundle could not be written."""
 
 
@@ -162,7 +189,7 @@ class EmptyBundle(BundleError):
     """No items were chosen for the bundle."""
 
 
-class AuditError(SkrynkaError):
+class AuditError(CoreError):
     """The audit log could not be written or read."""
 
 
@@ -182,7 +209,7 @@ class FieldProblem:
         return f"{self.field}: {self.code.replace('_', ' ')}{limit}"
 
 
-class AnswersError(SkrynkaError):
+class AnswersError(CoreError):
     """A source's answers were refused; `problems` names every field at fault, nothing was kept."""
 
     what = "answers"
@@ -210,15 +237,15 @@ class InvalidIntake(AnswersError):
 # --- Sources and submissions ------------------------------------------------------------------
 
 
-class DesignationExhausted(SkrynkaError):
+class DesignationExhausted(CoreError):
     """No unused journalist designation could be drawn."""
 
 
-class UnknownSource(SkrynkaError):
+class UnknownSource(CoreError):
     """No source matches the codename or id given (it never existed or was deleted)."""
 
 
-class SubmissionRefused(SkrynkaError):
+class SubmissionRefused(CoreError):
     """A submission was refused because of what the source sent; nothing was stored."""
 
 
@@ -264,22 +291,3 @@ class UploadTooLarge(SubmissionRefused):
     def __init__(self, limit: int) -> None:
         self.limit = limit
         super().__init__(f"The upload is larger than the limit of {limit} bytes.")
-
-
-# --- Development data ---
-
-
-class DevDataError(SkrynkaError):
-    """Development data could not be created; the instance was left as it was before the batch."""
-
-
-class DevDataRefused(DevDataError):
-    """The instance is not a development instance (or cannot take more seeded sources)."""
-
-
-class GpgBatchFailed(DevDataError):
-    """gpg failed while encrypting development data."""
-
-
-class BackupError(SkrynkaError):
-    """A backup could not be written; nothing was left behind."""

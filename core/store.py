@@ -44,7 +44,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from core.errors import StoredFileMissing, StoreError, UnsafeStorePath
+from core.errors import CiphertextStoreError, StoredFileMissing, UnsafeStorePath
 
 # A source id: 64 lower-case hex characters (crypto.types.SourceId).
 FILESYSTEM_ID_PATTERN = re.compile(r"[0-9a-f]{64}")
@@ -172,14 +172,18 @@ class CiphertextStore:
         check_filename(filename)
         temp = Path(temp)
         if temp.is_symlink() or not temp.is_file():
-            raise StoreError(f"The temp file {temp.name} is missing; the upload was not stored.")
+            raise CiphertextStoreError(
+                f"The temp file {temp.name} is missing; the upload was not stored."
+            )
         tmp_root = os.path.realpath(self.tmp_dir)
         if os.path.commonpath([tmp_root, os.path.realpath(temp)]) != tmp_root:
             raise UnsafeStorePath("Refused to store a file that is not in the store's temp dir.")
         owner = self._claim_work_dir().name[len(WORK_DIR_PREFIX) :]
         source_dir = self._ensure_source_dir(filesystem_id)
         if self._inside(source_dir / filename).exists():
-            raise StoreError(f"{filename} already exists for this source; it was not overwritten.")
+            raise CiphertextStoreError(
+                f"{filename} already exists for this source; it was not overwritten."
+            )
         pending = self._inside(
             source_dir / f"{PENDING_PREFIX}{owner}-{os.urandom(8).hex()}-{filename}"
         )
@@ -206,7 +210,7 @@ class CiphertextStore:
             _link_or_rename(path, final)
         except FileExistsError as exc:
             if not (path.exists() and os.path.samefile(path, final)):
-                raise StoreError(
+                raise CiphertextStoreError(
                     f"{pending.filename} already exists for this source; the new file stays "
                     f"pending as {path.name} and was not overwritten."
                 ) from exc
@@ -214,7 +218,7 @@ class CiphertextStore:
             # Finalized before (the pending name is gone and the final one is there): done.
             if final.is_file():
                 return final
-            raise StoreError(
+            raise CiphertextStoreError(
                 f"The pending file for {pending.filename} vanished before it was finalized; "
                 "restore the store from backup or delete the item."
             ) from None

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, Response, abort, g, render_template, send_file
 
-from core.journalists import reset_passphrase
+from core.staff_accounts import reset_passphrase
 from journalist_app.auth import login_required
 from journalist_app.context import db, me, staff
 from journalist_app.forms import ActionForm

@@ -9,18 +9,17 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from core.audit import count_entries, list_entries, verify_audit_log
 from core.errors import InvalidOtpCode, JournalistError
-from core.journalists import (
+from core.models import InstanceConfig, Journalist
+from core.staff_accounts import (
     create_journalist,
     delete_journalist,
     find_journalist_by_uuid,
     list_journalists,
-    provisioning_uri,
     reset_passphrase,
     reset_two_factor,
     update_journalist,
-    verify_two_factor,
 )
-from core.models import InstanceConfig, Journalist
+from core.two_factor import provisioning_uri, verify_two_factor
 from journalist_app.auth import admin_required
 from journalist_app.context import db, me, staff
 from journalist_app.errors import LogoRejected

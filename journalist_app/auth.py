@@ -2,7 +2,7 @@
 
 Sign-in takes username, passphrase and a one-time code together and answers every failure
 with the same words, so nobody learns which factor was wrong or whether a username exists.
-The session is a row in the database (``core.journalists``); the cookie carries only its
+The session is a row in the database (``core.staff_sessions``); the cookie carries only its
 random token (``journalist_app.session``).
 """
 
@@ -25,13 +25,9 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.errors import AuthenticationFailed, LoginThrottled
-from core.journalists import (
-    authenticate_journalist,
-    find_journalist,
-    open_session,
-    resolve_session,
-    revoke_session,
-)
+from core.sign_in import authenticate_journalist
+from core.staff_accounts import find_journalist
+from core.staff_sessions import open_session, resolve_session, revoke_session
 from journalist_app.context import db, me, staff
 from journalist_app.forms import LoginForm
 from journalist_app.notices import current_notice

@@ -16,8 +16,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from core.journalists import NAME_MAX_CHARS, PASSPHRASE_MAX_CHARS
 from core.replies import REPLY_MAX_CHARS
+from core.staff_accounts import NAME_MAX_CHARS, PASSPHRASE_MAX_CHARS
 
 SECOND_FACTORS = [
     SelectChoice("totp", "Authenticator app (TOTP)"),

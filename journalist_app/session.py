@@ -2,7 +2,7 @@
 
 Flask's default session is a signed cookie that carries its data to the browser and back. Here
 the browser only ever holds a random token: if its SHA-256 is in the ``journalist_sessions``
-table the visitor is signed in (see ``core.journalists``), otherwise the token only binds the
+table the visitor is signed in (see ``core.staff_sessions``), otherwise the token only binds the
 sign-in form's CSRF token to this browser. The CSRF secret Flask-WTF expects to find in the
 session is derived from the token with a keyed hash, so there is no session data to store
 anywhere. Signing in replaces the token (no session fixation); signing out replaces it again.

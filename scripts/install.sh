@@ -40,6 +40,12 @@ fi
 # Every dependency is pinned by hash: a changed or substituted package fails the install.
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps -e .
+# The development tools (`devtools`: `skrynka dev-data`) are not part of the distribution, so the
+# server and workstation never carry them; this development install reaches them in the checkout.
+"$VENV/bin/python" - "$PWD" <<'PYTHON'
+import pathlib, sys, sysconfig
+pathlib.Path(sysconfig.get_paths()["purelib"], "skrynka-devtools.pth").write_text(sys.argv[1] + "\n")
+PYTHON
 
 # axe-core (accessibility checks in the browser tests) comes from the npm registry, pinned by
 # package-lock.json's integrity hash; nothing from node_modules ships with Skrynka.

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
-from core.errors import InvalidConsent, StoreError, UnknownSource
+from core.errors import CiphertextStoreError, InvalidConsent, UnknownSource
 from core.submissions import store_consent_change
 from crypto.errors import CryptoError
 from source_app.answers import AnswerFields, problem_texts, read_consent, record_consent
@@ -37,7 +37,7 @@ def make_consent_blueprint() -> Blueprint:
         except UnknownSource:
             context.sessions.log_out(session)
             return render_template("session_expired.html"), 401
-        except (CryptoError, StoreError):
+        except (CryptoError, CiphertextStoreError):
             return render_template("submit_failed.html"), 503
         flash(
             str(gettext("Your choices are saved. They apply to everything you have sent.")),

@@ -28,6 +28,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError
 
 from core.errors import (
+    CiphertextStoreError,
     EmptyFile,
     EmptySubmission,
     InvalidConsent,
@@ -36,7 +37,6 @@ from core.errors import (
     MessageNotText,
     MessageTooLong,
     MessageTooShort,
-    StoreError,
     SubmissionRefused,
     UnknownSource,
     UploadsDisabled,
@@ -269,7 +269,7 @@ def submit() -> Any:
         except UnknownSource:
             source_context().sessions.log_out(session)
             return render_template("session_expired.html"), 401
-        except (CryptoError, StoreError):
+        except (CryptoError, CiphertextStoreError):
             return render_template("submit_failed.html"), 503
     flash(_("Thank you. We received your submission."), "success")
     return redirect(url_for("main.lookup"), code=303)

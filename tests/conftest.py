@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from core.instance import Instance, open_instance
-from core.setup import init_instance
+from server.setup import init_instance
 from tests.support.gunicorn import GunicornRunner
 from tests.support.keys import KeyPair, make_key_pair
 from tests.support.postgres import PostgresServer, start_postgres

@@ -29,12 +29,6 @@ from sqlalchemy import select, update
 from core.instance import Instance
 from core.models import AuditEntry, Source, Submission
 from crypto.submission_key import export_secret_key
-from tests.journalist_app.staff import (
-    StaffAccount,
-    make_staff_account,
-    sign_in_browser,
-    start_staff_server,
-)
 from tests.story.album import Album
 from tests.story.officer import (
     EvidenceOfficer,
@@ -44,6 +38,12 @@ from tests.story.officer import (
 )
 from tests.story.source import Intake, RussianSource
 from tests.support.keys import KeyPair
+from tests.support.staff import (
+    StaffAccount,
+    make_staff_account,
+    sign_in_browser,
+    start_staff_server,
+)
 from tests.workstation.media import jpeg_with_gps
 
 pytestmark = pytest.mark.browser

@@ -1,7 +1,10 @@
 """`skrynka-workstation`: the evidence officer's command on the air-gapped machine.
 
 Everything here is the edge: parse arguments, open the store, call one function of the package,
-print the outcome, and turn `WorkstationError`s into messages and exit codes.
+print the outcome, and turn `WorkstationError`s into messages and exit codes. `main` catches
+`WorkstationError` and its subclasses only (the exit code of each is in `EXIT_CODES`); the
+package translates what it meets from crypto, gpg and the file system into those, so anything
+else reaching here is a defect and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ from workstation.errors import (
     BundleRejected,
     CaseError,
     CustodyBroken,
+    EvidenceStoreError,
     ItemNotFound,
     KeySetupError,
     MetadataToolError,
     PackageInvalid,
-    StoreError,
     WorkstationError,
 )
 from workstation.keyring import import_secret_key, secret_key_fingerprints
@@ -67,7 +70,7 @@ EXIT_CODES: tuple[tuple[type[WorkstationError], int], ...] = (
     (ItemNotFound, EXIT_NOT_FOUND),
     (AmbiguousItem, EXIT_NOT_FOUND),
     (CaseError, EXIT_NOT_FOUND),
-    (StoreError, EXIT_STORE),
+    (EvidenceStoreError, EXIT_STORE),
     (KeySetupError, EXIT_STORE),
     (WorkstationError, EXIT_ERROR),
 )
@@ -93,7 +96,7 @@ class _Context:
 def _store_path(args: argparse.Namespace) -> Path:
     value = getattr(args, "store", None) or os.environ.get(STORE_ENV)
     if not value:
-        raise StoreError(f"no evidence store given; pass --store DIR or set {STORE_ENV}")
+        raise EvidenceStoreError(f"no evidence store given; pass --store DIR or set {STORE_ENV}")
     return Path(value)
 
 

@@ -11,18 +11,18 @@ class WorkstationError(Exception):
     """Base class of everything the workstation reports to the operator."""
 
 
-class StoreError(WorkstationError):
+class EvidenceStoreError(WorkstationError):
     """The evidence store is missing, incomplete or cannot be written."""
 
 
-class StoreExists(StoreError):
+class StoreExists(EvidenceStoreError):
     def __init__(self, path: str) -> None:
         super().__init__(
             f"{path} already holds an evidence store; choose an empty or new directory"
         )
 
 
-class StoreMissing(StoreError):
+class StoreMissing(EvidenceStoreError):
     def __init__(self, path: str) -> None:
         super().__init__(
             f"no evidence store at {path}; create one with `skrynka-workstation init --store DIR`"
@@ -30,7 +30,7 @@ class StoreMissing(StoreError):
         )
 
 
-class StoreLocked(StoreError):
+class StoreLocked(EvidenceStoreError):
     def __init__(self, path: str) -> None:
         super().__init__(
             f"another skrynka-workstation command is changing {path}; wait for it and retry"
@@ -115,7 +115,7 @@ class PackageInvalid(WorkstationError):
         )
 
 
-class CatalogueIndexBroken(StoreError):
+class CatalogueIndexBroken(EvidenceStoreError):
     """The derived catalogue index cannot be read; the store itself is untouched."""
 
     def __init__(self, path: str, reason: str) -> None:

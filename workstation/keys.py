@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from crypto.signing import Signer, fingerprint_of, generate_signing_seed
-from workstation.errors import KeySetupError, StoreError
+from workstation.errors import EvidenceStoreError, KeySetupError
 from workstation.store import EvidenceStore, write_bytes_atomic
 
 ED25519_KEY_SIZE = 32
@@ -64,9 +64,9 @@ def pin_server_key(store: EvidenceStore, key: bytes) -> str:
 def load_pinned_server_key(store: EvidenceStore) -> bytes:
     key = store.pinned_server_key_path.read_bytes()
     if len(key) != ED25519_KEY_SIZE:
-        raise StoreError(f"{store.pinned_server_key_path} is damaged; re-create the store")
+        raise EvidenceStoreError(f"{store.pinned_server_key_path} is damaged; re-create the store")
     if fingerprint_of(key) != store.read_config().server_key_fingerprint:
-        raise StoreError(
+        raise EvidenceStoreError(
             f"{store.pinned_server_key_path} no longer matches the fingerprint pinned at init;"
             " someone replaced it — investigate before importing anything"
         )
@@ -82,8 +82,8 @@ def create_workstation_key(store: EvidenceStore) -> Signer:
 def load_workstation_signer(store: EvidenceStore) -> Signer:
     path = store.workstation_key_path
     if os.stat(path).st_mode & 0o077:
-        raise StoreError(f"{path} is readable by others; run `chmod 600 {path}`")
+        raise EvidenceStoreError(f"{path} is readable by others; run `chmod 600 {path}`")
     signer = Signer(path.read_bytes())
     if signer.fingerprint != store.read_config().workstation_key_fingerprint:
-        raise StoreError(f"{path} is not the key this store was created with; restore it")
+        raise EvidenceStoreError(f"{path} is not the key this store was created with; restore it")
     return signer

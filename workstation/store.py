@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workstation.errors import StoreError, StoreExists, StoreLocked, StoreMissing
+from workstation.errors import EvidenceStoreError, StoreExists, StoreLocked, StoreMissing
 
 STORE_FORMAT = "skrynka-workstation-store"
 STORE_VERSION = 1
@@ -175,7 +175,7 @@ class EvidenceStore:
             raise StoreMissing(str(self.root))
         raw = read_json(self.config_path)
         if raw.get("format") != STORE_FORMAT or raw.get("version") != STORE_VERSION:
-            raise StoreError(
+            raise EvidenceStoreError(
                 f"{self.config_path} is not a version {STORE_VERSION} evidence store;"
                 " use the skrynka-workstation release that created it"
             )

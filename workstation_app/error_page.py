@@ -33,7 +33,7 @@ _STORE = _l("Check that the evidence store is where the desk was started with, t
 EXPLANATIONS: dict[type[ws.WorkstationError], Explanation] = {
     ws.WorkstationError: Explanation(400, _l("This could not be done"), _l(
         "Nothing was changed. Read the details below; they say what to do.")),
-    ws.StoreError: Explanation(500, _l("The evidence store cannot be used"), _STORE),
+    ws.EvidenceStoreError: Explanation(500, _l("The evidence store cannot be used"), _STORE),
     ws.StoreExists: Explanation(409, _l("There is already an evidence store there"), _STORE),
     ws.StoreMissing: Explanation(500, _l("The evidence store is missing"), _STORE),
     ws.StoreLocked: Explanation(409, _l("Someone else is changing the store"), _l(

@@ -40,6 +40,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def utc_moment(now: datetime | None) -> datetime:
+    """``now`` if given (it must carry a time zone), else the current UTC time."""
+    if now is None:
+        return utc_now()
+    if now.tzinfo is None:
+        raise ValueError("naive datetime given where a UTC time is needed")
+    return now
+
+
 def new_uuid() -> str:
     return str(uuid.uuid4())
 

@@ -6,14 +6,10 @@ from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
 from core.errors import AuthenticationFailed, LoginThrottled
-from core.journalists import (
-    authenticate_journalist,
-    find_journalist,
-    list_journalists,
-    open_session,
-    revoke_session,
-)
 from core.models import Journalist
+from core.sign_in import authenticate_journalist
+from core.staff_accounts import find_journalist, list_journalists
+from core.staff_sessions import open_session, revoke_session
 from journalist_app.api.body import read_body_object
 from journalist_app.api.context import ApiContext, json_response, read_token
 from journalist_app.api.errors import InvalidField, MissingField, SignInFailed

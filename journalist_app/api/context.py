@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
 from core.instance import Instance
-from core.journalists import resolve_session
 from core.models import Journalist
+from core.staff_sessions import resolve_session
 from journalist_app.api.errors import InvalidField, TokenInvalid, TokenMissing
 from journalist_app.api.listing import Page
 

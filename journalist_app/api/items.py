@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core import deletion
 from core.bundle import VerifiedFile, open_verified_file
-from core.errors import ReplyError, ReplyUuidInUse, StoredFileDamaged, StoreError
+from core.errors import CiphertextStoreError, ReplyError, ReplyUuidInUse, StoredFileDamaged
 from core.models import Journalist, Reply, Source, Submission
 from core.replies import store_reply
 from core.seen import mark_seen
@@ -90,7 +90,7 @@ def download_item(
         verified = open_verified_file(ctx.instance, item)
     except StoredFileDamaged as exc:
         raise refuse_damaged(ctx, db, journalist, exc, "download_refused") from exc
-    except StoreError as exc:
+    except CiphertextStoreError as exc:
         kind = "reply" if isinstance(item, Reply) else "submission"
         raise UnknownObject(f"The file of this {kind} is missing from the store.") from exc
     ctx.record(db, journalist, "download", object=item.uuid, ciphertext_sha256=item.sha256)

@@ -28,8 +28,8 @@ from core.replies import encrypt_reply, store_reply
 from crypto._gpg import run_gpg
 from crypto.receipt import decode_receipt
 from crypto.signing import verify_signature
-from tests.journalist_app.staff import make_source, make_staff_account
 from tests.support.keys import KeyPair
+from tests.support.staff import make_source, make_staff_account
 from workstation.bundle import open_bundle as workstation_open_bundle
 
 

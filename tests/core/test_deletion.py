@@ -11,7 +11,7 @@ from core.instance import Instance
 from core.models import Journalist, Reply, SeenSubmission, Source, Submission
 from core.replies import store_reply
 from core.seen import mark_seen
-from tests.journalist_app.staff import SeededSource, make_source, make_staff_account
+from tests.support.staff import SeededSource, make_source, make_staff_account
 
 
 @pytest.fixture

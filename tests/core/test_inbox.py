@@ -14,7 +14,7 @@ from core.inbox import (
 from core.instance import Instance
 from core.models import Journalist, SeenSubmission, Source, Submission
 from core.seen import mark_seen, mark_unseen
-from tests.journalist_app.staff import make_staff_account
+from tests.support.staff import make_staff_account
 
 
 def journalist_of(instance: Instance) -> Journalist:

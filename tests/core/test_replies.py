@@ -27,8 +27,8 @@ from core.sources import derive_secrets
 from core.store import ReconcileResult
 from crypto._gpg import run_gpg
 from crypto.reply_key import decrypt_with_reply_key
-from tests.journalist_app.staff import SeededSource, make_source, make_staff_account
 from tests.support.keys import KeyPair
+from tests.support.staff import SeededSource, make_source, make_staff_account
 
 
 @pytest.fixture

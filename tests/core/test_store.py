@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import StoredFileMissing, StoreError, UnsafeStorePath
+from core.errors import CiphertextStoreError, StoredFileMissing, UnsafeStorePath
 from core.store import CiphertextStore, ReconcileResult
 
 SOURCE = "a" * 64
@@ -76,7 +76,7 @@ def test_finalize_moves_the_whole_file_into_place(store: CiphertextStore) -> Non
 def test_commit_never_overwrites_a_stored_file(store: CiphertextStore) -> None:
     store_final(store, b"first", SOURCE, NAME)
     second = write_temp(store, b"second")
-    with pytest.raises(StoreError, match="already exists"):
+    with pytest.raises(CiphertextStoreError, match="already exists"):
         store.commit(second, SOURCE, NAME)
     assert store.path_of(SOURCE, NAME).read_bytes() == b"first"
     assert second.exists()
@@ -86,7 +86,7 @@ def test_finalize_never_overwrites_a_file_stored_meanwhile(store: CiphertextStor
     first = store.commit(write_temp(store, b"first"), SOURCE, NAME)
     second = store.commit(write_temp(store, b"second"), SOURCE, NAME)
     store.finalize(first)
-    with pytest.raises(StoreError, match="not overwritten"):
+    with pytest.raises(CiphertextStoreError, match="not overwritten"):
         store.finalize(second)
     assert store.path_of(SOURCE, NAME).read_bytes() == b"first"
     assert second.path.read_bytes() == b"second"

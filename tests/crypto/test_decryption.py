@@ -14,7 +14,7 @@ from crypto.decryption import FileSpan, decrypt_file_submission, decrypt_to
 from crypto.encryption import encrypt_bytes
 from crypto.errors import DecryptionFailed
 from crypto.gzip_layer import FALLBACK_GZIP_NAME
-from tests.crypto.conftest import KeyHome, digest_of, encrypt_stream, run_gpg_cli
+from tests.support.gpg_homes import KeyHome, digest_of, encrypt_stream, run_gpg_cli
 
 
 def test_empty_file_round_trips(tmp_path: Path, server: KeyHome, workstation: KeyHome) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from crypto.decryption import decrypt_file_submission
 from crypto.encryption import COALESCE_BYTES, open_encryptor
-from tests.crypto.conftest import KeyHome, digest_of
+from tests.support.gpg_homes import KeyHome, digest_of
 
 
 def test_a_reused_write_buffer_does_not_change_the_hashes(

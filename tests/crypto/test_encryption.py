@@ -13,7 +13,7 @@ from crypto.decryption import decrypt_file_submission, decrypt_to
 from crypto.encryption import COALESCE_BYTES, FLUSH_BYTES, encrypt_bytes, open_encryptor
 from crypto.errors import GpgFailed, SubmissionKeyMissing
 from crypto.types import Fingerprint
-from tests.crypto.conftest import KeyHome, digest_of, encrypt_stream, run_gpg_cli
+from tests.support.gpg_homes import KeyHome, digest_of, encrypt_stream, run_gpg_cli
 
 
 @pytest.mark.parametrize("piece", [1, 4096, COALESCE_BYTES + 3])

@@ -14,7 +14,7 @@ from crypto.decryption import DecryptedFile, decrypt_file_submission
 from crypto.encryption import COALESCE_BYTES, encrypt_bytes
 from crypto.errors import DecryptionFailed
 from crypto.gzip_layer import gzip_header_name
-from tests.crypto.conftest import KeyHome, digest_of, encrypt_stream, run_gpg_cli
+from tests.support.gpg_homes import KeyHome, digest_of, encrypt_stream, run_gpg_cli
 
 
 def test_file_is_gzip_with_original_name_for_securedrop_clients(

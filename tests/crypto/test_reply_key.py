@@ -9,7 +9,7 @@ import pytest
 
 from crypto.errors import CryptoError, DecryptionFailed
 from crypto.reply_key import REPLY_KEY_UID, ReplyKey, create_reply_key, decrypt_with_reply_key
-from tests.crypto.conftest import HomeFactory, KeyHome, run_gpg_cli
+from tests.support.gpg_homes import HomeFactory, KeyHome, run_gpg_cli
 
 # 2013-05-14T00:00:00Z
 FIXED_EPOCH = 1368489600

@@ -20,7 +20,7 @@ from crypto.submission_key import (
     parse_fingerprint,
 )
 from crypto.types import Fingerprint
-from tests.crypto.conftest import HomeFactory, KeyHome, run_gpg_cli
+from tests.support.gpg_homes import HomeFactory, KeyHome, run_gpg_cli
 
 ED25519_SIGN = {"Key-Type": "eddsa", "Key-Curve": "ed25519", "Name-Real": "Test key"}
 CV25519_ENCRYPT = {"Subkey-Type": "ecdh", "Subkey-Curve": "cv25519", "Subkey-Usage": "encrypt"}

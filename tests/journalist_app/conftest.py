@@ -6,7 +6,7 @@ from flask.testing import FlaskClient
 
 from core.instance import Instance
 from journalist_app import create_app
-from tests.journalist_app.staff import StaffAccount, make_staff_account, sign_in_client
+from tests.support.staff import StaffAccount, make_staff_account, sign_in_client
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from core.inbox import find_source
 from core.instance import Instance
-from core.journalists import totp_code
 from core.models import AuditEntry, InstanceConfig, Journalist, JournalistSession, Reply
 from core.replies import store_reply
+from core.two_factor import totp_code
 from journalist_app.errors import LogoRejected
 from journalist_app.logo import check_png
-from tests.journalist_app.staff import (
+from tests.support.staff import (
     StaffAccount,
     csrf_from,
     make_source,

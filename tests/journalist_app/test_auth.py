@@ -7,10 +7,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from core.instance import Instance
-from core.journalists import totp_code
 from core.models import AuditEntry, JournalistSession
+from core.two_factor import totp_code
 from journalist_app.session import COOKIE_NAME
-from tests.journalist_app.staff import StaffAccount, csrf_from, fresh_code, sign_in_client
+from tests.support.staff import StaffAccount, csrf_from, fresh_code, sign_in_client
 
 FAILED = "Sign-in failed. Check your username and passphrase"
 
@@ -193,7 +193,7 @@ def test_every_response_carries_the_hardening_headers(client: FlaskClient) -> No
 def test_the_80_bit_development_secret_signs_in_through_the_web(
     client: FlaskClient, instance: Instance
 ) -> None:
-    from core.journalists import create_journalist
+    from core.staff_accounts import create_journalist
 
     with instance.sessions() as db:
         _journalist, passphrase = create_journalist(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core.instance import Instance
 from core.models import Journalist, Reply, Submission
-from tests.journalist_app.staff import (
+from tests.support.staff import (
     StaffAccount,
     fresh_code,
     make_source,

@@ -9,14 +9,14 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from core.cli import main
 from core.deletion import delete_submission
 from core.inbox import find_source
 from core.instance import Instance
 from core.models import AuditEntry, Reply, SeenSubmission, Source, Submission
 from core.sources import derive_secrets
 from crypto.reply_key import decrypt_with_reply_key
-from tests.journalist_app.staff import SeededSource, StaffAccount, csrf_from, make_source
+from server.cli import main
+from tests.support.staff import SeededSource, StaffAccount, csrf_from, make_source
 
 CHUNK = 256 * 1024
 

@@ -4,11 +4,11 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.demo import create_demo_instance, prepare_demo, saved_demo_notes
 from core.instance import open_instance
-from core.journalists import totp_code
+from core.two_factor import totp_code
 from journalist_app import create_app
-from tests.journalist_app.staff import csrf_from
+from server.demo import create_demo_instance, prepare_demo, saved_demo_notes
+from tests.support.staff import csrf_from
 
 
 def test_the_demo_printout_has_a_working_admin(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bench.bench_inbox import QueryCounter, seed_inbox
 from core.instance import Instance
 from core.models import AuditEntry, SeenSubmission, Source, Submission
-from tests.journalist_app.staff import csrf_from, make_source
+from tests.support.staff import csrf_from, make_source
 
 
 def bulk(client: FlaskClient, action: str, uuids: list[str], **extra: str) -> object:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,18 +11,10 @@ from pathlib import Path
 import pytest
 import stem.process
 
-from core.onion_commands import register_onion_commands
+from tests.support.ports import free_port
 
 # The private Tor network, shared by the whole session (see tests/support/tornet.py).
 from tests.support.tornet import tor_network  # noqa: F401
-
-OFFLINE = ("DisableNetwork 1",)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -97,14 +85,3 @@ def system_tor(tmp_path: Path, tor_binary: str) -> Iterator[SystemTor]:
         yield tor
     finally:
         tor.stop()
-
-
-def add_client_with_cli(data_dir: Path, name: str) -> str:
-    """Run `skrynka onion add-client NAME`; the line it prints for the staff device."""
-    parser = argparse.ArgumentParser(prog="skrynka")
-    register_onion_commands(parser.add_subparsers(), lambda args: data_dir)
-    args = parser.parse_args(["onion", "add-client", name])
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        assert args.func(args) == 0
-    return next(line for line in output.getvalue().splitlines() if ":descriptor:x25519:" in line)

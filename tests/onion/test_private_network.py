@@ -23,8 +23,8 @@ import requests
 
 from onion.publisher import OnionPublisher, PublishedAddresses
 from onion.tor_connection import LaunchSpec
-from tests.onion.conftest import add_client_with_cli
 from tests.onion.timings import record_timing
+from tests.support.onion import add_client_with_cli
 from tests.support.tornet import (
     SOCKS_ONION_MISSING_CLIENT_AUTH,
     TorNetwork,

@@ -17,7 +17,7 @@ from onion.publisher import (
 )
 from onion.service_key import parse_secret_key_file
 from onion.tor_connection import ControlPortSpec, LaunchSpec, open_tor_connection
-from tests.onion.conftest import OFFLINE
+from tests.support.onion import OFFLINE
 
 pytestmark = pytest.mark.tor
 

@@ -21,10 +21,10 @@ import psutil
 import pytest
 import requests
 
-from core.setup import init_instance
-from tests.onion.conftest import add_client_with_cli
+from server.setup import init_instance
 from tests.onion.timings import record_timing
 from tests.source_app.http_source import HttpSource
+from tests.support.onion import add_client_with_cli
 from tests.support.tornet import (
     SOCKS_ONION_MISSING_CLIENT_AUTH,
     TorNetwork,

@@ -16,7 +16,8 @@ from onion.tor_connection import (
     open_tor_connection,
     parse_controller_spec,
 )
-from tests.onion.conftest import OFFLINE, free_port
+from tests.support.onion import OFFLINE
+from tests.support.ports import free_port
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import journalist_app
 import source_app
 from core.instance import Instance
 from source_app.i18n import CONFIG_KEY as DEFAULT_LOCALE_CONFIG
-from tests.journalist_app.staff import StaffAccount, make_staff_account, sign_in_client
 from tests.source_app.pages import SourceClient
+from tests.support.staff import StaffAccount, make_staff_account, sign_in_client
 
 
 @pytest.fixture

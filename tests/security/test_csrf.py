@@ -5,8 +5,8 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.journalist_app.staff import StaffAccount
 from tests.source_app.pages import SourceClient
+from tests.support.staff import StaffAccount
 
 FAKE_UUID = "00000000-0000-4000-8000-000000000000"
 

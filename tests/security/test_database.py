@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 from core.deletion import delete_source
 from core.instance import Instance
 from core.models import Source
-from tests.journalist_app.staff import make_source
+from tests.support.staff import make_source
 
 
 def files_holding(data_dir: Path, needle: bytes) -> list[str]:

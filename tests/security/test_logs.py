@@ -8,8 +8,9 @@ from flask import Flask
 from sqlalchemy import text
 
 from core.instance import Instance
-from core.journalists import find_journalist, open_session
-from tests.journalist_app.staff import StaffAccount
+from core.staff_accounts import find_journalist
+from core.staff_sessions import open_session
+from tests.support.staff import StaffAccount
 
 MARKER = "0d1f5e2a-7b8c-4d9e-a1b2-c3d4e5f6a7b8"
 

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 
 from core.instance import Instance
 from journalist_app.session import COOKIE_NAME
-from tests.journalist_app.staff import StaffAccount, csrf_from, fresh_code
+from tests.support.staff import StaffAccount, csrf_from, fresh_code
 
 PLANTED = "planted-token-chosen-by-the-attacker-0123456789"
 

@@ -13,10 +13,10 @@ from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from core.instance import Instance
-from core.journalists import create_journalist
 from core.models import InstanceConfig, Journalist, Reply, Source, Submission
 from core.replies import encrypt_reply, store_reply
 from core.sources import derive_secrets
+from core.staff_accounts import create_journalist
 from crypto.types import Codename
 from source_app.context import EXTENSION_KEY
 from tests.source_app.pages import SourceClient, codename_in, csrf_token_in

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-from core.serve import AppServer, GunicornProcess, gunicorn_command, server_environment
+from server.serve import AppServer, GunicornProcess, gunicorn_command, server_environment
 from tests.support.ports import free_port
 
 

@@ -8,8 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,11 @@ import pytest
 from crypto.signing import Signer, generate_signing_seed
 from crypto.submission_key import export_secret_key
 from tests.support.keys import KeyPair
-from tests.workstation.bundles import Sent, build_bundle, consent_document, intake_document
-from tests.workstation.media import jpeg_with_gps
+from tests.support.workstation import (
+    MakeBundle,
+    Workstation,
+)
+from tests.workstation.bundles import Sent, build_bundle
 from workstation.cli import main
 
 
@@ -53,19 +55,6 @@ def short_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-@dataclass
-class Workstation:
-    """An initialised store and a way to run the CLI against it."""
-
-    store: Path
-    capsys: pytest.CaptureFixture[str]
-
-    def run(self, *args: str, actor: str = "officer-anna") -> tuple[int, str, str]:
-        code = main([*args[:1], "--store", str(self.store), "--actor", actor, *args[1:]])
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-
 @pytest.fixture
 def workstation(
     short_dir: Path,
@@ -82,23 +71,6 @@ def workstation(
     # The secret-key import started a gpg-agent for this store's home; stop it.
     subprocess.run(["gpgconf", "--homedir", str(store / "gnupg"), "--kill", "gpg-agent"],
                    check=False, capture_output=True)
-
-
-MESSAGE_TEXT = "Мяне затрымалі 9 жніўня. They beat us in the yard.\n".encode()
-PHOTO_NAME = "IMG_2041.jpg"
-
-
-def first_submission(consent_to: list[str]) -> list[Sent]:
-    """A source's first submission: a message and a photo with GPS, consent in both receipts."""
-    consent = consent_document(consent_to, "2026-11-27T05:11:16.055418Z")
-    intake = intake_document()
-    return [
-        Sent("message", MESSAGE_TEXT, consent=consent, intake=intake),
-        Sent("file", jpeg_with_gps(), name=PHOTO_NAME, consent=consent, intake=intake),
-    ]
-
-
-MakeBundle = Callable[..., Path]
 
 
 @pytest.fixture

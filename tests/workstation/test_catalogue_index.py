@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
+from tests.support.workstation import MakeBundle, Workstation, first_submission
 from tests.workstation.bundles import Sent
-from tests.workstation.conftest import MakeBundle, Workstation, first_submission
 from workstation.catalogue import list_items
 from workstation.catalogue_index import (
     CatalogueIndex,

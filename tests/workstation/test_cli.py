@@ -11,7 +11,7 @@ import pytest
 
 from crypto.signing import Signer
 from tests.support.keys import KeyPair
-from tests.workstation.conftest import (
+from tests.support.workstation import (
     MESSAGE_TEXT,
     PHOTO_NAME,
     MakeBundle,

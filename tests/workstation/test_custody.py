@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crypto.signing import Signer, generate_signing_seed
-from tests.workstation.conftest import MakeBundle, Workstation, first_submission
+from tests.support.workstation import MakeBundle, Workstation, first_submission
 from workstation.custody import CustodyLog, signed_part, verify_custody
 from workstation.errors import CustodyBroken
 

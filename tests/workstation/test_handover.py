@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.keys import make_key_pair
+from tests.support.workstation import PHOTO_NAME, MakeBundle, Workstation, first_submission
 from tests.workstation.bundles import Sent, canonical, consent_document
-from tests.workstation.conftest import PHOTO_NAME, MakeBundle, Workstation, first_submission
 from tests.workstation.media import jpeg_with_gps
 from workstation.cli import EXIT_VERIFICATION_FAILED
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from crypto.signing import Signer, generate_signing_seed
-from tests.workstation.bundles import Sent, manifest_bytes, read_members, rewrite_bundle
-from tests.workstation.conftest import (
+from tests.support.workstation import (
     MESSAGE_TEXT,
     PHOTO_NAME,
     MakeBundle,
     Workstation,
     first_submission,
 )
+from tests.workstation.bundles import Sent, manifest_bytes, read_members, rewrite_bundle
 from tests.workstation.media import jpeg_with_gps
 from workstation.cli import EXIT_BUNDLE_REFUSED
 

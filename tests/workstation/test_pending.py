@@ -10,8 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tests.support.workstation import MakeBundle, Workstation, first_submission
 from tests.workstation.bundles import Sent
-from tests.workstation.conftest import MakeBundle, Workstation, first_submission
 from workstation.cli import EXIT_VERIFICATION_FAILED
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workstation.conftest import MakeBundle, Workstation, first_submission
+from tests.support.workstation import MakeBundle, Workstation, first_submission
 from workstation.cli import EXIT_VERIFICATION_FAILED
 from workstation.custody import CustodyLog, Entry
 

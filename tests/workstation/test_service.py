@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.workstation import MESSAGE_TEXT, MakeBundle, Workstation, first_submission
 from tests.workstation.bundles import Sent, consent_document
-from tests.workstation.conftest import MESSAGE_TEXT, MakeBundle, Workstation, first_submission
 from workstation.catalogue_index import ItemFilter
 from workstation.errors import CaseError, ExportPreviewMismatch, WorkstationError
 from workstation.package import verify_package

@@ -8,8 +8,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from tests.support.workstation import PHOTO_NAME, MakeBundle, Workstation, first_submission
 from tests.workstation.bundles import Sent
-from tests.workstation.conftest import PHOTO_NAME, MakeBundle, Workstation, first_submission
 from tests.workstation.media import jpeg_with_gps, png_with_text
 
 

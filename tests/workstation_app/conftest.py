@@ -13,9 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from tests.support.workstation import Workstation
 from tests.workstation.conftest import (  # noqa: F401 (fixtures shared with the workstation tests)
-    MakeBundle,
-    Workstation,
     make_bundle,
     secret_key_file,
     server_key_file,

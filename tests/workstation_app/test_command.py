@@ -16,13 +16,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.workstation_app.conftest import Workstation
+from tests.support.workstation import Workstation
 from workstation_app.command import main
 
 COMMAND = Path(sys.executable).with_name("skrynka-workstation")
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "localhost", "127.0.0.2"])
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "localhost", "127.0.0.2"])  # noqa: S104
 def test_the_desk_refuses_any_address_but_127_0_0_1(
     workstation: Workstation, host: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -66,7 +66,7 @@ def running_desk(workstation: Workstation) -> Iterator[tuple[subprocess.Popen[st
         if "/launch/" in line:
             url = line.strip()
             break
-    assert url.startswith("http://127.0.0.1:"), process.stderr.read() if not url else url
+    assert url.startswith("http://127.0.0.1:"), url or process.stderr.read()
     yield process, url
     process.send_signal(signal.SIGINT)
     try:

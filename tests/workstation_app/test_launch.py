@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from tests.workstation.conftest import first_submission
-from tests.workstation_app.conftest import HOST, Desk, MakeBundle, Officer, token_of
+from tests.support.workstation import MakeBundle, first_submission
+from tests.workstation_app.conftest import HOST, Desk, Officer, token_of
 from workstation_app import create_app
 from workstation_app.launch import LaunchGate
 

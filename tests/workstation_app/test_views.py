@@ -8,9 +8,9 @@ import json
 import re
 from pathlib import Path
 
+from tests.support.workstation import MESSAGE_TEXT, MakeBundle, first_submission
 from tests.workstation.bundles import Sent, consent_document
-from tests.workstation.conftest import MESSAGE_TEXT, first_submission
-from tests.workstation_app.conftest import Desk, MakeBundle, Officer
+from tests.workstation_app.conftest import Desk, Officer
 from workstation.catalogue_index import ItemFilter
 from workstation.package import verify_package
 

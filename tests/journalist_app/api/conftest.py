@@ -1,50 +1,16 @@
 """Fixtures for the API: a journalist app on a dev-data instance, tokens, live gunicorn."""
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
-from core.devdata import ContentSizes, SizeRange, seed_dev_data
-from core.instance import Instance, open_instance
-from core.journalists import open_session
-from core.models import Journalist, Source
-from core.setup import init_instance
+from core.instance import Instance
 from journalist_app import create_app
+from tests.support.api import Seeded, issue_token, make_dev_instance, seed
 from tests.support.keys import KeyPair
-
-# Small plaintexts keep seeding fast; sizes still vary so Etag and size checks mean something.
-SMALL = ContentSizes(
-    message=SizeRange(20, 600), file=SizeRange(200, 4000), reply=SizeRange(20, 300)
-)
-
-
-@dataclass(frozen=True)
-class Seeded:
-    instance: Instance
-    codenames: list[str]
-
-
-def make_dev_instance(data_dir: Path, keypair: KeyPair) -> Instance:
-    settings = init_instance(
-        data_dir,
-        keypair.public_armored,
-        dev_mode=True,
-        organization_name="Skrynka API Test",
-        instance_settings={"kdf": "testing"},
-        env={},
-    )
-    return open_instance(settings)
-
-
-def seed(instance: Instance, sources: int = 3) -> Seeded:
-    summary = seed_dev_data(instance, sources=sources, login_sources=1, sizes=SMALL, seed=5)
-    return Seeded(instance, summary.codenames)
 
 
 @pytest.fixture
@@ -65,23 +31,9 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def issue_token(instance: Instance, username: str = "journalist") -> str:
-    """A token straight from the session store (sign-in itself is tested in test_accounts)."""
-    with instance.sessions() as db:
-        journalist = db.scalars(select(Journalist).where(Journalist.username == username)).one()
-        token, _ = open_session(db, journalist, kind="api", lifetime=timedelta(hours=2))
-        db.commit()
-    return token
-
-
 @pytest.fixture
 def auth(seeded: Seeded) -> dict[str, str]:
     return {"Authorization": f"Token {issue_token(seeded.instance)}"}
-
-
-def source_uuids(instance: Instance) -> list[str]:
-    with instance.sessions() as db:
-        return list(db.scalars(select(Source.uuid).order_by(Source.id)))
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +60,3 @@ def live_server(live_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
         yield runner.start("journalist_app:create_app()", live_data_dir, threads=4)
     finally:
         runner.stop_all()
-
-
-LiveFactory = Callable[..., str]

@@ -6,15 +6,11 @@ from datetime import UTC, datetime, timedelta
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from core.devdata import DEV_OTP_SECRET, DEV_PASSPHRASE
-from core.journalists import (
-    delete_journalist,
-    reset_passphrase,
-    reset_two_factor,
-    totp_code,
-)
 from core.models import AuditEntry, Journalist, JournalistSession
-from tests.journalist_app.api.conftest import Seeded, issue_token
+from core.staff_accounts import delete_journalist, reset_passphrase, reset_two_factor
+from core.two_factor import totp_code
+from devtools.devdata import DEV_OTP_SECRET, DEV_PASSPHRASE
+from tests.support.api import Seeded, issue_token
 
 DATETIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -187,7 +183,7 @@ def test_authorization_header_must_be_exactly_token_and_value(
 
 
 def test_web_session_token_is_not_an_api_token(client: FlaskClient, seeded: Seeded) -> None:
-    from core.journalists import open_session
+    from core.staff_sessions import open_session
 
     with seeded.instance.sessions() as db:
         journalist = db.scalars(select(Journalist).where(Journalist.username == "journalist")).one()

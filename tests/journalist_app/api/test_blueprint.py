@@ -5,8 +5,8 @@ import json
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from tests.journalist_app.api.conftest import Seeded
-from tests.journalist_app.staff import make_staff_account, sign_in_client
+from tests.support.api import Seeded
+from tests.support.staff import make_staff_account, sign_in_client
 
 
 def assert_json_error(response, status: int, phrase: str) -> None:  # type: ignore[no-untyped-def]

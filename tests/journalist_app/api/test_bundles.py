@@ -9,10 +9,10 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from core.cli import main
 from core.instance import Instance
 from core.models import AuditEntry, Reply, SeenReply, SeenSubmission, Source, Submission
-from tests.journalist_app.api.conftest import Seeded
+from server.cli import main
+from tests.support.api import Seeded
 
 
 def flip_one_bit(instance: Instance, item_uuid: str) -> tuple[str, str, str]:

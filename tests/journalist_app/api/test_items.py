@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from core.models import AuditEntry, Journalist, Reply, SeenReply, SeenSubmission, Source
-from tests.journalist_app.api.conftest import Seeded, source_uuids
+from tests.support.api import Seeded, source_uuids
 from tests.support.keys import KeyPair
 
 SUBMISSION_KEYS = {
@@ -166,7 +166,7 @@ def test_replies_list_show_download_and_delete(
 def test_a_deleted_authors_replies_show_a_placeholder(
     client: FlaskClient, seeded: Seeded, auth: dict[str, str]
 ) -> None:
-    from core.journalists import delete_journalist
+    from core.staff_accounts import delete_journalist
 
     with seeded.instance.sessions() as db:
         delete_journalist(
@@ -266,7 +266,7 @@ def test_post_reply_refusals_change_nothing(
 def test_seen_marks_files_messages_and_replies_all_or_nothing(
     client: FlaskClient, seeded: Seeded
 ) -> None:
-    from tests.journalist_app.api.conftest import issue_token
+    from tests.support.api import issue_token
 
     auth = {"Authorization": f"Token {issue_token(seeded.instance, 'dellsberg')}"}
     submissions = client.get("/api/v1/submissions", headers=auth).get_json()["submissions"]

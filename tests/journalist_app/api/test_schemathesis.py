@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from core.devdata import DEV_OTP_SECRET, DEV_PASSPHRASE
-from core.journalists import totp_code
+from core.two_factor import totp_code
+from devtools.devdata import DEV_OTP_SECRET, DEV_PASSPHRASE
 from journalist_app.api.description import OPENAPI_PATH
 
 pytestmark = pytest.mark.slow

@@ -18,10 +18,10 @@ import pytest
 from sdclientapi import API, AuthError, ReplyError, WrongUUIDError
 from sdclientapi.sdlocalobjects import Source, Submission
 
-from core.devdata import DEV_OTP_SECRET, DEV_PASSPHRASE
 from core.instance import open_instance
-from core.journalists import totp_code
 from core.settings import load_settings
+from core.two_factor import totp_code
+from devtools.devdata import DEV_OTP_SECRET, DEV_PASSPHRASE
 from source_app import create_app as create_source_app
 from tests.source_app.pages import SourceClient
 from tests.support.keys import KeyPair

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from core.models import AuditEntry, Reply, Source, Submission
-from tests.journalist_app.api.conftest import Seeded, source_uuids
+from tests.support.api import Seeded, source_uuids
 
 SOURCE_KEYS = {
     "uuid",

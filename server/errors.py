@@ -1,0 +1,21 @@
+"""Errors of the server: set-up, serving and backups. Every message says what to do next.
+
+Everything here derives from `ServerError`. `server.cli` catches `ServerError` together with
+`CoreError`, `CryptoError` and `OnionError` (see its docstring) and prints the message.
+"""
+
+
+class ServerError(Exception):
+    """Base class of every error the server package raises on purpose."""
+
+
+class SetupError(ServerError):
+    """A new instance could not be created; nothing was left behind."""
+
+
+class ServeError(ServerError):
+    """The web servers could not be started or stopped."""
+
+
+class BackupError(ServerError):
+    """A backup could not be written; nothing was left behind."""
