@@ -29,7 +29,7 @@ from workstation.errors import CatalogueIndexBroken
 from workstation.store import EvidenceStore
 
 INDEX_NAME = "catalogue.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
@@ -39,6 +39,8 @@ CREATE TABLE items (
     kind TEXT NOT NULL,
     size INTEGER NOT NULL,
     name TEXT,
+    -- casefold()ed in Python: SQLite's lower() folds ASCII only, and names are often Cyrillic.
+    name_folded TEXT NOT NULL,
     first_imported_at TEXT NOT NULL,
     first_received_on TEXT NOT NULL
 );
@@ -51,10 +53,29 @@ CREATE TABLE submissions (
     received_on TEXT NOT NULL,
     PRIMARY KEY (item_id, submission_uuid)
 );
+-- One row per source, kept in step with `submissions`, so the list of sources is a page of
+-- rows rather than a grouping of every submission.
+CREATE TABLE sources (
+    source_uuid TEXT PRIMARY KEY,
+    designation TEXT NOT NULL,
+    items INTEGER NOT NULL,
+    first_received_on TEXT NOT NULL,
+    last_received_on TEXT NOT NULL
+);
 CREATE INDEX items_by_time ON items (first_imported_at DESC, item_id);
 CREATE INDEX items_by_kind ON items (kind, first_imported_at DESC, item_id);
+CREATE INDEX items_by_received ON items (first_received_on, first_imported_at DESC);
 CREATE INDEX submissions_by_source ON submissions (source_uuid, item_id);
 CREATE INDEX submissions_by_uuid ON submissions (submission_uuid);
+CREATE INDEX sources_by_last ON sources (last_received_on DESC, source_uuid);
+"""
+# `where` in the queries below is built from fixed fragments (`_where`); values are bound.
+_COLUMNS = "SELECT item_id, kind, size, name, first_imported_at, first_received_on"
+_SUMMARISE_SOURCES = """
+INSERT OR REPLACE INTO sources
+SELECT source_uuid, MAX(source_designation), COUNT(DISTINCT item_id), MIN(received_on),
+       MAX(received_on)
+FROM submissions {where} GROUP BY source_uuid
 """
 
 
@@ -135,28 +156,28 @@ class CatalogueIndex:
             raise CatalogueIndexBroken(str(self.path), str(exc)) from exc
         try:
             with closing(connection):
-                connection.execute("PRAGMA journal_mode=WAL")
                 yield connection
         except sqlite3.DatabaseError as exc:
             raise CatalogueIndexBroken(str(self.path), str(exc)) from exc
 
-    def check(self) -> None:
+    def schema_version(self) -> int:
         with self._connect() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
-            raise CatalogueIndexBroken(
-                str(self.path), f"schema version {version}, expected {SCHEMA_VERSION}"
-            )
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
 
     def record_items(self, items: Iterable[Item]) -> None:
         """Insert or replace the rows of these items (after an import or a repair)."""
         with self._connect() as db, db:
-            _insert_items(db, items)
+            touched: set[str] = set()
+            _insert_items(db, items, touched)
+            _summarise_sources(db, touched)
 
     def forget_item(self, item_id: str) -> None:
         with self._connect() as db, db:
+            touched = {row[0] for row in db.execute(
+                "SELECT source_uuid FROM submissions WHERE item_id = ?", (item_id,))}
             db.execute("DELETE FROM items WHERE item_id = ?", (item_id,))
             db.execute("DELETE FROM submissions WHERE item_id = ?", (item_id,))
+            _summarise_sources(db, touched)
 
     def list_items(self, wanted: ItemFilter, page: int = 1, page_size: int = PAGE_SIZE
                    ) -> ItemPage:
@@ -164,14 +185,26 @@ class CatalogueIndex:
         page_size = min(max(1, page_size), MAX_PAGE_SIZE)
         page = max(1, page)
         where, params = _where(wanted)
+        limits = [page_size, (page - 1) * page_size]
         with self._connect() as db:
-            total = int(db.execute(f"SELECT COUNT(*) FROM items{where}", params).fetchone()[0])  # noqa: S608 (where is built from fixed fragments; values are bound)
-            rows = db.execute(
-                "SELECT item_id, kind, size, name, first_imported_at, first_received_on"  # noqa: S608
-                f" FROM items{where} ORDER BY first_imported_at DESC, item_id"
-                " LIMIT ? OFFSET ?",
-                [*params, page_size, (page - 1) * page_size],
-            ).fetchall()
+            if wanted.text:
+                # A name search reads every row whatever happens; one pass that counts the
+                # matches and sorts only them (`+` keeps SQLite from walking the time index
+                # and fetching each row from it) beats a count and a walk.
+                found = db.execute(
+                    f"{_COLUMNS}, COUNT(*) OVER () FROM items{where}"
+                    " ORDER BY +first_imported_at DESC, item_id LIMIT ? OFFSET ?",
+                    [*params, *limits],
+                ).fetchall()
+                rows = [row[:6] for row in found]
+                total = int(found[0][6]) if found else self._count(db, where, params)
+            else:
+                total = self._count(db, where, params)
+                rows = db.execute(
+                    f"{_COLUMNS} FROM items{where}"
+                    " ORDER BY first_imported_at DESC, item_id LIMIT ? OFFSET ?",
+                    [*params, *limits],
+                ).fetchall()
             sources = _sources_of(db, [row[0] for row in rows])
         return ItemPage(
             rows=tuple(
@@ -184,16 +217,18 @@ class CatalogueIndex:
             page_size=page_size,
         )
 
+    @staticmethod
+    def _count(db: sqlite3.Connection, where: str, params: list[str | int]) -> int:
+        return int(db.execute(f"SELECT COUNT(*) FROM items{where}", params).fetchone()[0])  # noqa: S608
+
     def list_sources(self, page: int = 1, page_size: int = PAGE_SIZE) -> SourcePage:
         page_size = min(max(1, page_size), MAX_PAGE_SIZE)
         page = max(1, page)
         with self._connect() as db:
-            total = int(db.execute(
-                "SELECT COUNT(DISTINCT source_uuid) FROM submissions").fetchone()[0])
+            total = int(db.execute("SELECT COUNT(*) FROM sources").fetchone()[0])
             rows = db.execute(
-                "SELECT source_uuid, MAX(source_designation), COUNT(DISTINCT item_id),"
-                " MIN(received_on), MAX(received_on) FROM submissions GROUP BY source_uuid"
-                " ORDER BY MAX(received_on) DESC, source_uuid LIMIT ? OFFSET ?",
+                "SELECT source_uuid, designation, items, first_received_on, last_received_on"
+                " FROM sources ORDER BY last_received_on DESC, source_uuid LIMIT ? OFFSET ?",
                 (page_size, (page - 1) * page_size),
             ).fetchall()
         return SourcePage(
@@ -204,9 +239,8 @@ class CatalogueIndex:
     def source(self, source_uuid: str) -> SourceRow | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT source_uuid, MAX(source_designation), COUNT(DISTINCT item_id),"
-                " MIN(received_on), MAX(received_on) FROM submissions WHERE source_uuid = ?"
-                " GROUP BY source_uuid",
+                "SELECT source_uuid, designation, items, first_received_on, last_received_on"
+                " FROM sources WHERE source_uuid = ?",
                 (source_uuid,),
             ).fetchone()
         return None if row is None else SourceRow(row[0], row[1], int(row[2]), row[3], row[4])
@@ -237,16 +271,15 @@ def _where(wanted: ItemFilter) -> tuple[str, list[str | int]]:
     if wanted.source_uuid:
         clauses.append("item_id IN (SELECT item_id FROM submissions WHERE source_uuid = ?)")
         params.append(wanted.source_uuid)
-    needle = (wanted.text or "").strip().lower()
+    needle = (wanted.text or "").strip().casefold()
     if needle:
         # instr() rather than LIKE: a person's % or _ is matched literally. Hex text may also
         # be the start of an item id.
         if all(c in "0123456789abcdef" for c in needle):
-            clauses.append("(instr(lower(coalesce(name, '')), ?) > 0"
-                           " OR substr(item_id, 1, ?) = ?)")
+            clauses.append("(instr(name_folded, ?) > 0 OR substr(item_id, 1, ?) = ?)")
             params += [needle, len(needle), needle]
         else:
-            clauses.append("instr(lower(coalesce(name, '')), ?) > 0")
+            clauses.append("instr(name_folded, ?) > 0")
             params.append(needle)
     if wanted.received_from:
         clauses.append("first_received_on >= ?")
@@ -270,15 +303,18 @@ def _sources_of(db: sqlite3.Connection, item_ids: list[str]) -> dict[str, tuple[
     return {item_id: tuple(sorted(names)) for item_id, names in found.items()}
 
 
-def _insert_items(db: sqlite3.Connection, items: Iterable[Item]) -> int:
+def _insert_items(db: sqlite3.Connection, items: Iterable[Item],
+                  touched_sources: set[str] | None = None) -> int:
     count = 0
     for item in items:
         received = min((sub.received_on for sub in item.submissions), default="")
         db.execute(
-            "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?)",
-            (item.item_id, item.kind, item.size, item.original_name, item.first_imported_at,
-             received),
+            "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (item.item_id, item.kind, item.size, item.original_name,
+             (item.original_name or "").casefold(), item.first_imported_at, received),
         )
+        if touched_sources is not None:
+            touched_sources.update(sub.source_uuid for sub in item.submissions)
         db.execute("DELETE FROM submissions WHERE item_id = ?", (item.item_id,))
         db.executemany(
             "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?)",
@@ -287,6 +323,13 @@ def _insert_items(db: sqlite3.Connection, items: Iterable[Item]) -> int:
         )
         count += 1
     return count
+
+
+def _summarise_sources(db: sqlite3.Connection, source_uuids: set[str]) -> None:
+    """Bring the `sources` rows of these sources in step with their submissions."""
+    for source_uuid in sorted(source_uuids):
+        db.execute("DELETE FROM sources WHERE source_uuid = ?", (source_uuid,))
+        db.execute(_SUMMARISE_SOURCES.format(where="WHERE source_uuid = ?"), (source_uuid,))
 
 
 def _stored_items(store: EvidenceStore) -> Iterator[Item]:
@@ -309,7 +352,11 @@ def rebuild_index(store: EvidenceStore) -> int:
             db.executescript(_SCHEMA)
             with db:
                 count = _insert_items(db, _stored_items(store))
+                db.execute(_SUMMARISE_SOURCES.format(where=""))
+            db.execute("ANALYZE")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            # Readers (the desk) and a writer (an import from the command line) at once.
+            db.execute("PRAGMA journal_mode=WAL")
             db.commit()
         os.chmod(temp, 0o600)
         for suffix in ("-wal", "-shm"):
@@ -321,10 +368,11 @@ def rebuild_index(store: EvidenceStore) -> int:
 
 
 def open_index(store: EvidenceStore) -> CatalogueIndex:
-    """The store's index, built first if there is none yet."""
+    """The store's index, built first if there is none yet or it is of an older layout."""
     path = index_path(store)
     if not path.is_file():
         rebuild_index(store)
     index = CatalogueIndex(path)
-    index.check()
+    if index.schema_version() != SCHEMA_VERSION:
+        rebuild_index(store)
     return index

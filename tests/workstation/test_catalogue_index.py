@@ -136,3 +136,36 @@ def test_the_start_of_an_item_id_finds_the_item(
     assert [row.item_id for row in service.list_items(ItemFilter(text=wanted[:8])).rows] == [
         wanted
     ]
+
+
+def test_a_name_search_ignores_case_in_cyrillic_too(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    sent = [Sent("file", b"%PDF-1.4 stand-in\n", name="Пратакол затрымання.pdf")]
+    workstation.run("import", str(make_bundle(sent)))
+    service = _service(workstation)
+    assert service.list_items(ItemFilter(text="пратакол")).total == 1
+    assert service.list_items(ItemFilter(text="ЗАТРЫМАННЯ")).total == 1
+
+
+def test_the_list_of_sources_counts_items_and_follows_deletions(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    _import_two_sources(workstation, make_bundle)
+    service = _service(workstation)
+    heron = next(r for r in service.list_sources().rows if r.designation == "quiet heron")
+    assert (heron.items, heron.first_received_on, heron.last_received_on) == (
+        2, "2026-11-29", "2026-11-29")
+    for row in service.list_items(ItemFilter(source_uuid=heron.source_uuid)).rows:
+        workstation.run("delete", row.item_id, "--reason", "asked by the source", "--yes")
+    assert [r.designation for r in service.list_sources().rows] == ["brave tortoise"]
+
+
+def test_an_index_of_an_older_layout_is_rebuilt_when_opened(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    _import_two_sources(workstation, make_bundle)
+    store = open_store(workstation.store)
+    with sqlite3.connect(index_path(store)) as db:
+        db.execute("PRAGMA user_version = 1")
+    assert open_index(store).count() == 4
