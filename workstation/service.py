@@ -197,11 +197,14 @@ class WorkstationService:
         with self.store.locked():
             report = import_bundle(self.store, bundle_path, self.custody(), actor,
                                    self.progress)
+            if report.warnings:
+                # An interrupted import was finished or dropped first: the index may be behind
+                # the store in ways this report does not list, so it is made afresh.
+                rebuild_index(self.store)
             touched = [*report.imported, *report.already_present]
-            if touched or report.warnings:
-                index = self.index()
-                index.record_items(load_item(self.store.original_dir(item_id))
-                                   for item_id in touched)
+            if touched:
+                self.index().record_items(load_item(self.store.original_dir(item_id))
+                                          for item_id in touched)
         return report
 
     def rebuild_index(self) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from flask import Flask
 
 from workstation import cli
+from workstation.catalogue_index import index_path
 from workstation.metadata_tool import MetadataTool
 from workstation.service import WorkstationService
 from workstation.store import open_store
@@ -30,7 +31,10 @@ def command_desk(args: argparse.Namespace) -> int:
         check_host(args.host)
         store = open_store(cli._store_path(args))
         service = WorkstationService(store)
-        service.index()  # build the catalogue index now rather than on the first page
+        if not index_path(store).is_file():
+            print("building the catalogue index of the store (once; a minute per ~50,000"
+                  " items)...", flush=True)
+        service.index()  # now, rather than on the first page
         gate, secret = LaunchGate.create()
 
         def build(port: int) -> Flask:
