@@ -260,3 +260,24 @@ def test_the_desk_offers_no_way_to_fetch_an_original(desk: Desk) -> None:
     rules = {rule.rule for rule in desk.app.url_map.iter_rules()}
     assert not any("original" in rule or "content" in rule or "download" in rule
                    for rule in rules)
+
+
+def test_a_hostile_file_name_is_shown_as_text_in_every_list(
+    officer: Officer, make_bundle: MakeBundle
+) -> None:
+    name = '"><script>alert(1)</script>.pdf'
+    officer.post("/import", {"path": str(make_bundle([Sent("file", b"%PDF-1.4\n", name=name)]))})
+    for url in ("/", "/?q=script"):
+        page = officer.get(url).text
+        assert "<script>alert(1)" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;.pdf" in page
+
+
+def test_paging_links_carry_the_filter(officer: Officer, make_bundle: MakeBundle) -> None:
+    sent = [Sent("file", f"%PDF-1.4 {n}\n".encode(), name=f"scan-{n:02d}.pdf") for n in range(55)]
+    officer.post("/import", {"path": str(make_bundle(sent))})
+    page = officer.get("/?q=scan&kind=file").text
+    assert "55 items" in page
+    assert 'href="/?page=2&amp;q=scan&amp;kind=file"' in page
+    second = officer.get("/?page=2&q=scan&kind=file").text
+    assert second.count('href="/items/') == 5
