@@ -37,7 +37,26 @@ INTAKE_LABELS: dict[str, LazyString] = {
     "when": _l("When"),
     "where": _l("Where"),
     "responsible": _l("Who was responsible"),
-    "relation": _l("The source is"),
+    "relation": _l("The source's relation to it"),
+}
+# The codes of the intake questions (docs/storage-format.md, `skrynka-intake` version 1).
+CHOICE_NAMES: dict[str, LazyString] = {
+    "arbitrary_detention": _l("arbitrary detention"),
+    "torture_or_ill_treatment": _l("torture or ill-treatment"),
+    "sexual_or_gender_based_violence": _l("sexual or gender-based violence"),
+    "enforced_disappearance": _l("enforced disappearance"),
+    "other": _l("other"),
+    "survivor": _l("survivor"),
+    "witness": _l("witness"),
+    "insider": _l("insider"),
+    "other_or_prefer_not_to_say": _l("other, or would rather not say"),
+    "brest": _l("Brest region"),
+    "vitebsk": _l("Vitebsk region"),
+    "gomel": _l("Gomel region"),
+    "grodno": _l("Grodno region"),
+    "minsk_region": _l("Minsk region"),
+    "mogilev": _l("Mogilev region"),
+    "minsk_city": _l("Minsk city"),
 }
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
@@ -68,13 +87,26 @@ def size(count: int) -> str:
 
 
 def show_value(value: Any) -> str:
-    """An intake answer as text: lists joined, {"text": ...} by its text, else compact JSON."""
+    """An intake answer as text: codes by their names, lists joined, the free text of "when"
+    and "where" with the month or region the source picked, anything else as compact JSON."""
     if isinstance(value, list):
         return ", ".join(show_value(v) for v in value)
     if isinstance(value, dict):
-        if isinstance(value.get("text"), str):
-            return str(value["text"])
+        text = value.get("text")
+        extra = []
+        if isinstance(value.get("year"), int):
+            month = value.get("month")
+            extra.append(f"{value['year']}-{month:02d}" if isinstance(month, int)
+                         else str(value["year"]))
+        if isinstance(value.get("region"), str):
+            extra.append(show_value(value["region"]))
+        if isinstance(text, str) or extra:
+            shown = text if isinstance(text, str) else ""
+            return f"{shown} ({', '.join(extra)})" if extra and shown else shown or ", ".join(
+                extra)
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, str) and value in CHOICE_NAMES:
+        return str(CHOICE_NAMES[value])
     return "" if value is None else str(value)
 
 
