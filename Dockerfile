@@ -28,6 +28,7 @@ RUN python -m venv venv \
 COPY pyproject.toml babel.cfg ./
 COPY core ./core
 COPY crypto ./crypto
+COPY formats ./formats
 COPY onion ./onion
 COPY server ./server
 COPY source_app ./source_app

@@ -1,8 +1,9 @@
 """Transfer bundles: ciphertext plus a signed manifest, streamed as a stored ZIP.
 
-The format is docs/bundle-format.md (the workstation reads that document, not this code).
+The format is docs/bundle-format.md; the manifest's fields and bytes are defined once in
+``formats.bundle_manifest`` (the workstation verifies with its own code, sharing only that).
 
-Verify, then send. ``open_bundle`` checks every chosen file before the caller sends a byte:
+Verify, then send. ``stream_bundle`` checks every chosen file before the caller sends a byte:
 each one is pinned by a hard link in this process's private temp dir (same filesystem as the
 store, so no data is copied and no descriptor stays open: a bundle may hold any number of
 items), then hashed once and compared with the SHA-256 recorded when it was stored. A file
@@ -24,14 +25,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import os
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from core.errors import (
     BundleError,
@@ -43,14 +43,20 @@ from core.errors import (
     StoredFileMissing,
 )
 from core.models import Reply, Submission
+from formats.bundle_manifest import (
+    MANIFEST_NAME,
+    SIGNATURE_NAME,
+    Manifest,
+    ManifestItem,
+    MemberRef,
+    encode_manifest,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from core.instance import Instance
 
-FORMAT = "skrynka-transfer-bundle"
-VERSION = 1
 CHUNK_BYTES = 1024 * 1024
 
 
@@ -311,7 +317,7 @@ class BundleStream:
         _unpin(self._pins)
 
 
-def open_bundle(
+def stream_bundle(
     instance: Instance,
     items: Sequence[Submission | Reply],
     *,
@@ -330,31 +336,13 @@ def open_bundle(
     except BaseException:
         _unpin(pins)
         raise
-    manifest_items: list[dict[str, Any]] = []
-    for entry in entries:
-        source = entry.item.source
-        receipt = entry.receipt
-        manifest_items.append(
-            {
-                "uuid": entry.item.uuid,
-                "source_uuid": source.uuid,
-                "source_designation": source.journalist_designation,
-                "kind": entry.kind,
-                "path": entry.main.arcname,
-                "filename": entry.item.filename,
-                "size": entry.main.size,
-                "sha256": entry.main.sha256,
-                "received_on": entry.item.created_at.astimezone(UTC).date().isoformat(),
-                "receipt": None if receipt is None else {
-                    "path": receipt.arcname, "size": receipt.size, "sha256": receipt.sha256,
-                },
-            }
+    manifest = encode_manifest(
+        Manifest(
+            instance_id=instance.settings.instance_id,
+            created_at=moment,
+            signing_key=instance.signer.fingerprint,
+            items=tuple(_manifest_item(entry) for entry in entries),
         )
-    manifest = manifest_bytes(
-        instance_id=instance.settings.instance_id,
-        created_at=moment,
-        signing_key=instance.signer.fingerprint,
-        items=manifest_items,
     )
     signature = base64.b64encode(instance.signer.sign(manifest)) + b"\n"
     stream = BundleStream(bundle_name(moment), len(entries), pins)
@@ -371,7 +359,7 @@ def open_bundle(
                         if piece:
                             yield piece
             # Last, so an interrupted bundle never carries a signed manifest.
-            for name, data in (("manifest.json", manifest), ("manifest.json.sig", signature)):
+            for name, data in ((MANIFEST_NAME, manifest), (SIGNATURE_NAME, signature)):
                 info = zipfile.ZipInfo(name, date_time=moment.timetuple()[:6])
                 info.compress_type = zipfile.ZIP_STORED
                 info.external_attr = 0o600 << 16
@@ -392,19 +380,21 @@ def open_bundle(
     return stream
 
 
-def manifest_bytes(
-    *, instance_id: str, created_at: datetime, signing_key: str, items: list[dict[str, Any]]
-) -> bytes:
-    """The exact manifest bytes that get signed (UTF-8 JSON, keys in a fixed order)."""
-    document = {
-        "format": FORMAT,
-        "version": VERSION,
-        "instance_id": instance_id,
-        "created_at": created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "signing_key": signing_key,
-        "items": items,
-    }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+def _manifest_item(entry: _Entry) -> ManifestItem:
+    """The manifest's description of one checked entry: the hashes checked, never re-read."""
+    source = entry.item.source
+    receipt = entry.receipt
+    return ManifestItem(
+        uuid=entry.item.uuid,
+        source_uuid=source.uuid,
+        source_designation=source.journalist_designation,
+        kind=entry.kind,
+        ciphertext=MemberRef(entry.main.arcname, entry.main.size, entry.main.sha256),
+        filename=entry.item.filename,
+        received_on=entry.item.created_at.astimezone(UTC).date().isoformat(),
+        receipt=None if receipt is None else MemberRef(receipt.arcname, receipt.size,
+                                                       receipt.sha256),
+    )
 
 
 def write_bundle(
@@ -419,7 +409,7 @@ def write_bundle(
 
     ``db`` is the open session the items belong to (their sources are loaded through it).
     """
-    stream = open_bundle(instance, items, now=now)
+    stream = stream_bundle(instance, items, now=now)
     try:
         for chunk in stream:
             out.write(chunk)

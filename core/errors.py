@@ -193,47 +193,6 @@ class AuditError(CoreError):
     """The audit log could not be written or read."""
 
 
-# --- A source's consent and intake answers ---
-
-
-@dataclass(frozen=True)
-class FieldProblem:
-    """One thing wrong with one answer: `code` is stable so a form can show it in any language."""
-
-    field: str
-    code: str
-    limit: int | None = None
-
-    def describe(self) -> str:
-        limit = f" (limit {self.limit})" if self.limit is not None else ""
-        return f"{self.field}: {self.code.replace('_', ' ')}{limit}"
-
-
-class AnswersError(CoreError):
-    """A source's answers were refused; `problems` names every field at fault, nothing was kept."""
-
-    what = "answers"
-
-    def __init__(self, problems: Sequence[FieldProblem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__(
-            f"The {self.what} cannot be accepted; correct these and send again: "
-            + "; ".join(p.describe() for p in self.problems)
-        )
-
-
-class InvalidConsent(AnswersError):
-    """Consent choices or a consent document are not valid."""
-
-    what = "consent choices"
-
-
-class InvalidIntake(AnswersError):
-    """Intake answers or an intake document are not valid."""
-
-    what = "intake answers"
-
-
 # --- Sources and submissions ------------------------------------------------------------------
 
 

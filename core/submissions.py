@@ -35,7 +35,6 @@ from typing import BinaryIO
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.consent import ConsentRecord, consent_document, encode_consent
 from core.errors import (
     EmptyFile,
     EmptySubmission,
@@ -48,14 +47,15 @@ from core.errors import (
     UploadTooLarge,
 )
 from core.instance import Instance
-from core.intake import Intake, intake_document
 from core.models import InstanceConfig, Source, Submission
 from core.sources import message_contains_codename
 from core.store import PendingFile
 from crypto.digest import PlaintextDigest
 from crypto.encryption import StreamEncryptor, encrypt_bytes, open_encryptor
-from crypto.receipt import Receipt, encode_receipt
 from crypto.types import SourceId
+from formats.consent import ConsentRecord, build_consent_document, encode_consent
+from formats.intake import Intake, build_intake_document
+from formats.receipt import Receipt, encode_receipt
 
 #: Messages stay in memory until they are encrypted; this bounds that memory per request.
 #: Longer texts can be sent as a file.
@@ -418,8 +418,8 @@ class SubmissionDraft:
 
     def _seal_receipts(self) -> None:
         """Encrypt each item's receipt, with the answers attached to this submission."""
-        intake = None if self._intake is None else intake_document(self._intake)
-        consent = None if self._consent is None else consent_document(self._consent)
+        intake = None if self._intake is None else build_intake_document(self._intake)
+        consent = None if self._consent is None else build_consent_document(self._consent)
         for item in self._items:
             receipt = replace(item.plain_receipt, intake=intake, consent=consent)
             sealed = encrypt_bytes(

@@ -60,10 +60,6 @@ class SealExpired(SealError):
     """A sealed token was valid but its lifetime is over."""
 
 
-class InvalidReceipt(CryptoError):
-    """Receipt bytes are not a valid ``skrynka-receipt`` document."""
-
-
 class WordListUnavailable(CryptoError):
     """The EFF word list could not be loaded from the installed ``diceware`` package."""
 

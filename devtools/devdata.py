@@ -55,11 +55,11 @@ from core.store import PendingFile
 from crypto.codename import generate_codename
 from crypto.errors import GpgFailed
 from crypto.kdf import KdfParams
-from crypto.receipt import Receipt, encode_receipt
 from crypto.reply_key import ReplyKey
 from crypto.types import Fingerprint
 from devtools.batch import create_reply_keys, encrypt_files
 from devtools.errors import DevDataRefused, GpgBatchFailed
+from formats.receipt import Receipt, encode_receipt
 
 # SecureDrop's public development credentials: clients' test suites log in with exactly these.
 # Never usable on a production instance (seed_dev_data refuses one).

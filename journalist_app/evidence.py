@@ -11,7 +11,7 @@ from http import HTTPStatus
 from flask import Response, abort, render_template
 from sqlalchemy.orm import Session
 
-from core.bundle import open_bundle
+from core.bundle import stream_bundle
 from core.deletion import DeletionSummary, delete_conversation, delete_items, delete_source
 from core.errors import BundleError, BundleItemMissing, EmptyBundle, StoredFileDamaged
 from core.models import Journalist, Reply, Source, Submission
@@ -72,7 +72,7 @@ def bundle_response(
     client, which may still disconnect before it has all of it.
     """
     try:
-        stream = open_bundle(context.instance, items)
+        stream = stream_bundle(context.instance, items)
     except StoredFileDamaged as exc:
         return refuse_damaged(context, database, journalist, exc, "bundle_refused")
     except BundleItemMissing as exc:

@@ -1,9 +1,10 @@
 """The consent and intake questions on the source's forms: field names, reading, error texts.
 
-The answers are checked by core.consent and core.intake; this module only gathers the raw form
-values (from the streamed /submit body or from an ordinary form) and turns each problem into a
-sentence in the source's language. Every answer is optional except where consent needs a
-choice, and a question left alone means the most protective answer.
+The answers are read by core.consent and core.intake into the documents of formats.consent and
+formats.intake; this module only gathers the raw form values (from the streamed /submit body or
+from an ordinary form) and turns each problem into a sentence in the source's language. Every
+answer is optional except where consent needs a choice, and a question left alone means the most
+protective answer.
 """
 
 from collections.abc import Callable, Iterable, Mapping
@@ -17,9 +18,11 @@ from flask_babel import gettext as _
 from streaming_form_data import StreamingFormDataParser
 from streaming_form_data.targets import BaseTarget
 
-from core.consent import Consent, ConsentRecord, consent_from_form
-from core.errors import FieldProblem
-from core.intake import (
+from core.consent import consent_from_form
+from core.intake import intake_from_form
+from formats.consent import Consent, ConsentRecord
+from formats.errors import FieldProblem
+from formats.intake import (
     RESPONSIBLE_LIMIT,
     WHEN_TEXT_LIMIT,
     WHERE_TEXT_LIMIT,
@@ -27,7 +30,6 @@ from core.intake import (
     Region,
     Relation,
     Violation,
-    intake_from_form,
 )
 from source_app.errors import MalformedUpload
 

@@ -10,9 +10,10 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
-from core.errors import CiphertextStoreError, InvalidConsent, UnknownSource
+from core.errors import CiphertextStoreError, UnknownSource
 from core.submissions import store_consent_change
 from crypto.errors import CryptoError
+from formats.errors import InvalidConsent
 from source_app.answers import AnswerFields, problem_texts, read_consent, record_consent
 from source_app.context import source_context
 from source_app.main import login_required

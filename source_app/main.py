@@ -31,8 +31,6 @@ from core.errors import (
     CiphertextStoreError,
     EmptyFile,
     EmptySubmission,
-    InvalidConsent,
-    InvalidIntake,
     MessageContainsCodename,
     MessageNotText,
     MessageTooLong,
@@ -49,6 +47,7 @@ from core.submissions import SubmissionDraft, open_submission, upload_limit
 from crypto.codename import MAX_CODENAME_CHARS, generate_codename
 from crypto.errors import CryptoError, InvalidCodename
 from crypto.reply_key import decrypt_with_reply_key
+from formats.errors import InvalidConsent, InvalidIntake
 from source_app.answers import (
     StreamedAnswers,
     problem_texts,

@@ -28,7 +28,8 @@ def _build_in_child(bag_dir: str, tag_dir: str, bag_info: dict[str, str]) -> str
         # Regenerates the tag manifests so they cover our own tag files too.
         bag.save(processes=1)
         bagit.Bag(bag_dir).validate(processes=1)
-    except (bagit.BagError, OSError) as exc:
+    except (bagit.BagError, OSError, RuntimeError) as exc:
+        # bagit raises a bare RuntimeError for a payload directory that does not exist.
         return str(exc)
     return None
 

@@ -14,7 +14,7 @@ from typing import Any
 from workstation.errors import CaseError
 from workstation.store import EvidenceStore, read_json, utc_now, write_json_atomic
 
-_CASE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_CASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Case:
 
 
 def check_case_name(name: str) -> str:
-    if not _CASE_NAME.match(name):
+    if not _CASE_NAME.fullmatch(name):
         raise CaseError(
             f"{name!r} is not a usable case name: use 1–64 letters, digits, '.', '_' or '-',"
             " starting with a letter or digit (e.g. okrestina-2020-08)"
@@ -43,7 +43,13 @@ class CaseBook:
         path = self.store.cases_path
         if not path.exists():
             return {"format": "skrynka-workstation-cases", "version": 1, "cases": {}}
-        data: dict[str, Any] = read_json(path)
+        try:
+            data = read_json(path)
+        except (OSError, ValueError) as exc:
+            raise CaseError(f"{path} cannot be read ({exc}); restore it from the store's backup"
+                            ) from exc
+        if not isinstance(data, dict) or not isinstance(data.get("cases"), dict):
+            raise CaseError(f"{path} is not a cases file; restore it from the store's backup")
         return data
 
     def _save(self, data: dict[str, Any]) -> None:

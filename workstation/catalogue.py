@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workstation.consent import ConsentRecord, latest_consent, parse_consent
+from workstation.consent import StoredConsent, latest_consent, read_consent
 from workstation.errors import AmbiguousItem, ItemNotFound
 from workstation.store import EvidenceStore, read_json
 
@@ -117,13 +117,13 @@ def find_item(store: EvidenceStore, reference: str) -> Item:
 
 def consent_records(
     store: EvidenceStore, source_uuid: str, items: Iterable[Item] | None = None
-) -> list[ConsentRecord]:
+) -> list[StoredConsent]:
     """Every consent record of one source: separate records and those inside receipts.
 
     `items` may name the items to look through for receipts (those of this source, from the
     catalogue index); without it every item of the store is read.
     """
-    records: list[ConsentRecord] = []
+    records: list[StoredConsent] = []
     for meta_path in sorted(store.consent_dir.glob("*.meta.json")):
         meta = read_json(meta_path)
         if meta.get("source_uuid") != source_uuid:
@@ -134,7 +134,7 @@ def consent_records(
         except ValueError:
             document = None
         records.append(
-            parse_consent(
+            read_consent(
                 document,
                 source_uuid,
                 origin=f"consent item {meta['uuid']}",
@@ -146,7 +146,7 @@ def consent_records(
             if sub.source_uuid == source_uuid and sub.embedded_consent is not None:
                 receipt = sub.receipt or {}
                 records.append(
-                    parse_consent(
+                    read_consent(
                         sub.embedded_consent,
                         source_uuid,
                         origin=f"receipt of submission {sub.submission_uuid}",
@@ -156,5 +156,5 @@ def consent_records(
     return records
 
 
-def consent_of(store: EvidenceStore, source_uuid: str) -> ConsentRecord | None:
+def consent_of(store: EvidenceStore, source_uuid: str) -> StoredConsent | None:
     return latest_consent(consent_records(store, source_uuid))

@@ -1,7 +1,9 @@
 """Consent: which destinations a source allowed, as of their latest consent record.
 
-A consent record (docs/handover-format.md, "Consent records") arrives either as the `consent`
-object inside a receipt or as the plaintext of a bundle item of kind `consent`. The latest record
+A consent record (`formats.consent`; docs/handover-format.md, "Consent records") arrives either
+as the `consent` object inside a receipt or as the plaintext of a bundle item of kind `consent`.
+Unlike the server, the workstation must decide something for every record it holds, so it reads
+them leniently here, with the shared vocabulary but not the strict parser. The latest record
 of a source (by `recorded_at`) decides; a record that cannot be read counts as the most
 protective choice (this platform only) rather than being skipped, so a malformed withdrawal never
 revives an older, broader consent. A source with no record at all has consented to nothing
@@ -14,15 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-PLATFORM = "platform"
-UN = "un"
-COURT = "court"
-DESTINATIONS = (PLATFORM, UN, COURT)
-CONSENT_FORMAT = "skrynka-consent"
+from formats.consent import CONSENT_FORMAT, DESTINATION_ORDER, Destination
+
+PLATFORM = Destination.PLATFORM.value
+DESTINATIONS = tuple(d.value for d in DESTINATION_ORDER)
 
 
 @dataclass(frozen=True)
-class ConsentRecord:
+class StoredConsent:
     source_uuid: str
     recorded_at: str
     destinations: frozenset[str]
@@ -43,9 +44,9 @@ class ConsentRecord:
         }
 
 
-def parse_consent(
+def read_consent(
     document: Any, source_uuid: str, origin: str, fallback_time: str
-) -> ConsentRecord:
+) -> StoredConsent:
     """Read a consent document; anything unreadable becomes "this platform only"."""
     problem: str | None = None
     destinations: set[str] = {PLATFORM}
@@ -67,7 +68,7 @@ def parse_consent(
                 if unknown:
                     problem = f"unknown destinations {unknown} ignored"
                 destinations |= set(raw) & set(DESTINATIONS)
-    return ConsentRecord(
+    return StoredConsent(
         source_uuid=source_uuid,
         recorded_at=recorded_at,
         destinations=frozenset(destinations),
@@ -77,6 +78,6 @@ def parse_consent(
     )
 
 
-def latest_consent(records: Iterable[ConsentRecord]) -> ConsentRecord | None:
+def latest_consent(records: Iterable[StoredConsent]) -> StoredConsent | None:
     ordered = sorted(records, key=lambda record: (record.recorded_at, record.origin))
     return ordered[-1] if ordered else None

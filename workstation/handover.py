@@ -32,7 +32,7 @@ from crypto.submission_key import import_submission_key
 from workstation.bagging import build_bag
 from workstation.cases import Case
 from workstation.catalogue import Item, consent_of, find_item
-from workstation.consent import ConsentRecord
+from workstation.consent import StoredConsent
 from workstation.custody import CustodyLog, canonical_bytes
 from workstation.errors import ExportError
 from workstation.progress import ProgressFactory
@@ -68,9 +68,9 @@ class ExportReport:
 
 
 def consent_decision(store: EvidenceStore, item: Item, destination: str
-                     ) -> tuple[list[ConsentRecord], str | None]:
+                     ) -> tuple[list[StoredConsent], str | None]:
     """The latest consent records that cover `destination`, or why the item must stay."""
-    covering: list[ConsentRecord] = []
+    covering: list[StoredConsent] = []
     reasons: list[str] = []
     for source_uuid in sorted({sub.source_uuid for sub in item.submissions}):
         record = consent_of(store, source_uuid)
@@ -105,7 +105,7 @@ def write_tag(tag_root: Path, relative: str, value: Any) -> None:
                         encoding="utf-8")
 
 
-def _item_tags(store: EvidenceStore, item: Item, records: list[ConsentRecord],
+def _item_tags(store: EvidenceStore, item: Item, records: list[StoredConsent],
                tag_root: Path) -> list[str]:
     """Write receipts, intake and consent of one item; return consent custody item names."""
     base = f"items/{item.item_id}"
@@ -272,7 +272,7 @@ def _remove_package(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _lay_out_item(store: EvidenceStore, item: Item, records: list[ConsentRecord],
+def _lay_out_item(store: EvidenceStore, item: Item, records: list[StoredConsent],
                   bag_dir: Path, progress_update: Any) -> dict[str, Any]:
     name = safe_file_name(item)
     original_rel = f"originals/{item.item_id}/{name}"

@@ -1,19 +1,19 @@
 """Importing a transfer bundle into the evidence store.
 
-The flow, across functions: `import_bundle` opens the bundle and checks its signature with the
-pinned key (`workstation.bundle`), then `check_items` checks every member's size against the
-signed manifest (check 3) and, item by item, copies the small receipt out into a staging
-directory inside the store, hashes and decrypts it, and decrypts the ciphertext straight out of
-the bundle file: one read feeds gpg and the ciphertext's SHA-256 (check 3), while the plaintext
-streams to disk through `crypto.decryption` (which removes the gzip layer of files and computes
-SHA-256 and SHA-512 in parallel threads) and is compared with the receipt (check 4). A failure
-is reported as if all of check 3 had run first (`_HashVerdicts`). Only when every item has
-passed is the import staged in its final shape, its custody entries written in one batch, and
-only then are the items moved into `originals/` and `consent/` (`workstation.pending`), so no
-original ever stands in the store without its import entry. Any failure raises
-`BundleRejected`, and leaving the `with` block removes the staging directory, so a refused
-bundle leaves no trace in the store. Before anything else an import finishes what an earlier,
-interrupted one left (`recover_store`).
+The flow, across functions: `import_bundle` opens the bundle, checks its signature with the
+pinned key and reads its manifest (`workstation.bundle`), then `check_items` checks every
+member's size against the signed manifest (check 3) and, item by item, copies the small receipt
+out into a staging directory inside the store, hashes and decrypts it, and decrypts the
+ciphertext straight out of the bundle file: one read feeds gpg and the ciphertext's SHA-256
+(check 3), while the plaintext streams to disk through `crypto.decryption` (which removes the
+gzip layer of files and computes SHA-256 and SHA-512 in parallel threads) and is compared with
+the receipt, read by `formats.receipt` (check 4). A failure is reported as if all of check 3 had
+run first (`_HashVerdicts`). Only when every item has passed is the import staged in its final
+shape, its custody entries written in one batch, and only then are the items moved into
+`originals/` and `consent/` (`workstation.pending`), so no original ever stands in the store
+without its import entry. Any failure raises `BundleRejected`, and leaving the `with` block
+removes the staging directory, so a refused bundle leaves no trace in the store. Before anything
+else an import finishes what an earlier, interrupted one left (`recover_store`).
 """
 
 from __future__ import annotations
@@ -33,9 +33,11 @@ from typing import Any, BinaryIO, cast
 
 from crypto.decryption import FileSpan, decrypt_file_submission, decrypt_to
 from crypto.digest import PlaintextDigest
-from crypto.errors import DecryptionFailed, GpgFailed, InvalidReceipt
-from crypto.receipt import decode_receipt
-from workstation.bundle import BundleItem, MemberRef, VerifiedBundle, open_bundle
+from crypto.errors import DecryptionFailed, GpgFailed
+from formats.bundle_manifest import ManifestItem, MemberRef, build_manifest_entry
+from formats.errors import InvalidReceipt
+from formats.receipt import parse_receipt
+from workstation.bundle import VerifiedBundle, verify_bundle
 from workstation.custody import CustodyLog
 from workstation.errors import BundleRejected, WorkstationError
 from workstation.keys import load_pinned_server_key
@@ -51,14 +53,9 @@ from workstation.store import (
     write_json_atomic,
 )
 
-RECEIPT_FORMAT = "skrynka-receipt"
-RECEIPT_VERSION = 1
 COPY_CHUNK = 1024 * 1024
 FLUSH_BYTES = 32 * 1024 * 1024
 _LOCAL_HEADER_SIZE = 30
-MAX_RECEIPT_BYTES = 1024 * 1024
-# crypto.receipt knows these kinds; consent receipts (docs/storage-format.md) are checked here.
-RECEIPT_KINDS_DECODED = frozenset({"message", "file"})
 
 
 @dataclass
@@ -75,7 +72,7 @@ class ImportReport:
 class _Checked:
     """One item after all its checks, still in staging."""
 
-    item: BundleItem
+    item: ManifestItem
     plaintext: Path
     digest: PlaintextDigest
     receipt: dict[str, Any] | None
@@ -83,7 +80,7 @@ class _Checked:
 
 
 def copy_member(
-    archive: zipfile.ZipFile, member: MemberRef, target: Path, item: BundleItem, what: str,
+    archive: zipfile.ZipFile, member: MemberRef, target: Path, item: ManifestItem, what: str,
     progress: Progress,
 ) -> None:
     """Copy one ZIP member out (hashing comes later, in `hash_member`); check its size."""
@@ -139,7 +136,7 @@ def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> BinaryIO:
     return handle
 
 
-def decrypt_receipt(gnupg_home: Path, path: Path, item: BundleItem) -> dict[str, Any]:
+def decrypt_receipt(gnupg_home: Path, path: Path, item: ManifestItem) -> dict[str, Any]:
     buffer = io.BytesIO()
     try:
         decrypt_to(gnupg_home, path, buffer)
@@ -149,30 +146,12 @@ def decrypt_receipt(gnupg_home: Path, path: Path, item: BundleItem) -> dict[str,
             "the receipt does not decrypt with the submission secret key",
         ) from exc
     data = buffer.getvalue()
+    # The one reader of receipts (formats.receipt) checks every field of every kind.
     try:
-        receipt = json.loads(data[:MAX_RECEIPT_BYTES].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BundleRejected(item.label, "receipt format", "the receipt is not JSON") from exc
-    if not isinstance(receipt, dict):
-        raise BundleRejected(item.label, "receipt format", "the receipt is not a JSON object")
-    if receipt.get("format") != RECEIPT_FORMAT or receipt.get("version") != RECEIPT_VERSION:
-        raise BundleRejected(
-            item.label, "receipt format",
-            f"not a version {RECEIPT_VERSION} {RECEIPT_FORMAT} document",
-        )
-    size = receipt.get("size")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise BundleRejected(item.label, "receipt format", "the receipt has no valid size")
-    for key, length in (("sha256", 64), ("sha512", 128)):
-        value = receipt.get(key)
-        if not isinstance(value, str) or len(value) != length:
-            raise BundleRejected(item.label, "receipt format", f"the receipt has no valid {key}")
-    if item.kind in RECEIPT_KINDS_DECODED:
-        # crypto's reader is the reference for the fields of message and file receipts.
-        try:
-            decode_receipt(data)
-        except InvalidReceipt as exc:
-            raise BundleRejected(item.label, "receipt format", str(exc)) from exc
+        parse_receipt(data)
+    except InvalidReceipt as exc:
+        raise BundleRejected(item.label, "receipt format", exc.detail) from exc
+    receipt: dict[str, Any] = json.loads(data)  # kept as it was sent, in the import record
     if receipt.get("kind") != item.kind:
         raise BundleRejected(
             item.label, "receipt kind",
@@ -182,7 +161,7 @@ def decrypt_receipt(gnupg_home: Path, path: Path, item: BundleItem) -> dict[str,
 
 
 def decrypt_item(
-    gnupg_home: Path, ciphertext: Path | FileSpan, target: Path, item: BundleItem,
+    gnupg_home: Path, ciphertext: Path | FileSpan, target: Path, item: ManifestItem,
     progress: Progress, ciphertext_digest: hashlib._Hash | None = None,
 ) -> tuple[PlaintextDigest, str | None]:
     """Decrypt into `target` (files lose their gzip layer); return digest and gzip name.
@@ -422,7 +401,7 @@ def _submission_record(checked: _Checked, bundle: VerifiedBundle) -> dict[str, A
         "source_designation": item.source_designation,
         "kind": item.kind,
         "received_on": item.received_on,
-        "manifest_entry": item.as_manifest_entry(),
+        "manifest_entry": build_manifest_entry(item),
         "receipt": checked.receipt,
         "gzip_name": checked.gzip_name,
         "bundle": _bundle_record(bundle),
@@ -487,7 +466,7 @@ def stage_consent(checked: _Checked, bundle: VerifiedBundle, store: EvidenceStor
         "size": checked.digest.size,
         "sha256": checked.digest.sha256,
         "sha512": checked.digest.sha512,
-        "manifest_entry": checked.item.as_manifest_entry(),
+        "manifest_entry": build_manifest_entry(checked.item),
         "bundle": _bundle_record(bundle),
         "imported_at": utc_now(),
     }
@@ -564,7 +543,7 @@ def import_bundle(
     progress_factory: ProgressFactory,
 ) -> ImportReport:
     """Verify and import a bundle; refuse all of it on the first failed check."""
-    bundle = open_bundle(bundle_path, load_pinned_server_key(store))
+    bundle = verify_bundle(bundle_path, load_pinned_server_key(store))
     notes = recover_store(store, custody, actor)
     report = ImportReport(bundle_sha256=bundle.manifest_sha256, warnings=notes)
     record_dir = store.bundles_dir / bundle.manifest_sha256

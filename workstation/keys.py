@@ -62,7 +62,12 @@ def pin_server_key(store: EvidenceStore, key: bytes) -> str:
 
 
 def load_pinned_server_key(store: EvidenceStore) -> bytes:
-    key = store.pinned_server_key_path.read_bytes()
+    try:
+        key = store.pinned_server_key_path.read_bytes()
+    except OSError as exc:
+        raise EvidenceStoreError(
+            f"{store.pinned_server_key_path} cannot be read ({exc.strerror}); re-create the store"
+        ) from exc
     if len(key) != ED25519_KEY_SIZE:
         raise EvidenceStoreError(f"{store.pinned_server_key_path} is damaged; re-create the store")
     if fingerprint_of(key) != store.read_config().server_key_fingerprint:
@@ -81,9 +86,14 @@ def create_workstation_key(store: EvidenceStore) -> Signer:
 
 def load_workstation_signer(store: EvidenceStore) -> Signer:
     path = store.workstation_key_path
-    if os.stat(path).st_mode & 0o077:
-        raise EvidenceStoreError(f"{path} is readable by others; run `chmod 600 {path}`")
-    signer = Signer(path.read_bytes())
+    try:
+        if os.stat(path).st_mode & 0o077:
+            raise EvidenceStoreError(f"{path} is readable by others; run `chmod 600 {path}`")
+        signer = Signer(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise EvidenceStoreError(
+            f"{path} cannot be used ({exc}); restore it from the store's backup"
+        ) from exc
     if signer.fingerprint != store.read_config().workstation_key_fingerprint:
         raise EvidenceStoreError(f"{path} is not the key this store was created with; restore it")
     return signer

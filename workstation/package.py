@@ -51,8 +51,13 @@ def opened_package(path: Path) -> Iterator[Path]:
     if not tarfile.is_tarfile(path):
         raise PackageInvalid("container", f"{path} is neither a bag directory nor a tar file")
     with tempfile.TemporaryDirectory(prefix="skrynka-verify-") as temp:
-        with tarfile.open(path) as tar:
-            tar.extractall(temp, filter="data")
+        try:
+            with tarfile.open(path) as tar:
+                tar.extractall(temp, filter="data")
+        except tarfile.TarError as exc:
+            # The `data` filter refuses members that leave the directory, links out, devices.
+            raise PackageInvalid("container", f"the tar file cannot be unpacked safely ({exc})"
+                                 ) from exc
         entries = [p for p in Path(temp).iterdir()]
         if len(entries) != 1 or not entries[0].is_dir():
             raise PackageInvalid("container", "the tar file must hold exactly one bag directory")
@@ -89,13 +94,27 @@ def verify_bag_dir(bag: Path) -> PackageReport:
         raise PackageInvalid(
             "statement signature", "statement.json is not signed by the package's workstation key"
         ) from exc
-    statement = json.loads(statement_bytes)
-    if statement.get("format") != STATEMENT_FORMAT or statement.get("version") != STATEMENT_VERSION:
+    # Signed, but by the key the package itself carries: until the recipient has compared its
+    # fingerprint out of band, the statement is read as untrusted input.
+    try:
+        statement = json.loads(statement_bytes)
+    except ValueError as exc:
+        raise PackageInvalid("statement", "statement.json is not JSON") from exc
+    if not isinstance(statement, dict) or statement.get("format") != STATEMENT_FORMAT or (
+        statement.get("version") != STATEMENT_VERSION
+    ):
         raise PackageInvalid("statement", "not a version 1 skrynka handover statement")
     if statement.get("workstation_key_fingerprint") != fingerprint:
         raise PackageInvalid("statement", "statement names another workstation key")
-    _compare_payload(bag, statement)
-    entries = _check_custody(tags, statement, public_key)
+    try:
+        _compare_payload(bag, statement)
+        entries = _check_custody(tags, statement, public_key)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise PackageInvalid(
+            "statement", f"statement.json lacks a field or has one of the wrong type ({exc!r})"
+        ) from exc
+    except OSError as exc:
+        raise PackageInvalid("custody extract", f"custody.jsonl cannot be read ({exc})") from exc
     return PackageReport(fingerprint, statement, entries)
 
 

@@ -33,7 +33,7 @@ from workstation.catalogue_index import (
     open_index,
     rebuild_index,
 )
-from workstation.consent import DESTINATIONS, ConsentRecord, latest_consent
+from workstation.consent import DESTINATIONS, StoredConsent, latest_consent
 from workstation.custody import CustodyLog, Entry, verify_custody
 from workstation.errors import (
     ExportError,
@@ -70,8 +70,8 @@ MAX_MESSAGE_CHARS = 200_000
 class SourceConsent:
     source_uuid: str
     designation: str
-    latest: ConsentRecord | None
-    history: tuple[ConsentRecord, ...]
+    latest: StoredConsent | None
+    history: tuple[StoredConsent, ...]
 
 
 @dataclass(frozen=True)

@@ -173,18 +173,29 @@ class EvidenceStore:
     def read_config(self) -> StoreConfig:
         if not self.config_path.is_file():
             raise StoreMissing(str(self.root))
-        raw = read_json(self.config_path)
-        if raw.get("format") != STORE_FORMAT or raw.get("version") != STORE_VERSION:
+        try:
+            raw = read_json(self.config_path)
+        except (OSError, ValueError) as exc:
+            raise EvidenceStoreError(
+                f"{self.config_path} cannot be read as JSON ({exc}); restore it from the store's"
+                " backup"
+            ) from exc
+        if not isinstance(raw, dict) or raw.get("format") != STORE_FORMAT or (
+            raw.get("version") != STORE_VERSION
+        ):
             raise EvidenceStoreError(
                 f"{self.config_path} is not a version {STORE_VERSION} evidence store;"
                 " use the skrynka-workstation release that created it"
             )
-        return StoreConfig(
-            gnupg_mode=str(raw["gnupg_mode"]),
-            server_key_fingerprint=str(raw["server_key_fingerprint"]),
-            workstation_key_fingerprint=str(raw["workstation_key_fingerprint"]),
-            created_at=str(raw["created_at"]),
-        )
+        fields = ("gnupg_mode", "server_key_fingerprint", "workstation_key_fingerprint",
+                  "created_at")
+        missing = [name for name in fields if not isinstance(raw.get(name), str)]
+        if missing:
+            raise EvidenceStoreError(
+                f"{self.config_path} lacks {', '.join(missing)}; restore it from the store's"
+                " backup"
+            )
+        return StoreConfig(*(raw[name] for name in fields))
 
     def gnupg_home(self) -> Path:
         """The GNUPGHOME that holds the submission secret key (or the card's stub)."""

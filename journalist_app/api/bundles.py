@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
-from core.bundle import open_bundle
+from core.bundle import stream_bundle
 from core.errors import BundleError, BundleItemMissing, StoredFileDamaged
 from core.models import Journalist, Reply, Submission
 from journalist_app.api.body import read_body_json
@@ -47,7 +47,7 @@ def add_bundle_routes(bp: Blueprint, ctx: ApiContext) -> None:
                 raise UnknownObject(f"No submission or reply with uuid {item_uuid}.")
             items.append(item)
         try:
-            stream = open_bundle(ctx.instance, items)
+            stream = stream_bundle(ctx.instance, items)
         except StoredFileDamaged as exc:
             raise refuse_damaged(ctx, db, journalist, exc, "bundle_refused") from exc
         except BundleItemMissing as exc:

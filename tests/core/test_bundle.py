@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.bundle import open_bundle, open_verified_file, write_bundle
+from core.bundle import open_verified_file, stream_bundle, write_bundle
 from core.deletion import delete_submission
 from core.errors import (
     BundleError,
@@ -26,11 +26,11 @@ from core.instance import Instance
 from core.models import Journalist, Reply, Submission
 from core.replies import encrypt_reply, store_reply
 from crypto._gpg import run_gpg
-from crypto.receipt import decode_receipt
 from crypto.signing import verify_signature
+from formats.receipt import parse_receipt
 from tests.support.keys import KeyPair
 from tests.support.staff import make_source, make_staff_account
-from workstation.bundle import open_bundle as workstation_open_bundle
+from workstation.bundle import verify_bundle
 
 
 def items_of(db: Session, instance: Instance) -> list[Submission | Reply]:
@@ -105,12 +105,12 @@ def test_a_bundle_follows_the_documented_format(
             receipt = archive.read(item["receipt"]["path"])
             assert item["receipt"]["sha256"] == hashlib.sha256(receipt).hexdigest()
             decrypted = run_gpg(submission_keypair.secret_home, ["--decrypt"], stdin=receipt)
-            assert decode_receipt(decrypted.stdout).submission_uuid == item["uuid"]
+            assert parse_receipt(decrypted.stdout).submission_uuid == item["uuid"]
         assert set(names) == {"manifest.json", "manifest.json.sig"} | {
             m["path"] for m in manifest["items"]
         } | {m["receipt"]["path"] for m in manifest["items"] if m["receipt"]}
     # The workstation's reader accepts it with the pinned key.
-    verified = workstation_open_bundle(out, instance.signer.public_key)
+    verified = verify_bundle(out, instance.signer.public_key)
     assert len(verified.items) == 4
 
 
@@ -120,7 +120,7 @@ def test_deleting_an_item_after_the_bundle_opened_does_not_cut_it_short(
 ) -> None:
     with instance.sessions() as db:
         items = items_of(db, instance)
-        stream = open_bundle(instance, items)
+        stream = stream_bundle(instance, items)
         first = next(iter(stream))
         victim = next(i for i in items if isinstance(i, Submission) and i.kind == "file")
         delete_submission(db, instance, victim)
@@ -138,9 +138,9 @@ def test_an_item_already_gone_is_reported_before_any_byte(instance: Instance) ->
         gone = items[0]
         instance.store.path_of(gone.source.filesystem_id, gone.filename).unlink()
         with pytest.raises(BundleItemMissing):
-            open_bundle(instance, items)
+            stream_bundle(instance, items)
         with pytest.raises(EmptyBundle):
-            open_bundle(instance, [])
+            stream_bundle(instance, [])
 
 
 def damage(path: Path) -> bytes:
@@ -170,7 +170,7 @@ def test_damaged_files_are_refused_before_any_byte_naming_each_one(instance: Ins
         ).hexdigest()
         damage(store.path_of(photo.source.filesystem_id, photo.receipt_filename))
         with pytest.raises(StoredFileDamaged) as refused:
-            open_bundle(instance, items)
+            stream_bundle(instance, items)
         by_file = {d.filename: d for d in refused.value.damaged}
         assert set(by_file) == {message.filename, photo.receipt_filename}
         assert by_file[message.filename].item_uuid == message.uuid
@@ -199,7 +199,7 @@ def test_a_file_replaced_in_the_store_after_the_check_is_not_what_gets_sent(
         victim = next(i for i in items if isinstance(i, Submission) and i.kind == "file")
         path = instance.store.path_of(victim.source.filesystem_id, victim.filename)
         original = path.read_bytes()
-        stream = open_bundle(instance, items)
+        stream = stream_bundle(instance, items)
         assert len(pinned_links(instance)) == 7  # 3 submissions with receipts, 1 reply
         # Swapped by rename after the check: the checked file is still what is sent.
         swap = path.with_name("swap")
@@ -213,7 +213,7 @@ def test_a_file_replaced_in_the_store_after_the_check_is_not_what_gets_sent(
         entry = next(m for m in manifest["items"] if m["uuid"] == victim.uuid)
         assert archive.read(entry["path"]) == original
         assert entry["sha256"] == victim.sha256
-    assert len(workstation_open_bundle(out, instance.signer.public_key).items) == 4
+    assert len(verify_bundle(out, instance.signer.public_key).items) == 4
     assert pinned_links(instance) == []
 
 
@@ -223,7 +223,7 @@ def test_a_file_written_into_during_the_download_stops_it_before_the_manifest(
 ) -> None:
     with instance.sessions() as db:
         items = items_of(db, instance)
-        stream = open_bundle(instance, items)
+        stream = stream_bundle(instance, items)
         for item in items:
             damage(instance.store.path_of(item.source.filesystem_id, item.filename))
         sent: list[bytes] = []
@@ -238,7 +238,7 @@ def test_a_file_written_into_during_the_download_stops_it_before_the_manifest(
 @pytest.mark.usefixtures("content")
 def test_a_bundle_abandoned_before_its_first_byte_releases_its_pins(instance: Instance) -> None:
     with instance.sessions() as db:
-        stream = open_bundle(instance, items_of(db, instance))
+        stream = stream_bundle(instance, items_of(db, instance))
         assert pinned_links(instance)
         stream.close()
         assert pinned_links(instance) == []
@@ -278,7 +278,7 @@ def test_a_bundle_of_thousands_of_items_holds_no_descriptor_per_item(
     with zipfile.ZipFile(out) as archive:
         assert len(archive.infolist()) == 3001 + 1 + 2  # the message's receipt, the manifest
         assert archive.testzip() is None
-    assert len(workstation_open_bundle(out, instance.signer.public_key).items) == 3001
+    assert len(verify_bundle(out, instance.signer.public_key).items) == 3001
 
 
 @pytest.mark.usefixtures("content")

@@ -1,33 +1,14 @@
-"""Consent: protective defaults, form parsing with clear errors, and the canonical document."""
-
-import json
-from datetime import UTC, datetime, timedelta, timezone
+"""Reading consent from the form: questions left alone stay protective, bad values are named."""
 
 import pytest
 
-from core.consent import (
-    Consent,
-    ConsentRecord,
-    Destination,
-    consent_document,
-    consent_from_form,
-    decode_consent,
-    encode_consent,
-)
-from core.errors import InvalidConsent
-
-MOMENT = datetime(2026, 3, 25, 9, 30, 1, 123456, tzinfo=UTC)
+from core.consent import consent_from_form
+from formats.consent import Consent, Destination
+from formats.errors import InvalidConsent
 
 
 def codes(error: InvalidConsent) -> set[tuple[str, str]]:
     return {(p.field, p.code) for p in error.problems}
-
-
-def test_the_default_is_the_most_protective_choice() -> None:
-    consent = Consent()
-    assert consent.destinations == {Destination.PLATFORM}
-    assert consent.replies is False
-    assert consent.investigator_contact is False
 
 
 def test_an_untouched_form_gives_the_default() -> None:
@@ -72,72 +53,3 @@ def test_every_problem_is_reported_at_once() -> None:
         "replies",
         "investigator_contact",
     }
-
-
-def test_consent_without_the_platform_cannot_exist() -> None:
-    with pytest.raises(InvalidConsent) as caught:
-        Consent(frozenset({Destination.UN}))
-    assert ("destinations", "platform_required") in codes(caught.value)
-
-
-def test_the_document_is_canonical_json_with_every_key() -> None:
-    record = ConsentRecord(consent_from_form(["court", "un"], "yes", "no"), MOMENT)
-    encoded = encode_consent(record)
-    assert encoded == (
-        b'{"destinations":["platform","un","court"],"format":"skrynka-consent",'
-        b'"investigator_contact":false,"recorded_at":"2026-03-25T09:30:01.123456Z",'
-        b'"replies":true,"version":1}'
-    )
-    assert json.loads(encoded) == consent_document(record)
-
-
-def test_times_are_written_in_utc() -> None:
-    minsk = timezone(timedelta(hours=3))
-    record = ConsentRecord(Consent(), datetime(2026, 3, 25, 12, 30, 1, 123456, tzinfo=minsk))
-    assert consent_document(record)["recorded_at"] == "2026-03-25T09:30:01.123456Z"
-
-
-def test_a_naive_time_is_refused() -> None:
-    with pytest.raises(InvalidConsent):
-        ConsentRecord(Consent(), datetime(2026, 3, 25))
-
-
-def test_round_trip() -> None:
-    record = ConsentRecord(consent_from_form(["un"], "yes", "yes"), MOMENT)
-    assert decode_consent(encode_consent(record)) == record
-
-
-def test_readers_ignore_keys_added_later() -> None:
-    document = consent_document(ConsentRecord(Consent(), MOMENT))
-    document["note"] = "added by a later version"
-    assert decode_consent(json.dumps(document).encode()) == ConsentRecord(Consent(), MOMENT)
-
-
-@pytest.mark.parametrize(
-    ("change", "expected"),
-    [
-        ({"format": "skrynka-receipt"}, ("format", "not_skrynka_consent")),
-        ({"version": 2}, ("version", "unsupported_version")),
-        ({"recorded_at": "yesterday"}, ("recorded_at", "not_a_utc_time")),
-        ({"destinations": "un"}, ("destinations", "not_a_list")),
-        ({"destinations": []}, ("destinations", "not_a_list")),
-        ({"destinations": ["platform", "press"]}, ("destinations", "unknown_choice")),
-        ({"destinations": ["platform", "un", "un"]}, ("destinations", "repeated_choice")),
-        ({"destinations": ["un"]}, ("destinations", "platform_required")),
-        ({"replies": "no"}, ("replies", "not_a_boolean")),
-        ({"investigator_contact": 1}, ("investigator_contact", "not_a_boolean")),
-    ],
-)
-def test_bad_documents_are_refused(change: dict[str, object], expected: tuple[str, str]) -> None:
-    document = consent_document(ConsentRecord(Consent(), MOMENT))
-    document.update(change)
-    with pytest.raises(InvalidConsent) as caught:
-        decode_consent(json.dumps(document).encode())
-    assert expected in codes(caught.value)
-
-
-@pytest.mark.parametrize("data", [b"", b"[]", b"\xff\xfe", b'"consent"', b"{"])
-def test_bytes_that_are_not_a_json_object_are_refused(data: bytes) -> None:
-    with pytest.raises(InvalidConsent) as caught:
-        decode_consent(data)
-    assert ("document", "not_a_json_object") in codes(caught.value)

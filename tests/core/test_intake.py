@@ -1,22 +1,18 @@
-"""Structured intake: every question skippable, clear errors, and the canonical document."""
+"""Reading intake answers from the form: every question skippable, every fault named at once."""
 
-import json
 from datetime import date
 
 import pytest
 
-from core.errors import InvalidIntake
-from core.intake import (
+from core.intake import intake_from_form
+from formats.errors import InvalidIntake
+from formats.intake import (
     RESPONSIBLE_LIMIT,
     WHEN_TEXT_LIMIT,
     Intake,
     Region,
     Relation,
     Violation,
-    decode_intake,
-    encode_intake,
-    intake_document,
-    intake_from_form,
 )
 
 TODAY = date(2026, 3, 25)
@@ -126,63 +122,3 @@ def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(InvalidIntake) as caught:
         intake_from_form(when_year="abc", region="nowhere", relation="spy", today=TODAY)
     assert {f for f, _ in codes(caught.value)} == {"when_year", "region", "relation"}
-
-
-def test_the_document_is_canonical_and_has_every_key() -> None:
-    encoded = encode_intake(full_answers())
-    assert encoded == (
-        '{"format":"skrynka-intake","relation":"survivor",'
-        '"responsible":"ЦИП на Окрестина; ОМОН","version":1,'
-        '"violations":["arbitrary_detention","torture_or_ill_treatment"],'
-        '"when":{"month":8,"text":"August 2020, three nights","year":2020},'
-        '"where":{"region":"minsk_city","text":"Акрэсціна, Мінск"}}'
-    ).encode()
-
-
-def test_skipped_answers_are_null_in_the_document() -> None:
-    assert intake_document(Intake(relation=Relation.OTHER)) == {
-        "format": "skrynka-intake",
-        "version": 1,
-        "violations": [],
-        "when": {"text": None, "year": None, "month": None},
-        "where": {"text": None, "region": None},
-        "responsible": None,
-        "relation": "other_or_prefer_not_to_say",
-    }
-
-
-def test_round_trip() -> None:
-    intake = full_answers()
-    assert decode_intake(encode_intake(intake)) == intake
-    assert decode_intake(encode_intake(Intake())) == Intake()
-
-
-@pytest.mark.parametrize(
-    ("change", "expected"),
-    [
-        ({"format": "skrynka-consent"}, ("format", "not_skrynka_intake")),
-        ({"version": 0}, ("version", "unsupported_version")),
-        ({"when": "2020"}, ("when", "not_an_object")),
-        ({"where": None}, ("where", "not_an_object")),
-        ({"violations": "torture"}, ("violations", "not_a_list")),
-        ({"violations": ["beating"]}, ("violations", "unknown_choice")),
-        ({"violations": [1]}, ("violations", "unknown_choice")),
-        ({"relation": ["survivor"]}, ("relation", "unknown_choice")),
-        ({"when": {"text": None, "year": "2020", "month": None}}, ("when_year", "out_of_range")),
-        ({"when": {"text": None, "year": None, "month": True}}, ("when_month", "out_of_range")),
-        ({"where": {"text": " padded ", "region": None}}, ("where_text", "not_clean_text")),
-        ({"responsible": 7}, ("responsible", "not_clean_text")),
-    ],
-)
-def test_bad_documents_are_refused(change: dict[str, object], expected: tuple[str, str]) -> None:
-    document = intake_document(full_answers())
-    document.update(change)
-    with pytest.raises(InvalidIntake) as caught:
-        decode_intake(json.dumps(document).encode())
-    assert expected in codes(caught.value)
-
-
-def test_bytes_that_are_not_a_json_object_are_refused() -> None:
-    with pytest.raises(InvalidIntake) as caught:
-        decode_intake(b"\x00not json")
-    assert ("document", "not_a_json_object") in codes(caught.value)

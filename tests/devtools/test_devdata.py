@@ -17,10 +17,10 @@ from core.settings import load_settings
 from core.sign_in import authenticate_journalist
 from core.sources import authenticate_source
 from core.two_factor import totp_code
-from crypto.receipt import decode_receipt
 from crypto.reply_key import decrypt_with_reply_key
 from devtools.devdata import DEV_OTP_SECRET, DEV_PASSPHRASE, ContentSizes, SizeRange, seed_dev_data
 from devtools.errors import DevDataRefused
+from formats.receipt import parse_receipt
 from server.cli import main
 from server.setup import init_instance
 from tests.support.keys import KeyPair
@@ -60,7 +60,7 @@ def test_seeds_sources_with_real_ciphertext_receipts_and_replies(
                 submission.sha256,
             )
             plaintext = decrypt(submission_keypair, data)
-            receipt = decode_receipt(
+            receipt = parse_receipt(
                 decrypt(submission_keypair, (directory / submission.receipt_filename).read_bytes())
             )
             assert receipt.submission_uuid == submission.uuid

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "crypto", "onion", "server", "source_app", "journalist_app", "workstation",
-            "workstation_app")
+PACKAGES = (
+    "core", "crypto", "formats", "onion", "server", "source_app", "journalist_app", "workstation",
+    "workstation_app",
+)
 DEV_ONLY = ("devtools",)
 
 MIGRATE = """

@@ -11,10 +11,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from core.consent import Destination, consent_from_document, decode_consent
 from core.instance import Instance
-from core.intake import Region, Relation, Violation, intake_from_document
 from core.models import Source, Submission
+from formats.consent import Destination, parse_consent, parse_consent_document
+from formats.intake import Region, Relation, Violation, parse_intake_document
 from tests.source_app.pages import SourceClient, csrf_token_in, multipart_body
 from tests.support.ciphertext import gpg_decrypt, gunzip_with_name, read_receipt
 from tests.support.keys import KeyPair
@@ -109,7 +109,7 @@ def test_a_submission_decrypts_to_message_files_intake_and_consent(
     receipts = [read_receipt(secret, store / str(row.receipt_filename)) for row in rows]
     assert [r["original_name"] for r in receipts] == [None, "протокол.pdf", "IMG_2041.jpg"]
     for receipt in receipts:
-        intake = intake_from_document(receipt["intake"])
+        intake = parse_intake_document(receipt["intake"])
         assert intake.ordered_violations == (Violation.ARBITRARY_DETENTION, Violation.TORTURE)
         assert intake.when_text == "август 2020, трое суток"
         assert (intake.when_year, intake.when_month) == (2020, 8)
@@ -117,7 +117,7 @@ def test_a_submission_decrypts_to_message_files_intake_and_consent(
         assert intake.region is Region.MINSK_CITY
         assert intake.responsible == "ОМОН; начальник смены"
         assert intake.relation is Relation.SURVIVOR
-        consent = consent_from_document(receipt["consent"])
+        consent = parse_consent_document(receipt["consent"])
         assert consent.consent.ordered_destinations == (Destination.PLATFORM, Destination.UN)
         assert consent.consent.replies is True
         assert consent.consent.investigator_contact is False
@@ -162,7 +162,7 @@ def test_changing_consent_adds_a_new_encrypted_record(
     record_row = rows[1]
     assert record_row.filename.endswith("-consent.gpg")
     plaintext = gpg_decrypt(submission_keypair.secret_home, store / record_row.filename)
-    record = decode_consent(plaintext)
+    record = parse_consent(plaintext)
     assert record.consent.ordered_destinations == (
         Destination.PLATFORM,
         Destination.UN,
@@ -174,7 +174,7 @@ def test_changing_consent_adds_a_new_encrypted_record(
     assert receipt["kind"] == "consent"
     assert receipt["original_name"] is None
     assert "consent" not in receipt  # the item itself is the consent
-    first = consent_from_document(
+    first = parse_consent_document(
         read_receipt(submission_keypair.secret_home, store / str(rows[0].receipt_filename))[
             "consent"
         ]
@@ -184,7 +184,7 @@ def test_changing_consent_adds_a_new_encrypted_record(
     change_consent(source, {})
     _store, rows = stored_rows(instance)
     assert [row.kind for row in rows] == ["message", "consent", "consent"]
-    withdrawn = decode_consent(
+    withdrawn = parse_consent(
         gpg_decrypt(submission_keypair.secret_home, store / rows[2].filename)
     )
     assert withdrawn.consent.ordered_destinations == (Destination.PLATFORM,)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workstation.consent import latest_consent, parse_consent
+from workstation.consent import latest_consent, read_consent
 
 
 def record(destinations: object, at: str, origin: str = "receipt") -> object:
@@ -11,7 +11,7 @@ def record(destinations: object, at: str, origin: str = "receipt") -> object:
 
 
 def test_destinations_are_read_and_platform_is_always_allowed() -> None:
-    consent = parse_consent(record(["un"], "2026-01-01T00:00:00Z"), "s", "receipt", "")
+    consent = read_consent(record(["un"], "2026-01-01T00:00:00Z"), "s", "receipt", "")
 
     assert consent.covers("un")
     assert consent.covers("platform")
@@ -20,9 +20,9 @@ def test_destinations_are_read_and_platform_is_always_allowed() -> None:
 
 
 def test_the_latest_record_decides_even_when_it_narrows() -> None:
-    wide = parse_consent(record(["platform", "un", "court"], "2026-01-01T00:00:00Z"),
+    wide = read_consent(record(["platform", "un", "court"], "2026-01-01T00:00:00Z"),
                          "s", "a", "")
-    narrow = parse_consent(record(["platform"], "2026-02-01T00:00:00Z"), "s", "b", "")
+    narrow = read_consent(record(["platform"], "2026-02-01T00:00:00Z"), "s", "b", "")
 
     latest = latest_consent([narrow, wide])
 
@@ -31,8 +31,8 @@ def test_the_latest_record_decides_even_when_it_narrows() -> None:
 
 
 def test_an_unreadable_latest_record_counts_as_platform_only() -> None:
-    wide = parse_consent(record(["platform", "court"], "2026-01-01T00:00:00Z"), "s", "a", "")
-    broken = parse_consent(record("court", "2026-02-01T00:00:00Z"), "s", "b", "")
+    wide = read_consent(record(["platform", "court"], "2026-01-01T00:00:00Z"), "s", "a", "")
+    broken = read_consent(record("court", "2026-02-01T00:00:00Z"), "s", "b", "")
 
     latest = latest_consent([wide, broken])
 
@@ -42,7 +42,7 @@ def test_an_unreadable_latest_record_counts_as_platform_only() -> None:
 
 
 def test_a_document_of_another_format_covers_nothing_beyond_the_platform() -> None:
-    consent = parse_consent({"format": "other", "destinations": ["court"]}, "s", "a", "t")
+    consent = read_consent({"format": "other", "destinations": ["court"]}, "s", "a", "t")
 
     assert not consent.covers("court")
     assert consent.problem is not None
@@ -50,7 +50,7 @@ def test_a_document_of_another_format_covers_nothing_beyond_the_platform() -> No
 
 
 def test_unknown_destinations_are_ignored_and_reported() -> None:
-    consent = parse_consent(record(["un", "press"], "2026-01-01T00:00:00Z"), "s", "a", "")
+    consent = read_consent(record(["un", "press"], "2026-01-01T00:00:00Z"), "s", "a", "")
 
     assert consent.covers("un")
     assert not consent.covers("press")

@@ -26,10 +26,10 @@ def test_a_server_bundle_with_consent_and_a_later_change_imports(
     from sqlalchemy import select
 
     from core.bundle import write_bundle
-    from core.consent import Consent, ConsentRecord, Destination
     from core.models import Submission
     from core.sources import create_source
     from core.submissions import open_submission, store_consent_change
+    from formats.consent import Consent, ConsentRecord, Destination
 
     login = create_source(instance, generate_codename())
     with open_submission(instance, login.source_id) as draft:

@@ -226,10 +226,15 @@ def test_an_unknown_item_and_an_unknown_case_get_clear_pages(officer: Officer) -
 
 
 def test_an_unexpected_failure_shows_a_short_page_and_no_traceback(
-    officer: Officer, desk: Desk
+    officer: Officer, desk: Desk, make_bundle: MakeBundle
 ) -> None:
-    (desk.store / "cases.json").write_text("{ not json")
-    page = officer.get("/cases")
+    officer.post("/import", {"path": str(_bundle(make_bundle))})
+    item_id = _item_id(desk, text="IMG_2041")
+    # A record damaged on disk is nothing the desk foresees: it must still answer plainly.
+    [record] = (desk.store / "originals" / item_id / "submissions").iterdir()
+    record.chmod(0o644)
+    record.write_text("{ not json")
+    page = officer.get(f"/items/{item_id}")
     assert page.status_code == 500
     assert "Something went wrong" in page.text
     assert "Traceback" not in page.text

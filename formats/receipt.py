@@ -1,8 +1,12 @@
 """The receipt of a submission: what the source sent, described inside a ciphertext.
 
-Format ``skrynka-receipt`` version 1, as in ``docs/storage-format.md``. Encoding is canonical
-JSON (sorted keys, no spaces, UTF-8) so the same receipt always gives the same bytes. Readers
-ignore keys they do not know, so later versions can add some.
+Format ``skrynka-receipt`` version 1, as in ``docs/storage-format.md``. The server builds a
+`Receipt` while an upload streams in and encrypts `encode_receipt(receipt)` next to the item; the
+workstation decrypts it and reads it back with `parse_receipt`. Encoding is canonical JSON
+(sorted keys, no spaces, UTF-8) so the same receipt always gives the same bytes. Readers ignore
+keys they do not know, so later versions can add some. Anything else that is wrong (not JSON,
+missing or mistyped field, other format or version) raises `InvalidReceipt` naming the fault;
+building a `Receipt` with bad fields raises it too, so no invalid receipt is ever encoded.
 """
 
 import json
@@ -13,7 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from crypto.errors import InvalidReceipt
+from formats.consent import CONSENT_FORMAT
+from formats.document import encode_document
+from formats.errors import InvalidReceipt
+from formats.intake import INTAKE_FORMAT
 
 RECEIPT_FORMAT = "skrynka-receipt"
 RECEIPT_VERSION = 1
@@ -21,7 +28,7 @@ KINDS = frozenset({"message", "file", "consent"})
 #: Optional objects a receipt may carry: the source's intake answers and consent
 #: (``skrynka-intake`` and ``skrynka-consent``, docs/storage-format.md). They are checked by
 #: their own readers; here only their shape (a JSON object naming its format) is checked.
-ATTACHED_DOCUMENTS = {"intake": "skrynka-intake", "consent": "skrynka-consent"}
+ATTACHED_DOCUMENTS = {"intake": INTAKE_FORMAT, "consent": CONSENT_FORMAT}
 #: A receipt is a few hundred bytes; anything far larger is not one.
 MAX_RECEIPT_BYTES = 64 * 1024
 _MAX_NAME_CHARS = 1024
@@ -68,12 +75,10 @@ def encode_receipt(receipt: Receipt) -> bytes:
         attached = getattr(receipt, key)
         if attached is not None:
             document[key] = dict(attached)
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return encode_document(document)
 
 
-def decode_receipt(data: bytes) -> Receipt:
+def parse_receipt(data: bytes) -> Receipt:
     """Parse and validate receipt bytes; raise :class:`InvalidReceipt` naming what is wrong."""
     if not isinstance(data, bytes) or len(data) > MAX_RECEIPT_BYTES:
         raise InvalidReceipt(f"A receipt is JSON bytes of at most {MAX_RECEIPT_BYTES} bytes.")
@@ -107,7 +112,8 @@ def decode_receipt(data: bytes) -> Receipt:
     if missing:
         raise InvalidReceipt("The receipt lacks " + ", ".join(missing) + ".")
     received_at = document["received_at"]
-    if not isinstance(received_at, str) or not _TIMESTAMP.fullmatch(received_at):
+    moment = _parse_time(received_at)
+    if moment is None:
         raise InvalidReceipt("The receipt's received_at is not a UTC timestamp ending in Z.")
     values: dict[str, Any] = {
         key: document[key]
@@ -115,16 +121,14 @@ def decode_receipt(data: bytes) -> Receipt:
     }
     for key in ATTACHED_DOCUMENTS:
         values[key] = document.get(key)
-    return Receipt(
-        received_at=datetime.fromisoformat(received_at[:-1]).replace(tzinfo=UTC), **values
-    )
+    return Receipt(received_at=moment, **values)
 
 
 def _problems(receipt: Receipt) -> list[str]:
     problems = []
     if not isinstance(receipt.submission_uuid, str) or not _is_uuid(receipt.submission_uuid):
         problems.append("submission_uuid is not a lower-case UUID")
-    if receipt.kind not in KINDS:
+    if not isinstance(receipt.kind, str) or receipt.kind not in KINDS:
         problems.append("kind is neither 'message', 'file' nor 'consent'")
     if receipt.kind == "message" and receipt.original_name is not None:
         problems.append("a message has no original_name")
@@ -158,6 +162,16 @@ def _is_uuid(text: str) -> bool:
         return str(uuid.UUID(text)) == text
     except ValueError:
         return False
+
+
+def _parse_time(text: object) -> datetime | None:
+    """The UTC moment of a `...Z` timestamp; None for anything else, impossible dates included."""
+    if not isinstance(text, str) or not _TIMESTAMP.fullmatch(text):
+        return None
+    try:
+        return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def _format_time(moment: datetime) -> str:
