@@ -252,6 +252,27 @@ def command_working_copy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_render(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    rendition = context.service.render(args.item, context.actor)
+    print(f"rendition of {rendition.item_id} ({rendition.kind}), made {rendition.made_at}")
+    if rendition.directory is not None:
+        print(f"  in {rendition.directory}")
+    for path in rendition.files:
+        print(f"  {path.name}")
+    if rendition.text is not None:
+        print(f"  text: {len(rendition.text)} characters (skrynka-workstation show for the item)")
+    if rendition.note:
+        print(f"  note: {rendition.note}")
+    print("  tools: " + ", ".join(f"{name} ({version})"
+                                  for name, version in sorted(rendition.tools.items())))
+    if rendition.refused:
+        print("  NOT RENDERED: the file was refused (recorded in the custody log); do not open"
+              " the original on this machine", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
 def command_case(args: argparse.Namespace) -> int:
     context = _Context(args)
     if args.case_command == "create":
@@ -403,6 +424,11 @@ def build_parser(extensions: Sequence[CommandExtension] = ()) -> argparse.Argume
     copy.add_argument("item")
     copy.add_argument("--mat2", default="mat2", help=argparse.SUPPRESS)
     copy.set_defaults(handler=command_working_copy)
+
+    render = commands.add_parser("render", parents=[common],
+                                 help="make (once) the safe rendition of an item, in the sandbox")
+    render.add_argument("item")
+    render.set_defaults(handler=command_render)
 
     case = commands.add_parser("case", parents=[common], help="group items into cases")
     case_commands = case.add_subparsers(dest="case_command", required=True)

@@ -53,6 +53,12 @@ from workstation.keys import load_workstation_signer
 from workstation.metadata_tool import MetadataTool
 from workstation.progress import ProgressFactory, silent_progress
 from workstation.reconciliation import Gap, find_gaps
+from workstation.rendition import (
+    Rendition,
+    find_rendition,
+    remove_rendition,
+    render_item,
+)
 from workstation.store import EvidenceStore, remove_tree
 from workstation.working_copy import (
     WorkingCopy,
@@ -305,6 +311,15 @@ class WorkstationService:
         return {"reader": "mat2 --show", "supported": report.supported, "fields": report.fields,
                 "note": report.note}
 
+    def render(self, reference: str, actor: str) -> Rendition:
+        """The safe rendition of an item, made once in the sandbox (a "render" entry by
+        `actor`); `render_item` takes the store lock itself, only to store the result."""
+        item = self.find(reference)
+        return render_item(self.store, self.custody(), item.item_id, actor=actor)
+
+    def find_rendition(self, item_id: str) -> Rendition | None:
+        return find_rendition(self.store, item_id)
+
     def make_working_copy(self, reference: str, actor: str, tool: MetadataTool) -> WorkingCopy:
         item = self.find(reference)
         with self.store.locked():
@@ -320,6 +335,7 @@ class WorkstationService:
             self.custody().append(actor, "delete", item.item_id, item.sha256,
                                   {"reason": reason})
             remove_tree(self.store.copies_dir / item.item_id)
+            remove_rendition(self.store, item.item_id)
             remove_tree(item.directory)
             self.index().forget_item(item.item_id)
         return item

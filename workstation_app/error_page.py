@@ -30,6 +30,9 @@ class Explanation:
 
 
 _STORE = _l("Check that the evidence store is where the desk was started with, then try again.")
+_REFUSED = Explanation(422, _l("The file was not converted"), _l(
+    "The original is unchanged. Do not open it on this machine; tell the security lead if the "
+    "source may be hostile."))
 EXPLANATIONS: dict[type[ws.WorkstationError], Explanation] = {
     ws.WorkstationError: Explanation(400, _l("This could not be done"), _l(
         "Nothing was changed. Read the details below; they say what to do.")),
@@ -65,6 +68,13 @@ EXPLANATIONS: dict[type[ws.WorkstationError], Explanation] = {
         "the free space, then try again.")),
     ws.ExportPreviewMismatch: Explanation(409, _l("The case changed since the preview"), _l(
         "Nothing was exported. Look at the new preview and export again.")),
+    ws.SandboxUnavailable: Explanation(500, _l("The sandbox cannot start"), _l(
+        "No file is opened without the sandbox. Ask the person responsible for this "
+        "workstation to install bubblewrap.")),
+    ws.ConversionRefused: _REFUSED,
+    ws.ConversionTimedOut: _REFUSED,
+    ws.ConversionLimitHit: _REFUSED,
+    ws.ConversionFailed: _REFUSED,
     ws.PackageInvalid: Explanation(422, _l("The package does not verify"), _l(
         "Do not rely on this package; ask the sender for a new copy.")),
 }

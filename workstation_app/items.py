@@ -43,7 +43,8 @@ def show(item_id: str) -> str:
     service = desk_service()
     detail = service.describe_item(item_id, current_actor())
     return render_template("item.html", detail=detail, item=detail.item,
-                           cases=service.cases())
+                           cases=service.cases(),
+                           rendition=service.find_rendition(detail.item.item_id))
 
 
 @bp.post("/items/<item_id>/working-copy")
