@@ -70,10 +70,11 @@ def running_desk(workstation: Workstation) -> Iterator[tuple[subprocess.Popen[st
     yield process, url
     process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        # A loaded machine may be slow to stop it; the test's verdict is already in.
+        process.kill()
+        process.wait()
 
 
 def _opener() -> urllib.request.OpenerDirector:
