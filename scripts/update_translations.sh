@@ -27,3 +27,11 @@ for code in be ru en; do
 done
 "$VENV/bin/pybabel" update -i "$staff_template" -d journalist_app/translations -D messages \
     --no-fuzzy-matching --ignore-obsolete --width 100
+
+# The evidence desk (workstation_app) has its own catalogs: extract with its own mapping.
+desk_template="$(mktemp --suffix=.pot)"
+trap 'rm -f "$template" "$staff_template" "$desk_template"' EXIT
+"$VENV/bin/pybabel" extract -F workstation_app/babel.cfg -k lazy_gettext -k _l \
+    -k lazy_ngettext:1,2 --no-location --sort-output --project Skrynka -o "$desk_template" .
+"$VENV/bin/pybabel" update -i "$desk_template" -d workstation_app/translations -D messages \
+    --no-fuzzy-matching --ignore-obsolete --width 100

@@ -14,14 +14,13 @@ import errno
 import getpass
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from workstation.cases import CaseBook
-from workstation.catalogue import Item, consent_records, find_item, list_items
-from workstation.consent import DESTINATIONS, latest_consent
-from workstation.custody import CustodyLog, verify_custody
+from workstation.catalogue import Item
+from workstation.consent import DESTINATIONS
+from workstation.custody import CustodyLog
 from workstation.errors import (
     AmbiguousItem,
     BundleRejected,
@@ -37,8 +36,6 @@ from workstation.errors import (
     StampTokenRefused,
     WorkstationError,
 )
-from workstation.handover import export_case
-from workstation.importer import import_bundle, recover_store
 from workstation.keyring import import_secret_key, secret_key_fingerprints
 from workstation.keys import (
     create_workstation_key,
@@ -49,8 +46,7 @@ from workstation.keys import (
 from workstation.metadata_tool import MetadataTool
 from workstation.package import verify_package
 from workstation.progress import terminal_progress
-from workstation.reconciliation import find_gaps
-from workstation.rendition import remove_rendition, render_item
+from workstation.service import WorkstationService
 from workstation.store import (
     GNUPG_IN_STORE,
     GNUPG_OF_USER,
@@ -62,8 +58,6 @@ from workstation.store import (
 )
 from workstation.terminal import escape_json_text, say, say_block
 from workstation.timestamp_commands import register_timestamp_commands
-from workstation.timestamps import stamp_summary
-from workstation.working_copy import list_working_copies, make_working_copy, safe_file_name
 
 STORE_ENV = "SKRYNKA_WORKSTATION_STORE"
 EXIT_OK = 0
@@ -96,6 +90,7 @@ class _Context:
         self.args = args
         self.store = open_store(_store_path(args))
         self.actor: str = args.actor or getpass.getuser()
+        self.service = WorkstationService(self.store, progress=terminal_progress)
 
     def custody(self) -> CustodyLog:
         return CustodyLog(
@@ -156,10 +151,7 @@ def command_init(args: argparse.Namespace) -> int:
 
 def command_import(args: argparse.Namespace) -> int:
     context = _Context(args)
-    with context.store.locked():
-        report = import_bundle(
-            context.store, Path(args.bundle), context.custody(), context.actor, terminal_progress
-        )
+    report = context.service.import_bundle(Path(args.bundle), context.actor)
     for note in report.warnings:
         say(f"store: {note}")
     if report.already_imported:
@@ -195,7 +187,7 @@ def _item_summary(item: Item) -> dict[str, Any]:
 
 def command_list(args: argparse.Namespace) -> int:
     context = _Context(args)
-    items = list_items(context.store)
+    items = context.service.all_items()
     if args.json:
         _print_json([_item_summary(item) for item in items])
         return EXIT_OK
@@ -208,59 +200,11 @@ def command_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def describe_item(context: _Context, item: Item, tool: MetadataTool) -> dict[str, Any]:
-    description = _item_summary(item)
-    description["sha256"] = item.sha256
-    description["sha512"] = item.sha512
-    if item.kind in ("message", "reply"):
-        description["text"] = item.content_path.read_bytes().decode("utf-8", "replace")
-    else:
-        description["metadata"] = _file_metadata(context.store, item, tool)
-    description["submissions"] = [
-        {
-            "submission_uuid": sub.submission_uuid,
-            "source": sub.source_designation,
-            "received_on": sub.received_on,
-            "receipt": sub.receipt,
-            "intake": sub.intake,
-        }
-        for sub in item.submissions
-    ]
-    consent: dict[str, Any] = {}
-    for source_uuid in sorted({sub.source_uuid for sub in item.submissions}):
-        records = consent_records(context.store, source_uuid)
-        latest = latest_consent(records)
-        consent[source_uuid] = {
-            "latest": None if latest is None else latest.summary(),
-            "history": [record.summary() for record in records],
-        }
-    description["consent"] = consent
-    description["working_copies"] = [copy.record for copy in list_working_copies(
-        context.store, item.item_id)]
-    description["custody"] = context.custody().history_of(item.item_id)
-    description["timestamps"] = stamp_summary(
-        item.directory, "timestamps", {sub.source_uuid for sub in item.submissions},
-        item.submissions)
-    return description
-
-
-def _file_metadata(store: EvidenceStore, item: Item, tool: MetadataTool) -> dict[str, Any]:
-    # mat2 picks its parser by file name; a symlink with the original's name avoids copying.
-    with store.staging_dir("show") as staging:
-        link = staging / safe_file_name(item)
-        link.symlink_to(item.content_path)
-        report = tool.show(link)
-    return {"reader": "mat2 --show", "supported": report.supported, "fields": report.fields,
-            "note": report.note}
-
-
 def command_show(args: argparse.Namespace) -> int:
     context = _Context(args)
-    item = find_item(context.store, args.item)
-    tool = MetadataTool(args.mat2)
-    with context.store.locked():
-        context.custody().append(context.actor, "view", item.item_id, item.sha256, {})
-        description = describe_item(context, item, tool)
+    detail = context.service.describe_item(args.item, context.actor, MetadataTool(args.mat2))
+    item = detail.item
+    description = detail.as_json()
     if args.json:
         _print_json(description)
         return EXIT_OK
@@ -315,10 +259,8 @@ def command_show(args: argparse.Namespace) -> int:
 
 def command_working_copy(args: argparse.Namespace) -> int:
     context = _Context(args)
-    item = find_item(context.store, args.item)
-    tool = MetadataTool(args.mat2)
-    with context.store.locked():
-        copy = make_working_copy(context.store, item, tool, context.custody(), context.actor)
+    item = context.service.find(args.item)
+    copy = context.service.make_working_copy(item.item_id, context.actor, MetadataTool(args.mat2))
     record = copy.record
     say(f"working copy of {item.item_id}: {copy.path}")
     if copy.stripped:
@@ -334,10 +276,8 @@ def command_working_copy(args: argparse.Namespace) -> int:
 
 def command_render(args: argparse.Namespace) -> int:
     context = _Context(args)
-    item = find_item(context.store, args.item)
-    # render_item takes the store lock itself, and only for the moment it stores the result.
-    rendition = render_item(context.store, context.custody(), item.item_id, actor=context.actor)
-    say(f"rendition of {item.item_id} ({rendition.kind}), made {rendition.made_at}")
+    rendition = context.service.render(args.item, context.actor)
+    say(f"rendition of {rendition.item_id} ({rendition.kind}), made {rendition.made_at}")
     if rendition.directory is not None:
         say(f"  in {rendition.directory}")
     for path in rendition.files:
@@ -357,18 +297,14 @@ def command_render(args: argparse.Namespace) -> int:
 
 def command_case(args: argparse.Namespace) -> int:
     context = _Context(args)
-    book = CaseBook(context.store)
     if args.case_command == "create":
-        with context.store.locked():
-            book.create(args.name)
+        context.service.create_case(args.name, context.actor)
         say(f"case {args.name} created")
     elif args.case_command == "add":
-        items = [find_item(context.store, ref).item_id for ref in args.items]
-        with context.store.locked():
-            case = book.add(args.case, items)
+        case = context.service.add_to_case(args.case, args.items, context.actor)
         say(f"case {case.name} now holds {len(case.items)} item(s)")
     else:
-        cases = book.all()
+        cases = context.service.cases()
         if not cases:
             say("no cases yet; create one with `case create NAME`")
         for case in cases:
@@ -380,20 +316,11 @@ def command_case(args: argparse.Namespace) -> int:
 
 def command_export(args: argparse.Namespace) -> int:
     context = _Context(args)
-    case = CaseBook(context.store).get(args.case)
-    with context.store.locked():
-        signer = load_workstation_signer(context.store)
-        report = export_case(
-            context.store,
-            case,
-            args.to,
-            Path(args.out),
-            context.custody(),
-            signer,
-            context.actor,
-            terminal_progress,
-            Path(args.recipient) if args.recipient else None,
-        )
+    report = context.service.export_case(
+        args.case, args.to, Path(args.out), context.actor,
+        Path(args.recipient) if args.recipient else None,
+    )
+    fingerprint = context.service.workstation_fingerprint()
     say(f"package {report.path} ({report.package_id})")
     say(f"  {len(report.included)} item(s) exported for {args.to}; bag validated")
     for item_id in report.included:
@@ -402,7 +329,7 @@ def command_export(args: argparse.Namespace) -> int:
         say(f"  LEFT OUT  {exclusion.item_id} ({exclusion.name}): {exclusion.reason}")
     if report.encrypted_to:
         say(f"  encrypted to {report.encrypted_to}")
-    say(f"  workstation key fingerprint: {signer.fingerprint}")
+    say(f"  workstation key fingerprint: {fingerprint}")
     return EXIT_OK
 
 
@@ -422,15 +349,9 @@ def command_verify(args: argparse.Namespace) -> int:
 
 def command_custody(args: argparse.Namespace) -> int:
     context = _Context(args)
-    signer = load_workstation_signer(context.store)
     if args.custody_command == "verify":
-        with context.store.locked():
-            count = verify_custody(
-                context.store.custody_log_path, context.store.custody_head_path,
-                signer.public_key,
-            )
-            context.custody().append(context.actor, "verify", None, None, {"entries": count})
-            gaps = find_gaps(context.store, context.custody().entries())
+        verdict = context.service.verify_custody(context.actor)
+        count, gaps = verdict.entries, verdict.gaps
         say(f"custody log intact: {count} entries, chain and signatures verified")
         if gaps:
             say(f"custody log and store disagree ({len(gaps)}):", err=True)
@@ -440,20 +361,14 @@ def command_custody(args: argparse.Namespace) -> int:
         say("every item in the store has its import entry, and every import entry its item")
         return EXIT_OK
     if args.custody_command == "repair":
-        with context.store.locked():
-            verify_custody(context.store.custody_log_path, context.store.custody_head_path,
-                           signer.public_key)
-            notes = recover_store(context.store, context.custody(), context.actor)
+        notes = context.service.repair(context.actor)
         for note in notes:
             say(note)
         if not notes:
             say("nothing to repair: the store and the custody log agree")
         return EXIT_VERIFICATION_FAILED if any(n.startswith("NOT REPAIRED") for n in notes) \
             else EXIT_OK
-    entries = context.custody().entries()
-    if args.item:
-        item = find_item(context.store, args.item)
-        entries = [e for e in entries if e.get("item") == item.item_id]
+    entries = context.service.custody_entries(args.item)
     for entry in entries:
         say(f"#{entry['seq']} {entry['time']} {entry['actor']} {entry['action']}"
               f" {entry['item'] or '-'}")
@@ -462,27 +377,34 @@ def command_custody(args: argparse.Namespace) -> int:
 
 def command_delete(args: argparse.Namespace) -> int:
     context = _Context(args)
-    item = find_item(context.store, args.item)
+    item = context.service.find(args.item)
     if not args.yes:
         raise WorkstationError(
             f"deleting {item.item_id} removes the original and its working copies for good;"
             " repeat with --yes to confirm"
         )
-    with context.store.locked():
-        # Record first: a deletion that is logged but interrupted is visible; the reverse is not.
-        context.custody().append(context.actor, "delete", item.item_id, item.sha256,
-                                 {"reason": args.reason})
-        remove_tree(context.store.copies_dir / item.item_id)
-        remove_rendition(context.store, item.item_id)
-        remove_tree(item.directory)
+    context.service.delete_item(item.item_id, args.reason, context.actor)
     say(f"deleted {item.item_id}; the custody log records why")
+    return EXIT_OK
+
+
+def command_catalogue(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    count = context.service.rebuild_index()
+    say(f"catalogue index rebuilt from the store: {count} item(s)")
     return EXIT_OK
 
 
 # Parser --------------------------------------------------------------------------------------
 
+# A command added from outside this package (the desk lives in workstation_app, which may use
+# Flask; this package may not): it gets the subcommands and the shared options, adds its parser
+# and sets `handler`.
+CommandExtension = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]",
+                             argparse.ArgumentParser], None]
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(extensions: Sequence[CommandExtension] = ()) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", default=argparse.SUPPRESS,
                         help=f"evidence store directory (default: ${STORE_ENV})")
@@ -572,11 +494,22 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--yes", action="store_true")
     delete.set_defaults(handler=command_delete)
     register_timestamp_commands(commands, common, _Context)
+
+    catalogue = commands.add_parser(
+        "catalogue", parents=[common],
+        help="the catalogue index lists use (derived from the store; rebuild it any time)",
+    )
+    catalogue_commands = catalogue.add_subparsers(dest="catalogue_command", required=True)
+    catalogue_commands.add_parser("rebuild", parents=[common])
+    catalogue.set_defaults(handler=command_catalogue)
+    for extension in extensions:
+        extension(commands, common)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None,
+         extensions: Sequence[CommandExtension] = ()) -> int:
+    parser = build_parser(extensions)
     args = parser.parse_args(argv)
     if not hasattr(args, "actor"):
         args.actor = None

@@ -144,6 +144,26 @@ class FixityFailed(WorkstationError):
     """At least one original or working copy no longer matches its recorded hashes."""
 
 
+class CatalogueIndexBroken(EvidenceStoreError):
+    """The derived catalogue index cannot be read; the store itself is untouched."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"the catalogue index {path} cannot be read ({reason}); the store itself is fine:"
+            " rebuild the index with `skrynka-workstation catalogue rebuild`"
+        )
+
+
+class ExportPreviewMismatch(ExportError):
+    """A package was asked for with a different content than the preview the person saw."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the case or the consent changed since the preview was shown; nothing was exported."
+            " Look at the new preview and export again"
+        )
+
+
 class SandboxUnavailable(WorkstationError):
     """bubblewrap is missing or cannot create its namespaces on this machine."""
 
