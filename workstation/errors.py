@@ -172,3 +172,14 @@ class ConversionFailed(ConversionRefused):
             f"{tool} could not read the file ({detail}); it may be damaged, not really the"
             " type it looks like, or crafted to attack the converter"
         )
+
+
+class SearchIndexError(WorkstationError):
+    """The search index could not be read or written; the store itself is not affected."""
+
+    def __init__(self, detail: str, *, advice: bool = True) -> None:
+        super().__init__(
+            f"search: {detail}"
+            + ("; the index is derived from the store: run `skrynka-workstation index rebuild`"
+               if advice else "")
+        )
