@@ -11,8 +11,9 @@ The fold, in order:
 2. Cyrillic letters become Latin (before any decomposition, which would split й and ё) by the
    table of ICAO Doc 9303 (machine-readable travel documents, Part 3): ж zh, х kh, ц ts,
    ч ch, ш sh, щ shch, ъ ie, ы y, ь dropped, ю iu, я ia, й i, ё e, г g; Belarusian і i and
-   ў u; Ukrainian є ie, ї i, ґ g. Then compatibility decomposition with combining marks
-   dropped (é → e, š → s; ł, which does not decompose, stays ł);
+   ў u; Ukrainian є ie, ї i, ґ g. Letters of Łacinka and Czech-style spellings become the
+   same digraphs (š sh, č ch, ž zh, ŭ u, ł l), then compatibility decomposition with combining
+   marks dropped (é → e);
 3. because the same person is spelt several ways (Belarusian documents write г as h, Russian
    ones as g; BGN/PCGN, Łacinka and English habits differ in a few more letters), a loose step
    makes those letters equal on both sides: kh → h, g → h, j → i, y → i, w → v, x → ks.
@@ -33,9 +34,11 @@ ICAO_CYRILLIC = {
     "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "ie", "ы": "y", "ь": "", "э": "e", "ю": "iu",
     "я": "ia", "і": "i", "ў": "u", "є": "ie", "ї": "i", "ґ": "g",
 }
+# Belarusian Łacinka (and scholarly transliteration) letters, written as ICAO writes them.
+LATIN_LETTERS = {"š": "sh", "č": "ch", "ž": "zh", "ŭ": "u", "ł": "l"}
 # Letters spelt differently by the systems people actually use; mapped alike on both sides.
 LOOSE_PAIRS = (("kh", "h"), ("g", "h"), ("j", "i"), ("y", "i"), ("w", "v"), ("x", "ks"))
-_TABLE = str.maketrans(ICAO_CYRILLIC)
+_TABLE = str.maketrans({**ICAO_CYRILLIC, **LATIN_LETTERS})
 
 
 def transliterate(text: str) -> str:
