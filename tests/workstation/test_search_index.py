@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.workstation import MakeBundle, Workstation
 from tests.workstation.bundles import Sent, intake_document
-from tests.workstation.documents import _pdf, _stream
+from tests.workstation.documents import _pdf, _stream, docx
 from workstation.sandbox import Sandbox, SandboxLimits
 from workstation.search_index import (
     escape_controls,
@@ -86,6 +86,17 @@ def test_a_scanned_russian_page_is_found_by_a_russian_word(
     assert found(workstation, "протокол") == [item_id(scan)]
     assert found(workstation, "задержан суда") == [item_id(scan)]
     assert found(workstation, "приговор") == []
+
+
+@pytest.mark.slow
+def test_the_text_of_an_office_document_is_found(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    document = docx("Тлумачэнне сведкі: затрыманне каля Акрэсціна.")
+    out = imported(workstation, make_bundle, [Sent("file", document, name="statement.docx")])
+    assert "not indexed" not in out
+    assert found(workstation, "сведкі") == [item_id(document)]
+    assert found(workstation, "Akrestsina") == [item_id(document)]
 
 
 def test_a_name_in_cyrillic_is_found_by_its_latin_spelling_and_back(
