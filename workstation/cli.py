@@ -46,6 +46,8 @@ from workstation.keys import (
 from workstation.metadata_tool import MetadataTool
 from workstation.package import verify_package
 from workstation.progress import terminal_progress
+from workstation.sandbox import Sandbox, SandboxLimits
+from workstation.search_index import index_items, rebuild_index, sandbox_extractor, search
 from workstation.service import WorkstationService
 from workstation.store import (
     GNUPG_IN_STORE,
@@ -171,6 +173,11 @@ def command_import(args: argparse.Namespace) -> int:
         say(f"  UNREADABLE reply {uuid}: {reason}; not imported, recorded in the custody log")
     if not (report.imported or report.consent_records or report.unreadable):
         say("nothing new in this bundle; nothing changed")
+    # After the import has committed and the lock is released: indexing may take minutes of
+    # OCR, and its failure only leaves the index behind (`index rebuild` catches up).
+    extractor = sandbox_extractor(context.store, Sandbox(), SandboxLimits())
+    for note in index_items(context.store, report.imported, extractor):
+        say(f"  search     {note}")
     return EXIT_OK
 
 
@@ -395,6 +402,26 @@ def command_catalogue(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_search(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    hits = search(context.store, args.query, limit=args.limit)
+    for hit in hits:
+        say(f"{hit.item_id}  [{hit.field}]  {hit.snippet}")
+    if not hits:
+        say("no items match")
+    return EXIT_OK
+
+
+def command_index(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    extractor = sandbox_extractor(context.store, Sandbox(), SandboxLimits())
+    notes = rebuild_index(context.store, extractor)
+    for note in notes:
+        say(note)
+    say(f"search index rebuilt from the store ({len(notes)} note(s))")
+    return EXIT_OK
+
+
 # Parser --------------------------------------------------------------------------------------
 
 # A command added from outside this package (the desk lives in workstation_app, which may use
@@ -486,6 +513,18 @@ def build_parser(extensions: Sequence[CommandExtension] = ()) -> argparse.Argume
     custody_show = custody_commands.add_parser("show", parents=[common])
     custody_show.add_argument("item", nargs="?")
     custody.set_defaults(handler=command_custody)
+
+    searching = commands.add_parser("search", parents=[common],
+                                    help="find items by words (be, ru, en; any script)")
+    searching.add_argument("query")
+    searching.add_argument("--limit", type=int, default=20)
+    searching.set_defaults(handler=command_search)
+
+    index = commands.add_parser("index", parents=[common], help="the derived search index")
+    index_commands = index.add_subparsers(dest="index_command", required=True)
+    index_commands.add_parser("rebuild", parents=[common],
+                              help="recreate the search index from the store")
+    index.set_defaults(handler=command_index)
 
     delete = commands.add_parser("delete", parents=[common],
                                  help="delete an item (original and working copies)")

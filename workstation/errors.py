@@ -231,3 +231,14 @@ class NoSpaceLeft(WorkstationError):
             f"no space left on the file system of {where}; nothing was changed. Free space "
             "there (or choose another destination with more room) and run the command again"
         )
+
+
+class SearchIndexError(WorkstationError):
+    """The search index could not be read or written; the store itself is not affected."""
+
+    def __init__(self, detail: str, *, advice: bool = True) -> None:
+        super().__init__(
+            f"search: {detail}"
+            + ("; the index is derived from the store: run `skrynka-workstation index rebuild`"
+               if advice else "")
+        )
