@@ -18,12 +18,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from workstation.assessment import (
+    GROUNDS,
+    STATUSES,
+    assessment_history,
+    confirm_assessment,
+    record_assessment,
+)
 from workstation.cases import CaseBook
 from workstation.catalogue import Item, consent_records, find_item, list_items
 from workstation.consent import DESTINATIONS, latest_consent
 from workstation.custody import CustodyLog, verify_custody
 from workstation.errors import (
     AmbiguousItem,
+    AssessmentRefused,
     BundleRejected,
     CaseError,
     CustodyBroken,
@@ -74,6 +82,7 @@ EXIT_CODES: tuple[tuple[type[WorkstationError], int], ...] = (
     (ItemNotFound, EXIT_NOT_FOUND),
     (AmbiguousItem, EXIT_NOT_FOUND),
     (CaseError, EXIT_NOT_FOUND),
+    (AssessmentRefused, EXIT_ERROR),
     (EvidenceStoreError, EXIT_STORE),
     (KeySetupError, EXIT_STORE),
     (WorkstationError, EXIT_ERROR),
@@ -224,8 +233,37 @@ def describe_item(context: _Context, item: Item, tool: MetadataTool) -> dict[str
     description["consent"] = consent
     description["working_copies"] = [copy.record for copy in list_working_copies(
         context.store, item.item_id)]
-    description["custody"] = context.custody().history_of(item.item_id)
+    history = context.custody().history_of(item.item_id)
+    description["custody"] = history
+    description["assessments"] = [a.summary() for a in assessment_history(history, item.item_id)]
     return description
+
+
+def printable(text: str) -> str:
+    """Text from the store or a source, made safe for a terminal: control characters (escape
+    sequences could rewrite the screen or hide lines) are shown as their code points."""
+    return "".join(
+        ch if ch.isprintable() or ch == " " else f"\\u{ord(ch):04x}" for ch in text
+    )
+
+
+def _print_assessments(assessments: list[dict[str, Any]]) -> None:
+    if not assessments:
+        print("\nassessment: unreviewed (no assessment recorded)")
+        return
+    print(f"\nassessment: {assessments[-1]['effective_status']}")
+    for assessment in assessments:
+        print(f"  #{assessment['seq']} {assessment['time']} {printable(assessment['actor'])}:"
+              f" {assessment['status']}")
+        for kind in GROUNDS:
+            if kind in assessment["grounds"]:
+                print(f"    {kind} analysis: {printable(assessment['grounds'][kind])}")
+        if assessment["note"]:
+            print(f"    note: {printable(assessment['note'])}")
+        confirmed = assessment["confirmed_by"]
+        if confirmed is not None:
+            print(f"    confirmed #{confirmed['seq']} {confirmed['time']}"
+                  f" by {printable(confirmed['actor'])}")
 
 
 def _file_metadata(store: EvidenceStore, item: Item, tool: MetadataTool) -> dict[str, Any]:
@@ -280,9 +318,48 @@ def command_show(args: argparse.Namespace) -> int:
         state = "stripped" if copy["stripped"] else "NOT STRIPPED"
         print(f"\nworking copy {copy['copy_sha256'][:16]} {state} by {copy['method']};"
               f" removed: {', '.join(sorted(copy['removed'])) or 'nothing'}")
+    _print_assessments(description["assessments"])
     print("\ncustody:")
     for entry in description["custody"]:
-        print(f"  #{entry['seq']} {entry['time']} {entry['actor']} {entry['action']}")
+        print(f"  #{entry['seq']} {entry['time']} {printable(entry['actor'])} {entry['action']}")
+    return EXIT_OK
+
+
+def _parse_grounds(values: list[str]) -> dict[str, str]:
+    grounds: dict[str, str] = {}
+    for value in values:
+        kind, sep, text = value.partition("=")
+        if not sep or kind not in GROUNDS:
+            raise AssessmentRefused(
+                f"--grounds takes KIND=TEXT with KIND one of {', '.join(GROUNDS)};"
+                f" got {printable(value[:60])!r}"
+            )
+        grounds[kind] = f"{grounds[kind]}\n{text}" if kind in grounds else text
+    return grounds
+
+
+def command_assess(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    item = find_item(context.store, args.item)
+    grounds = _parse_grounds(args.grounds)
+    with context.store.locked():
+        entry = record_assessment(context.custody(), item, context.actor, args.status, grounds,
+                                  args.note)
+    print(f"assessment of {item.item_id[:16]} recorded as custody entry #{entry['seq']}:"
+          f" {args.status} by {printable(context.actor)}")
+    if args.status == "corroborated":
+        print("  it counts as corroborated once a second person runs"
+              f" `confirm {item.item_id[:16]} --actor THEIR-NAME`")
+    return EXIT_OK
+
+
+def command_confirm(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    item = find_item(context.store, args.item)
+    with context.store.locked():
+        entry = confirm_assessment(context.custody(), item, context.actor)
+    print(f"{printable(context.actor)} confirmed the assessment of {item.item_id[:16]}"
+          f" ({entry['details']['status']}) as custody entry #{entry['seq']}")
     return EXIT_OK
 
 
@@ -508,6 +585,21 @@ def build_parser() -> argparse.ArgumentParser:
     custody_show = custody_commands.add_parser("show", parents=[common])
     custody_show.add_argument("item", nargs="?")
     custody.set_defaults(handler=command_custody)
+
+    assess = commands.add_parser("assess", parents=[common],
+                                 help="record an assessment of an item (a signed custody entry)")
+    assess.add_argument("item")
+    assess.add_argument("--status", required=True, choices=STATUSES)
+    assess.add_argument("--grounds", action="append", default=[], metavar="KIND=TEXT",
+                        help=f"grounds of the assessment; KIND is one of {', '.join(GROUNDS)}"
+                        " (repeat for each)")
+    assess.add_argument("--note", default="", help="free note")
+    assess.set_defaults(handler=command_assess)
+
+    confirm = commands.add_parser("confirm", parents=[common],
+                                  help="confirm another person's latest assessment of an item")
+    confirm.add_argument("item")
+    confirm.set_defaults(handler=command_confirm)
 
     delete = commands.add_parser("delete", parents=[common],
                                  help="delete an item (original and working copies)")
