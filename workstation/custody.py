@@ -29,8 +29,8 @@ from crypto.signing import Signer, verify_signature
 from workstation.errors import CustodyBroken
 from workstation.store import fsync_dir, utc_now, write_json_atomic
 
-ACTIONS = frozenset({"import", "view", "copy", "export", "delete", "verify", "assess", "confirm",
-                     "metadata", "perceptual-hash"})
+ACTIONS = frozenset({"import", "view", "copy", "render", "export", "delete", "verify", "assess",
+                     "confirm", "metadata", "perceptual-hash"})
 GENESIS = "0" * 64
 ENTRY_KEYS = frozenset(
     {"seq", "time", "actor", "action", "item", "item_sha256", "details", "prev", "hash",
