@@ -40,6 +40,7 @@ from workstation.errors import (
     KeySetupError,
     MetadataToolError,
     PackageInvalid,
+    SandboxUnavailable,
     WorkstationError,
 )
 from workstation.handover import export_case
@@ -51,11 +52,18 @@ from workstation.keys import (
     pin_server_key,
     read_server_key_argument,
 )
+from workstation.metadata_record import (
+    load_metadata,
+    record_imported_metadata,
+    record_metadata,
+    record_path,
+)
 from workstation.metadata_tool import MetadataTool
 from workstation.package import verify_package
 from workstation.progress import terminal_progress
 from workstation.reconciliation import find_gaps
 from workstation.rendition import remove_rendition, render_item
+from workstation.sandbox import Sandbox
 from workstation.store import (
     GNUPG_IN_STORE,
     GNUPG_OF_USER,
@@ -161,6 +169,14 @@ def command_import(args: argparse.Namespace) -> int:
         report = import_bundle(
             context.store, Path(args.bundle), context.custody(), context.actor, terminal_progress
         )
+        try:
+            metadata = record_imported_metadata(context.store, report.imported, Sandbox(),
+                                                context.custody(), context.actor)
+        except SandboxUnavailable as exc:
+            # The import itself is complete; only the metadata step waits for the sandbox.
+            metadata = []
+            print(f"store: imported, but no metadata was read: {exc}. Run"
+                  " `skrynka-workstation metadata ITEM` once the sandbox works", file=sys.stderr)
     for note in report.warnings:
         print(f"store: {note}")
     if report.already_imported:
@@ -170,6 +186,9 @@ def command_import(args: argparse.Namespace) -> int:
           " plaintext hashes all match")
     for item_id in report.imported:
         print(f"  imported   {item_id}")
+    for record in metadata:
+        print(f"  metadata   {record.item_id[:16]} "
+              + (record.problem or "read with exiftool in the sandbox; signed record stored"))
     for item_id in report.already_present:
         print(f"  unchanged  {item_id} (already in the store)")
     for uuid in report.consent_records:
@@ -237,6 +256,8 @@ def describe_item(context: _Context, item: Item, tool: MetadataTool) -> dict[str
     history = context.custody().history_of(item.item_id)
     description["custody"] = history
     description["assessments"] = [a.summary() for a in assessment_history(history, item.item_id)]
+    if item.kind not in ("message", "reply"):
+        description["embedded_metadata"] = load_metadata(context.store, item.item_id, history)
     return description
 
 
@@ -246,6 +267,18 @@ def printable(text: str) -> str:
     return "".join(
         ch if ch.isprintable() or ch == " " else f"\\u{ord(ch):04x}" for ch in text
     )
+
+
+def _print_embedded_metadata(record: dict[str, Any]) -> None:
+    if record["status"] != "read":
+        print(f"\nembedded metadata (exiftool): {printable(str(record['problem']))}")
+        return
+    print(f"\nembedded metadata (exiftool {record['tool_version']}, signed record"
+          f" #{record['custody_seq']}):")
+    for key, value in record["summary"].items():
+        if value:
+            text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            print(f"  {key}: {printable(text)}")
 
 
 def _print_assessments(assessments: list[dict[str, Any]]) -> None:
@@ -319,6 +352,8 @@ def command_show(args: argparse.Namespace) -> int:
         state = "stripped" if copy["stripped"] else "NOT STRIPPED"
         print(f"\nworking copy {copy['copy_sha256'][:16]} {state} by {copy['method']};"
               f" removed: {', '.join(sorted(copy['removed'])) or 'nothing'}")
+    if "embedded_metadata" in description:
+        _print_embedded_metadata(description["embedded_metadata"])
     _print_assessments(description["assessments"])
     print("\ncustody:")
     for entry in description["custody"]:
@@ -361,6 +396,20 @@ def command_confirm(args: argparse.Namespace) -> int:
         entry = confirm_assessment(context.custody(), item, context.actor)
     print(f"{printable(context.actor)} confirmed the assessment of {item.item_id[:16]}"
           f" ({entry['details']['status']}) as custody entry #{entry['seq']}")
+    return EXIT_OK
+
+
+def command_metadata(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    item = find_item(context.store, args.item)
+    if item.kind != "file":
+        raise WorkstationError(f"{item.item_id[:16]} is a {item.kind}; only files carry"
+                               " embedded metadata")
+    with context.store.locked():
+        record = record_metadata(context.store, item, Sandbox(), context.custody(),
+                                 context.actor)
+    print(f"metadata of {item.item_id[:16]}: "
+          + (printable(record.problem) if record.problem else "read; signed record stored"))
     return EXIT_OK
 
 
@@ -525,6 +574,7 @@ def command_delete(args: argparse.Namespace) -> int:
                                  {"reason": args.reason})
         remove_tree(context.store.copies_dir / item.item_id)
         remove_rendition(context.store, item.item_id)
+        record_path(context.store, item.item_id).unlink(missing_ok=True)
         remove_tree(item.directory)
     print(f"deleted {item.item_id}; the custody log records why")
     return EXIT_OK
@@ -569,6 +619,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     show.add_argument("--mat2", default="mat2", help=argparse.SUPPRESS)
     show.set_defaults(handler=command_show)
+
+    metadata = commands.add_parser(
+        "metadata", parents=[common],
+        help="read an original's embedded metadata again with exiftool in the sandbox")
+    metadata.add_argument("item")
+    metadata.set_defaults(handler=command_metadata)
 
     copy = commands.add_parser("working-copy", parents=[common],
                                help="make a metadata-stripped working copy")

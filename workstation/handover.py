@@ -36,6 +36,7 @@ from workstation.catalogue import Item, consent_of, find_item
 from workstation.consent import StoredConsent
 from workstation.custody import CustodyLog, canonical_bytes
 from workstation.errors import ExportError
+from workstation.metadata_record import latest_metadata_entry, record_path
 from workstation.progress import ProgressFactory
 from workstation.store import EvidenceStore, fsync_dir, remove_tree, utc_now
 from workstation.working_copy import list_working_copies, safe_file_name
@@ -156,6 +157,15 @@ def _assessment_tag(item: Item, log_entries: list[dict[str, Any]], tag_root: Pat
     })
 
 
+def _metadata_tag(store: EvidenceStore, item: Item, log_entries: list[dict[str, Any]],
+                  tag_root: Path) -> None:
+    """The stored metadata record, byte for byte (its SHA-256 is in a `metadata` entry)."""
+    entry = latest_metadata_entry(log_entries, item.item_id)
+    path = record_path(store, item.item_id)
+    if entry is not None and path.is_file():
+        write_tag(tag_root, f"items/{item.item_id}/metadata.json", path.read_bytes())
+
+
 def export_case(
     store: EvidenceStore,
     case: Case,
@@ -207,6 +217,7 @@ def export_case(
                     )
                     consent_custody += _item_tags(store, item, records, tag_root)
                     _assessment_tag(item, log_entries, tag_root)
+                    _metadata_tag(store, item, log_entries, tag_root)
                     report.included.append(item.item_id)
                     report.payload_bytes += int(statement_items[-1]["payload_bytes"])
             finally:
