@@ -60,6 +60,14 @@ from workstation.metadata_record import (
 )
 from workstation.metadata_tool import MetadataTool
 from workstation.package import verify_package
+from workstation.perceptual_hash import (
+    DISTANCE_THRESHOLD,
+    MIN_QUALITY,
+    clusters,
+    hashes_of,
+    record_imported_hashes,
+    similar_to,
+)
 from workstation.progress import terminal_progress
 from workstation.reconciliation import find_gaps
 from workstation.rendition import remove_rendition, render_item
@@ -172,9 +180,11 @@ def command_import(args: argparse.Namespace) -> int:
         try:
             metadata = record_imported_metadata(context.store, report.imported, Sandbox(),
                                                 context.custody(), context.actor)
+            hashes = record_imported_hashes(context.store, report.imported, Sandbox(),
+                                            context.custody(), context.actor)
         except SandboxUnavailable as exc:
             # The import itself is complete; only the metadata step waits for the sandbox.
-            metadata = []
+            metadata, hashes = [], []
             print(f"store: imported, but no metadata was read: {exc}. Run"
                   " `skrynka-workstation metadata ITEM` once the sandbox works", file=sys.stderr)
     for note in report.warnings:
@@ -189,6 +199,15 @@ def command_import(args: argparse.Namespace) -> int:
     for record in metadata:
         print(f"  metadata   {record.item_id[:16]} "
               + (record.problem or "read with exiftool in the sandbox; signed record stored"))
+    known = hashes_of(context.custody().entries())
+    for perceptual in hashes:
+        if perceptual.problem:
+            print(f"  pdq        {perceptual.item_id[:16]} {perceptual.problem}")
+            continue
+        matches = similar_to(perceptual.item_id, known)
+        print(f"  pdq        {perceptual.item_id[:16]} quality {perceptual.quality}; "
+              + (f"similar to {', '.join(m.item_id[:16] for m in matches)}" if matches
+                 else "no similar item yet"))
     for item_id in report.already_present:
         print(f"  unchanged  {item_id} (already in the store)")
     for uuid in report.consent_records:
@@ -258,6 +277,17 @@ def describe_item(context: _Context, item: Item, tool: MetadataTool) -> dict[str
     description["assessments"] = [a.summary() for a in assessment_history(history, item.item_id)]
     if item.kind not in ("message", "reply"):
         description["embedded_metadata"] = load_metadata(context.store, item.item_id, history)
+        known = hashes_of(context.custody().entries())
+        mine = known.get(item.item_id)
+        description["perceptual_hash"] = None if mine is None else {
+            "algorithm": "pdq", "hash": mine.hash_hex, "quality": mine.quality,
+            "problem": mine.problem,
+        }
+        description["similar_items"] = [
+            {"id": match.item_id, "distance": match.distance,
+             "name": find_item(context.store, match.item_id).original_name}
+            for match in similar_to(item.item_id, known)
+        ]
     return description
 
 
@@ -279,6 +309,21 @@ def _print_embedded_metadata(record: dict[str, Any]) -> None:
         if value:
             text = json.dumps(value, ensure_ascii=False, sort_keys=True)
             print(f"  {key}: {printable(text)}")
+
+
+def _print_similar(perceptual: dict[str, Any], similar: list[dict[str, Any]]) -> None:
+    if perceptual["problem"]:
+        print(f"\nsimilar items: {printable(perceptual['problem'])}")
+        return
+    if perceptual["quality"] < MIN_QUALITY:
+        print(f"\nsimilar items: not compared (PDQ quality {perceptual['quality']} is below"
+              f" {MIN_QUALITY}: a nearly flat picture)")
+        return
+    print(f"\nsimilar items (PDQ, at most {DISTANCE_THRESHOLD} of 256 bits differ):"
+          + ("" if similar else " none"))
+    for match in similar:
+        print(f"  {match['id'][:16]}  distance {match['distance']:>3}"
+              f"  {printable(match['name'] or '-')}")
 
 
 def _print_assessments(assessments: list[dict[str, Any]]) -> None:
@@ -354,6 +399,8 @@ def command_show(args: argparse.Namespace) -> int:
               f" removed: {', '.join(sorted(copy['removed'])) or 'nothing'}")
     if "embedded_metadata" in description:
         _print_embedded_metadata(description["embedded_metadata"])
+    if description.get("perceptual_hash"):
+        _print_similar(description["perceptual_hash"], description["similar_items"])
     _print_assessments(description["assessments"])
     print("\ncustody:")
     for entry in description["custody"]:
@@ -410,6 +457,32 @@ def command_metadata(args: argparse.Namespace) -> int:
                                  context.actor)
     print(f"metadata of {item.item_id[:16]}: "
           + (printable(record.problem) if record.problem else "read; signed record stored"))
+    return EXIT_OK
+
+
+def command_similar(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    known = hashes_of(context.custody().entries())
+    groups = clusters(known, args.threshold)
+    case_of: dict[str, list[str]] = {}
+    for case in CaseBook(context.store).all():
+        for item_id in case.items:
+            case_of.setdefault(item_id, []).append(case.name)
+    if args.json:
+        _print_json([[{"id": item_id, "cases": case_of.get(item_id, [])} for item_id in group]
+                     for group in groups])
+        return EXIT_OK
+    if not groups:
+        print(f"no similar images among {len(known)} hashed item(s)"
+              f" (threshold {args.threshold} of 256 bits)")
+    for number, group in enumerate(groups, start=1):
+        print(f"cluster {number}: {len(group)} items")
+        for item_id in group:
+            item = find_item(context.store, item_id)
+            sources = sorted({sub.source_designation for sub in item.submissions})
+            print(f"  {item_id[:16]}  {printable(item.display_name)}"
+                  f"  sources: {printable(', '.join(sources))}"
+                  f"  cases: {printable(', '.join(case_of.get(item_id, [])) or '-')}")
     return EXIT_OK
 
 
@@ -625,6 +698,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="read an original's embedded metadata again with exiftool in the sandbox")
     metadata.add_argument("item")
     metadata.set_defaults(handler=command_metadata)
+
+    similar = commands.add_parser(
+        "similar", parents=[common],
+        help="list clusters of similar images (PDQ) across sources and cases")
+    similar.add_argument("--threshold", type=int, default=DISTANCE_THRESHOLD,
+                         help=f"most differing bits of 256 (default {DISTANCE_THRESHOLD})")
+    similar.add_argument("--json", action="store_true")
+    similar.set_defaults(handler=command_similar)
 
     copy = commands.add_parser("working-copy", parents=[common],
                                help="make a metadata-stripped working copy")

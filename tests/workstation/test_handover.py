@@ -80,7 +80,7 @@ def test_un_package_holds_the_item_and_validates_with_the_bagit_tool(
     custody = (package / "skrynka" / "custody.jsonl").read_text().splitlines()
     actions = [json.loads(line)["action"] for line in custody
                if json.loads(line)["item"] == photo]
-    assert actions == ["import", "copy", "export"]
+    assert actions == ["import", "metadata", "copy", "export"]
     # No source identity leaves the workstation.
     assert "brave tortoise" not in (package / "skrynka").joinpath("statement.json").read_text()
     assert "included" in out
