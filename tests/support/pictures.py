@@ -27,7 +27,8 @@ def scene(seed, width=960, height=720):
     draw = ImageDraw.Draw(image)
     for y in range(height):
         t = y / height
-        draw.line([(0, y), (width, y)], fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom)))
+        fill = tuple(int(a + (b - a) * t) for a, b in zip(top, bottom))
+        draw.line([(0, y), (width, y)], fill=fill)
     for _ in range(rng.randrange(12, 40)):
         x, y = rng.randrange(-100, width), rng.randrange(-100, height)
         w, h = rng.randrange(20, width // 2), rng.randrange(20, height // 2)
