@@ -10,7 +10,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy import Select, case, exists, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
@@ -28,6 +29,18 @@ PER_PAGE_MAX = 200
 FILTER_MAX_CHARS = 255
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a client's list: `number` from 1, `size` items per page."""
+
+    number: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+
 @dataclass(frozen=True)
 class SourceCounts:
     """How much a source sent and how much of it nobody has looked at yet."""
@@ -36,15 +49,54 @@ class SourceCounts:
     documents: int = 0
     unread: int = 0
     replies: int = 0
+    consents: int = 0
 
     @property
     def submissions(self) -> int:
         return self.messages + self.documents
 
+    @property
+    def not_files(self) -> int:
+        """Everything sent that is not a file (SecureDrop's clients call all of it messages)."""
+        return self.messages + self.consents
+
+
+@dataclass(frozen=True, slots=True)
+class ListedSource:
+    """What a list of sources shows of each one, read as plain columns.
+
+    Plain columns rather than mapped objects: at 10,000 sources building ORM objects would
+    cost more than the queries themselves. The secret half of the reply key and the store
+    directory are never read for a list.
+    """
+
+    id: int
+    uuid: str
+    journalist_designation: str
+    is_starred: bool
+    last_updated: datetime
+    interaction_count: int
+    reply_key_public: str
+    reply_key_fingerprint: str
+
+
+_LISTED_COLUMNS = (
+    Source.id,
+    Source.uuid,
+    Source.journalist_designation,
+    Source.is_starred,
+    Source.last_updated,
+    Source.interaction_count,
+    Source.reply_key_public,
+    Source.reply_key_fingerprint,
+)
+
 
 @dataclass(frozen=True)
 class SourceRow:
-    source: Source
+    """One source in a list (the inbox, the API's /sources) and what it sent."""
+
+    source: ListedSource
     counts: SourceCounts
 
 
@@ -87,8 +139,9 @@ def _escape_like(text: str) -> str:
     return re.sub(r"([\\%_])", r"\\\1", text)
 
 
-def _inbox_query(designation_filter: str | None) -> Select[Source]:
-    query = select(Source).where(Source.pending.is_(False))
+def _inbox_query(designation_filter: str | None) -> Select[*tuple[Any, ...]]:
+    # Pending sources are invisible to staff; see find_source.
+    query: Select[*tuple[Any, ...]] = select(*_LISTED_COLUMNS).where(Source.pending.is_(False))
     if designation_filter:
         needle = _escape_like(designation_filter.strip().lower()[:FILTER_MAX_CHARS])
         query = query.where(
@@ -110,27 +163,68 @@ def list_sources(
     total = int(db.scalar(select(func.count()).select_from(base.subquery())) or 0)
     pages = max(1, -(-total // per_page))
     page = max(1, min(page, pages))
-    sources = list(
-        db.scalars(
-            base.order_by(Source.is_starred.desc(), Source.last_updated.desc(), Source.id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        )
+    sources = _listed(
+        db,
+        base.order_by(Source.is_starred.desc(), Source.last_updated.desc(), Source.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page),
     )
     counts = count_items(db, [source.id for source in sources])
     rows = [SourceRow(source, counts.get(source.id, SourceCounts())) for source in sources]
     return InboxPage(rows=rows, total=total, page=page, per_page=per_page)
 
 
-def list_all_sources(db: Session) -> list[SourceRow]:
-    """Every non-pending source with its counts, for the API. 3 queries."""
-    sources = list(
-        db.scalars(
-            _inbox_query(None).order_by(Source.last_updated.desc(), Source.id.desc())
-        )
-    )
-    counts = count_items(db, [source.id for source in sources])
+def count_visible_sources(db: Session) -> int:
+    """How many sources staff can see (every one but the pending ones)."""
+    return int(db.scalar(select(func.count()).select_from(_inbox_query(None).subquery())) or 0)
+
+
+def _listed(db: Session, query: Select[*tuple[Any, ...]]) -> list[ListedSource]:
+    return [ListedSource(*row) for row in db.execute(query)]
+
+
+def list_all_sources(
+    db: Session, *, uuid: str | None = None, page: Page | None = None
+) -> list[SourceRow]:
+    """Visible sources, most recently active first, with what each sent (for API clients).
+
+    2 queries whatever the size: the sources, then their counts (one grouped query for a
+    whole list; one per 900 sources for a page or a single uuid). ``unread`` and ``replies``
+    are left at 0: clients work them out from the items.
+    """
+    query = _inbox_query(None)
+    if uuid is not None:
+        query = query.where(Source.uuid == uuid)
+    query = query.order_by(Source.last_updated.desc(), Source.id.desc())
+    if page is not None:
+        query = query.limit(page.size).offset(page.offset)
+    sources = _listed(db, query)
+    if not sources:
+        return []
+    whole = uuid is None and page is None
+    counts = count_sent(db, None if whole else [source.id for source in sources])
     return [SourceRow(source, counts.get(source.id, SourceCounts())) for source in sources]
+
+
+def count_sent(db: Session, source_ids: Sequence[int] | None) -> dict[int, SourceCounts]:
+    """Messages, documents and consent records per source, for these ids or (None) all."""
+    stmt = select(
+        Submission.source_id,
+        func.sum(case((Submission.kind == "message", 1), else_=0)),
+        func.sum(case((Submission.kind == "file", 1), else_=0)),
+        func.sum(case((Submission.kind == "consent", 1), else_=0)),
+    ).group_by(Submission.source_id)
+    chunks = [None] if source_ids is None else list(_chunks(list(source_ids)))
+    found: dict[int, SourceCounts] = {}
+    for chunk in chunks:
+        chunk_stmt = stmt if chunk is None else stmt.where(Submission.source_id.in_(chunk))
+        for source_id, messages, documents, consents in db.execute(chunk_stmt):
+            found[source_id] = SourceCounts(
+                messages=int(messages or 0),
+                documents=int(documents or 0),
+                consents=int(consents or 0),
+            )
+    return found
 
 
 def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[Sequence[int]]:
@@ -149,18 +243,22 @@ def count_items(db: Session, source_ids: Sequence[int]) -> dict[int, SourceCount
     seen = exists().where(SeenSubmission.submission_id == Submission.id)
     found: dict[int, dict[str, int]] = defaultdict(dict)
     for chunk in _chunks(list(source_ids)):
-        for source_id, messages, documents, unread in db.execute(
+        for source_id, messages, documents, unread, consents in db.execute(
             select(
                 Submission.source_id,
                 func.sum(case((Submission.kind == "message", 1), else_=0)),
                 func.sum(case((Submission.kind == "file", 1), else_=0)),
                 func.sum(case((seen, 0), else_=1)),
+                func.sum(case((Submission.kind == "consent", 1), else_=0)),
             )
             .where(Submission.source_id.in_(chunk))
             .group_by(Submission.source_id)
         ):
             found[source_id].update(
-                messages=int(messages or 0), documents=int(documents or 0), unread=int(unread or 0)
+                messages=int(messages or 0),
+                documents=int(documents or 0),
+                unread=int(unread or 0),
+                consents=int(consents or 0),
             )
         for source_id, replies in db.execute(
             select(Reply.source_id, func.count(Reply.id))
@@ -171,13 +269,18 @@ def count_items(db: Session, source_ids: Sequence[int]) -> dict[int, SourceCount
     return {source_id: SourceCounts(**values) for source_id, values in found.items()}
 
 
-def seen_by_submissions(db: Session, submission_ids: Sequence[int]) -> dict[int, list[str]]:
-    """For each submission id, the uuids of the journalists who have seen it (1 query/900)."""
+def seen_by_submissions(
+    db: Session, submission_ids: Sequence[int] | None
+) -> dict[int, list[str]]:
+    """For each submission id, the uuids of the journalists who have seen it (1 query/900).
+
+    None asks for every submission in one query, rather than naming thousands of ids.
+    """
     return _seen_by(db, SeenSubmission, SeenSubmission.submission_id, submission_ids)
 
 
-def seen_by_replies(db: Session, reply_ids: Sequence[int]) -> dict[int, list[str]]:
-    """For each reply id, the uuids of the journalists who have seen it (1 query/900)."""
+def seen_by_replies(db: Session, reply_ids: Sequence[int] | None) -> dict[int, list[str]]:
+    """For each reply id, the uuids of the journalists who have seen it (1 query/900, or 1)."""
     return _seen_by(db, SeenReply, SeenReply.reply_id, reply_ids)
 
 
@@ -185,15 +288,16 @@ def _seen_by(
     db: Session,
     seen: type[SeenSubmission] | type[SeenReply],
     item_id: InstrumentedAttribute[int],
-    item_ids: Sequence[int],
+    item_ids: Sequence[int] | None,
 ) -> dict[int, list[str]]:
     result: dict[int, list[str]] = defaultdict(list)
-    for chunk in _chunks(list(item_ids)):
+    # No ORDER BY: the API has always listed seen_by in the database's own order, and its
+    # clients may compare responses byte for byte.
+    stmt = select(item_id, Journalist.uuid).join(Journalist, seen.journalist_id == Journalist.id)
+    chunks = [None] if item_ids is None else list(_chunks(list(item_ids)))
+    for chunk in chunks:
         for seen_item_id, journalist_uuid in db.execute(
-            select(item_id, Journalist.uuid)
-            .join(Journalist, Journalist.id == seen.journalist_id)
-            .where(item_id.in_(chunk))
-            .order_by(seen.id)
+            stmt if chunk is None else stmt.where(item_id.in_(chunk))
         ):
             result[seen_item_id].append(journalist_uuid)
     return dict(result)
@@ -253,38 +357,50 @@ def conversation(db: Session, source: Source, journalist: Journalist) -> list[Co
 
 
 def find_source(db: Session, source_uuid: str) -> Source | None:
-    return db.scalars(select(Source).where(Source.uuid == source_uuid)).first()
+    """The source staff asked for by uuid, or None if there is none they may see.
+
+    The one rule for every staff channel: a pending source (a codename was made but nothing
+    was ever sent) does not exist for staff. It is in no list, and no view, download, reply,
+    star or deletion reaches it, so staff cannot learn that someone merely opened the page.
+    """
+    return db.scalars(
+        select(Source).where(Source.uuid == source_uuid, Source.pending.is_(False))
+    ).first()
 
 
 def find_sources(db: Session, source_uuids: Sequence[str]) -> list[Source]:
+    """The sources staff may see among these uuids (pending ones are left out, as above)."""
     if not source_uuids:
         return []
-    return list(db.scalars(select(Source).where(Source.uuid.in_(list(source_uuids)))))
-
-
-def find_submissions(db: Session, source: Source, uuids: Sequence[str]) -> list[Submission]:
-    """The source's submissions with these uuids (others' uuids are ignored)."""
-    if not uuids:
-        return []
     return list(
         db.scalars(
-            select(Submission)
-            .where(Submission.source_id == source.id, Submission.uuid.in_(list(uuids)))
-            .order_by(Submission.id)
+            select(Source).where(
+                Source.uuid.in_(list(source_uuids)), Source.pending.is_(False)
+            )
         )
     )
 
 
-def find_replies(db: Session, source: Source, uuids: Sequence[str]) -> list[Reply]:
+def find_submissions(
+    db: Session, source: Source | None, uuids: Sequence[str]
+) -> list[Submission]:
+    """The submissions with these uuids, of ``source`` (others' are ignored) or of any source."""
     if not uuids:
         return []
-    return list(
-        db.scalars(
-            select(Reply)
-            .where(Reply.source_id == source.id, Reply.uuid.in_(list(uuids)))
-            .order_by(Reply.id)
-        )
-    )
+    query = select(Submission).where(Submission.uuid.in_(list(uuids)))
+    if source is not None:
+        query = query.where(Submission.source_id == source.id)
+    return list(db.scalars(query.order_by(Submission.id)))
+
+
+def find_replies(db: Session, source: Source | None, uuids: Sequence[str]) -> list[Reply]:
+    """The replies with these uuids, to ``source`` (others' are ignored) or to any source."""
+    if not uuids:
+        return []
+    query = select(Reply).where(Reply.uuid.in_(list(uuids)))
+    if source is not None:
+        query = query.where(Reply.source_id == source.id)
+    return list(db.scalars(query.order_by(Reply.id)))
 
 
 def unread_submissions(db: Session, sources: Sequence[Source]) -> list[Submission]:

@@ -47,6 +47,7 @@ from core.errors import (
     UploadTooLarge,
 )
 from core.instance import Instance
+from core.instance_config import read_instance_config
 from core.models import InstanceConfig, Source, Submission
 from core.sources import message_contains_codename
 from core.store import PendingFile
@@ -521,7 +522,7 @@ def open_submission(instance: Instance, source_id: SourceId) -> SubmissionDraft:
         source = db.scalar(select(Source).where(Source.filesystem_id == source_id))
         if source is None:
             raise UnknownSource("No source has this id; it may have been deleted.")
-        config = db.scalar(select(InstanceConfig).order_by(InstanceConfig.id).limit(1))
+        config = read_instance_config(db)
         if config is None:
             config = InstanceConfig(
                 allow_document_uploads=True,

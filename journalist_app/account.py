@@ -2,6 +2,7 @@
 
 from flask import Blueprint, Response, abort, g, render_template, send_file
 
+from core.audit_actions import AuditAction
 from core.staff_accounts import reset_passphrase
 from journalist_app.auth import login_required
 from journalist_app.context import db, me, staff
@@ -26,7 +27,7 @@ def new_passphrase() -> str:
     journalist = me()
     database = db()
     passphrase = reset_passphrase(database, journalist)
-    staff().record(database, journalist, "user_reset_passphrase", object=journalist.uuid)
+    staff().record(database, journalist, AuditAction.USER_RESET_PASSPHRASE, object=journalist.uuid)
     database.commit()
     session.replace_token(new_token())  # type: ignore[attr-defined]
     g.journalist = None

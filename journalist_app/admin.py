@@ -3,13 +3,13 @@
 from http import HTTPStatus
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.audit import count_entries, list_entries, verify_audit_log
+from core.audit_actions import AuditAction
 from core.errors import InvalidOtpCode, JournalistError
-from core.models import InstanceConfig, Journalist
+from core.instance_config import instance_config_for_edit, read_organization_name
+from core.models import Journalist
 from core.staff_accounts import (
     create_journalist,
     delete_journalist,
@@ -51,7 +51,7 @@ def _user_or_404(user_uuid: str) -> Journalist:
 
 
 def _enrolment_page(journalist: Journalist, *, passphrase: str | None, title: str) -> str:
-    organisation = instance_config(db()).organization_name
+    organisation = read_organization_name(db())
     return render_template(
         "user_secrets.html",
         user=journalist,
@@ -62,14 +62,6 @@ def _enrolment_page(journalist: Journalist, *, passphrase: str | None, title: st
         verify_form=VerifyCodeForm(),
     )
 
-
-def instance_config(database: Session) -> InstanceConfig:
-    config = database.scalars(select(InstanceConfig).order_by(InstanceConfig.id)).first()
-    if config is None:
-        config = InstanceConfig(id=1)
-        database.add(config)
-        database.flush()
-    return config
 
 
 # --- accounts ---
@@ -107,7 +99,7 @@ def new_user() -> str | tuple[str, int]:
         database.rollback()
         return render_template("user_new.html", form=form, error=str(exc)), 400
     context.record(
-        database, me(), "user_create", object=journalist.uuid,
+        database, me(), AuditAction.USER_CREATE, object=journalist.uuid,
         detail="admin" if journalist.is_admin else None,
     )
     database.commit()
@@ -146,12 +138,10 @@ def edit_user(user_uuid: str) -> BaseResponse | str | tuple[str, int]:
     except JournalistError as exc:
         database.rollback()
         return render_template("user_edit.html", error=str(exc), **page), 400
-    context.record(database, admin, "user_edit", object=journalist.uuid)
+    context.record(database, admin, AuditAction.USER_EDIT, object=journalist.uuid)
     if make_admin != was_admin:
-        context.record(
-            database, admin, "user_make_admin" if make_admin else "user_remove_admin",
-            object=journalist.uuid,
-        )
+        change = AuditAction.USER_MAKE_ADMIN if make_admin else AuditAction.USER_REMOVE_ADMIN
+        context.record(database, admin, change, object=journalist.uuid)
     database.commit()
     return redirect(url_for("admin.users", notice="user-saved"))
 
@@ -165,7 +155,7 @@ def delete_user(user_uuid: str) -> BaseResponse | str | tuple[str, int]:
         abort(HTTPStatus.BAD_REQUEST, "You cannot delete your own account; ask another admin.")
     if request.form.get("confirm") != "yes":
         return render_template("user_delete.html", user=journalist, form=ActionForm())
-    staff().record(database, admin, "user_delete", object=journalist.uuid)
+    staff().record(database, admin, AuditAction.USER_DELETE, object=journalist.uuid)
     delete_journalist(database, journalist)
     database.commit()
     return redirect(url_for("admin.users", notice="user-deleted"))
@@ -177,7 +167,7 @@ def reset_user_passphrase(user_uuid: str) -> str:
     journalist = _user_or_404(user_uuid)
     database = db()
     passphrase = reset_passphrase(database, journalist)
-    staff().record(database, me(), "user_reset_passphrase", object=journalist.uuid)
+    staff().record(database, me(), AuditAction.USER_RESET_PASSPHRASE, object=journalist.uuid)
     database.commit()
     return render_template(
         "user_secrets.html", user=journalist, title="New passphrase", passphrase=passphrase,
@@ -203,7 +193,7 @@ def reset_user_two_factor(user_uuid: str) -> str | tuple[str, int]:
     except JournalistError as exc:
         database.rollback()
         abort(HTTPStatus.BAD_REQUEST, str(exc))
-    staff().record(database, me(), "user_reset_2fa", object=journalist.uuid)
+    staff().record(database, me(), AuditAction.USER_RESET_2FA, object=journalist.uuid)
     database.commit()
     return _enrolment_page(journalist, passphrase=None, title="New second factor")
 
@@ -224,7 +214,7 @@ def verify_user_two_factor(user_uuid: str) -> BaseResponse | tuple[str, int]:
         page = render_template(
             "user_secrets.html", user=journalist, title="Check the authenticator",
             passphrase=None, secret=journalist.otp_secret if journalist.is_totp else None,
-            qr=qr_svg(provisioning_uri(journalist, instance_config(database).organization_name))
+            qr=qr_svg(provisioning_uri(journalist, read_organization_name(database)))
             if journalist.is_totp else None,
             verify_form=form, error=str(exc),
         )
@@ -243,7 +233,7 @@ def _settings_page(form: InstanceSettingsForm, *, error: str | None = None) -> s
         form=form,
         logo_form=LogoForm(),
         remove_form=ActionForm(),
-        config=instance_config(db()),
+        config=instance_config_for_edit(db()),
         server_max_mib=context.instance.settings.max_upload_bytes // MIB,
         submission_fingerprint=context.instance.submission_fingerprint,
         signing_fingerprint=context.instance.signer.fingerprint,
@@ -257,7 +247,7 @@ def _settings_page(form: InstanceSettingsForm, *, error: str | None = None) -> s
 @admin_required
 def settings() -> BaseResponse | str | tuple[str, int]:
     database, context = db(), staff()
-    config = instance_config(database)
+    config = instance_config_for_edit(database)
     server_max = context.instance.settings.max_upload_bytes
     if request.method == "GET":
         form = InstanceSettingsForm(
@@ -289,7 +279,7 @@ def settings() -> BaseResponse | str | tuple[str, int]:
     config.initial_message_min_len = int(form.initial_message_min_len.data or 0)
     config.reject_message_with_codename = bool(form.reject_message_with_codename.data)
     context.record(
-        database, me(), "instance_settings",
+        database, me(), AuditAction.INSTANCE_SETTINGS,
         detail=(
             f"name={name!r} uploads={config.allow_document_uploads} "
             f"max_upload_bytes={config.max_upload_bytes} "
@@ -306,7 +296,7 @@ def settings() -> BaseResponse | str | tuple[str, int]:
 def logo() -> BaseResponse | tuple[str, int]:
     form = LogoForm()
     database, context = db(), staff()
-    blank = InstanceSettingsForm(formdata=None, obj=instance_config(database))
+    blank = InstanceSettingsForm(formdata=None, obj=instance_config_for_edit(database))
     if not form.validate_on_submit():
         return _settings_page(blank, error="Choose a PNG file to upload."), 400
     data = form.logo.data.read(MAX_LOGO_BYTES + 1)
@@ -314,8 +304,8 @@ def logo() -> BaseResponse | tuple[str, int]:
         save_logo(context.instance.settings.logo_path, data)
     except LogoRejected as exc:
         return _settings_page(blank, error=str(exc)), 400
-    instance_config(database).has_logo = True
-    context.record(database, me(), "logo_update", detail=f"{len(data)} bytes")
+    instance_config_for_edit(database).has_logo = True
+    context.record(database, me(), AuditAction.LOGO_UPDATE, detail=f"{len(data)} bytes")
     database.commit()
     return redirect(url_for("admin.settings", notice="logo-saved"))
 
@@ -325,8 +315,8 @@ def logo() -> BaseResponse | tuple[str, int]:
 def delete_logo() -> BaseResponse:
     database, context = db(), staff()
     remove_logo(context.instance.settings.logo_path)
-    instance_config(database).has_logo = False
-    context.record(database, me(), "logo_remove")
+    instance_config_for_edit(database).has_logo = False
+    context.record(database, me(), AuditAction.LOGO_REMOVE)
     database.commit()
     return redirect(url_for("admin.settings", notice="logo-removed"))
 

@@ -24,6 +24,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
+from core.audit_actions import AuditAction
 from core.errors import AuthenticationFailed, LoginThrottled
 from core.sign_in import authenticate_journalist
 from core.staff_accounts import find_journalist
@@ -130,7 +131,7 @@ def login() -> BaseResponse | tuple[str, int] | str:
         known = find_journalist(database, username)
         throttled = isinstance(exc, LoginThrottled)
         context.record(
-            database, known, "sign_in_failed", detail="throttled" if throttled else None
+            database, known, AuditAction.SIGN_IN_FAILED, detail="throttled" if throttled else None
         )
         database.commit()
         if isinstance(exc, LoginThrottled):
@@ -143,7 +144,7 @@ def login() -> BaseResponse | tuple[str, int] | str:
     token, _expires = open_session(
         database, journalist, kind="web", lifetime=context.session_lifetime
     )
-    context.record(database, journalist, "sign_in")
+    context.record(database, journalist, AuditAction.SIGN_IN)
     database.commit()
     # A fresh token at sign-in: a token planted before sign-in is worth nothing.
     _token_session().replace_token(token)
@@ -156,7 +157,7 @@ def logout() -> BaseResponse:
     database = db()
     token_session = _token_session()
     revoke_session(database, token_session.token)
-    staff().record(database, me(), "sign_out")
+    staff().record(database, me(), AuditAction.SIGN_OUT)
     database.commit()
     token_session.replace_token(new_token())
     g.journalist = None

@@ -7,12 +7,12 @@ from flask import Flask, abort, current_app, g
 from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
+from core.audit_actions import AuditAction, Channel
 from core.instance import Instance
 from core.models import Journalist
+from core.staff_actions import StaffActor
 
 EXTENSION_KEY = "skrynka.staff"
-# Marks audit entries made through the web interface (the API writes "api").
-AUDIT_DETAIL = "web"
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class StaffContext:
         self,
         db: Session,
         journalist: Journalist | None,
-        action: str,
+        action: AuditAction,
         *,
         object: str | None = None,
         ciphertext_sha256: str | None = None,
@@ -41,7 +41,17 @@ class StaffContext:
             action=action,
             object=object,
             ciphertext_sha256=ciphertext_sha256,
-            detail=AUDIT_DETAIL if detail is None else f"{AUDIT_DETAIL}: {detail}",
+            detail=Channel.WEB.detail(detail),
+        )
+
+    def actor(self, db: Session, journalist: Journalist) -> StaffActor:
+        """The signed-in journalist acting on evidence through the web interface."""
+        return StaffActor(
+            db=db,
+            instance=self.instance,
+            audit=self.audit,
+            journalist=journalist,
+            channel=Channel.WEB,
         )
 
 
@@ -68,3 +78,8 @@ def me() -> Journalist:
     if not isinstance(journalist, Journalist):
         abort(401)
     return journalist
+
+
+def acting() -> StaffActor:
+    """The signed-in journalist, ready to act on evidence in the request's transaction."""
+    return staff().actor(db(), me())

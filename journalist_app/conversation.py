@@ -7,7 +7,6 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from core.bundle import open_verified_file
 from core.errors import (
     EmptyReply,
     ReplyError,
@@ -17,18 +16,20 @@ from core.errors import (
 )
 from core.inbox import conversation, find_replies, find_source, find_submissions
 from core.models import Reply, Source, Submission
-from core.replies import encrypt_reply, store_reply
-from core.seen import mark_seen, mark_unseen
-from core.store import FILENAME_PATTERN
-from journalist_app.auth import login_required
-from journalist_app.context import db, me, staff
-from journalist_app.evidence import (
-    bundle_response,
+from core.replies import encrypt_reply
+from core.staff_actions import (
     delete_selected_items,
-    delete_sources_data,
-    refuse_damaged,
+    delete_sources,
+    deliver_file,
+    mark_items_seen,
+    mark_items_unseen,
+    send_reply,
     set_star,
 )
+from core.store import FILENAME_PATTERN
+from journalist_app.auth import login_required
+from journalist_app.context import acting, db, me, staff
+from journalist_app.evidence import bundle_response, damaged_response
 from journalist_app.forms import ActionForm, ReplyForm
 from journalist_app.notices import current_notice
 
@@ -43,7 +44,7 @@ def _source_or_404(source_uuid: str) -> Source:
     if len(source_uuid) > 36:
         abort(HTTPStatus.NOT_FOUND, "No such source.")
     source = find_source(db(), source_uuid)
-    if source is None or source.pending:
+    if source is None:
         abort(HTTPStatus.NOT_FOUND, "No such source: it may have been deleted.")
     return source
 
@@ -81,21 +82,13 @@ def reply(source_uuid: str) -> BaseResponse | tuple[str, int]:
             source, reply_form=form, error="The reply is too long: split it into several.",
             status=HTTPStatus.BAD_REQUEST,
         )
-    context, database, journalist = staff(), db(), me()
     try:
-        ciphertext = encrypt_reply(context.instance, source, form.message.data or "")
+        ciphertext = encrypt_reply(staff().instance, source, form.message.data or "")
     except EmptyReply as exc:
         return _render(source, reply_form=form, error=str(exc), status=HTTPStatus.BAD_REQUEST)
     except ReplyError as exc:
         return _render(source, reply_form=form, error=str(exc), status=HTTPStatus.BAD_REQUEST)
-    stored = store_reply(
-        database, context.instance, source=source, journalist=journalist, ciphertext=ciphertext
-    )
-    mark_seen(database, journalist, replies=[stored])
-    context.record(
-        database, journalist, "reply", object=stored.uuid, ciphertext_sha256=stored.sha256
-    )
-    database.commit()
+    send_reply(acting(), source, ciphertext)
     return redirect(url_for("conversation.show", source_uuid=source.uuid, notice="reply-sent"))
 
 
@@ -116,33 +109,18 @@ def download(source_uuid: str, filename: str) -> Response:
         ).first()
     if item is None:
         abort(HTTPStatus.NOT_FOUND, "No such item: it may have been deleted.")
-    context, journalist = staff(), me()
     try:
         # Verify, then record, then send: the file is hashed against the record first, and
         # the descriptor that was hashed is the one sent, so a concurrent deletion or a file
         # renamed over it can no longer change the download.
-        verified = open_verified_file(context.instance, item)
+        verified = deliver_file(acting(), item)
     except StoredFileDamaged as exc:
-        return refuse_damaged(context, database, journalist, exc, "download_refused")
+        return damaged_response(exc)
     except (StoredFileMissing, FileNotFoundError):
         abort(HTTPStatus.GONE, "This item was deleted while you were opening it.")
     except UnsafeStorePath:
         abort(HTTPStatus.NOT_FOUND, "No such item.")
     handle = verified.handle
-    try:
-        # Recorded as the response is produced: a client may still disconnect mid-file.
-        context.record(
-            database, journalist, "download", object=item.uuid, ciphertext_sha256=item.sha256
-        )
-        if isinstance(item, Submission):
-            item.downloaded = True
-            mark_seen(database, journalist, submissions=[item])
-        else:
-            mark_seen(database, journalist, replies=[item])
-        database.commit()
-    except BaseException:
-        handle.close()
-        raise
 
     def chunks() -> Iterator[bytes]:
         with handle:
@@ -173,21 +151,14 @@ def items(source_uuid: str) -> BaseResponse | str | tuple[str, int]:
         return redirect(
             url_for("conversation.show", source_uuid=source.uuid, notice="nothing-selected")
         )
-    context, journalist = staff(), me()
-    chosen: list[Submission | Reply] = [*submissions, *replies]
+    actor = acting()
     if action == "bundle":
-        return bundle_response(context, database, journalist, chosen)
+        return bundle_response(actor, [*submissions, *replies])
     if action == "seen":
-        mark_seen(database, journalist, submissions, replies)
-        for item in chosen:
-            context.record(database, journalist, "mark_seen", object=item.uuid)
-        database.commit()
+        mark_items_seen(actor, submissions, replies)
         return redirect(url_for("conversation.show", source_uuid=source.uuid, notice="seen"))
     if action == "unseen":
-        mark_unseen(database, journalist, submissions, replies)
-        for item in chosen:
-            context.record(database, journalist, "mark_unseen", object=item.uuid)
-        database.commit()
+        mark_items_unseen(actor, submissions, replies)
         return redirect(url_for("conversation.show", source_uuid=source.uuid, notice="unseen"))
     if request.form.get("confirm") != "yes":
         return render_template(
@@ -197,7 +168,7 @@ def items(source_uuid: str) -> BaseResponse | str | tuple[str, int]:
             replies=replies,
             form=ActionForm(),
         )
-    delete_selected_items(context, database, journalist, submissions, replies)
+    delete_selected_items(actor, submissions, replies)
     return redirect(url_for("conversation.show", source_uuid=source.uuid, notice="deleted"))
 
 
@@ -206,7 +177,7 @@ def items(source_uuid: str) -> BaseResponse | str | tuple[str, int]:
 def star(source_uuid: str) -> BaseResponse:
     source = _source_or_404(source_uuid)
     starred = request.form.get("starred") != "no"
-    set_star(staff(), db(), me(), [source], starred)
+    set_star(acting(), [source], starred)
     back = request.form.get("back")
     notice = "starred" if starred else "unstarred"
     if back == "inbox":
@@ -232,7 +203,7 @@ def delete(source_uuid: str) -> BaseResponse | str:
             target=url_for("conversation.delete", source_uuid=source.uuid),
             what=what,
         )
-    delete_sources_data(staff(), db(), me(), [source], whole_source=what == "source")
+    delete_sources(acting(), [source], whole_source=what == "source")
     if what == "source":
         return redirect(url_for("inbox.index", notice="sources-deleted"))
     return redirect(

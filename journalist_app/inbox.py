@@ -6,9 +6,10 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.inbox import all_submissions, find_sources, list_sources, unread_submissions
+from core.staff_actions import delete_sources, set_star
 from journalist_app.auth import login_required
-from journalist_app.context import db, me, staff
-from journalist_app.evidence import bundle_response, delete_sources_data, set_star
+from journalist_app.context import acting, db
+from journalist_app.evidence import bundle_response
 from journalist_app.forms import ActionForm
 from journalist_app.notices import current_notice
 
@@ -61,7 +62,7 @@ def bulk() -> BaseResponse | str:
     sources = find_sources(database, uuids)
     if not sources:
         return redirect(url_for("inbox.index", notice="nothing-selected"))
-    context, journalist = staff(), me()
+    actor = acting()
     if action in ("download-unread", "download-all"):
         items = (
             unread_submissions(database, sources)
@@ -70,9 +71,9 @@ def bulk() -> BaseResponse | str:
         )
         if not items:
             abort(HTTPStatus.NOT_FOUND, "The selected sources have nothing to download.")
-        return bundle_response(context, database, journalist, items)
+        return bundle_response(actor, items)
     if action in ("star", "unstar"):
-        set_star(context, database, journalist, sources, action == "star")
+        set_star(actor, sources, action == "star")
         return redirect(url_for("inbox.index", notice=f"{action}red"))
     if request.form.get("confirm") != "yes":
         return render_template(
@@ -83,7 +84,5 @@ def bulk() -> BaseResponse | str:
             target=url_for("inbox.bulk"),
             what=None,
         )
-    delete_sources_data(
-        context, database, journalist, sources, whole_source=action == "delete-source"
-    )
+    delete_sources(actor, sources, whole_source=action == "delete-source")
     return redirect(url_for("inbox.index", notice="sources-deleted"))

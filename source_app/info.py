@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
-from sqlalchemy import select
 
-from core.models import InstanceConfig
+from core.instance_config import read_instance_config
 from core.settings import Settings
 from source_app.context import source_context
 
@@ -22,7 +21,7 @@ def metadata() -> Response:
     context = source_context()
     instance = context.instance
     with instance.sessions() as db:
-        config = db.scalar(select(InstanceConfig).order_by(InstanceConfig.id).limit(1))
+        config = read_instance_config(db)
     document: dict[str, Any] = {
         "organization_name": config.organization_name if config else "Skrynka",
         "allow_document_uploads": config.allow_document_uploads if config else True,

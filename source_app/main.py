@@ -40,7 +40,8 @@ from core.errors import (
     UploadsDisabled,
     UploadTooLarge,
 )
-from core.models import InstanceConfig, Reply, Source, Submission
+from core.instance_config import read_instance_config
+from core.models import Reply, Source, Submission
 from core.replies import delete_all_replies_for_source, delete_reply_for_source
 from core.sources import authenticate_source, create_source
 from core.submissions import SubmissionDraft, open_submission, upload_limit
@@ -192,7 +193,7 @@ def lookup() -> Any:
             )
         }
         replies = _read_replies(source, g.login.secrets.wrap_key)
-        config = _instance_config(db)
+        config = read_instance_config(db)
     limit = upload_limit(instance, config)
     return render_template(
         "lookup.html",
@@ -380,10 +381,6 @@ def _refusal_text(refused: SubmissionRefused, draft: SubmissionDraft) -> str:
     if isinstance(refused, UploadTooLarge):
         return _("The file is larger than %(size)d MiB.", size=draft.limit // MIB)
     return _("Your submission could not be accepted. Nothing was sent.")
-
-
-def _instance_config(db: Session) -> InstanceConfig | None:
-    return db.scalar(select(InstanceConfig).order_by(InstanceConfig.id).limit(1))
 
 
 def _read_replies(source: Source, wrap_key: bytes) -> list[ReplyView]:

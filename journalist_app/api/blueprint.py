@@ -22,7 +22,7 @@ from core.audit import AuditLog
 from core.instance import Instance
 from journalist_app.api.accounts import add_account_routes
 from journalist_app.api.bundles import add_bundle_routes
-from journalist_app.api.context import ApiContext, json_response
+from journalist_app.api.context import ApiContext, install_api_context, json_response
 from journalist_app.api.cookies import strip_api_cookies
 from journalist_app.api.description import add_description_routes
 from journalist_app.api.errors import ApiError
@@ -115,13 +115,14 @@ def _default_description(status: int) -> str:
     return "The request failed."
 
 
-def make_blueprint(ctx: ApiContext) -> Blueprint:
+def make_blueprint() -> Blueprint:
+    """The API's routes; its views find their context with ``api()`` (see register_api)."""
     bp = ApiBlueprint("api", __name__, url_prefix=API_PREFIX)
     add_description_routes(bp)
-    add_account_routes(bp, ctx)
-    add_source_routes(bp, ctx)
-    add_item_routes(bp, ctx)
-    add_bundle_routes(bp, ctx)
+    add_account_routes(bp)
+    add_source_routes(bp)
+    add_item_routes(bp)
+    add_bundle_routes(bp)
     bp.register_error_handler(ApiError, api_error_response)
     for code in default_exceptions:
         bp.register_error_handler(code, http_error_response)
@@ -141,7 +142,8 @@ def register_api(app: Flask, instance: Instance) -> Blueprint:
             "register_api(app, instance) was called before core.web.harden_app(app, ...): "
             "call harden_app first, so the API can be exempted from CSRF protection."
         )
-    bp = make_blueprint(ApiContext(instance=instance, audit=AuditLog(instance.signer)))
+    install_api_context(app, ApiContext(instance=instance, audit=AuditLog(instance.signer)))
+    bp = make_blueprint()
     # Token-authenticated requests carry no cookie a forged cross-site request could ride on.
     csrf.exempt(bp)
     app.register_blueprint(bp)

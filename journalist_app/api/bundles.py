@@ -6,20 +6,16 @@ byte is sent. An item deleted meanwhile is a JSON 404; a damaged one is a JSON 4
 logged as `bundle_refused`, with nothing sent or recorded as delivered.
 """
 
-import logging
-
 from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
-from core.bundle import stream_bundle
 from core.errors import BundleError, BundleItemMissing, StoredFileDamaged
+from core.inbox import find_replies, find_submissions
 from core.models import Journalist, Reply, Submission
+from core.staff_actions import deliver_bundle
 from journalist_app.api.body import read_body_json
-from journalist_app.api.context import ApiContext
+from journalist_app.api.context import api, authenticated
 from journalist_app.api.errors import DamagedCiphertext, InvalidBody, InvalidField, UnknownObject
-from journalist_app.api.listing import find_replies, find_submissions
-
-logger = logging.getLogger(__name__)
 
 
 def read_selection(document: object) -> list[str]:
@@ -33,58 +29,33 @@ def read_selection(document: object) -> list[str]:
     return list(dict.fromkeys(document))
 
 
-def add_bundle_routes(bp: Blueprint, ctx: ApiContext) -> None:
-    @bp.post("/bundle")
-    @ctx.authenticated
-    def download_bundle(db: Session, journalist: Journalist) -> Response:
-        uuids = read_selection(read_body_json(request))
-        submissions = {s.uuid: s for s in find_submissions(db, uuids)}
-        replies = {r.uuid: r for r in find_replies(db, uuids)}
-        items: list[Submission | Reply] = []
-        for item_uuid in uuids:
-            item = submissions.get(item_uuid) or replies.get(item_uuid)
-            if item is None:
-                raise UnknownObject(f"No submission or reply with uuid {item_uuid}.")
-            items.append(item)
-        try:
-            stream = stream_bundle(ctx.instance, items)
-        except StoredFileDamaged as exc:
-            raise refuse_damaged(ctx, db, journalist, exc, "bundle_refused") from exc
-        except BundleItemMissing as exc:
-            raise UnknownObject(str(exc)) from exc
-        except BundleError as exc:
-            raise InvalidField(str(exc)) from exc
-        # Committed with the token renewal as the response starts (after every file was
-        # checked): the client may still disconnect before it has the whole bundle.
-        for item in items:
-            ctx.record(db, journalist, "bundle", object=item.uuid, ciphertext_sha256=item.sha256)
-        response = Response(stream, mimetype="application/zip")
-        response.headers["Content-Disposition"] = f'attachment; filename="{stream.name}"'
-        response.call_on_close(stream.close)
-        return response
+@authenticated
+def download_bundle(db: Session, journalist: Journalist) -> Response:
+    uuids = read_selection(read_body_json(request))
+    submissions = {s.uuid: s for s in find_submissions(db, None, uuids)}
+    replies = {r.uuid: r for r in find_replies(db, None, uuids)}
+    items: list[Submission | Reply] = []
+    for item_uuid in uuids:
+        item = submissions.get(item_uuid) or replies.get(item_uuid)
+        if item is None:
+            raise UnknownObject(f"No submission or reply with uuid {item_uuid}.")
+        items.append(item)
+    try:
+        # Committed as the response starts (after every file was checked): the client may
+        # still disconnect before it has the whole bundle.
+        stream = deliver_bundle(api().actor(db, journalist), items)
+    except StoredFileDamaged as exc:
+        # The refusal was logged and committed; raising rolls back nothing more.
+        raise DamagedCiphertext(str(exc)) from exc
+    except BundleItemMissing as exc:
+        raise UnknownObject(str(exc)) from exc
+    except BundleError as exc:
+        raise InvalidField(str(exc)) from exc
+    response = Response(stream, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{stream.name}"'
+    response.call_on_close(stream.close)
+    return response
 
 
-def refuse_damaged(
-    ctx: ApiContext, db: Session, journalist: Journalist, error: StoredFileDamaged, action: str
-) -> DamagedCiphertext:
-    """Commit one refusal entry per damaged file (nothing else) and return the error to raise.
-
-    Committed here because raising the error rolls the request's transaction back; the view
-    has changed nothing else by then (only the token's renewal, which may as well stay).
-    """
-    for damaged in error.damaged:
-        logger.warning(
-            "Refused to send item %s: its stored ciphertext no longer matches its SHA-256",
-            damaged.item_uuid,
-        )
-        ctx.audit.record(
-            db,
-            actor=journalist.uuid,
-            action=action,
-            object=damaged.item_uuid,
-            ciphertext_sha256=damaged.expected_sha256,
-            detail=f"api: {'receipt' if damaged.receipt_of else 'ciphertext'} damaged, "
-            f"found sha256 {damaged.found_sha256}",
-        )
-    db.commit()
-    return DamagedCiphertext(str(error))
+def add_bundle_routes(bp: Blueprint) -> None:
+    bp.post("/bundle")(download_bundle)

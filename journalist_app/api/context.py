@@ -8,16 +8,19 @@ from datetime import timedelta
 from http import HTTPStatus
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from flask import Response, request
+from flask import Flask, Response, current_app, request
 from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
+from core.audit_actions import AuditAction, Channel
+from core.inbox import Page
 from core.instance import Instance
 from core.models import Journalist
+from core.staff_actions import StaffActor
 from core.staff_sessions import resolve_session
 from journalist_app.api.errors import InvalidField, TokenInvalid, TokenMissing
-from journalist_app.api.listing import Page
 
+EXTENSION_KEY = "skrynka.api"
 P = ParamSpec("P")
 Row = TypeVar("Row")
 # A view behind a token receives the request's database session and the signed-in journalist.
@@ -42,38 +45,60 @@ class ApiContext:
     def record(
         self,
         db: Session,
-        journalist: Journalist,
-        action: str,
+        journalist: Journalist | None,
+        action: AuditAction,
         *,
         object: str | None = None,
-        ciphertext_sha256: str | None = None,
+        detail: str | None = None,
     ) -> None:
         """Add an audit entry for an API action (the detail tells it apart from the web)."""
         self.audit.record(
             db,
-            actor=journalist.uuid,
+            actor=journalist.uuid if journalist is not None else "unknown",
             action=action,
             object=object,
-            ciphertext_sha256=ciphertext_sha256,
-            detail="api",
+            detail=Channel.API.detail(detail),
         )
 
-    def authenticated(self, view: AuthenticatedView[P]) -> Callable[P, Response]:
-        """Wrap a view so it runs only with a valid API token, inside one transaction."""
+    def actor(self, db: Session, journalist: Journalist) -> StaffActor:
+        """The token's journalist acting on evidence through the API."""
+        return StaffActor(
+            db=db,
+            instance=self.instance,
+            audit=self.audit,
+            journalist=journalist,
+            channel=Channel.API,
+        )
 
-        @functools.wraps(view)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
-            token = read_token(request.headers.get("Authorization"))
-            with self.instance.sessions() as db:
-                journalist = resolve_session(db, token, kind="api", lifetime=self.token_lifetime)
-                if journalist is None:
-                    raise TokenInvalid("API token is invalid or expired.")
-                response = view(db, journalist, *args, **kwargs)
-                # Commits the token's renewal together with whatever the view changed.
-                db.commit()
-                return response
 
-        return wrapper
+def install_api_context(app: Flask, context: ApiContext) -> None:
+    app.extensions[EXTENSION_KEY] = context
+
+
+def api() -> ApiContext:
+    """The API's context for the app serving this request."""
+    context = current_app.extensions[EXTENSION_KEY]
+    assert isinstance(context, ApiContext)
+    return context
+
+
+def authenticated(view: AuthenticatedView[P]) -> Callable[P, Response]:
+    """Wrap a view so it runs only with a valid API token, inside one transaction."""
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+        token = read_token(request.headers.get("Authorization"))
+        context = api()
+        with context.instance.sessions() as db:
+            journalist = resolve_session(db, token, kind="api", lifetime=context.token_lifetime)
+            if journalist is None:
+                raise TokenInvalid("API token is invalid or expired.")
+            response = view(db, journalist, *args, **kwargs)
+            # Commits the token's renewal together with whatever the view changed.
+            db.commit()
+            return response
+
+    return wrapper
 
 
 def read_token(header: str | None) -> str:

@@ -12,21 +12,24 @@ from journalist_app.api.serialization import PREFIX
 OPENAPI_PATH = Path(__file__).resolve().with_name("openapi.yaml")
 
 
-def add_description_routes(bp: Blueprint) -> None:
-    @bp.get("/", strict_slashes=False)
-    def index() -> Response:
-        return json_response(
-            {
-                "sources_url": f"{PREFIX}/sources",
-                "current_user_url": f"{PREFIX}/user",
-                "all_users_url": f"{PREFIX}/users",
-                "submissions_url": f"{PREFIX}/submissions",
-                "replies_url": f"{PREFIX}/replies",
-                "seen_url": f"{PREFIX}/seen",
-                "auth_token_url": f"{PREFIX}/token",
-            }
-        )
+def index() -> Response:
+    return json_response(
+        {
+            "sources_url": f"{PREFIX}/sources",
+            "current_user_url": f"{PREFIX}/user",
+            "all_users_url": f"{PREFIX}/users",
+            "submissions_url": f"{PREFIX}/submissions",
+            "replies_url": f"{PREFIX}/replies",
+            "seen_url": f"{PREFIX}/seen",
+            "auth_token_url": f"{PREFIX}/token",
+        }
+    )
 
-    @bp.get("/openapi.yaml")
-    def openapi() -> Response:
-        return Response(OPENAPI_PATH.read_bytes(), mimetype="application/yaml")
+
+def openapi() -> Response:
+    return Response(OPENAPI_PATH.read_bytes(), mimetype="application/yaml")
+
+
+def add_description_routes(bp: Blueprint) -> None:
+    bp.get("/", strict_slashes=False)(index)
+    bp.get("/openapi.yaml")(openapi)

@@ -7,16 +7,22 @@ from typing import Any
 from flask import Blueprint, Response, request, send_file
 from sqlalchemy.orm import Session
 
-from core import deletion
-from core.bundle import VerifiedFile, open_verified_file
+from core import staff_actions
+from core.bundle import VerifiedFile
 from core.errors import CiphertextStoreError, ReplyError, ReplyUuidInUse, StoredFileDamaged
+from core.inbox import find_replies, find_submissions
 from core.models import Journalist, Reply, Source, Submission
-from core.replies import store_reply
-from core.seen import mark_seen
+from core.staff_actions import delete_selected_items, deliver_file, send_reply
 from journalist_app.api.body import read_body_object
-from journalist_app.api.bundles import refuse_damaged
-from journalist_app.api.context import ApiContext, json_response, list_response, read_page
+from journalist_app.api.context import (
+    api,
+    authenticated,
+    json_response,
+    list_response,
+    read_page,
+)
 from journalist_app.api.errors import (
+    DamagedCiphertext,
     InvalidBody,
     InvalidField,
     MissingField,
@@ -27,30 +33,26 @@ from journalist_app.api.errors import (
 from journalist_app.api.listing import (
     count_replies,
     count_submissions,
-    find_replies,
-    find_reply,
-    find_submission,
-    find_submissions,
     load_replies,
     load_submissions,
     uuid_in_use,
 )
 from journalist_app.api.serialization import serialize_reply, serialize_submission
-from journalist_app.api.sources import require_source, touch_source
+from journalist_app.api.sources import require_source
 
 ARMOR_FIRST_LINE = "-----BEGIN PGP MESSAGE-----"
 SEEN_KINDS = ("files", "messages", "replies")
 
 
 def require_submission(db: Session, source: Source, submission_uuid: str) -> Submission:
-    submission = find_submission(db, source, submission_uuid)
+    submission = next(iter(find_submissions(db, source, [submission_uuid])), None)
     if submission is None:
         raise UnknownObject(f"No submission with uuid {submission_uuid} for this source.")
     return submission
 
 
 def require_reply(db: Session, source: Source, reply_uuid: str) -> Reply:
-    reply = find_reply(db, source, reply_uuid)
+    reply = next(iter(find_replies(db, source, [reply_uuid])), None)
     if reply is None:
         raise UnknownObject(f"No reply with uuid {reply_uuid} for this source.")
     return reply
@@ -78,22 +80,19 @@ def send_ciphertext(verified: VerifiedFile, filename: str) -> Response:
     return response
 
 
-def download_item(
-    ctx: ApiContext, db: Session, journalist: Journalist, item: Submission | Reply
-) -> Response:
+def download_item(db: Session, journalist: Journalist, item: Submission | Reply) -> Response:
     """Send an item's checked file: a JSON 404 if it is gone, a logged 409 if damaged.
 
-    Downloading does not mark the item seen: clients call /seen once it is shown. The entry is
-    recorded once the file checked out, as the response starts.
+    Downloading through the API does not mark the item seen: clients call /seen once it is
+    shown (see ``core.audit_actions.Channel``).
     """
     try:
-        verified = open_verified_file(ctx.instance, item)
+        verified = deliver_file(api().actor(db, journalist), item)
     except StoredFileDamaged as exc:
-        raise refuse_damaged(ctx, db, journalist, exc, "download_refused") from exc
+        raise DamagedCiphertext(str(exc)) from exc
     except CiphertextStoreError as exc:
         kind = "reply" if isinstance(item, Reply) else "submission"
         raise UnknownObject(f"The file of this {kind} is missing from the store.") from exc
-    ctx.record(db, journalist, "download", object=item.uuid, ciphertext_sha256=item.sha256)
     return send_ciphertext(verified, item.filename)
 
 
@@ -131,184 +130,179 @@ def read_uuid_lists(document: dict[str, Any]) -> dict[str, list[str]]:
     return lists
 
 
-def add_item_routes(bp: Blueprint, ctx: ApiContext) -> None:
-    # --- submissions ---
+# --- submissions ---
 
-    @bp.get("/submissions")
-    @ctx.authenticated
-    def list_all_submissions(db: Session, journalist: Journalist) -> Response:
-        page = read_page(request.args)
-        rows = load_submissions(db, page=page)
-        return list_response(
-            "submissions", rows, serialize_submission, page, lambda: count_submissions(db)
+
+@authenticated
+def list_all_submissions(db: Session, journalist: Journalist) -> Response:
+    page = read_page(request.args)
+    rows = load_submissions(db, page=page)
+    return list_response(
+        "submissions", rows, serialize_submission, page, lambda: count_submissions(db)
+    )
+
+
+@authenticated
+def list_source_submissions(db: Session, journalist: Journalist, source_uuid: str) -> Response:
+    source = require_source(db, source_uuid)
+    page = read_page(request.args)
+    rows = load_submissions(db, source_id=source.id, page=page)
+    return list_response(
+        "submissions",
+        rows,
+        serialize_submission,
+        page,
+        lambda: count_submissions(db, source_id=source.id),
+    )
+
+
+@authenticated
+def show_submission(
+    db: Session, journalist: Journalist, source_uuid: str, submission_uuid: str
+) -> Response:
+    source = require_source(db, source_uuid)
+    rows = load_submissions(db, source_id=source.id, uuid=submission_uuid)
+    if not rows:
+        raise UnknownObject(f"No submission with uuid {submission_uuid} for this source.")
+    return json_response(serialize_submission(rows[0]))
+
+
+@authenticated
+def delete_submission(
+    db: Session, journalist: Journalist, source_uuid: str, submission_uuid: str
+) -> Response:
+    source = require_source(db, source_uuid)
+    submission = require_submission(db, source, submission_uuid)
+    delete_selected_items(api().actor(db, journalist), [submission], [])
+    return json_response({"message": "Submission deleted"})
+
+
+@authenticated
+def download_submission(
+    db: Session, journalist: Journalist, source_uuid: str, submission_uuid: str
+) -> Response:
+    source = require_source(db, source_uuid)
+    submission = require_submission(db, source, submission_uuid)
+    return download_item(db, journalist, submission)
+
+
+# --- replies ---
+
+
+@authenticated
+def list_all_replies(db: Session, journalist: Journalist) -> Response:
+    page = read_page(request.args)
+    rows = load_replies(db, page=page)
+    return list_response("replies", rows, serialize_reply, page, lambda: count_replies(db))
+
+
+@authenticated
+def list_source_replies(db: Session, journalist: Journalist, source_uuid: str) -> Response:
+    source = require_source(db, source_uuid)
+    page = read_page(request.args)
+    rows = load_replies(db, source_id=source.id, page=page)
+    return list_response(
+        "replies", rows, serialize_reply, page, lambda: count_replies(db, source_id=source.id)
+    )
+
+
+@authenticated
+def post_reply(db: Session, journalist: Journalist, source_uuid: str) -> Response:
+    source = require_source(db, source_uuid)
+    document = read_body_object(request)
+    text = read_reply_text(document)
+    reply_uuid = read_reply_uuid(document)
+    if reply_uuid is not None and uuid_in_use(db, reply_uuid):
+        raise UuidInUse("That UUID is already in use.")
+    try:
+        # Stored exactly as sent: the client encrypted it to the source's reply key (the
+        # `key` of the Source object) and, if it follows SecureDrop, to the submission key.
+        reply = send_reply(
+            api().actor(db, journalist), source, text.encode("utf-8"), reply_uuid=reply_uuid
         )
+    except ReplyUuidInUse as exc:
+        raise UuidInUse("That UUID is already in use.") from exc
+    except ReplyError as exc:
+        raise InvalidField(str(exc)) from exc
+    return json_response(
+        {
+            "message": "Your reply has been stored",
+            "uuid": reply.uuid,
+            "filename": reply.filename,
+        },
+        HTTPStatus.CREATED,
+    )
 
-    @bp.get("/sources/<source_uuid>/submissions")
-    @ctx.authenticated
-    def list_source_submissions(db: Session, journalist: Journalist, source_uuid: str) -> Response:
-        source = require_source(db, source_uuid)
-        page = read_page(request.args)
-        rows = load_submissions(db, source_id=source.id, page=page)
-        return list_response(
-            "submissions",
-            rows,
-            serialize_submission,
-            page,
-            lambda: count_submissions(db, source_id=source.id),
-        )
 
-    @bp.get("/sources/<source_uuid>/submissions/<submission_uuid>")
-    @ctx.authenticated
-    def show_submission(
-        db: Session, journalist: Journalist, source_uuid: str, submission_uuid: str
-    ) -> Response:
-        source = require_source(db, source_uuid)
-        rows = load_submissions(db, source_id=source.id, uuid=submission_uuid)
-        if not rows:
-            raise UnknownObject(f"No submission with uuid {submission_uuid} for this source.")
-        return json_response(serialize_submission(rows[0]))
+@authenticated
+def show_reply(db: Session, journalist: Journalist, source_uuid: str, reply_uuid: str) -> Response:
+    source = require_source(db, source_uuid)
+    rows = load_replies(db, source_id=source.id, uuid=reply_uuid)
+    if not rows:
+        raise UnknownObject(f"No reply with uuid {reply_uuid} for this source.")
+    return json_response(serialize_reply(rows[0]))
 
-    @bp.delete("/sources/<source_uuid>/submissions/<submission_uuid>")
-    @ctx.authenticated
-    def delete_submission(
-        db: Session, journalist: Journalist, source_uuid: str, submission_uuid: str
-    ) -> Response:
-        source = require_source(db, source_uuid)
-        submission = require_submission(db, source, submission_uuid)
-        ctx.record(
-            db,
-            journalist,
-            "delete_submission",
-            object=submission.uuid,
-            ciphertext_sha256=submission.sha256,
-        )
-        deletion.delete_submission(db, ctx.instance, submission)
-        return json_response({"message": "Submission deleted"})
 
-    @bp.get("/sources/<source_uuid>/submissions/<submission_uuid>/download")
-    @ctx.authenticated
-    def download_submission(
-        db: Session, journalist: Journalist, source_uuid: str, submission_uuid: str
-    ) -> Response:
-        source = require_source(db, source_uuid)
-        submission = require_submission(db, source, submission_uuid)
-        return download_item(ctx, db, journalist, submission)
+@authenticated
+def delete_reply(
+    db: Session, journalist: Journalist, source_uuid: str, reply_uuid: str
+) -> Response:
+    source = require_source(db, source_uuid)
+    reply = require_reply(db, source, reply_uuid)
+    delete_selected_items(api().actor(db, journalist), [], [reply])
+    return json_response({"message": "Reply deleted"})
 
-    # --- replies ---
 
-    @bp.get("/replies")
-    @ctx.authenticated
-    def list_all_replies(db: Session, journalist: Journalist) -> Response:
-        page = read_page(request.args)
-        rows = load_replies(db, page=page)
-        return list_response("replies", rows, serialize_reply, page, lambda: count_replies(db))
+@authenticated
+def download_reply(
+    db: Session, journalist: Journalist, source_uuid: str, reply_uuid: str
+) -> Response:
+    source = require_source(db, source_uuid)
+    reply = require_reply(db, source, reply_uuid)
+    return download_item(db, journalist, reply)
 
-    @bp.get("/sources/<source_uuid>/replies")
-    @ctx.authenticated
-    def list_source_replies(db: Session, journalist: Journalist, source_uuid: str) -> Response:
-        source = require_source(db, source_uuid)
-        page = read_page(request.args)
-        rows = load_replies(db, source_id=source.id, page=page)
-        return list_response(
-            "replies", rows, serialize_reply, page, lambda: count_replies(db, source_id=source.id)
-        )
 
-    @bp.post("/sources/<source_uuid>/replies")
-    @ctx.authenticated
-    def post_reply(db: Session, journalist: Journalist, source_uuid: str) -> Response:
-        source = require_source(db, source_uuid)
-        document = read_body_object(request)
-        text = read_reply_text(document)
-        reply_uuid = read_reply_uuid(document)
-        if reply_uuid is not None and uuid_in_use(db, reply_uuid):
-            raise UuidInUse("That UUID is already in use.")
-        try:
-            # Stored exactly as sent: the client encrypted it to the source's reply key (the
-            # `key` of the Source object) and, if it follows SecureDrop, to the submission key.
-            reply = store_reply(
-                db,
-                ctx.instance,
-                source=source,
-                journalist=journalist,
-                ciphertext=text.encode("utf-8"),
-                reply_uuid=reply_uuid,
-            )
-        except ReplyUuidInUse as exc:
-            raise UuidInUse("That UUID is already in use.") from exc
-        except ReplyError as exc:
-            raise InvalidField(str(exc)) from exc
-        touch_source(source)
-        # The author has obviously seen their own reply.
-        mark_seen(db, journalist, replies=[reply])
-        ctx.record(db, journalist, "reply", object=reply.uuid, ciphertext_sha256=reply.sha256)
-        return json_response(
-            {
-                "message": "Your reply has been stored",
-                "uuid": reply.uuid,
-                "filename": reply.filename,
-            },
-            HTTPStatus.CREATED,
-        )
+# --- seen ---
 
-    @bp.get("/sources/<source_uuid>/replies/<reply_uuid>")
-    @ctx.authenticated
-    def show_reply(
-        db: Session, journalist: Journalist, source_uuid: str, reply_uuid: str
-    ) -> Response:
-        source = require_source(db, source_uuid)
-        rows = load_replies(db, source_id=source.id, uuid=reply_uuid)
-        if not rows:
-            raise UnknownObject(f"No reply with uuid {reply_uuid} for this source.")
-        return json_response(serialize_reply(rows[0]))
 
-    @bp.delete("/sources/<source_uuid>/replies/<reply_uuid>")
-    @ctx.authenticated
-    def delete_reply(
-        db: Session, journalist: Journalist, source_uuid: str, reply_uuid: str
-    ) -> Response:
-        source = require_source(db, source_uuid)
-        reply = require_reply(db, source, reply_uuid)
-        ctx.record(
-            db, journalist, "delete_reply", object=reply.uuid, ciphertext_sha256=reply.sha256
-        )
-        deletion.delete_reply(db, ctx.instance, reply)
-        return json_response({"message": "Reply deleted"})
+@authenticated
+def mark_items_seen(db: Session, journalist: Journalist) -> Response:
+    lists = read_uuid_lists(read_body_object(request))
+    if not any(lists.values()):
+        raise InvalidBody("Please specify the resources to mark seen.")
+    wanted = lists["files"] + lists["messages"]
+    submissions = {s.uuid: s for s in find_submissions(db, None, wanted)}
+    for file_uuid in lists["files"]:
+        found = submissions.get(file_uuid)
+        if found is None or not found.is_file:
+            raise UnknownObject(f"file not found: {file_uuid}")
+    for message_uuid in lists["messages"]:
+        found = submissions.get(message_uuid)
+        if found is None or found.is_file:
+            raise UnknownObject(f"message not found: {message_uuid}")
+    replies = {r.uuid: r for r in find_replies(db, None, lists["replies"])}
+    for reply_uuid in lists["replies"]:
+        if reply_uuid not in replies:
+            raise UnknownObject(f"reply not found: {reply_uuid}")
+    # Checked everything first: an unknown uuid marks nothing.
+    staff_actions.mark_items_seen(
+        api().actor(db, journalist), list(submissions.values()), list(replies.values())
+    )
+    return json_response({"message": "resources marked seen"})
 
-    @bp.get("/sources/<source_uuid>/replies/<reply_uuid>/download")
-    @ctx.authenticated
-    def download_reply(
-        db: Session, journalist: Journalist, source_uuid: str, reply_uuid: str
-    ) -> Response:
-        source = require_source(db, source_uuid)
-        reply = require_reply(db, source, reply_uuid)
-        return download_item(ctx, db, journalist, reply)
 
-    # --- seen ---
-
-    @bp.post("/seen")
-    @ctx.authenticated
-    def mark_items_seen(db: Session, journalist: Journalist) -> Response:
-        lists = read_uuid_lists(read_body_object(request))
-        if not any(lists.values()):
-            raise InvalidBody("Please specify the resources to mark seen.")
-        wanted = lists["files"] + lists["messages"]
-        submissions = {s.uuid: s for s in find_submissions(db, wanted)}
-        for file_uuid in lists["files"]:
-            found = submissions.get(file_uuid)
-            if found is None or not found.is_file:
-                raise UnknownObject(f"file not found: {file_uuid}")
-        for message_uuid in lists["messages"]:
-            found = submissions.get(message_uuid)
-            if found is None or found.is_file:
-                raise UnknownObject(f"message not found: {message_uuid}")
-        replies = {r.uuid: r for r in find_replies(db, lists["replies"])}
-        for reply_uuid in lists["replies"]:
-            if reply_uuid not in replies:
-                raise UnknownObject(f"reply not found: {reply_uuid}")
-        # Checked everything first: an unknown uuid marks nothing.
-        mark_seen(
-            db, journalist, submissions=list(submissions.values()), replies=list(replies.values())
-        )
-        for item_uuid in [*submissions, *replies]:
-            ctx.record(db, journalist, "mark_seen", object=item_uuid)
-        return json_response({"message": "resources marked seen"})
+def add_item_routes(bp: Blueprint) -> None:
+    item = "/sources/<source_uuid>/submissions/<submission_uuid>"
+    reply = "/sources/<source_uuid>/replies/<reply_uuid>"
+    bp.get("/submissions")(list_all_submissions)
+    bp.get("/sources/<source_uuid>/submissions")(list_source_submissions)
+    bp.get(item)(show_submission)
+    bp.delete(item)(delete_submission)
+    bp.get(f"{item}/download")(download_submission)
+    bp.get("/replies")(list_all_replies)
+    bp.get("/sources/<source_uuid>/replies")(list_source_replies)
+    bp.post("/sources/<source_uuid>/replies")(post_reply)
+    bp.get(reply)(show_reply)
+    bp.delete(reply)(delete_reply)
+    bp.get(f"{reply}/download")(download_reply)
+    bp.post("/seen")(mark_items_seen)

@@ -7,8 +7,9 @@ SDK takes a source's uuid from the last path segment of `source_url`.
 from datetime import UTC, datetime
 from typing import Any
 
+from core.inbox import SourceRow
 from core.models import Journalist
-from journalist_app.api.listing import ReplyRow, SourceRow, SubmissionRow
+from journalist_app.api.listing import ReplyRow, SubmissionRow
 
 PREFIX = "/api/v1"
 # Replies whose author's account was deleted stay, attributed to this placeholder.
@@ -25,18 +26,24 @@ def source_url(source_uuid: str) -> str:
 
 
 def serialize_source(row: SourceRow) -> dict[str, Any]:
-    url = source_url(row.uuid)
+    source = row.source
+    url = source_url(source.uuid)
     return {
-        "uuid": row.uuid,
+        "uuid": source.uuid,
         "url": url,
-        "journalist_designation": row.journalist_designation,
+        "journalist_designation": source.journalist_designation,
         "is_flagged": False,
-        "is_starred": row.is_starred,
-        "last_updated": format_datetime(row.last_updated),
-        "interaction_count": row.interaction_count,
-        "key": {"type": "PGP", "public": row.key_public, "fingerprint": row.key_fingerprint},
-        "number_of_documents": row.number_of_documents,
-        "number_of_messages": row.number_of_messages,
+        "is_starred": source.is_starred,
+        "last_updated": format_datetime(source.last_updated),
+        "interaction_count": source.interaction_count,
+        "key": {
+            "type": "PGP",
+            "public": source.reply_key_public,
+            "fingerprint": source.reply_key_fingerprint,
+        },
+        "number_of_documents": row.counts.documents,
+        # SecureDrop's clients know two kinds: whatever is not a file is shown as a message.
+        "number_of_messages": row.counts.not_files,
         "submissions_url": f"{url}/submissions",
         "add_star_url": f"{url}/add_star",
         "remove_star_url": f"{url}/remove_star",

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import segno
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
 from core.errors import JournalistError
 from core.instance import Instance, open_instance
-from core.models import InstanceConfig, Journalist
+from core.instance_config import read_organization_name
+from core.models import Journalist
 from core.settings import Settings, load_settings
 from core.staff_accounts import (
     create_journalist,
@@ -97,8 +97,7 @@ def _fail(message: str) -> int:
 
 def _organisation(instance: Instance) -> str:
     with instance.sessions() as db:
-        name = db.scalar(select(InstanceConfig.organization_name).order_by(InstanceConfig.id))
-    return name or "Skrynka"
+        return read_organization_name(db)
 
 
 def terminal_qr(data: str) -> str:
