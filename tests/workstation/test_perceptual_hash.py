@@ -12,7 +12,8 @@ import pytest
 
 from tests.support.pictures import picture
 from tests.support.workstation import MakeBundle, Workstation
-from tests.workstation.bundles import Sent
+from tests.workstation.bundles import Sent, consent_document
+from tests.workstation.test_handover import export
 from tests.workstation.test_metadata_record import custody_of
 from workstation.perceptual_hash import DISTANCE_THRESHOLD, clusters, hashes_of, similar_to
 
@@ -130,3 +131,36 @@ def test_deleted_items_leave_the_clusters(
 
     assert code == 0
     assert text.startswith("no similar images among 1 hashed item(s)")
+
+
+def test_story_two_sources_one_photo_assessed_by_two_officers_and_handed_to_the_un(
+    workstation: Workstation, make_bundle: MakeBundle, photos: dict[str, bytes], tmp_path: Path
+) -> None:
+    consent = consent_document(["platform", "un"], "2026-11-27T05:11:16.055418Z")
+    for name, content, source in (("yard.jpg", photos["yard"], "brave tortoise"),
+                                  ("shared.jpg", photos["yard-shared"], "quiet heron")):
+        assert workstation.run("import", str(make_bundle([
+            Sent("file", content, name=name, source=source, consent=consent)])))[0] == 0
+    ids = ids_by_name(workstation)
+    yard = ids["yard.jpg"]
+    shown = json.loads(workstation.run("show", yard, "--json")[1])
+    assert shown["embedded_metadata"]["status"] == "read"
+    assert [m["id"] for m in shown["similar_items"]] == [ids["shared.jpg"]]
+    assert workstation.run("assess", yard, "--status", "corroborated", "--grounds",
+                           f"content=the same scene as {ids['shared.jpg'][:16]}",
+                           actor="officer-anna")[0] == 0
+    assert workstation.run("confirm", yard, actor="officer-boris")[0] == 0
+    assert workstation.run("case", "create", "akrestsina-2020")[0] == 0
+    assert workstation.run("case", "add", "akrestsina-2020", yard, ids["shared.jpg"])[0] == 0
+
+    package, _ = export(workstation, "un", tmp_path / "to-un")
+
+    extract = [json.loads(line) for line in
+               (package / "skrynka" / "custody.jsonl").read_text().splitlines()]
+    assert [(e["action"], e["actor"]) for e in extract
+            if e["item"] == yard and e["action"] in ("assess", "confirm")] == [
+        ("assess", "officer-anna"), ("confirm", "officer-boris")]
+    assert {e["action"] for e in extract if e["item"] == yard} >= {"metadata", "perceptual-hash"}
+    assert (package / "skrynka" / "items" / yard / "metadata.json").is_file()
+    assert workstation.run("verify", str(package))[0] == 0
+    assert workstation.run("custody", "verify")[0] == 0
