@@ -18,11 +18,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from workstation.catalogue import Item
+from workstation.assessment import (
+    GROUNDS,
+    STATUSES,
+    assessment_history,
+    confirm_assessment,
+    record_assessment,
+)
+from workstation.cases import CaseBook
+from workstation.catalogue import Item, find_item
 from workstation.consent import DESTINATIONS
 from workstation.custody import CustodyLog
 from workstation.errors import (
     AmbiguousItem,
+    AssessmentRefused,
     BundleRejected,
     CaseError,
     CustodyBroken,
@@ -33,6 +42,7 @@ from workstation.errors import (
     MetadataToolError,
     NoSpaceLeft,
     PackageInvalid,
+    SandboxUnavailable,
     StampTokenRefused,
     WorkstationError,
 )
@@ -43,8 +53,22 @@ from workstation.keys import (
     pin_server_key,
     read_server_key_argument,
 )
+from workstation.metadata_record import (
+    load_metadata,
+    record_imported_metadata,
+    record_metadata,
+    record_path,
+)
 from workstation.metadata_tool import MetadataTool
 from workstation.package import verify_package
+from workstation.perceptual_hash import (
+    DISTANCE_THRESHOLD,
+    MIN_QUALITY,
+    clusters,
+    hashes_of,
+    record_imported_hashes,
+    similar_to,
+)
 from workstation.progress import terminal_progress
 from workstation.sandbox import Sandbox, SandboxLimits
 from workstation.search_index import index_items, rebuild_index, sandbox_extractor, search
@@ -79,6 +103,7 @@ EXIT_CODES: tuple[tuple[type[WorkstationError], int], ...] = (
     (ItemNotFound, EXIT_NOT_FOUND),
     (AmbiguousItem, EXIT_NOT_FOUND),
     (CaseError, EXIT_NOT_FOUND),
+    (AssessmentRefused, EXIT_ERROR),
     (EvidenceStoreError, EXIT_STORE),
     (KeySetupError, EXIT_STORE),
     (WorkstationError, EXIT_ERROR),
@@ -154,6 +179,17 @@ def command_init(args: argparse.Namespace) -> int:
 def command_import(args: argparse.Namespace) -> int:
     context = _Context(args)
     report = context.service.import_bundle(Path(args.bundle), context.actor)
+    with context.store.locked():
+        try:
+            metadata = record_imported_metadata(context.store, report.imported, Sandbox(),
+                                                context.custody(), context.actor)
+            hashes = record_imported_hashes(context.store, report.imported, Sandbox(),
+                                            context.custody(), context.actor)
+        except SandboxUnavailable as exc:
+            # The import itself is complete; only the metadata step waits for the sandbox.
+            metadata, hashes = [], []
+            say(f"store: imported, but no metadata was read: {exc}. Run"
+                " `skrynka-workstation metadata ITEM` once the sandbox works", err=True)
     for note in report.warnings:
         say(f"store: {note}")
     if report.already_imported:
@@ -163,6 +199,18 @@ def command_import(args: argparse.Namespace) -> int:
           " plaintext hashes all match")
     for item_id in report.imported:
         say(f"  imported   {item_id}")
+    for record in metadata:
+        say(f"  metadata   {record.item_id[:16]} "
+              + (record.problem or "read with exiftool in the sandbox; signed record stored"))
+    known = hashes_of(context.custody().entries())
+    for perceptual in hashes:
+        if perceptual.problem:
+            say(f"  pdq        {perceptual.item_id[:16]} {perceptual.problem}")
+            continue
+        matches = similar_to(perceptual.item_id, known)
+        say(f"  pdq        {perceptual.item_id[:16]} quality {perceptual.quality}; "
+              + (f"similar to {', '.join(m.item_id[:16] for m in matches)}" if matches
+                 else "no similar item yet"))
     for item_id in report.already_present:
         say(f"  unchanged  {item_id} (already in the store)")
     for uuid in report.consent_records:
@@ -207,11 +255,79 @@ def command_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_verification_details(context: _Context, item: Item,
+                             description: dict[str, Any]) -> None:
+    """Assessments, the signed embedded-metadata record and similar items, for `show`."""
+    history = [entry for entry in description["custody"]]
+    description["assessments"] = [a.summary() for a in assessment_history(history, item.item_id)]
+    if item.kind in ("message", "reply"):
+        return
+    description["embedded_metadata"] = load_metadata(context.store, item.item_id, history)
+    known = hashes_of(context.custody().entries())
+    mine = known.get(item.item_id)
+    description["perceptual_hash"] = None if mine is None else {
+        "algorithm": "pdq", "hash": mine.hash_hex, "quality": mine.quality,
+        "problem": mine.problem,
+    }
+    description["similar_items"] = [
+        {"id": match.item_id, "distance": match.distance,
+         "name": find_item(context.store, match.item_id).original_name}
+        for match in similar_to(item.item_id, known)
+    ]
+
+
+def _print_embedded_metadata(record: dict[str, Any]) -> None:
+    say()
+    if record["status"] != "read":
+        say(f"embedded metadata (exiftool): {record['problem']}")
+        return
+    say(f"embedded metadata (exiftool {record['tool_version']}, signed record"
+        f" #{record['custody_seq']}):")
+    for key, value in record["summary"].items():
+        if value:
+            say(f"  {key}: {json.dumps(value, ensure_ascii=False, sort_keys=True)}")
+
+
+def _print_similar(perceptual: dict[str, Any], similar: list[dict[str, Any]]) -> None:
+    say()
+    if perceptual["problem"]:
+        say(f"similar items: {perceptual['problem']}")
+        return
+    if perceptual["quality"] < MIN_QUALITY:
+        say(f"similar items: not compared (PDQ quality {perceptual['quality']} is below"
+            f" {MIN_QUALITY}: a nearly flat picture)")
+        return
+    say(f"similar items (PDQ, at most {DISTANCE_THRESHOLD} of 256 bits differ):"
+        + ("" if similar else " none"))
+    for match in similar:
+        say(f"  {match['id'][:16]}  distance {match['distance']:>3}  {match['name'] or '-'}")
+
+
+def _print_assessments(assessments: list[dict[str, Any]]) -> None:
+    say()
+    if not assessments:
+        say("assessment: unreviewed (no assessment recorded)")
+        return
+    say(f"assessment: {assessments[-1]['effective_status']}")
+    for assessment in assessments:
+        say(f"  #{assessment['seq']} {assessment['time']} {assessment['actor']}:"
+            f" {assessment['status']}")
+        for kind in GROUNDS:
+            if kind in assessment["grounds"]:
+                say(f"    {kind} analysis: {assessment['grounds'][kind]}")
+        if assessment["note"]:
+            say(f"    note: {assessment['note']}")
+        confirmed = assessment["confirmed_by"]
+        if confirmed is not None:
+            say(f"    confirmed #{confirmed['seq']} {confirmed['time']} by {confirmed['actor']}")
+
+
 def command_show(args: argparse.Namespace) -> int:
     context = _Context(args)
     detail = context.service.describe_item(args.item, context.actor, MetadataTool(args.mat2))
     item = detail.item
     description = detail.as_json()
+    add_verification_details(context, item, description)
     if args.json:
         _print_json(description)
         return EXIT_OK
@@ -257,10 +373,93 @@ def command_show(args: argparse.Namespace) -> int:
         say()
         say(f"timestamp of submission {stamp['submission_uuid']}: {stamp['verdict']}"
             + (f" ({times})" if times else ""))
+    if "embedded_metadata" in description:
+        _print_embedded_metadata(description["embedded_metadata"])
+    if description.get("perceptual_hash"):
+        _print_similar(description["perceptual_hash"], description["similar_items"])
+    _print_assessments(description["assessments"])
     say()
     say("custody:")
     for entry in description["custody"]:
         say(f"  #{entry['seq']} {entry['time']} {entry['actor']} {entry['action']}")
+    return EXIT_OK
+
+
+def _parse_grounds(values: list[str]) -> dict[str, str]:
+    grounds: dict[str, str] = {}
+    for value in values:
+        kind, sep, text = value.partition("=")
+        if not sep or kind not in GROUNDS:
+            raise AssessmentRefused(
+                f"--grounds takes KIND=TEXT with KIND one of {', '.join(GROUNDS)};"
+                f" got {str(value[:60])!r}"
+            )
+        grounds[kind] = f"{grounds[kind]}\n{text}" if kind in grounds else text
+    return grounds
+
+
+def command_assess(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    item = find_item(context.store, args.item)
+    grounds = _parse_grounds(args.grounds)
+    with context.store.locked():
+        entry = record_assessment(context.custody(), item, context.actor, args.status, grounds,
+                                  args.note)
+    say(f"assessment of {item.item_id[:16]} recorded as custody entry #{entry['seq']}:"
+          f" {args.status} by {context.actor!s}")
+    if args.status == "corroborated":
+        say("  it counts as corroborated once a second person runs"
+              f" `confirm {item.item_id[:16]} --actor THEIR-NAME`")
+    return EXIT_OK
+
+
+def command_confirm(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    item = find_item(context.store, args.item)
+    with context.store.locked():
+        entry = confirm_assessment(context.custody(), item, context.actor)
+    say(f"{context.actor!s} confirmed the assessment of {item.item_id[:16]}"
+          f" ({entry['details']['status']}) as custody entry #{entry['seq']}")
+    return EXIT_OK
+
+
+def command_metadata(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    item = find_item(context.store, args.item)
+    if item.kind != "file":
+        raise WorkstationError(f"{item.item_id[:16]} is a {item.kind}; only files carry"
+                               " embedded metadata")
+    with context.store.locked():
+        record = record_metadata(context.store, item, Sandbox(), context.custody(),
+                                 context.actor)
+    say(f"metadata of {item.item_id[:16]}: "
+          + (str(record.problem) if record.problem else "read; signed record stored"))
+    return EXIT_OK
+
+
+def command_similar(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    known = hashes_of(context.custody().entries())
+    groups = clusters(known, args.threshold)
+    case_of: dict[str, list[str]] = {}
+    for case in CaseBook(context.store).all():
+        for item_id in case.items:
+            case_of.setdefault(item_id, []).append(case.name)
+    if args.json:
+        _print_json([[{"id": item_id, "cases": case_of.get(item_id, [])} for item_id in group]
+                     for group in groups])
+        return EXIT_OK
+    if not groups:
+        say(f"no similar images among {len(known)} hashed item(s)"
+              f" (threshold {args.threshold} of 256 bits)")
+    for number, group in enumerate(groups, start=1):
+        say(f"cluster {number}: {len(group)} items")
+        for item_id in group:
+            item = find_item(context.store, item_id)
+            sources = sorted({sub.source_designation for sub in item.submissions})
+            say(f"  {item_id[:16]}  {item.display_name!s}"
+                  f"  sources: {', '.join(sources)!s}"
+                  f"  cases: {', '.join(case_of.get(item_id, [])) or '-'!s}")
     return EXIT_OK
 
 
@@ -391,6 +590,7 @@ def command_delete(args: argparse.Namespace) -> int:
             " repeat with --yes to confirm"
         )
     context.service.delete_item(item.item_id, args.reason, context.actor)
+    record_path(context.store, item.item_id).unlink(missing_ok=True)
     say(f"deleted {item.item_id}; the custody log records why")
     return EXIT_OK
 
@@ -468,6 +668,20 @@ def build_parser(extensions: Sequence[CommandExtension] = ()) -> argparse.Argume
     show.add_argument("--mat2", default="mat2", help=argparse.SUPPRESS)
     show.set_defaults(handler=command_show)
 
+    metadata = commands.add_parser(
+        "metadata", parents=[common],
+        help="read an original's embedded metadata again with exiftool in the sandbox")
+    metadata.add_argument("item")
+    metadata.set_defaults(handler=command_metadata)
+
+    similar = commands.add_parser(
+        "similar", parents=[common],
+        help="list clusters of similar images (PDQ) across sources and cases")
+    similar.add_argument("--threshold", type=int, default=DISTANCE_THRESHOLD,
+                         help=f"most differing bits of 256 (default {DISTANCE_THRESHOLD})")
+    similar.add_argument("--json", action="store_true")
+    similar.set_defaults(handler=command_similar)
+
     copy = commands.add_parser("working-copy", parents=[common],
                                help="make a metadata-stripped working copy")
     copy.add_argument("item")
@@ -525,6 +739,21 @@ def build_parser(extensions: Sequence[CommandExtension] = ()) -> argparse.Argume
     index_commands.add_parser("rebuild", parents=[common],
                               help="recreate the search index from the store")
     index.set_defaults(handler=command_index)
+
+    assess = commands.add_parser("assess", parents=[common],
+                                 help="record an assessment of an item (a signed custody entry)")
+    assess.add_argument("item")
+    assess.add_argument("--status", required=True, choices=STATUSES)
+    assess.add_argument("--grounds", action="append", default=[], metavar="KIND=TEXT",
+                        help=f"grounds of the assessment; KIND is one of {', '.join(GROUNDS)}"
+                        " (repeat for each)")
+    assess.add_argument("--note", default="", help="free note")
+    assess.set_defaults(handler=command_assess)
+
+    confirm = commands.add_parser("confirm", parents=[common],
+                                  help="confirm another person's latest assessment of an item")
+    confirm.add_argument("item")
+    confirm.set_defaults(handler=command_confirm)
 
     delete = commands.add_parser("delete", parents=[common],
                                  help="delete an item (original and working copies)")

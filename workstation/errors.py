@@ -98,6 +98,10 @@ class MetadataToolError(WorkstationError):
     """mat2 is missing or failed in a way that is not "format not supported"."""
 
 
+class AssessmentRefused(WorkstationError):
+    """An assessment or confirmation was not recorded; the message says why and what to do."""
+
+
 class ExportError(WorkstationError):
     """A handover package could not be written."""
 

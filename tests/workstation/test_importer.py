@@ -75,9 +75,10 @@ def test_import_writes_one_custody_entry_per_item(
 
     lines = (workstation.store / "custody.log").read_text().splitlines()
     entries = [json.loads(line) for line in lines]
-    assert [e["action"] for e in entries] == ["import", "import"]
+    # The photo's embedded metadata is read after the import and signed as its own entry.
+    assert [e["action"] for e in entries] == ["import", "import", "metadata"]
     assert all(e["actor"] == "officer-anna" for e in entries)
-    assert [e["seq"] for e in entries] == [1, 2]
+    assert [e["seq"] for e in entries] == [1, 2, 3]
 
 
 def test_importing_the_same_bundle_twice_changes_nothing(
