@@ -121,7 +121,7 @@ def test_show_escapes_control_characters_in_notes_and_names(
 
     assert "\x1b" not in out
     assert "\x07" not in out
-    assert "ok\\u001b[2J\\u001b[1A hidden" in out
+    assert "ok\\x1b[2J\\x1b[1A hidden" in out
 
 
 def test_changing_any_assessment_line_in_the_log_is_caught(
