@@ -52,6 +52,10 @@ class Outage:
         )
 
 
+# SQLite and PostgreSQL words for a schema that does not match the code.
+_SQL_MISTAKES = ("no such table", "no such column", "does not exist", "syntax error")
+
+
 def outage_of(error: BaseException) -> Outage | None:
     """The outage behind ``error`` (or anything it was raised from); None for other errors."""
     for link in _chain(error):
@@ -87,6 +91,10 @@ def _classify(error: BaseException) -> Outage | None:
                 "The database stayed locked past its timeout (a long backup or another writer?);"
                 " a request was refused and nothing of it was kept.",
             )
+        if any(words in text for words in _SQL_MISTAKES):
+            # A missing table or column is a bug or a half-done upgrade, not an outage: waiting
+            # will not fix it, so it stays an ordinary server error for the operator to see.
+            return None
         return _unreachable()
     if isinstance(error, sa_exc.InterfaceError | sa_exc.DisconnectionError | sa_exc.TimeoutError):
         return _unreachable()

@@ -31,6 +31,7 @@ from sqlalchemy import select, update
 
 from core.instance import Instance
 from core.models import AuditEntry, Source, Submission
+from crypto.codename import CODENAME_LENGTHS
 from crypto.submission_key import export_secret_key
 from tests.story.album import Album
 from tests.story.officer import (
@@ -199,7 +200,7 @@ def test_a_source_in_belarus_reaches_a_un_investigation_and_hears_back(
     source = RussianSource(browser, source_url)
     page = source.open_browser()
     codename = source.get_codename(page)
-    assert len(codename.split()) == 7
+    assert len(codename.split()) == CODENAME_LENGTHS["ru"]
     album.take(page, "source-codename")
     source.confirm_codename(page)
     source.fill_first_submission(

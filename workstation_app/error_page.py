@@ -36,6 +36,13 @@ _REFUSED = Explanation(422, _l("The file was not converted"), _l(
 EXPLANATIONS: dict[type[ws.WorkstationError], Explanation] = {
     ws.WorkstationError: Explanation(400, _l("This could not be done"), _l(
         "Nothing was changed. Read the details below; they say what to do.")),
+    # These say in their details exactly what happened and what to do; the page adds no more.
+    **{cls: Explanation(status, _l("This could not be done"), _l(
+        "Nothing was changed. Read the details below; they say what to do."))
+       for cls, status in ((ws.AssessmentRefused, 400), (ws.FixityFailed, 500),
+                           (ws.NoSpaceLeft, 507), (ws.SearchIndexError, 500),
+                           (ws.StampTokenRefused, 400), (ws.StampTokenUnmatched, 400),
+                           (ws.TsaRootsUnusable, 400))},
     ws.EvidenceStoreError: Explanation(500, _l("The evidence store cannot be used"), _STORE),
     ws.StoreExists: Explanation(409, _l("There is already an evidence store there"), _STORE),
     ws.StoreMissing: Explanation(500, _l("The evidence store is missing"), _STORE),
