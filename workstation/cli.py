@@ -42,7 +42,6 @@ from workstation.errors import (
     MetadataToolError,
     NoSpaceLeft,
     PackageInvalid,
-    SandboxUnavailable,
     StampTokenRefused,
     WorkstationError,
 )
@@ -55,7 +54,6 @@ from workstation.keys import (
 )
 from workstation.metadata_record import (
     load_metadata,
-    record_imported_metadata,
     record_metadata,
     record_path,
 )
@@ -66,12 +64,11 @@ from workstation.perceptual_hash import (
     MIN_QUALITY,
     clusters,
     hashes_of,
-    record_imported_hashes,
     similar_to,
 )
 from workstation.progress import terminal_progress
 from workstation.sandbox import Sandbox, SandboxLimits
-from workstation.search_index import index_items, rebuild_index, sandbox_extractor, search
+from workstation.search_index import rebuild_index, sandbox_extractor, search
 from workstation.service import WorkstationService
 from workstation.store import (
     GNUPG_IN_STORE,
@@ -178,18 +175,10 @@ def command_init(args: argparse.Namespace) -> int:
 
 def command_import(args: argparse.Namespace) -> int:
     context = _Context(args)
-    report = context.service.import_bundle(Path(args.bundle), context.actor)
-    with context.store.locked():
-        try:
-            metadata = record_imported_metadata(context.store, report.imported, Sandbox(),
-                                                context.custody(), context.actor)
-            hashes = record_imported_hashes(context.store, report.imported, Sandbox(),
-                                            context.custody(), context.actor)
-        except SandboxUnavailable as exc:
-            # The import itself is complete; only the metadata step waits for the sandbox.
-            metadata, hashes = [], []
-            say(f"store: imported, but no metadata was read: {exc}. Run"
-                " `skrynka-workstation metadata ITEM` once the sandbox works", err=True)
+    outcome = context.service.import_bundle(Path(args.bundle), context.actor)
+    report = outcome.report
+    if outcome.sandbox_problem is not None:
+        say(f"store: {outcome.sandbox_problem}", err=True)
     for note in report.warnings:
         say(f"store: {note}")
     if report.already_imported:
@@ -199,15 +188,14 @@ def command_import(args: argparse.Namespace) -> int:
           " plaintext hashes all match")
     for item_id in report.imported:
         say(f"  imported   {item_id}")
-    for record in metadata:
+    for record in outcome.metadata:
         say(f"  metadata   {record.item_id[:16]} "
               + (record.problem or "read with exiftool in the sandbox; signed record stored"))
-    known = hashes_of(context.custody().entries())
-    for perceptual in hashes:
+    for perceptual in outcome.hashes:
         if perceptual.problem:
             say(f"  pdq        {perceptual.item_id[:16]} {perceptual.problem}")
             continue
-        matches = similar_to(perceptual.item_id, known)
+        matches = outcome.similar.get(perceptual.item_id, ())
         say(f"  pdq        {perceptual.item_id[:16]} quality {perceptual.quality}; "
               + (f"similar to {', '.join(m.item_id[:16] for m in matches)}" if matches
                  else "no similar item yet"))
@@ -221,10 +209,7 @@ def command_import(args: argparse.Namespace) -> int:
         say(f"  UNREADABLE reply {uuid}: {reason}; not imported, recorded in the custody log")
     if not (report.imported or report.consent_records or report.unreadable):
         say("nothing new in this bundle; nothing changed")
-    # After the import has committed and the lock is released: indexing may take minutes of
-    # OCR, and its failure only leaves the index behind (`index rebuild` catches up).
-    extractor = sandbox_extractor(context.store, Sandbox(), SandboxLimits())
-    for note in index_items(context.store, report.imported, extractor):
+    for note in outcome.search_notes:
         say(f"  search     {note}")
     return EXIT_OK
 

@@ -14,10 +14,11 @@ Failures are `WorkstationError`s with advice in their message; nothing here prin
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from workstation.errors import (
     ExportError,
     ExportPreviewMismatch,
     ItemNotFound,
+    SandboxUnavailable,
     WorkstationError,
 )
 from workstation.handover import (
@@ -50,7 +52,15 @@ from workstation.handover import (
 )
 from workstation.importer import ImportReport, import_bundle, recover_store
 from workstation.keys import load_workstation_signer
+from workstation.metadata_record import MetadataRecord, record_imported_metadata
 from workstation.metadata_tool import MetadataTool
+from workstation.perceptual_hash import (
+    Match,
+    PerceptualHash,
+    hashes_of,
+    record_imported_hashes,
+    similar_to,
+)
 from workstation.progress import ProgressFactory, silent_progress
 from workstation.reconciliation import Gap, find_gaps
 from workstation.rendition import (
@@ -59,6 +69,8 @@ from workstation.rendition import (
     remove_rendition,
     render_item,
 )
+from workstation.sandbox import Sandbox, SandboxLimits
+from workstation.search_index import index_items, sandbox_extractor
 from workstation.store import EvidenceStore, remove_tree
 from workstation.timestamps import stamp_summary
 from workstation.working_copy import (
@@ -165,6 +177,23 @@ class ExportPreview:
 
 
 @dataclass(frozen=True)
+class ImportOutcome:
+    """An import and the steps that follow it for the new items, as a person is told of them.
+
+    `sandbox_problem` says (with advice) why the steps that need the sandbox did not run; the
+    import itself is complete whatever it says.
+    """
+
+    report: ImportReport
+    metadata: tuple[MetadataRecord, ...] = ()
+    hashes: tuple[PerceptualHash, ...] = ()
+    # New image -> the items (old or new) that look like it.
+    similar: dict[str, tuple[Match, ...]] = field(default_factory=dict)
+    search_notes: tuple[str, ...] = ()
+    sandbox_problem: str | None = None
+
+
+@dataclass(frozen=True)
 class CustodyVerdict:
     entries: int
     gaps: tuple[Gap, ...]
@@ -178,9 +207,11 @@ class WorkstationService:
         store: EvidenceStore,
         *,
         progress: ProgressFactory = silent_progress,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.store = store
         self.progress = progress
+        self.sandbox = sandbox or Sandbox()
 
     # Plumbing ------------------------------------------------------------------------------
     def custody(self) -> CustodyLog:
@@ -197,16 +228,18 @@ class WorkstationService:
         return find_item(self.store, reference)
 
     # Import --------------------------------------------------------------------------------
-    def import_bundle(self, bundle_path: Path, actor: str) -> ImportReport:
-        """Verify and import a bundle (e.g. from a USB stick); the index learns its items."""
+    def import_bundle(self, bundle_path: Path, actor: str) -> ImportOutcome:
+        """Verify and import a bundle (e.g. from a USB stick), then, for the new items, read
+        their embedded metadata and perceptual hash in the sandbox (each a signed entry by
+        `actor`) and index their text for search; the catalogue index learns every item."""
         if not bundle_path.is_file():
             raise WorkstationError(
                 f"{bundle_path} is not a file; give the path of the skrynka-bundle-*.zip on the"
                 " stick (check that the stick is mounted)"
             )
+        custody = self.custody()
         with self.store.locked():
-            report = import_bundle(self.store, bundle_path, self.custody(), actor,
-                                   self.progress)
+            report = import_bundle(self.store, bundle_path, custody, actor, self.progress)
             if report.warnings:
                 # An interrupted import was finished or dropped first: the index may be behind
                 # the store in ways this report does not list, so it is made afresh.
@@ -215,7 +248,30 @@ class WorkstationService:
             if touched:
                 self.index().record_items(load_item(self.store.original_dir(item_id))
                                           for item_id in touched)
-        return report
+            outcome = self._examine_imported(report, custody, actor)
+        # After the import has committed and the lock is released: indexing may take minutes of
+        # OCR, and its failure only leaves the index behind (`index rebuild` catches up).
+        extractor = sandbox_extractor(self.store, self.sandbox, SandboxLimits())
+        notes = index_items(self.store, report.imported, extractor)
+        return dataclasses.replace(outcome, search_notes=tuple(notes))
+
+    def _examine_imported(self, report: ImportReport, custody: CustodyLog,
+                          actor: str) -> ImportOutcome:
+        """The steps after an import that leave signed entries (the caller holds the lock).
+        Each item's entry is written on its own, so a crash keeps the ones before it."""
+        try:
+            metadata = record_imported_metadata(self.store, report.imported, self.sandbox,
+                                                custody, actor)
+            hashes = record_imported_hashes(self.store, report.imported, self.sandbox,
+                                            custody, actor)
+        except SandboxUnavailable as exc:
+            return ImportOutcome(report, sandbox_problem=(
+                f"imported, but no metadata was read: {exc}. Run `skrynka-workstation metadata"
+                " ITEM` once the sandbox works"))
+        known = hashes_of(custody.entries())
+        similar = {perceptual.item_id: tuple(similar_to(perceptual.item_id, known))
+                   for perceptual in hashes if perceptual.problem is None}
+        return ImportOutcome(report, tuple(metadata), tuple(hashes), similar)
 
     def rebuild_index(self) -> int:
         with self.store.locked():
