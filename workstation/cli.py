@@ -67,6 +67,8 @@ from workstation.perceptual_hash import (
     similar_to,
 )
 from workstation.progress import terminal_progress
+from workstation.provenance import LABELS as PROVENANCE_LABELS
+from workstation.provenance import latest_provenance
 from workstation.sandbox import Sandbox, SandboxLimits
 from workstation.search_index import rebuild_index, sandbox_extractor, search
 from workstation.service import WorkstationService
@@ -199,6 +201,10 @@ def command_import(args: argparse.Namespace) -> int:
         say(f"  pdq        {perceptual.item_id[:16]} quality {perceptual.quality}; "
               + (f"similar to {', '.join(m.item_id[:16] for m in matches)}" if matches
                  else "no similar item yet"))
+    for checked in outcome.provenance:
+        say(f"  provenance {checked.item_id[:16]} "
+            + provenance_line("C2PA", checked.c2pa) + "; "
+            + provenance_line("ProofMode", checked.proofmode))
     for item_id in report.already_present:
         say(f"  unchanged  {item_id} (already in the store)")
     for uuid in report.consent_records:
@@ -248,6 +254,8 @@ def add_verification_details(context: _Context, item: Item,
     if item.kind in ("message", "reply"):
         return
     description["embedded_metadata"] = load_metadata(context.store, item.item_id, history)
+    provenance = latest_provenance(history, item.item_id)
+    description["provenance"] = None if provenance is None else provenance.summary()
     known = hashes_of(context.custody().entries())
     mine = known.get(item.item_id)
     description["perceptual_hash"] = None if mine is None else {
@@ -271,6 +279,35 @@ def _print_embedded_metadata(record: dict[str, Any]) -> None:
     for key, value in record["summary"].items():
         if value:
             say(f"  {key}: {json.dumps(value, ensure_ascii=False, sort_keys=True)}")
+
+
+def provenance_line(name: str, verdict: dict[str, Any]) -> str:
+    """One line per checker: its verdict, why, and who signed."""
+    line = f"{name}: {PROVENANCE_LABELS.get(verdict.get('verdict', ''), '?')}"
+    line += f" ({verdict.get('summary')})" if verdict.get("summary") else ""
+    signer = verdict.get("signer") or {}
+    if signer.get("subject"):
+        line += f"; signer {signer['subject']}, issued by {signer.get('issuer') or '?'}"
+    elif signer.get("fingerprint"):
+        line += (f"; key {signer['fingerprint']}"
+                 + (f" ({', '.join(signer.get('user_ids') or [])})"
+                    if signer.get("user_ids") else ""))
+    if verdict.get("codes"):
+        line += f"; codes: {', '.join(verdict['codes'])}"
+    if verdict.get("problem") and verdict.get("verdict") != "invalid":
+        line += f"; {verdict['problem']}"
+    return line
+
+
+def _print_provenance(provenance: dict[str, Any] | None) -> None:
+    say()
+    if provenance is None:
+        say("provenance: not checked yet (items imported before content credentials were"
+            " checked)")
+        return
+    say(f"provenance (signed record #{provenance['custody_seq']}):")
+    say("  " + provenance_line("C2PA", provenance["c2pa"]))
+    say("  " + provenance_line("ProofMode", provenance["proofmode"]))
 
 
 def _print_similar(perceptual: dict[str, Any], similar: list[dict[str, Any]]) -> None:
@@ -360,6 +397,7 @@ def command_show(args: argparse.Namespace) -> int:
             + (f" ({times})" if times else ""))
     if "embedded_metadata" in description:
         _print_embedded_metadata(description["embedded_metadata"])
+        _print_provenance(description["provenance"])
     if description.get("perceptual_hash"):
         _print_similar(description["perceptual_hash"], description["similar_items"])
     _print_assessments(description["assessments"])

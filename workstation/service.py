@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,7 @@ from workstation.perceptual_hash import (
     similar_to,
 )
 from workstation.progress import ProgressFactory, silent_progress
+from workstation.provenance import Provenance, record_imported_provenance
 from workstation.reconciliation import Gap, find_gaps
 from workstation.rendition import (
     Rendition,
@@ -189,6 +190,7 @@ class ImportOutcome:
     hashes: tuple[PerceptualHash, ...] = ()
     # New image -> the items (old or new) that look like it.
     similar: dict[str, tuple[Match, ...]] = field(default_factory=dict)
+    provenance: tuple[Provenance, ...] = ()
     search_notes: tuple[str, ...] = ()
     sandbox_problem: str | None = None
 
@@ -230,8 +232,9 @@ class WorkstationService:
     # Import --------------------------------------------------------------------------------
     def import_bundle(self, bundle_path: Path, actor: str) -> ImportOutcome:
         """Verify and import a bundle (e.g. from a USB stick), then, for the new items, read
-        their embedded metadata and perceptual hash in the sandbox (each a signed entry by
-        `actor`) and index their text for search; the catalogue index learns every item."""
+        their embedded metadata, perceptual hash and content credentials (C2PA, ProofMode) in
+        the sandbox (each a signed entry by `actor`) and index their text for search; the
+        catalogue index learns every item."""
         if not bundle_path.is_file():
             raise WorkstationError(
                 f"{bundle_path} is not a file; give the path of the skrynka-bundle-*.zip on the"
@@ -264,6 +267,8 @@ class WorkstationService:
                                                 custody, actor)
             hashes = record_imported_hashes(self.store, report.imported, self.sandbox,
                                             custody, actor)
+            provenance = record_imported_provenance(self.store, report.imported, self.sandbox,
+                                                    custody, actor, self._items_of_source())
         except SandboxUnavailable as exc:
             return ImportOutcome(report, sandbox_problem=(
                 f"imported, but no metadata was read: {exc}. Run `skrynka-workstation metadata"
@@ -271,7 +276,21 @@ class WorkstationService:
         known = hashes_of(custody.entries())
         similar = {perceptual.item_id: tuple(similar_to(perceptual.item_id, known))
                    for perceptual in hashes if perceptual.problem is None}
-        return ImportOutcome(report, tuple(metadata), tuple(hashes), similar)
+        return ImportOutcome(report, tuple(metadata), tuple(hashes), similar,
+                             tuple(provenance))
+
+    def _items_of_source(self) -> Callable[[str], list[Item]]:
+        """Every item of a source (from the index), each source read once per import."""
+        index = self.index()
+        cache: dict[str, list[Item]] = {}
+
+        def items(source_uuid: str) -> list[Item]:
+            if source_uuid not in cache:
+                cache[source_uuid] = [load_item(self.store.original_dir(item_id))
+                                      for item_id in index.item_ids_of_source(source_uuid)]
+            return cache[source_uuid]
+
+        return items
 
     def rebuild_index(self) -> int:
         with self.store.locked():
