@@ -23,6 +23,8 @@ workstation's; the caller turns that into "could not be checked". Nothing it pri
 beyond its shape: the caller checks every field's type and caps every string.
 """
 
+from __future__ import annotations
+
 import json
 import sys
 from typing import Any

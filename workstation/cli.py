@@ -460,6 +460,15 @@ def command_metadata(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_provenance(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    checked = context.service.check_provenance(args.item, context.actor)
+    say(f"provenance of {checked.item_id[:16]} (signed record #{checked.custody_seq}):")
+    say("  " + provenance_line("C2PA", checked.c2pa))
+    say("  " + provenance_line("ProofMode", checked.proofmode))
+    return EXIT_OK
+
+
 def command_similar(args: argparse.Namespace) -> int:
     context = _Context(args)
     known = hashes_of(context.custody().entries())
@@ -696,6 +705,12 @@ def build_parser(extensions: Sequence[CommandExtension] = ()) -> argparse.Argume
         help="read an original's embedded metadata again with exiftool in the sandbox")
     metadata.add_argument("item")
     metadata.set_defaults(handler=command_metadata)
+
+    provenance = commands.add_parser(
+        "provenance", parents=[common],
+        help="check an original's content credentials (C2PA, ProofMode) again in the sandbox")
+    provenance.add_argument("item")
+    provenance.set_defaults(handler=command_provenance)
 
     similar = commands.add_parser(
         "similar", parents=[common],

@@ -62,7 +62,12 @@ from workstation.perceptual_hash import (
     similar_to,
 )
 from workstation.progress import ProgressFactory, silent_progress
-from workstation.provenance import Provenance, record_imported_provenance
+from workstation.provenance import (
+    Provenance,
+    record_imported_provenance,
+    record_provenance,
+    sent_together,
+)
 from workstation.reconciliation import Gap, find_gaps
 from workstation.rendition import (
     Rendition,
@@ -272,12 +277,23 @@ class WorkstationService:
         except SandboxUnavailable as exc:
             return ImportOutcome(report, sandbox_problem=(
                 f"imported, but no metadata was read: {exc}. Run `skrynka-workstation metadata"
-                " ITEM` once the sandbox works"))
+                " ITEM` and `skrynka-workstation provenance ITEM` once the sandbox works"))
         known = hashes_of(custody.entries())
         similar = {perceptual.item_id: tuple(similar_to(perceptual.item_id, known))
                    for perceptual in hashes if perceptual.problem is None}
         return ImportOutcome(report, tuple(metadata), tuple(hashes), similar,
                              tuple(provenance))
+
+    def check_provenance(self, reference: str, actor: str) -> Provenance:
+        """Check a file's content credentials again (a new `provenance` entry by `actor`)."""
+        item = self.find(reference)
+        if item.kind != "file":
+            raise WorkstationError(f"{item.item_id[:16]} is a {item.kind}; only files carry"
+                                   " content credentials")
+        custody = self.custody()
+        with self.store.locked():
+            return record_provenance(self.store, item, self.sandbox, custody, actor,
+                                     sent_together(item, self._items_of_source()))
 
     def _items_of_source(self) -> Callable[[str], list[Item]]:
         """Every item of a source (from the index), each source read once per import."""

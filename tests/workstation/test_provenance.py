@@ -205,10 +205,18 @@ def test_the_verdict_is_shown_signed_and_carried_into_the_package(
     assert "ProofMode: absent (no ProofMode proof for this file)" in text
     assert shown["c2pa"]["verdict"] == "valid"
     store = open_store(workstation.store)
+    [first] = [e for e in WorkstationService(store).custody_entries()
+               if e["action"] == "provenance"]
+    assert shown["custody_seq"] == first["seq"]
+    assert first["details"]["c2pa"] == shown["c2pa"]
+
+    # Checked again by someone else: a second signed entry, and the latest one travels.
+    code, again, _ = workstation.run("provenance", photo[:12], actor="officer-ihar")
+    assert code == 0
+    assert "C2PA: valid (signature valid, signer not on a trust list)" in again
     entries = WorkstationService(store).custody_entries()
-    [entry] = [e for e in entries if e["action"] == "provenance"]
-    assert shown["custody_seq"] == entry["seq"]
-    assert entry["details"]["c2pa"] == shown["c2pa"]
+    _first, entry = [e for e in entries if e["action"] == "provenance"]
+    assert (first["actor"], entry["actor"]) == ("officer-anna", "officer-ihar")
     assert verify_custody(store.custody_log_path, store.custody_head_path,
                           load_workstation_signer(store).public_key) == len(entries)
 

@@ -82,10 +82,11 @@ def test_without_a_sandbox_the_import_completes_and_says_what_waits(
     assert outcome.sandbox_problem is not None
     assert "no-bwrap not found" in outcome.sandbox_problem
     assert "skrynka-workstation metadata ITEM" in outcome.sandbox_problem
+    assert "skrynka-workstation provenance ITEM" in outcome.sandbox_problem
     assert outcome.metadata == ()
     assert outcome.hashes == ()
-    assert not {"metadata", "perceptual-hash"} & {e["action"]
-                                                  for e in service.custody_entries()}
+    assert not {"metadata", "perceptual-hash", "provenance"} & {
+        e["action"] for e in service.custody_entries()}
     # The text of the message needs no sandbox; the photo waits for `index rebuild`.
     assert any("not indexed" in note for note in outcome.search_notes)
 
