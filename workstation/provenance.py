@@ -26,7 +26,7 @@ from typing import Any
 from workstation.catalogue import Item, find_item
 from workstation.content_credentials import C2PA_LIMITS, C2paVerdict, check_c2pa
 from workstation.custody import CustodyLog, Entry
-from workstation.proofmode import ProofModeVerdict, check_proofmode
+from workstation.proofmode import ProofModeVerdict, check_proofmode, is_proof_material
 from workstation.sandbox import Sandbox, SandboxLimits
 from workstation.store import EvidenceStore
 
@@ -93,13 +93,28 @@ def sent_together(item: Item, items_of_source: ItemsOfSource) -> list[Item]:
 def record_imported_provenance(store: EvidenceStore, item_ids: list[str], sandbox: Sandbox,
                                custody: CustodyLog, actor: str,
                                items_of_source: ItemsOfSource) -> list[Provenance]:
-    """The import's provenance step: one entry per new file item, each written on its own."""
+    """The import's provenance step: one entry per new file item, each written on its own.
+
+    Proof files that arrive in a later bundle than their media (a sitting can span two
+    downloads) have the earlier media of their sitting checked again, so its verdict uses them.
+    """
     recorded = []
+    new = set(item_ids)
+    again: dict[str, Item] = {}
     for item_id in item_ids:
         item = find_item(store, item_id)
-        if item.kind == "file":
-            recorded.append(record_provenance(store, item, sandbox, custody, actor,
-                                              sent_together(item, items_of_source)))
+        if item.kind != "file":
+            continue
+        siblings = sent_together(item, items_of_source)
+        recorded.append(record_provenance(store, item, sandbox, custody, actor, siblings))
+        if is_proof_material(item.original_name or ""):
+            again.update({other.item_id: other for other in siblings
+                          if other.kind == "file" and other.item_id not in new
+                          and not is_proof_material(other.original_name or "")})
+    for item_id in sorted(again):
+        item = again[item_id]
+        recorded.append(record_provenance(store, item, sandbox, custody, actor,
+                                          sent_together(item, items_of_source)))
     return recorded
 
 

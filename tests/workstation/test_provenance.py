@@ -306,3 +306,25 @@ def test_a_hostile_zip_is_a_verdict_not_an_error(
     [verdict] = [v["proofmode"] for v in _verdicts(service, outcome).values()]
     assert verdict["verdict"] == "unchecked"
     assert verdict["problem"].startswith("the ZIP could not be unpacked: ")
+
+
+def test_proof_files_in_a_later_bundle_have_the_earlier_photo_checked_again(
+    service: WorkstationService, make_bundle: MakeBundle, device: ProofModeDevice
+) -> None:
+    photo = jpeg_with_gps()
+    first = service.import_bundle(make_bundle([_photo("IMG_0001.jpg", photo, "brave tortoise")]),
+                                  OFFICER)
+    [before] = _verdicts(service, first).values()
+    assert before["proofmode"]["verdict"] == "absent"
+
+    second = service.import_bundle(make_bundle([
+        _photo(name, data, "brave tortoise")
+        for name, data in device.proof_set(photo, "IMG_0001.jpg").items()]), OFFICER)
+
+    photo_id = _only_item(service, "IMG_0001.jpg").item_id
+    assert photo_id in {checked.item_id for checked in second.provenance}
+    after = latest_provenance(service.custody_entries(), photo_id)
+    assert after is not None
+    assert after.proofmode["verdict"] == "valid"
+    assert after.custody_seq is not None
+    assert after.custody_seq > before["custody_seq"]
