@@ -259,6 +259,10 @@ class WorkstationService:
             outcome = self._examine_imported(report, custody, actor)
         # After the import has committed and the lock is released: indexing may take minutes of
         # OCR, and its failure only leaves the index behind (`index rebuild` catches up).
+        if not report.imported:
+            # Nothing new: the index file is not even opened, so a repeated import changes
+            # nothing in the store.
+            return outcome
         extractor = sandbox_extractor(self.store, self.sandbox, SandboxLimits())
         notes = index_items(self.store, report.imported, extractor)
         return dataclasses.replace(outcome, search_notes=tuple(notes))
