@@ -18,12 +18,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from workstation.acknowledgement import acknowledge_bundle
 from workstation.cases import CaseBook
 from workstation.catalogue import Item, consent_records, find_item, list_items
 from workstation.consent import DESTINATIONS, latest_consent
 from workstation.custody import CustodyLog, verify_custody
 from workstation.errors import (
     AmbiguousItem,
+    BundleNotImported,
     BundleRejected,
     CaseError,
     CustodyBroken,
@@ -72,6 +74,7 @@ EXIT_CODES: tuple[tuple[type[WorkstationError], int], ...] = (
     (CustodyBroken, EXIT_VERIFICATION_FAILED),
     (PackageInvalid, EXIT_VERIFICATION_FAILED),
     (ItemNotFound, EXIT_NOT_FOUND),
+    (BundleNotImported, EXIT_NOT_FOUND),
     (AmbiguousItem, EXIT_NOT_FOUND),
     (CaseError, EXIT_NOT_FOUND),
     (EvidenceStoreError, EXIT_STORE),
@@ -410,6 +413,36 @@ def command_custody(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_acknowledge(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    with context.store.locked():
+        written = acknowledge_bundle(
+            context.store, args.bundle, Path(args.out), context.custody(),
+            load_workstation_signer(context.store), context.actor,
+        )
+    print(f"acknowledgement of bundle {written.bundle_manifest_sha256[:16]} written to"
+          f" {written.path}: {written.items} item(s), signed by this workstation")
+    print("upload it on the server's journalist interface (Acknowledgements) or the API; the"
+          " server then deletes exactly these ciphertexts")
+    return EXIT_OK
+
+
+def command_public_key(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    signer = load_workstation_signer(context.store)
+    if args.out:
+        try:
+            with open(args.out, "x", encoding="ascii") as handle:
+                handle.write(signer.public_key.hex() + "\n")
+        except OSError as exc:
+            raise WorkstationError(f"cannot write {args.out} ({exc.strerror})") from exc
+        print(f"workstation public key written to {args.out}")
+    else:
+        print(signer.public_key.hex())
+    print(f"fingerprint {signer.fingerprint}", file=sys.stderr)
+    return EXIT_OK
+
+
 def command_delete(args: argparse.Namespace) -> int:
     context = _Context(args)
     item = find_item(context.store, args.item)
@@ -508,6 +541,22 @@ def build_parser() -> argparse.ArgumentParser:
     custody_show = custody_commands.add_parser("show", parents=[common])
     custody_show.add_argument("item", nargs="?")
     custody.set_defaults(handler=command_custody)
+
+    acknowledge = commands.add_parser(
+        "acknowledge", parents=[common],
+        help="write the signed acknowledgement of an imported bundle for the server",
+    )
+    acknowledge.add_argument("--bundle", required=True,
+                             help="the bundle's manifest SHA-256 (at least 8 hex digits)")
+    acknowledge.add_argument("--out", required=True, help="file to write (must not exist)")
+    acknowledge.set_defaults(handler=command_acknowledge)
+
+    public_key = commands.add_parser(
+        "public-key", parents=[common],
+        help="print (or write) this workstation's public key, for `skrynka workstation-key set`",
+    )
+    public_key.add_argument("--out", help="file to write (must not exist)")
+    public_key.set_defaults(handler=command_public_key)
 
     delete = commands.add_parser("delete", parents=[common],
                                  help="delete an item (original and working copies)")

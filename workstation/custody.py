@@ -29,7 +29,9 @@ from crypto.signing import Signer, verify_signature
 from workstation.errors import CustodyBroken
 from workstation.store import fsync_dir, utc_now, write_json_atomic
 
-ACTIONS = frozenset({"import", "view", "copy", "export", "delete", "verify"})
+ACTIONS = frozenset(
+    {"import", "view", "copy", "export", "delete", "verify", "acknowledge"}
+)
 GENESIS = "0" * 64
 ENTRY_KEYS = frozenset(
     {"seq", "time", "actor", "action", "item", "item_sha256", "details", "prev", "hash",
