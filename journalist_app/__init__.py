@@ -10,7 +10,7 @@ from core.audit import AuditLog
 from core.instance import Instance, open_instance
 from core.settings import Settings, load_settings
 from core.web import harden_app
-from journalist_app import account, admin, auth, conversation, inbox
+from journalist_app import account, acknowledgements, admin, auth, conversation, inbox
 from journalist_app.api import register_api
 from journalist_app.context import StaffContext, install_context
 from journalist_app.error_pages import install_error_pages
@@ -50,5 +50,6 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app.register_blueprint(conversation.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(acknowledgements.bp)
     register_api(app, instance)
     return app

@@ -97,3 +97,7 @@ class InstanceSettingsForm(FlaskForm):  # type: ignore[misc]
 
 class LogoForm(FlaskForm):  # type: ignore[misc]
     logo = FileField("Logo (PNG)", validators=[FileRequired()])
+
+
+class AcknowledgementForm(FlaskForm):  # type: ignore[misc]
+    acknowledgement = FileField("Acknowledgement file", validators=[FileRequired()])
