@@ -78,3 +78,33 @@ def test_systemd_accepts_the_unit(tmp_path):
         ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_retention_service_runs_a_command_skrynka_knows():
+    from server.cli import build_parser
+
+    command = exec_start(DEPLOY / "skrynka-retention.service")
+    assert command[1:] == ["retention", "run"]
+    parsed = build_parser().parse_args(command[1:])
+    assert parsed.retention_command == "run"
+    timer = (DEPLOY / "skrynka-retention.timer").read_text()
+    assert "Unit=skrynka-retention.service" in timer
+    assert "OnCalendar=hourly" in timer
+
+
+def test_systemd_accepts_the_retention_service_and_timer(tmp_path):
+    skrynka = shutil.which("skrynka") or str(
+        Path(__file__).resolve().parents[2] / ".venv/bin/skrynka"
+    )
+    service = tmp_path / "skrynka-retention.service"
+    text = (DEPLOY / "skrynka-retention.service").read_text()
+    service.write_text(text.replace("/opt/skrynka/venv/bin/skrynka", skrynka))
+    timer = tmp_path / "skrynka-retention.timer"
+    timer.write_text((DEPLOY / "skrynka-retention.timer").read_text())
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(service), str(timer)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
