@@ -8,6 +8,9 @@ PYTHON="${PYTHON:-python3.11}"
 VENV="${VENV:-.venv}"
 # postgresql: the test suite runs the migrations against a real PostgreSQL server too.
 DEBIAN_PACKAGES=(gnupg tor chromium mat2 postgresql)
+# The rendition sandbox and its converters (workstation/sandbox.py, workstation/converters.py).
+DEBIAN_PACKAGES+=(bubblewrap poppler-utils libreoffice-writer-nogui libreoffice-calc-nogui
+                  libreoffice-impress-nogui ffmpeg python3-pil libheif-examples)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

@@ -49,6 +49,7 @@ from workstation.metadata_tool import MetadataTool
 from workstation.package import verify_package
 from workstation.progress import terminal_progress
 from workstation.reconciliation import find_gaps
+from workstation.rendition import remove_rendition, render_item
 from workstation.store import (
     GNUPG_IN_STORE,
     GNUPG_OF_USER,
@@ -308,6 +309,29 @@ def command_working_copy(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_render(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    item = find_item(context.store, args.item)
+    # render_item takes the store lock itself, and only for the moment it stores the result.
+    rendition = render_item(context.store, context.custody(), item.item_id, actor=context.actor)
+    print(f"rendition of {item.item_id} ({rendition.kind}), made {rendition.made_at}")
+    if rendition.directory is not None:
+        print(f"  in {rendition.directory}")
+    for path in rendition.files:
+        print(f"  {path.name}")
+    if rendition.text is not None:
+        print(f"  text: {len(rendition.text)} characters (skrynka-workstation show for the item)")
+    if rendition.note:
+        print(f"  note: {rendition.note}")
+    print("  tools: " + ", ".join(f"{name} ({version})"
+                                  for name, version in sorted(rendition.tools.items())))
+    if rendition.refused:
+        print("  NOT RENDERED: the file was refused (recorded in the custody log); do not open"
+              " the original on this machine", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
 def command_case(args: argparse.Namespace) -> int:
     context = _Context(args)
     book = CaseBook(context.store)
@@ -456,6 +480,7 @@ def command_delete(args: argparse.Namespace) -> int:
         context.custody().append(context.actor, "delete", item.item_id, item.sha256,
                                  {"reason": args.reason})
         remove_tree(context.store.copies_dir / item.item_id)
+        remove_rendition(context.store, item.item_id)
         remove_tree(item.directory)
     print(f"deleted {item.item_id}; the custody log records why")
     return EXIT_OK
@@ -506,6 +531,11 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("item")
     copy.add_argument("--mat2", default="mat2", help=argparse.SUPPRESS)
     copy.set_defaults(handler=command_working_copy)
+
+    render = commands.add_parser("render", parents=[common],
+                                 help="make (once) the safe rendition of an item, in the sandbox")
+    render.add_argument("item")
+    render.set_defaults(handler=command_render)
 
     case = commands.add_parser("case", parents=[common], help="group items into cases")
     case_commands = case.add_subparsers(dest="case_command", required=True)

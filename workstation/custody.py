@@ -30,7 +30,7 @@ from workstation.errors import CustodyBroken
 from workstation.store import fsync_dir, utc_now, write_json_atomic
 
 ACTIONS = frozenset(
-    {"import", "view", "copy", "export", "delete", "verify", "acknowledge"}
+    {"import", "view", "copy", "render", "export", "delete", "verify", "acknowledge"}
 )
 GENESIS = "0" * 64
 ENTRY_KEYS = frozenset(

@@ -120,3 +120,62 @@ class PackageInvalid(WorkstationError):
             " ask the sender for a new copy and compare the workstation key fingerprint"
             " out of band"
         )
+
+
+class SandboxUnavailable(WorkstationError):
+    """bubblewrap is missing or cannot create its namespaces on this machine."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"the sandbox could not start ({detail}); install the Debian package bubblewrap"
+            " and make sure user namespaces are enabled (sysctl kernel.unprivileged_userns_clone"
+            "=1); no file is opened without it"
+        )
+
+
+class ConversionRefused(WorkstationError):
+    """A converter running in the sandbox was stopped or failed; nothing of its output is kept.
+
+    `reason` is the plain-words explanation recorded in the custody log and shown to staff.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        # The tools that ran before the refusal, for the record (set by the converters).
+        self.tools: tuple[str, ...] = ()
+        super().__init__(
+            f"{reason}. The original is unchanged; open it only on an isolated machine if it"
+            " must be seen, and tell the security lead if the source may be hostile"
+        )
+
+
+class ConversionTimedOut(ConversionRefused):
+    def __init__(self, tool: str, seconds: float) -> None:
+        self.tool = tool
+        super().__init__(
+            f"the file took more than {seconds:g} s to convert ({tool}) and was stopped;"
+            " it may be built to exhaust the machine"
+        )
+
+
+class ConversionLimitHit(ConversionRefused):
+    """The converter reached one of the sandbox's resource limits."""
+
+    def __init__(self, tool: str, limit: str, detail: str) -> None:
+        self.tool = tool
+        self.limit = limit
+        super().__init__(
+            f"converting the file ({tool}) hit the sandbox's {limit} limit ({detail}) and was"
+            " stopped; it may be built to exhaust the machine"
+        )
+
+
+class ConversionFailed(ConversionRefused):
+    """The converter exited with an error without hitting a limit: a damaged or odd file."""
+
+    def __init__(self, tool: str, detail: str) -> None:
+        self.tool = tool
+        super().__init__(
+            f"{tool} could not read the file ({detail}); it may be damaged, not really the"
+            " type it looks like, or crafted to attack the converter"
+        )

@@ -9,6 +9,9 @@ Layout (see docs/workstation.md for the operator's view):
     DIR/originals/<sha256>/ one original: `content` (0444), `item.json`, `submissions/<uuid>.json`
     DIR/consent/<uuid>.json consent records exactly as decrypted (0444) + `<uuid>.meta.json`
     DIR/copies/<sha256>/<copy sha256>/  working copies and `copy.json`
+    DIR/renditions/<sha256>/  the safe rendition made in the sandbox (page PNGs, image, keyframes
+                            and video, audio or text, all 0444) and `rendition.json`; made on
+                            first use, so older stores have no such directory
     DIR/bundles/<manifest sha256>/      manifest and signature of every imported bundle
     DIR/cases.json          cases and their items
     DIR/custody.log         JSON lines, hash-chained and signed; DIR/custody.head signed tail
