@@ -156,19 +156,25 @@ def check_acknowledgement(data: bytes, pinned_key: bytes | None) -> Acknowledgem
     return acknowledgement
 
 
-def acknowledged_at(db: Session, uuids: Iterable[str]) -> dict[tuple[str, str], datetime]:
-    """When each (uuid, ciphertext SHA-256) was first acknowledged, from the audit log."""
-    wanted = list(uuids)
-    if not wanted:
-        return {}
-    rows = db.execute(
+def acknowledged_at(
+    db: Session, uuids: Iterable[str] | None = None
+) -> dict[tuple[str, str], datetime]:
+    """When each (uuid, ciphertext SHA-256) was first acknowledged, from the audit log.
+
+    ``uuids`` limits the answer to those items; None reads every acknowledgement.
+    """
+    query = (
         select(AuditEntry.object, AuditEntry.ciphertext_sha256, AuditEntry.created_at)
         .where(AuditEntry.action == AuditAction.ACKNOWLEDGE.value)
-        .where(AuditEntry.object.in_(wanted))
         .order_by(AuditEntry.seq)
-    ).all()
+    )
+    if uuids is not None:
+        wanted = list(uuids)
+        if not wanted:
+            return {}
+        query = query.where(AuditEntry.object.in_(wanted))
     first: dict[tuple[str, str], datetime] = {}
-    for uuid, sha256, moment in rows:
+    for uuid, sha256, moment in db.execute(query).all():
         if uuid is not None and sha256 is not None:
             first.setdefault((uuid, sha256), moment)
     return first

@@ -22,7 +22,7 @@ from core.audit import AuditLog
 from core.audit_actions import AuditAction
 from core.deletion import delete_items
 from core.instance import Instance
-from core.models import AuditEntry, Submission
+from core.models import Submission
 
 
 @dataclass(frozen=True)
@@ -34,44 +34,44 @@ class Holdings:
     oldest: datetime | None
 
 
-def _acknowledged_uuids(db: Session) -> set[str]:
-    return {
-        uuid
-        for uuid in db.scalars(
-            select(AuditEntry.object).where(AuditEntry.action == AuditAction.ACKNOWLEDGE.value)
-        )
-        if uuid is not None
-    }
-
-
 def holdings(db: Session) -> Holdings:
     """Count, total stored bytes (ciphertext and receipt) and oldest date of the unacknowledged."""
-    acknowledged = acknowledged_at(db, _acknowledged_uuids(db))
+    acknowledged = acknowledged_at(db)
     count = 0
     total = 0
     oldest: datetime | None = None
-    for submission in db.scalars(select(Submission).order_by(Submission.created_at)):
-        if (submission.uuid, submission.sha256) in acknowledged:
+    rows = db.execute(
+        select(
+            Submission.uuid,
+            Submission.sha256,
+            Submission.size,
+            Submission.receipt_size,
+            Submission.created_at,
+        ).order_by(Submission.created_at)
+    )
+    for uuid, sha256, size, receipt_size, created_at in rows:
+        if (uuid, sha256) in acknowledged:
             continue
         count += 1
-        total += submission.size + (submission.receipt_size or 0)
-        oldest = oldest or submission.created_at
+        total += size + (receipt_size or 0)
+        oldest = oldest or created_at
     return Holdings(count, total, oldest)
 
 
 def expired_submissions(db: Session, retention_days: int, now: datetime) -> list[Submission]:
     """Submissions whose exact ciphertext was acknowledged ``retention_days`` or more ago."""
     cutoff = now - timedelta(days=retention_days)
-    acknowledged = acknowledged_at(db, _acknowledged_uuids(db))
-    if not acknowledged:
+    due = {key for key, moment in acknowledged_at(db).items() if moment <= cutoff}
+    if not due:
         return []
-    uuids = sorted({uuid for uuid, _ in acknowledged})
-    candidates = db.scalars(select(Submission).where(Submission.uuid.in_(uuids)))
-    return [
-        s
-        for s in candidates
-        if (s.uuid, s.sha256) in acknowledged and acknowledged[(s.uuid, s.sha256)] <= cutoff
-    ]
+    expired: list[Submission] = []
+    uuids = sorted({uuid for uuid, _ in due})
+    # In slices: a database limits how many values one IN list may hold.
+    for start in range(0, len(uuids), 500):
+        batch = uuids[start : start + 500]
+        candidates = db.scalars(select(Submission).where(Submission.uuid.in_(batch)))
+        expired.extend(s for s in candidates if (s.uuid, s.sha256) in due)
+    return expired
 
 
 def delete_submissions_acknowledged(
