@@ -1,7 +1,7 @@
 # The README's two commands are `make demo` and `make test`; both install first (idempotent).
 VENV := .venv
 BIN := $(VENV)/bin
-TRANSLATIONS := $(wildcard source_app/translations/*/LC_MESSAGES/*.po journalist_app/translations/*/LC_MESSAGES/*.po)
+TRANSLATIONS := $(wildcard source_app/translations/*/LC_MESSAGES/*.po journalist_app/translations/*/LC_MESSAGES/*.po workstation_app/translations/*/LC_MESSAGES/*.po)
 # Two pytest workers halve the wall time on the 2-core reference machine; loadgroup keeps tests
 # marked xdist_group("tor-network") on one worker so the private Tor network starts once.
 PYTEST_ARGS ?= -n 2 --dist loadgroup

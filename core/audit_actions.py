@@ -68,3 +68,5 @@ class AuditAction(StrEnum):
     INSTANCE_SETTINGS = "instance_settings"
     LOGO_UPDATE = "logo_update"
     LOGO_REMOVE = "logo_remove"
+    # Trusted time: a workstation's custody-head or renewal line stamped for staff.
+    TIMESTAMP_HASH = "timestamp_hash"

@@ -27,11 +27,13 @@ import hashlib
 import io
 import os
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
+
+from sqlalchemy.orm import Session, object_session
 
 from core.errors import (
     BundleError,
@@ -43,6 +45,7 @@ from core.errors import (
     StoredFileMissing,
 )
 from core.models import Reply, Submission
+from core.timestamping import ItemProof, LeafProof, item_proofs
 from formats.bundle_manifest import (
     MANIFEST_NAME,
     SIGNATURE_NAME,
@@ -51,10 +54,9 @@ from formats.bundle_manifest import (
     MemberRef,
     encode_manifest,
 )
+from formats.timestamps import ItemStamp, LeafRef, TokenRef, TreeRecord, token_member_path
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from core.instance import Instance
 
 CHUNK_BYTES = 1024 * 1024
@@ -336,12 +338,15 @@ def stream_bundle(
     except BaseException:
         _unpin(pins)
         raise
+    proofs = _proofs_of(entries)
+    trees, token_members = _tree_records(proofs.values())
     manifest = encode_manifest(
         Manifest(
             instance_id=instance.settings.instance_id,
             created_at=moment,
             signing_key=instance.signer.fingerprint,
-            items=tuple(_manifest_item(entry) for entry in entries),
+            items=tuple(_manifest_item(entry, proofs) for entry in entries),
+            trees=trees,
         )
     )
     signature = base64.b64encode(instance.signer.sign(manifest)) + b"\n"
@@ -359,7 +364,10 @@ def stream_bundle(
                         if piece:
                             yield piece
             # Last, so an interrupted bundle never carries a signed manifest.
-            for name, data in ((MANIFEST_NAME, manifest), (SIGNATURE_NAME, signature)):
+            # Tokens, then the manifest and its signature last, so an interrupted bundle never
+            # carries a signed manifest.
+            for name, data in (*token_members, (MANIFEST_NAME, manifest),
+                               (SIGNATURE_NAME, signature)):
                 info = zipfile.ZipInfo(name, date_time=moment.timetuple()[:6])
                 info.compress_type = zipfile.ZIP_STORED
                 info.external_attr = 0o600 << 16
@@ -380,7 +388,54 @@ def stream_bundle(
     return stream
 
 
-def _manifest_item(entry: _Entry) -> ManifestItem:
+def _proofs_of(entries: list[_Entry]) -> dict[int, ItemProof]:
+    submissions = [e.item for e in entries if isinstance(e.item, Submission)]
+    db = object_session(submissions[0]) if submissions else None
+    if db is None:
+        return {}
+    return item_proofs(db, [s.id for s in submissions])
+
+
+def _leaf_ref(leaf: LeafProof) -> LeafRef:
+    return LeafRef(index=leaf.index, path=tuple(leaf.path))
+
+
+def _item_stamp(entry: _Entry, proofs: dict[int, ItemProof]) -> ItemStamp | None:
+    """The item's place in a stamped tree, or None while it waits for one (or is a reply)."""
+    if not isinstance(entry.item, Submission):
+        return None
+    proof = proofs.get(entry.item.id)
+    if proof is None or proof.ciphertext.file_sha256 != entry.main.sha256:
+        return None
+    receipt = None
+    if entry.receipt is not None:
+        if proof.receipt is None or proof.receipt.file_sha256 != entry.receipt.sha256:
+            return None
+        receipt = _leaf_ref(proof.receipt)
+    return ItemStamp(tree=proof.tree.id, ciphertext=_leaf_ref(proof.ciphertext), receipt=receipt)
+
+
+def _tree_records(
+    proofs: Iterable[ItemProof],
+) -> tuple[tuple[TreeRecord, ...], list[tuple[str, bytes]]]:
+    """The manifest's `trees` and the token members (`timestamps/tree-<id>/<n>.tsr`)."""
+    trees = {proof.tree.id: proof.tree for proof in proofs}
+    records: list[TreeRecord] = []
+    members: list[tuple[str, bytes]] = []
+    for tree_id in sorted(trees):
+        tree = trees[tree_id]
+        tokens = []
+        for number, token in enumerate(tree.tokens, start=1):
+            path = token_member_path(tree_id, number)
+            members.append((path, token.response))
+            tokens.append(TokenRef(tsa=token.tsa_url, path=path, size=len(token.response),
+                                   sha256=hashlib.sha256(token.response).hexdigest()))
+        records.append(TreeRecord(id=tree_id, root=tree.root, size=tree.size,
+                                  tokens=tuple(tokens)))
+    return tuple(records), members
+
+
+def _manifest_item(entry: _Entry, proofs: dict[int, ItemProof]) -> ManifestItem:
     """The manifest's description of one checked entry: the hashes checked, never re-read."""
     source = entry.item.source
     receipt = entry.receipt
@@ -394,6 +449,7 @@ def _manifest_item(entry: _Entry) -> ManifestItem:
         received_on=entry.item.created_at.astimezone(UTC).date().isoformat(),
         receipt=None if receipt is None else MemberRef(receipt.arcname, receipt.size,
                                                        receipt.sha256),
+        timestamp=_item_stamp(entry, proofs),
     )
 
 

@@ -33,7 +33,14 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
 def make_engine(url: str, **engine_options: Any) -> Engine:
-    """An engine for ``url``; SQLite connections get Skrynka's pragmas as they open."""
+    """An engine for ``url``; SQLite connections get Skrynka's pragmas as they open.
+
+    Pooled connections to a database server are tested before use (``pool_pre_ping``): after
+    a restart of the server the next request opens a fresh connection instead of failing on a
+    dead one. A SQLite file has no connection to lose.
+    """
+    if make_url(url).get_backend_name() != "sqlite":
+        engine_options.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **engine_options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _set_sqlite_pragmas)

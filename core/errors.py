@@ -102,12 +102,13 @@ class LoginFailed(AuthenticationFailed):
 
 
 class LoginThrottled(AuthenticationFailed):
-    """Too many sign-in attempts for one account inside the throttling window."""
+    """Too many failed sign-ins inside the window: wrong passphrases from this client, or
+    wrong one-time codes after the right passphrase for this account."""
 
     def __init__(self, retry_after_seconds: int) -> None:
         self.retry_after_seconds = retry_after_seconds
         super().__init__(
-            "Too many sign-in attempts for this account. "
+            "Too many sign-in attempts. "
             f"Wait {retry_after_seconds} seconds, then try again."
         )
 
@@ -177,6 +178,16 @@ class ReplyUuidInUse(ReplyError):
     """A reply with this uuid already exists (an API client sent the same reply twice)."""
 
 
+class ReplyNotReadable(ReplyError):
+    """A reply an API client encrypted is not one the source (and the workstation) can read."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The reply was refused: {reason}. Encrypt it, without compression or signature, "
+            "to exactly the source's reply key (the source's `key`) and the submission key."
+        )
+
+
 class BundleError(CoreError):
     """A transfer bundle could not be written."""
 
@@ -244,6 +255,16 @@ class UploadsDisabled(SubmissionRefused):
     """A file was sent while the instance accepts messages only."""
 
 
+class TooManyFiles(SubmissionRefused):
+    """More files in one submission than an instance accepts; nothing was stored."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"A submission may hold at most {limit} files; send the others in another one."
+        )
+
+
 class UploadTooLarge(SubmissionRefused):
     """The upload is larger than the instance's limit."""
 
@@ -279,3 +300,42 @@ class AcknowledgementRefused(AcknowledgementError):
     def __init__(self, detail: str) -> None:
         self.detail = detail
         super().__init__(f"{detail} Nothing was deleted.")
+
+
+class TimestampError(CoreError):
+    """A trusted timestamp could not be obtained or checked; nothing was recorded for it."""
+
+
+class TsaUnreachable(TimestampError):
+    """The time-stamping authority (or tor on the way to it) did not answer usefully."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(
+            f"the time-stamping authority {url} could not be reached: {reason}. The tree stays "
+            "waiting and is retried on the next run; check tor (`skrynka check`) and the "
+            "authority's status page if this repeats"
+        )
+
+
+class TsaTokenRefused(TimestampError):
+    """An authority answered, but its token does not check out."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(
+            f"the token from {url} was refused: {reason}. Nothing was stored; check that "
+            "SKRYNKA_TSA_CA_FILE holds this authority's current root certificate"
+        )
+
+
+class StampRequestInvalid(TimestampError):
+    """An uploaded stamp request is not a workstation's custody-head or renewal request."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"this file is not a stamp request from the evidence workstation ({reason}); "
+            "upload the file `skrynka-workstation stamp-request` wrote, unchanged"
+        )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from core.models import (
@@ -404,7 +404,9 @@ def find_replies(db: Session, source: Source | None, uuids: Sequence[str]) -> li
 
 
 def unread_submissions(db: Session, sources: Sequence[Source]) -> list[Submission]:
-    """Submissions of these sources that nobody has seen yet (for "download unread")."""
+    """What "download unread" bundles: submissions nobody has seen, and every submission that
+    was never in a downloaded transfer bundle (a file downloaded singly stays here until a
+    bundle holding it is downloaded, so nothing can drop out of the workstation's reach)."""
     if not sources:
         return []
     seen = exists().where(SeenSubmission.submission_id == Submission.id)
@@ -413,7 +415,7 @@ def unread_submissions(db: Session, sources: Sequence[Source]) -> list[Submissio
             select(Submission)
             .where(
                 Submission.source_id.in_([s.id for s in sources]),
-                ~seen,
+                or_(~seen, Submission.bundled.is_(False)),
             )
             .order_by(Submission.source_id, Submission.id)
         )
@@ -429,4 +431,25 @@ def all_submissions(db: Session, sources: Sequence[Source]) -> list[Submission]:
             .where(Submission.source_id.in_([s.id for s in sources]))
             .order_by(Submission.source_id, Submission.id)
         )
+    )
+
+
+def count_never_bundled(db: Session, sources: Sequence[Source]) -> int:
+    """How many submissions of these sources were never in a downloaded transfer bundle.
+
+    Deleting such a source loses material the workstation never received: the page that asks
+    for confirmation says how much.
+    """
+    if not sources:
+        return 0
+    return int(
+        db.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .where(
+                Submission.source_id.in_([s.id for s in sources]),
+                Submission.bundled.is_(False),
+            )
+        )
+        or 0
     )

@@ -22,10 +22,13 @@ from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core.errors import EmptyReply, ReplyError, ReplyUuidInUse
+from core.errors import EmptyReply, ReplyError, ReplyNotReadable, ReplyUuidInUse
 from core.models import Journalist, Reply, Source
 from core.store import CiphertextStore, PendingFile
+from crypto.errors import UnacceptableReply
 from crypto.reply_encryption import encrypt_reply_to_keys
+from crypto.reply_structure import check_reply_structure, encryption_key_ids
+from crypto.submission_key import export_public_key
 from crypto.types import Fingerprint
 
 if TYPE_CHECKING:
@@ -33,6 +36,9 @@ if TYPE_CHECKING:
 
 # Long enough for any reply; short enough that gpg and the database stay cheap.
 REPLY_MAX_CHARS = 100_000
+#: The most a source's page reads of one decrypted reply (REPLY_MAX_CHARS of UTF-8 fits): a
+#: reply that expands past it (compressed inside its encryption) is shown as unreadable.
+REPLY_PLAINTEXT_MAX_BYTES = 4 * REPLY_MAX_CHARS
 # An armored or binary OpenPGP message from an API client.
 REPLY_CIPHERTEXT_MAX_BYTES = 2 * 1024 * 1024
 # Where a session keeps the reply files waiting for its commit (Session.info).
@@ -58,6 +64,31 @@ def encrypt_reply(instance: Instance, source: Source, text: str) -> bytes:
         text.encode("utf-8"),
         instance.settings.ram_dir,
     )
+
+
+def check_client_reply(instance: Instance, source: Source, armored: str) -> None:
+    """Refuse a reply an API client encrypted unless the source and the workstation can read it.
+
+    It must be one armored message to exactly the source's reply key and the submission key
+    (:mod:`crypto.reply_structure`); raises :class:`ReplyNotReadable` naming what is wrong.
+    """
+    if len(armored) > REPLY_CIPHERTEXT_MAX_BYTES:
+        raise ReplyError(
+            f"The reply ciphertext is larger than {REPLY_CIPHERTEXT_MAX_BYTES} bytes; "
+            "send a shorter reply."
+        )
+    work_dir = instance.settings.ram_dir
+    submission_key = export_public_key(
+        instance.settings.gnupg_home, Fingerprint(instance.submission_fingerprint)
+    )
+    recipients = [
+        encryption_key_ids(source.reply_key_public, work_dir),
+        encryption_key_ids(submission_key, work_dir),
+    ]
+    try:
+        check_reply_structure(armored, recipients, work_dir)
+    except UnacceptableReply as exc:
+        raise ReplyNotReadable(exc.reason) from exc
 
 
 def next_interaction(db: Session, source: Source) -> int:

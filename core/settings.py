@@ -8,6 +8,7 @@ problem found is collected, so an operator fixes them all in one go instead of o
 
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from core.bridges import parse_bridge_lines
 from core.errors import SettingsError
 from crypto import kdf as kdf_params
 from crypto.kdf import KdfParams
@@ -63,6 +65,8 @@ class Settings:
     # The source interface's language until a source picks one; never guessed from headers,
     # which Tor Browser makes the same (English) for everybody.
     source_default_locale: str = "en"
+    # obfs4 or WebTunnel bridge lines shown to sources, one per line (core.bridges checks them).
+    source_bridge_lines: str = ""
     # Staff sign-in throttling: attempts allowed per account within the window.
     login_attempt_limit: int = 5
     login_attempt_window_seconds: int = 60
@@ -75,6 +79,22 @@ class Settings:
     retention_days: int = 0
     instance_id: str = ""
     submission_key_fingerprint: str = ""
+    # Trusted timestamps (core.timestamping): RFC 3161 authorities, comma-separated http(s)
+    # URLs; empty switches time-stamping off. Requests go through tor's SOCKS port, so the
+    # authorities never learn the server's address.
+    tsa_urls: str = ""
+    # PEM file of the root certificates the authorities' tokens must chain to.
+    tsa_ca_file: str = ""
+    # tor's SOCKS port: "unix:/run/tor/socks" or "127.0.0.1:9050". Only dev-mode instances may
+    # leave it empty (and then reach the authorities directly, as the tests do on loopback).
+    tsa_socks_proxy: str = ""
+    # A tree at least this often while anything waits, and sooner once this many submissions
+    # wait: a day keeps a token as coarse as a bundle's received_on date.
+    timestamp_interval_minutes: int = 1440
+    timestamp_max_submissions: int = 1000
+    tsa_timeout_seconds: int = 60
+    # The administrator's OpenPGP key that backups are encrypted to (server.backup_key).
+    backup_key_fingerprint: str = ""
     # The raw "settings" object of instance.json, kept so tools can show where a value came from.
     instance_overrides: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -227,16 +247,28 @@ _CONFIGURABLE: dict[str, Callable[[str], Any]] = {
     "csrf_time_limit_seconds": _parse_int,
     "ram_dir": _parse_path,
     "source_default_locale": _parse_str,
+    "source_bridge_lines": _parse_str,
     "login_attempt_limit": _parse_int,
     "login_attempt_window_seconds": _parse_int,
     "workers": _parse_int,
     "threads": _parse_int,
     "worker_timeout_seconds": _parse_int,
     "retention_days": _parse_int,
+    "tsa_urls": _parse_str,
+    "tsa_ca_file": _parse_str,
+    "tsa_socks_proxy": _parse_str,
+    "timestamp_interval_minutes": _parse_int,
+    "timestamp_max_submissions": _parse_int,
+    "tsa_timeout_seconds": _parse_int,
 }
 # Fields that only instance.json (written by `skrynka init`) or code may set: an environment
 # variable must not turn a production instance into a dev one.
-_INSTANCE_ONLY = ("dev_mode", "instance_id", "submission_key_fingerprint")
+_INSTANCE_ONLY = (
+    "dev_mode",
+    "instance_id",
+    "submission_key_fingerprint",
+    "backup_key_fingerprint",
+)
 
 _POSITIVE = (
     "max_upload_bytes",
@@ -247,6 +279,9 @@ _POSITIVE = (
     "workers",
     "threads",
     "worker_timeout_seconds",
+    "timestamp_interval_minutes",
+    "timestamp_max_submissions",
+    "tsa_timeout_seconds",
 )
 
 
@@ -373,7 +408,12 @@ def _check_types(values: Mapping[str, Any]) -> list[str]:
             "kdf_name",
             "instance_id",
             "submission_key_fingerprint",
+            "backup_key_fingerprint",
             "source_default_locale",
+            "tsa_urls",
+            "tsa_ca_file",
+            "tsa_socks_proxy",
+            "source_bridge_lines",
         ):
             expected = str
         elif f.name == "kdf":
@@ -386,6 +426,56 @@ def _check_types(values: Mapping[str, Any]) -> list[str]:
             problems.append(f"{f.name} must be a whole number, not {value!r}.")
         elif not isinstance(value, expected):
             problems.append(f"{f.name} has the wrong type ({type(value).__name__}).")
+    return problems
+
+
+def tsa_url_list(s: Settings) -> list[str]:
+    """The configured time-stamping authorities, in the operator's order."""
+    return [url.strip() for url in s.tsa_urls.split(",") if url.strip()]
+
+
+def check_timestamp_settings(s: Settings) -> list[str]:
+    """Problems with the time-stamping settings (none when time-stamping is off)."""
+    problems: list[str] = []
+    urls = tsa_url_list(s)
+    if not urls:
+        return problems
+    for url in urls:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+(/[^\s]*)?", url):
+            problems.append(
+                f"{env_name('tsa_urls')}: {url!r} is not an http:// or https:// URL of a "
+                "time-stamping authority."
+            )
+    if not s.tsa_ca_file:
+        problems.append(
+            f"{env_name('tsa_ca_file')} is not set: name the PEM file of the root certificates "
+            "your time-stamping authorities publish."
+        )
+    else:
+        try:
+            text = Path(s.tsa_ca_file).read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{env_name('tsa_ca_file')}: {s.tsa_ca_file} cannot be read ({exc}).")
+        else:
+            if "-----BEGIN CERTIFICATE-----" not in text:
+                problems.append(
+                    f"{env_name('tsa_ca_file')}: {s.tsa_ca_file} holds no PEM certificate."
+                )
+    proxy = s.tsa_socks_proxy
+    if not proxy:
+        if not s.dev_mode:
+            problems.append(
+                f"{env_name('tsa_socks_proxy')} is not set: time-stamp requests must go through "
+                "tor (for example unix:/run/tor/socks, see docs/operations.md)."
+            )
+    elif not (
+        (proxy.startswith("unix:/") and len(proxy) > 6)
+        or re.fullmatch(r"127\.0\.0\.1:\d{1,5}|\[::1\]:\d{1,5}|localhost:\d{1,5}", proxy)
+    ):
+        problems.append(
+            f"{env_name('tsa_socks_proxy')} must be tor's SOCKS socket on this machine "
+            f"(unix:/run/tor/socks or 127.0.0.1:PORT), not {proxy!r}."
+        )
     return problems
 
 
@@ -422,8 +512,11 @@ def _check_values(s: Settings) -> list[str]:
             f"{env_name('source_default_locale')} must be one of {', '.join(SOURCE_LOCALES)}, "
             f"not {s.source_default_locale!r}."
         )
+    _bridges, bridge_problems = parse_bridge_lines(str(s.source_bridge_lines))
+    problems.extend(f"{env_name('source_bridge_lines')}: {p}" for p in bridge_problems)
     if not s.ram_dir.is_absolute():
         problems.append(f"{env_name('ram_dir')} must be an absolute path, not {s.ram_dir}.")
+    problems.extend(check_timestamp_settings(s))
     try:
         url = make_url(s.database_url)
     except ArgumentError:

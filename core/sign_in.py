@@ -1,10 +1,13 @@
-"""Staff sign-in: username, passphrase and a one-time code, with per-account throttling.
+"""Staff sign-in: username, passphrase and a one-time code, throttled without lock-outs.
 
-`authenticate_journalist` checks all three factors. Every counted attempt is recorded in
-`login_attempts`; after `login_attempt_limit` attempts inside the window the account is
-throttled (`LoginThrottled`, saying how long to wait). Any wrong factor raises `LoginFailed`
-without saying which, and an unknown username costs the same hash verification as a known one.
-The caller then opens a session (`core.staff_sessions`).
+`authenticate_journalist` checks all three factors. A wrong passphrase (or an unknown username)
+counts against the *client* (`core.client_throttle`), never the account, so whoever reaches the
+sign-in page cannot keep an account's owner out. A wrong one-time code after the right
+passphrase, which an attacker cannot cheaply produce, is recorded in `login_attempts`; after
+`login_attempt_limit` of them inside the window the account is held (`LoginThrottled`, saying
+how long to wait). Any wrong factor raises `LoginFailed` without saying which, and an unknown
+username costs the same hash verification as a known one. The caller then opens a session
+(`core.staff_sessions`).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -12,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from core.client_throttle import ClientThrottle
 from core.errors import LoginFailed, LoginThrottled
 from core.models import Journalist, LoginAttempt
 from core.models.base import utc_moment
@@ -53,33 +57,43 @@ def authenticate_journalist(
     passphrase: str,
     code: str,
     now: datetime | None = None,
+    client: str = "",
+    throttle: ClientThrottle | None = None,
 ) -> Journalist:
     """Check all three factors and return the journalist, or raise.
 
-    Raises :class:`LoginThrottled` when the account already had ``login_attempt_limit``
-    attempts inside the window (the attempt is not counted, so the window does pass), and
-    :class:`LoginFailed` for anything wrong, without saying what. Every counted attempt is
-    recorded. COMMITS: a failed attempt must stay recorded even though the caller's request
-    fails.
+    Raises :class:`LoginThrottled` when ``client`` already had ``throttle``'s limit of wrong
+    passphrases inside its window, or the account ``login_attempt_limit`` wrong codes after
+    the right passphrase (a throttled attempt is not counted, so the window does pass), and
+    :class:`LoginFailed` for anything wrong, without saying what. COMMITS: a failed attempt
+    must stay recorded even though the caller's request fails.
     """
     moment = utc_moment(now)
+    if throttle is not None and (client_wait := throttle.wait_for(client)) is not None:
+        raise LoginThrottled(client_wait)
     journalist = find_journalist(db, username)
     if journalist is None:
         # Pay for a hash verification anyway, so response time does not reveal usernames.
         hash_passphrase(passphrase[:PASSPHRASE_MAX_CHARS], settings.kdf)
+        if throttle is not None:
+            throttle.record_failure(client)
         raise LoginFailed()
     wait = _throttle_state(db, journalist, settings, moment)
     if wait is not None:
         db.commit()
         raise LoginThrottled(wait)
-    db.add(LoginAttempt(journalist_id=journalist.id, attempted_at=moment))
     passphrase_ok = len(passphrase) <= PASSPHRASE_MAX_CHARS and verify_passphrase(
         journalist.passphrase_hash, passphrase
     )
+    if not passphrase_ok:
+        if throttle is not None:
+            throttle.record_failure(client)
+        db.commit()
+        raise LoginFailed()
     # A code is consumed only together with a correct passphrase: otherwise anyone knowing a
     # username could burn a user's codes.
-    code_ok = passphrase_ok and consume_code(db, journalist, clean_code(code), moment)
-    if not (passphrase_ok and code_ok):
+    if not consume_code(db, journalist, clean_code(code), moment):
+        db.add(LoginAttempt(journalist_id=journalist.id, attempted_at=moment))
         db.commit()
         raise LoginFailed()
     journalist.last_login = moment

@@ -8,19 +8,20 @@ seals them into the session cookie) and forgets the codename at once.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.designation import MAX_DESIGNATION_ATTEMPTS, choose_designation
 from core.errors import DesignationExhausted, UnknownSource
 from core.instance import Instance
-from core.models import Source
-from crypto.codename import CODENAME_WORDS, normalize_codename
+from core.models import Reply, Source, Submission
+from crypto.codename import CODENAME_LANGUAGES, canonical_text, normalize_codename
 from crypto.kdf import SourceSecrets, derive_source_secrets
 from crypto.reply_key import create_reply_key
 from crypto.types import Codename, SourceId
-from crypto.wordlist import load_eff_wordlist
+from crypto.wordlist import load_codename_words
 
 #: A message is compared with the codename only if it has a run of this many codename words;
 #: each candidate costs one Argon2id derivation, so at most this many runs are checked.
@@ -96,6 +97,16 @@ def authenticate_source(instance: Instance, typed: str) -> SourceLogin:
     found = find_source(instance, secrets)
     if found is None:
         raise UnknownSource("No source has this codename.")
+    with instance.sessions() as db:
+        # A pending source is pruned one longest login after it was last active: a new login
+        # starts that clock again (prune_pending_sources).
+        db.execute(
+            update(Source)
+            .where(Source.id == found.id, Source.pending.is_(True))
+            .values(last_updated=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
     return found
 
 
@@ -112,25 +123,30 @@ def find_source(instance: Instance, secrets: SourceSecrets) -> SourceLogin | Non
 
 
 def find_codename_candidates(text: str, limit: int = MAX_CODENAME_CANDIDATES) -> list[Codename]:
-    """Return the runs of ``CODENAME_WORDS`` consecutive codename words in ``text``.
+    """Return the runs of consecutive codename words in ``text`` as long as a codename.
 
-    Only these could be a codename, so only these are worth an Argon2id derivation. Words are
-    compared after the same normalisation as a typed codename; punctuation around words is
-    ignored so "my codename: a b c d e f g." is found too.
+    Only these could be a codename, so only these are worth an Argon2id derivation. Each
+    language's list is searched for runs of its own codename length. Words are compared after
+    the same normalisation as a typed codename; punctuation around words is ignored so
+    "my codename: a b c d e f g." is found too.
     """
-    words = [word.strip(".,;:!?\"'()[]{}<>«»„“”‘’").lower() for word in text.split()]
-    members = load_eff_wordlist().members
+    words = [
+        word.strip(".,;:!?\"'()[]{}<>«»„“”‘’")
+        for word in canonical_text(text).split()
+    ]
     candidates: list[Codename] = []
-    run = 0  # how many codename words end at the current position
-    for end, word in enumerate(words, start=1):
-        run = run + 1 if word in members else 0
-        if run < CODENAME_WORDS:
-            continue
-        candidate = normalize_codename(" ".join(words[end - CODENAME_WORDS : end]))
-        if candidate not in candidates:
-            candidates.append(candidate)
-        if len(candidates) >= limit:
-            break
+    for language in CODENAME_LANGUAGES:
+        chosen = load_codename_words(language)
+        run = 0  # how many codename words end at the current position
+        for end, word in enumerate(words, start=1):
+            run = run + 1 if word in chosen.accepted else 0
+            if run < chosen.length:
+                continue
+            candidate = normalize_codename(" ".join(words[end - chosen.length : end]))
+            if candidate not in candidates:
+                candidates.append(candidate)
+            if len(candidates) >= limit:
+                return candidates
     return candidates
 
 
@@ -144,3 +160,46 @@ def message_contains_codename(instance: Instance, text: str, source_id: SourceId
         derive_secrets(instance, candidate).source_id == source_id
         for candidate in find_codename_candidates(text)
     )
+
+
+def prune_pending_sources(instance: Instance, older_than: timedelta,
+                          now: datetime | None = None) -> int:
+    """Delete sources that never submitted and were last active before ``older_than`` ago.
+
+    A pending source holds nothing but its designation and reply key: staff never saw it, and
+    its codename logs in to nothing useful until it submits. Once every login it could still
+    have is over (the caller passes the longest a source login can last), it only uses up a
+    designation, so it is removed; the codename is then unknown, as if never created. Returns
+    how many were removed.
+    """
+    cutoff = (now or datetime.now(UTC)) - older_than
+    with instance.sessions() as db:
+        result = db.execute(
+            delete(Source)
+            .where(
+                Source.pending.is_(True),
+                Source.last_updated < cutoff,
+                ~exists().where(Submission.source_id == Source.id),
+                ~exists().where(Reply.source_id == Source.id),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def count_recent_pending_sources(instance: Instance, within: timedelta,
+                                 now: datetime | None = None) -> int:
+    """How many sources were created (and have not submitted) in the last ``within``.
+
+    The global throttle on /create counts these: it is the same number for every visitor, so it
+    singles out no one (all sources share the Tor exit's address anyway), and it is shared by
+    every worker process because it lives in the database.
+    """
+    since = (now or datetime.now(UTC)) - within
+    with instance.sessions() as db:
+        count = db.scalar(
+            select(func.count()).select_from(Source)
+            .where(Source.pending.is_(True), Source.last_updated >= since)
+        )
+    return int(count or 0)

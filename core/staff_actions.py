@@ -34,7 +34,7 @@ from core.deletion import DeletionSummary, delete_conversation, delete_items, de
 from core.errors import AcknowledgementError, StoredFileDamaged
 from core.instance import Instance
 from core.models import Journalist, Reply, Source, Submission
-from core.replies import store_reply
+from core.replies import check_client_reply, store_reply
 from core.retention import delete_submissions_acknowledged
 from core.seen import mark_seen, mark_unseen
 
@@ -94,6 +94,19 @@ def send_reply(
     return reply
 
 
+def send_client_reply(
+    actor: StaffActor, source: Source, armored: str, *, reply_uuid: str | None = None
+) -> Reply:
+    """Store a reply an API client encrypted itself, once gpg shows the source can read it.
+
+    It must be one armored message to exactly the source's reply key and the submission key
+    (``core.replies.check_client_reply``), so a reply nobody can read never exists. Raises
+    ``ReplyNotReadable`` (a ``ReplyError``) for anything else, then what ``send_reply`` raises.
+    """
+    check_client_reply(actor.instance, source, armored)
+    return send_reply(actor, source, armored.encode("utf-8"), reply_uuid=reply_uuid)
+
+
 def deliver_file(actor: StaffActor, item: Submission | Reply) -> VerifiedFile:
     """Check one stored file, record its download and commit; the caller sends and closes it.
 
@@ -136,6 +149,10 @@ def deliver_bundle(actor: StaffActor, items: Sequence[Submission | Reply]) -> Bu
                 ciphertext_sha256=item.sha256,
                 detail=stream.name if actor.channel is Channel.WEB else None,
             )
+            if isinstance(item, Submission):
+                # Whatever the channel: a downloaded bundle is what reaches the workstation, and
+                # until one holds an item, "download unread" keeps offering it (core.inbox).
+                item.bundled = True
         if actor.channel.marks_delivered_items_seen:
             _mark_delivered(actor, items)
         actor.db.commit()

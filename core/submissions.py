@@ -42,6 +42,7 @@ from core.errors import (
     MessageNotText,
     MessageTooLong,
     MessageTooShort,
+    TooManyFiles,
     UnknownSource,
     UploadsDisabled,
     UploadTooLarge,
@@ -61,6 +62,9 @@ from formats.receipt import Receipt, encode_receipt
 #: Messages stay in memory until they are encrypted; this bounds that memory per request.
 #: Longer texts can be sent as a file.
 MESSAGE_MAX_BYTES = 1024 * 1024
+#: Files in one submission: each costs two gpg runs and an item staff must read, so a small
+#: body must not be able to create thousands; a source with more sends several submissions.
+MAX_FILES_PER_SUBMISSION = 20
 #: Original file names longer than this (in characters) are shortened, keeping the extension.
 FILE_NAME_MAX_CHARS = 200
 #: Used when nothing of an original file name survives cleaning.
@@ -270,6 +274,8 @@ class SubmissionDraft:
         """Start streaming one file; write its chunks, then call ``finish()``."""
         if not self.config.allow_document_uploads:
             raise UploadsDisabled("This instance accepts messages only.")
+        if len(self._open) >= MAX_FILES_PER_SUBMISSION:
+            raise TooManyFiles(MAX_FILES_PER_SUBMISSION)
         name = clean_file_name(original_name)
         temp = self._new_temp()
         encryptor = open_encryptor(

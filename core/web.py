@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from core.instance import Instance
+from core.outage import RETRY_AFTER_SECONDS, outage_of
 
 # Nothing may load from anywhere by default; pages may use their own stylesheet and images.
 DEFAULT_CSP = (
@@ -50,6 +51,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": PERMISSIONS_POLICY,
 }
+CACHE_HEADERS = frozenset({"Cache-Control", "Pragma", "Expires"})
 ERROR_TITLES = {
     400: "The request could not be understood",
     403: "Not allowed",
@@ -58,6 +60,7 @@ ERROR_TITLES = {
     413: "Too large",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Please try again later",
 }
 
 
@@ -99,7 +102,12 @@ def harden_app(
 
     def add_security_headers(response: Response) -> Response:
         response.headers["Content-Security-Policy"] = csp
+        # A response an app marked immutable (a static file addressed by its content hash)
+        # keeps its own caching; everything else is never stored.
+        immutable = bool(response.cache_control.immutable)
         for name, value in SECURITY_HEADERS.items():
+            if immutable and name in CACHE_HEADERS:
+                continue
             response.headers[name] = value
         return response
 
@@ -143,6 +151,12 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _unexpected_error(error: Exception) -> Response:
+    outage = outage_of(error)
+    if outage is not None:
+        logging.getLogger("skrynka").error("Request refused (%s): %s", outage.kind, outage.advice)
+        page = render_error_page(503, outage.staff_message)
+        page.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return page
     # Log the type only: a message or traceback may contain what a source typed.
     logging.getLogger("skrynka").error("Unhandled %s in a request", type(error).__name__)
     return render_error_page(InternalServerError.code, "Please try again in a few minutes.")

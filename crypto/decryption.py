@@ -20,11 +20,16 @@ from typing import IO, BinaryIO
 
 from crypto._gpg import StderrCollector, gpg_command, status_lines, widen_pipe
 from crypto.digest import Digester, PlaintextDigest, PlaintextHasher
-from crypto.errors import DecryptionFailed, GpgFailed
+from crypto.errors import DecryptionFailed, GpgFailed, PlaintextTooLarge
 from crypto.gzip_layer import Gunzipper
 
 #: Read size when decrypting.
 READ_BYTES = 1024 * 1024
+#: How much gunzipped output is hashed and written at once (bounds memory per gpg chunk).
+_BATCH_BYTES = 16 * 1024 * 1024
+#: What the gzip layer adds to a file of n bytes at most: header (name), 5 bytes per stored
+#: block, trailer. Generous: it only has to stop a bomb, the receipt's size is checked later.
+_GZIP_SLACK_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -50,18 +55,21 @@ def decrypt_to(
     out: BinaryIO,
     *,
     ciphertext_digest: Digester | None = None,
+    max_plaintext_bytes: int | None = None,
 ) -> PlaintextDigest:
     """Decrypt the OpenPGP file (or span of a file) ``source`` into ``out``, hashing the plaintext.
 
     With ``ciphertext_digest`` (e.g. ``hashlib.sha256()``) every ciphertext byte given to gpg
     is also fed to it, so a caller checking the ciphertext's hash reads it only once.
+    With ``max_plaintext_bytes``, gpg is stopped (:class:`PlaintextTooLarge`) as soon as its
+    output passes that size, whatever compression inside the message would expand to.
     Raises :class:`DecryptionFailed` for any failure (wrong key, damage, not encrypted at all).
     Plaintext is streamed, so after a failure ``out`` may hold a partial result: the caller must
     discard it, and ``ciphertext_digest`` may have seen only part of the ciphertext.
     """
     hasher = PlaintextHasher()
     try:
-        for chunk in _decrypted_chunks(gnupg_home, source, ciphertext_digest):
+        for chunk in _decrypted_chunks(gnupg_home, source, ciphertext_digest, max_plaintext_bytes):
             hasher.update(chunk)
             out.write(chunk)
         return hasher.digest()
@@ -75,28 +83,53 @@ def decrypt_file_submission(
     out: BinaryIO,
     *,
     ciphertext_digest: Digester | None = None,
+    max_plaintext_bytes: int | None = None,
 ) -> DecryptedFile:
     """Decrypt a ``doc.gz.gpg`` and gunzip it into ``out`` in one stream.
 
     Returns the name from the gzip header and the digest of the file (after gunzip), which is
     what the receipt records. Raises :class:`DecryptionFailed` for a bad ciphertext or a
-    damaged gzip stream; as with :func:`decrypt_to`, discard ``out`` after a failure.
+    damaged gzip stream; as with :func:`decrypt_to`, discard ``out`` after a failure. With
+    ``max_plaintext_bytes`` both layers stop as soon as they pass it (gpg's output, allowing
+    for the gzip framing, and the gunzipped file): :class:`PlaintextTooLarge`.
     """
     hasher = PlaintextHasher(crc=True)
     unzipper = Gunzipper()
+    gzip_limit = None
+    if max_plaintext_bytes is not None:
+        gzip_limit = max_plaintext_bytes + max_plaintext_bytes // 0xFFFF * 5 + _GZIP_SLACK_BYTES
+    size = 0
     try:
-        for chunk in _decrypted_chunks(gnupg_home, source, ciphertext_digest):
-            # A chunk holds ~16 stored blocks: hashed as one item, not sixteen.
-            pieces = tuple(unzipper.feed(chunk))
-            hasher.update(*pieces)
-            for plain in pieces:
-                out.write(plain)
+        for chunk in _decrypted_chunks(gnupg_home, source, ciphertext_digest, gzip_limit):
+            # A chunk holds ~16 stored blocks: hashed as one batch, not sixteen.
+            batch: list[bytes | memoryview] = []
+            batch_bytes = 0
+            for plain in unzipper.feed(chunk):
+                size += len(plain)
+                if max_plaintext_bytes is not None and size > max_plaintext_bytes:
+                    raise PlaintextTooLarge(max_plaintext_bytes)
+                batch.append(plain)
+                batch_bytes += len(plain)
+                if batch_bytes >= _BATCH_BYTES:
+                    _write_batch(hasher, out, batch)
+                    batch, batch_bytes = [], 0
+            _write_batch(hasher, out, batch)
         digest = hasher.digest()
     finally:
         hasher.close()
     assert hasher.crc is not None
     unzipper.close(digest.size, hasher.crc.value)
     return DecryptedFile(gzip_name=unzipper.name, digest=digest)
+
+
+def _write_batch(
+    hasher: PlaintextHasher, out: BinaryIO, batch: list[bytes | memoryview]
+) -> None:
+    if not batch:
+        return
+    hasher.update(*batch)
+    for plain in batch:
+        out.write(plain)
 
 
 class _CiphertextFeeder(threading.Thread):
@@ -138,7 +171,7 @@ class _CiphertextFeeder(threading.Thread):
 
 
 def _decrypted_chunks(
-    gnupg_home: Path, source: Path | FileSpan, digest: Digester | None
+    gnupg_home: Path, source: Path | FileSpan, digest: Digester | None, limit: int | None = None
 ) -> Iterator[bytes]:
     path, offset, size = (
         (source.path, source.offset, source.size) if isinstance(source, FileSpan)
@@ -173,7 +206,13 @@ def _decrypted_chunks(
             feeder = _CiphertextFeeder(source_file, size, process.stdin, digest)
         finished = False
         try:
+            produced = 0
             while chunk := process.stdout.read(READ_BYTES):
+                produced += len(chunk)
+                if limit is not None and produced > limit:
+                    # gpg inflates only as fast as we read: stopping here (the finally kills
+                    # it) bounds a compressed message's plaintext in memory and on disk.
+                    raise PlaintextTooLarge(limit)
                 yield chunk
             returncode = process.wait()
             statuses = {keyword for keyword, _ in status_lines(stderr.text())}

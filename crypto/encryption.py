@@ -23,7 +23,7 @@ from types import TracebackType
 
 from crypto._gpg import StderrCollector, gpg_command, run_gpg, status_lines, widen_pipe
 from crypto.digest import PlaintextDigest, PlaintextHasher
-from crypto.errors import CryptoError, GpgFailed, SubmissionKeyMissing
+from crypto.errors import CryptoError, GpgFailed, NoSpaceForOutput, SubmissionKeyMissing
 from crypto.gzip_layer import gzip_header, gzip_header_name, gzip_trailer, stored_blocks
 from crypto.submission_key import parse_fingerprint
 from crypto.types import Fingerprint
@@ -36,6 +36,9 @@ COALESCE_BYTES = 256 * 1024
 FLUSH_BYTES = 16 * 1024 * 1024
 _IOV_MAX = 512
 _CRYPTO_OPTIONS = ("--compress-algo", "none")
+#: Less free space than this where gpg writes, when gpg failed, means the disk filled up.
+NEARLY_FULL_BYTES = 1024 * 1024
+_NO_SPACE_TEXT = b"No space left on device"
 
 
 class _BackgroundFlush(threading.Thread):
@@ -131,7 +134,7 @@ class StreamEncryptor:
             returncode = self._process.wait()
             stderr = self._stderr.text()
             if returncode != 0:
-                raise _gpg_error(stderr, returncode)
+                raise _gpg_error(stderr, returncode, self._output)
             if self._flush is not None:
                 self._flush.check()
             os.fsync(self._output_fd)
@@ -212,7 +215,7 @@ class StreamEncryptor:
         except BrokenPipeError as exc:
             # gpg has exited early (e.g. an unusable recipient); report why.
             self._process.wait()
-            raise _gpg_error(self._stderr.text(), self._process.returncode) from exc
+            raise _gpg_error(self._stderr.text(), self._process.returncode, self._output) from exc
 
     def _close_stdin(self) -> None:
         if self._process.stdin is not None:
@@ -283,11 +286,22 @@ def _recipients(recipients: Sequence[Fingerprint]) -> list[Fingerprint]:
     return [parse_fingerprint(fpr) for fpr in recipients]
 
 
-def _gpg_error(stderr: bytes, returncode: int | None) -> CryptoError:
+def _gpg_error(stderr: bytes, returncode: int | None, output: Path | None = None) -> CryptoError:
     statuses = {keyword for keyword, _ in status_lines(stderr)}
+    if output is not None and (_NO_SPACE_TEXT in stderr or _is_full(output.parent)):
+        return NoSpaceForOutput(str(output.parent))
     if statuses & {"INV_RECP", "NO_RECP", "KEYEXPIRED", "KEYREVOKED"}:
         return SubmissionKeyMissing(
             "gpg cannot encrypt to the submission key (missing, expired or revoked in the "
             "server's keyring); run `skrynka check`."
         )
     return GpgFailed(f"gpg failed to encrypt (exit status {returncode}); run `skrynka check`.")
+
+
+def _is_full(directory: Path) -> bool:
+    # gpg's own message may be translated: the file system's free space is the fact to check.
+    try:
+        stats = os.statvfs(directory)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < NEARLY_FULL_BYTES

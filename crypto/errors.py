@@ -20,6 +20,17 @@ class DecryptionFailed(CryptoError):
         super().__init__(message)
 
 
+class PlaintextTooLarge(DecryptionFailed):
+    """Decryption was stopped because the plaintext grew past the size it may have."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"Decryption was stopped: the plaintext grew past {limit} bytes, more than it may "
+            "hold (a decompression bomb or a false size)."
+        )
+        self.limit = limit
+
+
 class SubmissionKeyError(CryptoError):
     """The submission key cannot be used safely."""
 
@@ -64,5 +75,44 @@ class WordListUnavailable(CryptoError):
     """The EFF word list could not be loaded from the installed ``diceware`` package."""
 
 
+class UnacceptableReply(CryptoError):
+    """An encrypted reply is not exactly a message to the source's and the submission key."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class GpgFailed(CryptoError):
     """The gpg binary is missing or failed in a way that is not a decryption failure."""
+
+
+class BadInclusionPath(CryptoError):
+    """A Merkle inclusion path (or its leaf, index or size) is malformed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"malformed Merkle inclusion path: {reason}; the proof cannot be checked as given"
+        )
+
+
+class TimestampTokenInvalid(CryptoError):
+    """An RFC 3161 time-stamp token does not verify (the reason says which check failed)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"time-stamp token refused: {reason}")
+
+
+class TimestampTokenMismatch(TimestampTokenInvalid):
+    """The token is for other data: its message imprint is not the hash of this message."""
+
+
+class NoSpaceForOutput(GpgFailed):
+    """gpg could not write its output because the file system it writes to is full."""
+
+    def __init__(self, directory: str) -> None:
+        super().__init__(
+            f"gpg could not write into {directory}: no space is left on that file system. Free "
+            "space there (old backups, logs) or grow the disk; the partial output was removed."
+        )

@@ -19,6 +19,8 @@ from crypto.errors import DecryptionFailed
 
 _STORED_BLOCK_MAX = 0xFFFF
 _DEFLATE_WINDOW = 32 * 1024
+#: The most one inflate step yields: a caller counting output can stop a bomb after one step.
+_INFLATE_STEP = 1024 * 1024
 #: Used when nothing of the original name survives sanitising.
 FALLBACK_GZIP_NAME = "document"
 _MAX_GZIP_NAME = 200
@@ -173,18 +175,33 @@ class Gunzipper:
             self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
 
     def _inflate(self, data: bytes) -> Iterator[bytes]:
+        """Inflate ``data`` in steps of at most :data:`_INFLATE_STEP` bytes of output.
+
+        A megabyte of deflate can expand a thousandfold; yielding step by step lets the caller
+        stop (and this generator with it) as soon as the output passes what it may be.
+        """
         assert self._inflater is not None
-        if self._inflater.eof:
-            self._header += data
-            return
-        try:
-            plain = self._inflater.decompress(data)
-        except zlib.error as exc:
-            raise DecryptionFailed("The decrypted file is not a valid gzip stream.") from exc
-        if self._inflater.eof:
-            self._header += self._inflater.unused_data
-        if plain:
-            yield plain
+        pending = data
+        while True:
+            if self._inflater.eof:
+                self._header += pending
+                return
+            try:
+                plain = self._inflater.decompress(pending, _INFLATE_STEP)
+            except zlib.error as exc:
+                raise DecryptionFailed("The decrypted file is not a valid gzip stream.") from exc
+            if self._inflater.eof:
+                # What follows the deflate stream is the trailer; zlib may also leave it in
+                # unconsumed_tail, so it is taken from unused_data alone, once.
+                self._header += self._inflater.unused_data
+                if plain:
+                    yield plain
+                return
+            if plain:
+                yield plain
+            pending = self._inflater.unconsumed_tail
+            if not pending and len(plain) < _INFLATE_STEP:
+                return
 
     def _parse_header(self) -> int | None:
         head = bytes(self._header)

@@ -11,6 +11,9 @@ Every reply key has the same creation time and user id, with gpg's clock pinned 
 self-signatures too, so a public key reveals nothing about when its source appeared.
 """
 
+import os
+import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +21,15 @@ from pathlib import Path
 import nacl.exceptions
 import nacl.secret
 
-from crypto._gpg import ephemeral_home, generate_key, run_gpg, status_lines
+from crypto._gpg import (
+    DEFAULT_TIMEOUT,
+    StderrCollector,
+    ephemeral_home,
+    generate_key,
+    gpg_command,
+    run_gpg,
+    status_lines,
+)
 from crypto.errors import CryptoError, DecryptionFailed, GpgFailed
 from crypto.types import Fingerprint
 
@@ -26,6 +37,9 @@ from crypto.types import Fingerprint
 FIXED_KEY_TIME = "20130514T000000!"
 REPLY_KEY_UID = "Skrynka source key"
 _UNPROTECTED = ("--pinentry-mode", "loopback", "--passphrase", "")
+_READ_BYTES = 64 * 1024
+#: Default cap on one reply's plaintext: far above any reply staff can type, far below memory.
+REPLY_PLAINTEXT_MAX_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -71,11 +85,15 @@ def decrypt_with_reply_key(
     wrap_key: bytes,
     ciphertexts: Sequence[bytes],
     ram_dir: Path,
-) -> list[bytes]:
-    """Unwrap the reply key and decrypt every ciphertext with it, in order.
+    *,
+    max_plaintext_bytes: int = REPLY_PLAINTEXT_MAX_BYTES,
+) -> list[bytes | None]:
+    """Unwrap the reply key and decrypt each ciphertext with it, one by one, in order.
 
-    Raises :class:`DecryptionFailed` if the key does not unwrap (wrong codename, damaged blob)
-    or any ciphertext does not decrypt; the ephemeral home is gone either way.
+    A ciphertext that does not decrypt, or whose plaintext grows past ``max_plaintext_bytes``
+    (gpg is stopped there: a compressed reply cannot fill memory), gives ``None`` in its place,
+    so one bad reply never hides the others. Raises :class:`DecryptionFailed` only if the key
+    does not unwrap (wrong codename, damaged blob); the ephemeral home is gone either way.
     """
     try:
         secret_key = _box(wrap_key).decrypt(wrapped_secret)
@@ -83,18 +101,53 @@ def decrypt_with_reply_key(
         raise DecryptionFailed() from exc
     if not ciphertexts:
         return []
-    plaintexts: list[bytes] = []
     with ephemeral_home(_ram_dir(ram_dir)) as home:
         imported = run_gpg(home, [*_UNPROTECTED, "--import"], stdin=secret_key)
         if imported.returncode != 0:
             raise DecryptionFailed()
-        for ciphertext in ciphertexts:
-            result = run_gpg(home, [*_UNPROTECTED, "--decrypt"], stdin=ciphertext)
-            statuses = {keyword for keyword, _ in status_lines(result.stderr)}
-            if result.returncode != 0 or "DECRYPTION_OKAY" not in statuses:
-                raise DecryptionFailed()
-            plaintexts.append(result.stdout)
-    return plaintexts
+        return [_decrypt_capped(home, text, max_plaintext_bytes) for text in ciphertexts]
+
+
+def _decrypt_capped(home: Path, ciphertext: bytes, limit: int) -> bytes | None:
+    """The plaintext of one reply, or None if it does not decrypt or passes ``limit`` bytes."""
+    fd, name = tempfile.mkstemp(prefix="reply-", dir=home)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(ciphertext)
+    try:
+        process = subprocess.Popen(
+            gpg_command(home, "--status-fd", "2", *_UNPROTECTED, "--decrypt", name),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except OSError as exc:
+        raise GpgFailed(f"Could not start gpg: {exc.strerror}.") from exc
+    assert process.stdout is not None
+    assert process.stderr is not None
+    stderr = StderrCollector(process.stderr)
+    stderr.start()
+    plaintext = bytearray()
+    try:
+        # gpg decompresses only as fast as this loop reads, so stopping here stops it too.
+        while chunk := process.stdout.read(_READ_BYTES):
+            plaintext += chunk
+            if len(plaintext) > limit:
+                return None
+        returncode = process.wait(timeout=DEFAULT_TIMEOUT)
+        statuses = {keyword for keyword, _ in status_lines(stderr.text())}
+        if returncode != 0 or "DECRYPTION_OKAY" not in statuses:
+            return None
+        return bytes(plaintext)
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdout.close()
+        stderr.join()
+        process.stderr.close()
+        os.unlink(name)
 
 
 def _box(wrap_key: bytes) -> nacl.secret.SecretBox:

@@ -1,4 +1,4 @@
-"""The manifest of a transfer bundle (`skrynka-transfer-bundle` version 1), defined once.
+"""The manifest of a transfer bundle (`skrynka-transfer-bundle` version 2), defined once.
 
 docs/bundle-format.md is the prose; this is the vocabulary both sides use. The server builds a
 `Manifest` from the items it has just checked, encodes it with `encode_manifest` (the exact bytes
@@ -7,7 +7,11 @@ bytes first, then reads them with `parse_manifest_json` and `parse_manifest_docu
 (workstation.bundle), so a forged manifest is never parsed beyond JSON. The two steps together
 are `parse_manifest`.
 
-The readers are strict: anything that is not a version 1 manifest raises an `InvalidManifest`
+Version 2 adds trusted timestamps (formats.timestamps): each item's `timestamp` and the
+manifest's `trees`. The readers accept versions 1 and 2 (a version 1 manifest reads as one
+without timestamps).
+
+The readers are strict: anything that is not such a manifest raises an `InvalidManifest`
 (`UnknownManifestFormat`, `UnsupportedManifestVersion`) whose `detail` names the fault and whose
 `check` names the documented check it failed. Unknown extra keys are ignored, so a later minor
 addition does not break older workstations.
@@ -25,9 +29,19 @@ from typing import Any
 
 from formats.document import format_utc, parse_utc
 from formats.errors import InvalidManifest, UnknownManifestFormat, UnsupportedManifestVersion
+from formats.timestamps import (
+    ItemStamp,
+    TreeRecord,
+    encode_stamp,
+    encode_trees,
+    parse_stamp,
+    parse_trees,
+)
 
 BUNDLE_FORMAT = "skrynka-transfer-bundle"
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2
+#: Versions the readers accept.
+BUNDLE_VERSIONS = frozenset({1, 2})
 #: The two members every bundle has besides the items; both written last.
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_NAME = "manifest.json.sig"
@@ -64,6 +78,8 @@ class ManifestItem:
     filename: str
     received_on: str  # a UTC day, YYYY-MM-DD: a leaked bundle narrows an item to a day only
     receipt: MemberRef | None
+    # Version 2: the item's place in a stamped tree; None while it waits (or in version 1).
+    timestamp: ItemStamp | None = None
 
     @property
     def label(self) -> str:
@@ -77,6 +93,9 @@ class Manifest:
     created_at: datetime
     signing_key: str  # SHA-256 hex of the raw Ed25519 public key that signs the manifest
     items: tuple[ManifestItem, ...]
+    # Version 2: every tree an item names, with its tokens.
+    trees: tuple[TreeRecord, ...] = ()
+    version: int = BUNDLE_VERSION
 
 
 def build_manifest_entry(item: ManifestItem) -> dict[str, Any]:
@@ -94,6 +113,7 @@ def build_manifest_entry(item: ManifestItem) -> dict[str, Any]:
         "receipt": None
         if item.receipt is None
         else {"path": item.receipt.path, "size": item.receipt.size, "sha256": item.receipt.sha256},
+        "timestamp": encode_stamp(item.timestamp),
     }
 
 
@@ -106,6 +126,7 @@ def encode_manifest(manifest: Manifest) -> bytes:
         "created_at": format_utc(manifest.created_at),
         "signing_key": manifest.signing_key,
         "items": [build_manifest_entry(item) for item in manifest.items],
+        "trees": encode_trees(manifest.trees),
     }
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
@@ -133,9 +154,9 @@ def parse_manifest_document(document: Mapping[str, Any]) -> Manifest:
     if document.get("format") != BUNDLE_FORMAT:
         raise UnknownManifestFormat(f"format is {document.get('format')!r}")
     version = document.get("version")
-    if type(version) is not int or version != BUNDLE_VERSION:
+    if type(version) is not int or version not in BUNDLE_VERSIONS:
         raise UnsupportedManifestVersion(
-            f"version {version!r} is not {BUNDLE_VERSION}; update the workstation"
+            f"version {version!r} is not one of {sorted(BUNDLE_VERSIONS)}; update the workstation"
         )
     instance_id = document.get("instance_id")
     if not isinstance(instance_id, str) or not instance_id:
@@ -148,11 +169,19 @@ def parse_manifest_document(document: Mapping[str, Any]) -> Manifest:
     signing_key = document.get("signing_key")
     if not isinstance(signing_key, str) or not _HEX64.fullmatch(signing_key):
         raise InvalidManifest(f"signing_key {signing_key!r} is not 64 lower-case hex")
+    items = parse_manifest_items(document.get("items"))
+    trees: tuple[TreeRecord, ...] = ()
+    if version >= 2:
+        trees = parse_trees(document.get("trees", []))
+    elif any(item.timestamp is not None for item in items):
+        raise InvalidManifest("a version 1 manifest carries no timestamps")
     return Manifest(
         instance_id=instance_id,
         created_at=created_at,
         signing_key=signing_key,
-        items=parse_manifest_items(document.get("items")),
+        items=items,
+        trees=trees,
+        version=version,
     )
 
 
@@ -216,6 +245,7 @@ def _parse_item(index: int, raw: object) -> ManifestItem:
         filename=filename,
         received_on=received_on,
         receipt=receipt,
+        timestamp=parse_stamp(raw.get("timestamp"), uuid, receipt is not None),
     )
 
 

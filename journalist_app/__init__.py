@@ -7,13 +7,16 @@ JavaScript; a small same-origin script only adds conveniences (select all).
 from flask import Flask
 
 from core.audit import AuditLog
+from core.client_throttle import ClientThrottle
 from core.instance import Instance, open_instance
 from core.settings import Settings, load_settings
 from core.web import harden_app
-from journalist_app import account, acknowledgements, admin, auth, conversation, inbox
+from journalist_app import account, acknowledgements, admin, auth, conversation, inbox, timestamps
 from journalist_app.api import register_api
 from journalist_app.context import StaffContext, install_context
+from journalist_app.deletion_warning import register_deletion_warning
 from journalist_app.error_pages import install_error_pages
+from journalist_app.i18n import init_staff_i18n
 from journalist_app.session import COOKIE_NAME, TokenSessionInterface
 
 # Same-origin scripts are allowed for progressive enhancement only; no inline script or style.
@@ -42,7 +45,14 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
         MAX_FORM_MEMORY_SIZE=MAX_REQUEST_BYTES,
     )
     app.session_interface = TokenSessionInterface(instance.session_key)
-    install_context(app, StaffContext(instance=instance, audit=AuditLog(instance.signer)))
+    init_staff_i18n(app, default_locale=instance.settings.source_default_locale)
+    throttle = ClientThrottle(
+        instance.settings.login_attempt_limit, instance.settings.login_attempt_window_seconds
+    )
+    install_context(
+        app,
+        StaffContext(instance=instance, audit=AuditLog(instance.signer), sign_in_throttle=throttle),
+    )
     auth.install_session_handling(app)
     install_error_pages(app)
     app.register_blueprint(auth.bp)
@@ -51,5 +61,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app.register_blueprint(admin.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(acknowledgements.bp)
-    register_api(app, instance)
+    app.register_blueprint(timestamps.bp)
+    register_api(app, instance, sign_in_throttle=throttle)
+    register_deletion_warning(app)
     return app

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from core.acknowledgements import read_pinned_workstation_key
 from core.audit import count_entries, list_entries, verify_audit_log
 from core.audit_actions import AuditAction
+from core.audit_names import name_audit_objects
 from core.errors import AcknowledgementError, InvalidOtpCode, JournalistError
 from core.instance_config import instance_config_for_edit, read_organization_name
 from core.models import Journalist
@@ -35,6 +36,7 @@ from journalist_app.forms import (
     ResetTwoFactorForm,
     VerifyCodeForm,
 )
+from journalist_app.i18n import _
 from journalist_app.inbox import page_number
 from journalist_app.logo import MAX_LOGO_BYTES, remove_logo, save_logo
 from journalist_app.notices import current_notice
@@ -49,7 +51,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def _user_or_404(user_uuid: str) -> Journalist:
     journalist = find_journalist_by_uuid(db(), user_uuid[:36])
     if journalist is None:
-        abort(HTTPStatus.NOT_FOUND, "No such account: it may have been deleted.")
+        abort(HTTPStatus.NOT_FOUND, _("No such account: it may have been deleted."))
     return journalist
 
 
@@ -125,7 +127,7 @@ def edit_user(user_uuid: str) -> BaseResponse | str | tuple[str, int]:
     if journalist.id == admin.id and not make_admin:
         return render_template(
             "user_edit.html",
-            error="You cannot remove your own administrator rights; ask another admin.",
+            error=_("You cannot remove your own administrator rights; ask another admin."),
             **page,
         ), 400
     was_admin = journalist.is_admin
@@ -155,7 +157,7 @@ def delete_user(user_uuid: str) -> BaseResponse | str | tuple[str, int]:
     journalist = _user_or_404(user_uuid)
     database, admin = db(), me()
     if journalist.id == admin.id:
-        abort(HTTPStatus.BAD_REQUEST, "You cannot delete your own account; ask another admin.")
+        abort(HTTPStatus.BAD_REQUEST, _("You cannot delete your own account; ask another admin."))
     if request.form.get("confirm") != "yes":
         return render_template("user_delete.html", user=journalist, form=ActionForm())
     staff().record(database, admin, AuditAction.USER_DELETE, object=journalist.uuid)
@@ -169,6 +171,11 @@ def delete_user(user_uuid: str) -> BaseResponse | str | tuple[str, int]:
 def reset_user_passphrase(user_uuid: str) -> str:
     journalist = _user_or_404(user_uuid)
     database = db()
+    if request.form.get("confirm") != "yes":
+        # The old passphrase stops working at once: ask first, and say so loudly for one's own.
+        return render_template(
+            "user_reset.html", user=journalist, own=journalist.id == me().id
+        )
     passphrase = reset_passphrase(database, journalist)
     staff().record(database, me(), AuditAction.USER_RESET_PASSPHRASE, object=journalist.uuid)
     database.commit()
@@ -188,7 +195,7 @@ def reset_user_two_factor(user_uuid: str) -> str | tuple[str, int]:
         abort(HTTPStatus.BAD_REQUEST, _form_errors(form))
     hotp = form.otp_kind.data == "hotp"
     if hotp and not (form.hotp_secret.data or "").strip():
-        abort(HTTPStatus.BAD_REQUEST, "A hardware token needs its secret: paste it and retry.")
+        abort(HTTPStatus.BAD_REQUEST, _("A hardware token needs its secret: paste it and retry."))
     try:
         reset_two_factor(
             database, journalist, hotp_secret=(form.hotp_secret.data or None) if hotp else None
@@ -286,7 +293,7 @@ def settings() -> BaseResponse | str | tuple[str, int]:
         ), 400
     name = (form.organization_name.data or "").strip()
     if not name or any(ord(ch) < 32 for ch in name):
-        return _settings_page(form, error="Give the organisation a printable name."), 400
+        return _settings_page(form, error=_("Give the organisation a printable name.")), 400
     config.organization_name = name
     config.allow_document_uploads = bool(form.allow_document_uploads.data)
     config.max_upload_bytes = None if limit == server_max else limit
@@ -312,7 +319,7 @@ def logo() -> BaseResponse | tuple[str, int]:
     database, context = db(), staff()
     blank = InstanceSettingsForm(formdata=None, obj=instance_config_for_edit(database))
     if not form.validate_on_submit():
-        return _settings_page(blank, error="Choose a PNG file to upload."), 400
+        return _settings_page(blank, error=_("Choose a PNG file to upload.")), 400
     data = form.logo.data.read(MAX_LOGO_BYTES + 1)
     try:
         save_logo(context.instance.settings.logo_path, data)
@@ -348,15 +355,18 @@ def audit() -> str:
     page = min(page, pages)
     entries = list_entries(database, page=page, per_page=AUDIT_PER_PAGE)
     names = {j.uuid: j.username for j in list_journalists(database)}
+    objects = name_audit_objects(database, [e.object for e in entries if e.object], names)
     verdict = (
         verify_audit_log(database, context.instance.signer.public_key)
         if request.args.get("verify") == "1"
         else None
     )
     return render_template(
-        "audit.html", entries=entries, names=names, page=page, pages=pages, total=total,
-        verdict=verdict,
+        "audit.html", entries=entries, names=names, objects=objects, page=page, pages=pages,
+        total=total, verdict=verdict,
     )
+
+
 
 
 def _form_errors(form: object) -> str:

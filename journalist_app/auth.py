@@ -22,6 +22,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.audit_actions import AuditAction
@@ -30,14 +31,16 @@ from core.sign_in import authenticate_journalist
 from core.staff_accounts import find_journalist
 from core.staff_sessions import open_session, resolve_session, revoke_session
 from journalist_app.context import db, me, staff
+from journalist_app.device import client_of, device_key, remember_device
 from journalist_app.forms import LoginForm
+from journalist_app.i18n import _
 from journalist_app.notices import current_notice
 from journalist_app.session import TokenSession, new_token
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-SIGN_IN_FAILED = (
+SIGN_IN_FAILED = lazy_gettext(
     "Sign-in failed. Check your username and passphrase, wait for a fresh one-time code, "
     "and try again."
 )
@@ -100,7 +103,7 @@ def admin_required(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
         if journalist is None:
             return redirect(url_for("auth.login"))
         if not journalist.is_admin:
-            abort(HTTPStatus.FORBIDDEN, "Only administrators can open this page.")
+            abort(HTTPStatus.FORBIDDEN, _("Only administrators can open this page."))
         return view(*args, **kwargs)
 
     return wrapper
@@ -114,10 +117,11 @@ def login() -> BaseResponse | tuple[str, int] | str:
     if request.method == "GET":
         return render_template("login.html", form=form, notice=current_notice())
     if not form.validate_on_submit():
-        return render_template("login.html", form=form, error=SIGN_IN_FAILED), 400
+        return render_template("login.html", form=form, error=str(SIGN_IN_FAILED)), 400
     context = staff()
     database = db()
     username = form.username.data or ""
+    key = device_key(context.instance.session_key)
     try:
         journalist = authenticate_journalist(
             database,
@@ -125,6 +129,8 @@ def login() -> BaseResponse | tuple[str, int] | str:
             username=username,
             passphrase=form.passphrase.data or "",
             code=form.code.data or "",
+            client=client_of(request, key, find_journalist(database, username)),
+            throttle=context.sign_in_throttle,
         )
     except AuthenticationFailed as exc:
         database.rollback()
@@ -135,12 +141,12 @@ def login() -> BaseResponse | tuple[str, int] | str:
         )
         database.commit()
         if isinstance(exc, LoginThrottled):
-            message = (
-                "Too many sign-in attempts for this account. Wait "
-                f"{exc.retry_after_seconds} seconds, then try again."
+            message = _(
+                "Too many sign-in attempts. Wait %(seconds)d seconds, then try again.",
+                seconds=exc.retry_after_seconds,
             )
             return render_template("login.html", form=form, error=message), 429
-        return render_template("login.html", form=form, error=SIGN_IN_FAILED), 401
+        return render_template("login.html", form=form, error=str(SIGN_IN_FAILED)), 401
     token, _expires = open_session(
         database, journalist, kind="web", lifetime=context.session_lifetime
     )
@@ -148,7 +154,11 @@ def login() -> BaseResponse | tuple[str, int] | str:
     database.commit()
     # A fresh token at sign-in: a token planted before sign-in is worth nothing.
     _token_session().replace_token(token)
-    return redirect(url_for("inbox.index"))
+    response = redirect(url_for("inbox.index"))
+    # This browser is now a known device of the account: guesses made elsewhere never
+    # throttle its sign-ins (journalist_app.device).
+    remember_device(response, key, journalist)
+    return response
 
 
 @bp.post("/logout")

@@ -1,6 +1,6 @@
 """What every staff view shares: the instance, the audit log and the signed-in journalist."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import Flask, abort, current_app, g
@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
 from core.audit_actions import AuditAction, Channel
+from core.client_throttle import ClientThrottle
 from core.instance import Instance
 from core.models import Journalist
 from core.staff_actions import StaffActor
@@ -19,6 +20,8 @@ EXTENSION_KEY = "skrynka.staff"
 class StaffContext:
     instance: Instance
     audit: AuditLog
+    #: Wrong passphrases per client, shared by the web sign-in and the API's (one per process).
+    sign_in_throttle: ClientThrottle = field(default_factory=lambda: ClientThrottle(5, 60))
 
     @property
     def session_lifetime(self) -> timedelta:

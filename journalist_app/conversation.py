@@ -27,6 +27,13 @@ from core.staff_actions import (
     set_star,
 )
 from core.store import FILENAME_PATTERN
+from core.timestamping import (
+    NOT_IN_TREE,
+    STAMPED,
+    WAITING_FOR_TOKEN,
+    configured,
+    stamp_states,
+)
 from journalist_app.auth import login_required
 from journalist_app.context import acting, db, me, staff
 from journalist_app.evidence import bundle_response, damaged_response
@@ -38,6 +45,11 @@ MAX_SELECTION = 2000
 CHUNK_BYTES = 256 * 1024
 
 bp = Blueprint("conversation", __name__)
+STAMP_LABELS = {
+    STAMPED: "timestamped",
+    WAITING_FOR_TOKEN: "in a tree, waiting for a timestamp token",
+    NOT_IN_TREE: "not yet timestamped",
+}
 
 
 def _source_or_404(source_uuid: str) -> Source:
@@ -52,11 +64,18 @@ def _source_or_404(source_uuid: str) -> Source:
 def _render(source: Source, *, reply_form: ReplyForm | None = None, error: str | None = None,
             status: int = HTTPStatus.OK) -> tuple[str, int]:
     items = conversation(db(), source, me())
+    stamps = None
+    if configured(staff().instance):
+        # Staff see what is not yet covered by a trusted timestamp (core.timestamping).
+        ids = [e.item.id for e in items if isinstance(e.item, Submission)]
+        stamps = {item_id: STAMP_LABELS[state]
+                  for item_id, state in stamp_states(db(), ids).items()}
     return (
         render_template(
             "source.html",
             source=source,
             items=items,
+            stamps=stamps,
             reply_form=reply_form or ReplyForm(),
             form=ActionForm(),
             error=error,

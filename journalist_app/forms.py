@@ -3,6 +3,7 @@
 flask_wtf ships no type information, so mypy sees FlaskForm as Any (hence the ignores).
 """
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -20,8 +21,8 @@ from core.replies import REPLY_MAX_CHARS
 from core.staff_accounts import NAME_MAX_CHARS, PASSPHRASE_MAX_CHARS
 
 SECOND_FACTORS = [
-    SelectChoice("totp", "Authenticator app (TOTP)"),
-    SelectChoice("hotp", "Hardware token (HOTP)"),
+    SelectChoice("totp", lazy_gettext("Authenticator app (TOTP)")),
+    SelectChoice("hotp", lazy_gettext("Hardware token (HOTP)")),
 ]
 
 

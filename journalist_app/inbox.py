@@ -7,8 +7,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from core.inbox import all_submissions, find_sources, list_sources, unread_submissions
 from core.staff_actions import delete_sources, set_star
+from core.timestamping import configured, count_unstamped
 from journalist_app.auth import login_required
-from journalist_app.context import acting, db
+from journalist_app.context import acting, db, staff
 from journalist_app.evidence import bundle_response
 from journalist_app.forms import ActionForm
 from journalist_app.notices import current_notice
@@ -44,8 +45,10 @@ def index() -> str:
         db(), page=page_number(request.args.get("page")), per_page=PER_PAGE,
         designation_filter=query or None,
     )
+    unstamped = count_unstamped(db()) if configured(staff().instance) else None
     return render_template(
-        "inbox.html", page=page, query=query, form=ActionForm(), notice=current_notice()
+        "inbox.html", page=page, query=query, form=ActionForm(), notice=current_notice(),
+        unstamped=unstamped,
     )
 
 

@@ -205,6 +205,36 @@ class OnionPublisher:
         clients = [client.public_b32 for client in self.keystore.list_clients()]
         return self._publish_journalist(self._registry, ports.journalist_port, clients)
 
+    def keep_published(self) -> PublishedAddresses | None:
+        """Publish the services again if tor lost them; None when tor still hosts them.
+
+        A tor that restarted (the control connection is gone) or was told to drop services
+        forgets ephemeral onion services. They are published again from the same stored keys,
+        so the addresses do not change, with the staff devices stored now, on the ports of the
+        last :meth:`publish`. Raises OnionError while tor is not back yet: call again later.
+        """
+        ports = self.keystore.load_ports()
+        if ports is None or ServiceRole.SOURCE not in self._keys:
+            raise OnionError("the onion services are not published; call publish() first")
+        wanted = {self._keys[ServiceRole.SOURCE].service_id}
+        if self.keystore.list_clients():
+            wanted.add(self.keystore.ensure_service_key(ServiceRole.JOURNALIST).service_id)
+        if self._registry is not None:
+            try:
+                if wanted <= self._registry.hosted_ids():
+                    return None
+            except OnionError:
+                pass  # the connection died with tor: open a new one below
+        self._forget_connection()
+        log.warning("tor no longer hosts the onion services (restarted?); publishing them again")
+        return self.publish(ports.source_port, ports.journalist_port)
+
+    def _forget_connection(self) -> None:
+        connection, self._connection, self._registry = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
+
     def close(self) -> None:
         """Remove both services from tor and close the connection (stopping a launched tor)."""
         connection, self._connection = self._connection, None

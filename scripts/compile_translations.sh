@@ -6,3 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"
 "$VENV/bin/pybabel" compile --statistics -d source_app/translations -D messages
+"$VENV/bin/pybabel" compile --statistics -d journalist_app/translations -D messages
+"$VENV/bin/pybabel" compile --statistics -d workstation_app/translations -D messages

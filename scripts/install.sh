@@ -7,10 +7,13 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3.11}"
 VENV="${VENV:-.venv}"
 # postgresql: the test suite runs the migrations against a real PostgreSQL server too.
-DEBIAN_PACKAGES=(gnupg tor chromium mat2 postgresql)
+DEBIAN_PACKAGES=(gnupg tor chromium mat2 postgresql openssl xxd)
 # The rendition sandbox and its converters (workstation/sandbox.py, workstation/converters.py).
 DEBIAN_PACKAGES+=(bubblewrap poppler-utils libreoffice-writer-nogui libreoffice-calc-nogui
                   libreoffice-impress-nogui ffmpeg python3-pil libheif-examples)
+# Embedded metadata (exiftool, in the sandbox); pdqhash is published as source only, so pip
+# compiles it (a C++ compiler).
+DEBIAN_PACKAGES+=(libimage-exiftool-perl g++)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

@@ -6,10 +6,14 @@ files are copied, so every ciphertext the snapshot refers to is already in the s
 store is read (a ciphertext reaches the store before its row is committed). Files that arrive
 after the snapshot are copied too and are harmless orphans after a restore.
 
-The archive holds the secrets (session key, codename salt, signing key) and the onion keys in
-clear: whoever holds it can impersonate the server. Encrypt it before it leaves the machine
-(docs/operations.md, "Back up"). It never contains plaintext of submissions: the store holds
-ciphertext only.
+The archive holds the secrets (session key, codename salt, signing key) and the onion keys:
+whoever reads it can impersonate the server. So by default the tar is streamed straight into
+``gpg --encrypt`` to the administrator's backup key (server.backup_key) and never exists in
+clear on any disk; a plaintext archive is written only when the caller asks for one (no
+recipient). It never contains plaintext of submissions: the store holds ciphertext only.
+
+On any failure (no space, gpg missing or failing, an unreadable database) the partial output is
+removed and BackupError says what to do; an existing file is never overwritten.
 """
 
 import os
@@ -18,10 +22,14 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy.engine import make_url
 
 from core.settings import Settings
+from crypto.encryption import StreamEncryptor, open_encryptor
+from crypto.errors import CryptoError
+from server.backup_key import BackupRecipient
 from server.errors import BackupError
 
 DATABASE_MEMBER = "db.sqlite"
@@ -42,13 +50,18 @@ class BackupSummary:
     files: int
     bytes: int
     database_included: bool
+    encrypted_to: str = ""
 
 
-def write_backup(settings: Settings, out: Path) -> BackupSummary:
+def write_backup(
+    settings: Settings, out: Path, recipient: BackupRecipient | None = None
+) -> BackupSummary:
     """Write a backup of the instance to ``out`` (a new file outside the data dir), mode 0600.
 
-    Raises BackupError, leaving nothing behind, if ``out`` exists, lies inside the data dir,
-    or the database or a file cannot be read.
+    With ``recipient`` the file is an OpenPGP message encrypted to that key (the tar inside it
+    never touches a disk); without, a plain tar. Raises BackupError, leaving nothing behind, if
+    ``out`` exists, lies inside the data dir, the database or a file cannot be read, or gpg
+    fails.
     """
     data_dir = settings.data_dir.resolve()
     out = Path(out).expanduser().absolute()
@@ -62,15 +75,21 @@ def write_backup(settings: Settings, out: Path) -> BackupSummary:
         if settings.uses_sqlite:
             _snapshot_sqlite(_sqlite_path(settings.database_url), snapshot)
             database_included = True
-        files, size = 0, 0
-        with tarfile.open(temp, "w", format=tarfile.PAX_FORMAT) as archive:
-            if database_included:
-                archive.add(snapshot, arcname=DATABASE_MEMBER, recursive=False)
-                files, size = 1, snapshot.stat().st_size
-            added_files, added_bytes = _add_data_dir(archive, data_dir)
-            files, size = files + added_files, size + added_bytes
+        if recipient is None:
+            with temp.open("wb") as plain:
+                files, size = _write_tar(plain, data_dir, snapshot if database_included else None)
+        else:
+            with open_encryptor(recipient.gnupg_home, [recipient.fingerprint], temp) as sealed:
+                files, size = _write_tar(
+                    _EncryptorFile(sealed), data_dir, snapshot if database_included else None
+                )
+                sealed.finish()
         _fsync(temp)
         os.link(temp, out)  # fails if `out` appeared meanwhile: never overwrite
+    except CryptoError as exc:
+        raise BackupError(
+            f"The backup could not be encrypted ({exc}). Nothing was written."
+        ) from exc
     except OSError as exc:
         raise BackupError(
             f"The backup could not be written ({exc.strerror or exc}); check free space and "
@@ -83,7 +102,33 @@ def write_backup(settings: Settings, out: Path) -> BackupSummary:
     finally:
         temp.unlink(missing_ok=True)
         snapshot.unlink(missing_ok=True)
-    return BackupSummary(out, files, size, database_included)
+    return BackupSummary(
+        out, files, size, database_included, recipient.fingerprint if recipient else ""
+    )
+
+
+class _EncryptorFile:
+    """The file-like face tarfile's stream mode needs (``write``) on a StreamEncryptor."""
+
+    def __init__(self, encryptor: StreamEncryptor) -> None:
+        self._encryptor = encryptor
+
+    def write(self, data: bytes) -> int:
+        return self._encryptor.write(data)
+
+
+def _write_tar(
+    stream: BinaryIO | _EncryptorFile, data_dir: Path, snapshot: Path | None
+) -> tuple[int, int]:
+    """Write the archive (database snapshot first, then the data dir) to ``stream``."""
+    files, size = 0, 0
+    # Stream mode ("w|") only ever appends: it works the same on a file and on gpg's stdin.
+    with tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT) as archive:  # type: ignore[call-overload]
+        if snapshot is not None:
+            archive.add(snapshot, arcname=DATABASE_MEMBER, recursive=False)
+            files, size = 1, snapshot.stat().st_size
+        added_files, added_bytes = _add_data_dir(archive, data_dir)
+    return files + added_files, size + added_bytes
 
 
 def _check_destination(data_dir: Path, out: Path) -> None:

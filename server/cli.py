@@ -12,9 +12,11 @@ already says what to do; anything else is a defect and keeps its traceback.
 """
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from core.acknowledgements import read_workstation_key_file
 from core.db import head_revision, upgrade_database
 from core.errors import CoreError, InstanceError, SettingsError
 from core.instance import check_instance
-from core.settings import Settings, env_name, load_settings
+from core.settings import SOURCE_LOCALES, Settings, env_name, load_settings
 from crypto.errors import CryptoError
 from crypto.signing import Signer
 from onion.errors import OnionError
@@ -33,6 +35,7 @@ from server.commands.backup import register_backup_commands
 from server.commands.devdata import DEV_ERRORS, register_devdata_commands
 from server.commands.onion import register_onion_commands
 from server.commands.retention import register_retention_commands
+from server.commands.timestamp import register_timestamp_commands
 from server.commands.user import register_user_commands
 from server.demo import create_demo_instance, prepare_demo, saved_demo_notes
 from server.errors import ServeError, ServerError
@@ -59,6 +62,7 @@ COMMAND_REGISTRATIONS: tuple[Registration, ...] = (
     register_audit_commands,
     register_backup_commands,
     register_retention_commands,
+    register_timestamp_commands,
 )
 
 DEMO_DATA_DIR = Path("demo-data")
@@ -131,6 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="database URL kept in the 0600 file DATA_DIR/database.url (default: SQLite in "
         "the data directory); SKRYNKA_DATABASE_URL still overrides it",
+    )
+    init.add_argument(
+        "--default-language",
+        choices=SOURCE_LOCALES,
+        default=None,
+        help="the language a new source sees first (asked when not given and run in a terminal)",
+    )
+    init.add_argument(
+        "--backup-key",
+        type=Path,
+        default=None,
+        metavar="FILE.asc",
+        help="the administrator's armored PUBLIC key that backups are encrypted to",
     )
     init.set_defaults(func=run_init)
 
@@ -221,17 +238,52 @@ def run_init(args: argparse.Namespace) -> int:
             "with `gpg --armor --export FINGERPRINT`."
         )
     key = read_workstation_key_file(args.workstation_key) if args.workstation_key else None
+    language = args.default_language or ask_default_language()
+    backup_key = None
+    if args.backup_key is not None:
+        try:
+            backup_key = args.backup_key.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return _fail(
+                f"Cannot read the backup key file {args.backup_key} "
+                f"({getattr(exc, 'strerror', None) or exc}); give the armored public key."
+            )
     settings = init_instance(
         data_dir,
         armored,
         organization_name=args.organization,
         database_url=args.database_url,
         workstation_key=key,
+        instance_settings={"source_default_locale": language},
+        backup_public_key=backup_key,
     )
     print(f"Created a Skrynka instance in {settings.data_dir}")
+    print(f"Sources first see the site in: {language} (sources can switch on every page)")
     print(f"Submission key: {settings.submission_key_fingerprint}")
+    if settings.backup_key_fingerprint:
+        print(f"Backups are encrypted to: {settings.backup_key_fingerprint}")
     print(f"Next: skrynka serve --data-dir {settings.data_dir}")
     return 0
+
+
+def ask_default_language(
+    read: Callable[[str], str] = input, interactive: bool | None = None
+) -> str:
+    """Ask which language new sources see first; Belarusian when nobody is there to answer.
+
+    Sources reach the site from Belarus: a Belarusian or Russian page is what they expect, and
+    an English first page would look foreign. Every page still offers all three languages.
+    """
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    if not interactive:
+        return "be"
+    choices = "/".join(SOURCE_LOCALES)
+    while True:
+        answer = read(f"Language sources see first ({choices}) [be]: ").strip().lower() or "be"
+        if answer in SOURCE_LOCALES:
+            return answer
+        print(f"Please answer one of {', '.join(SOURCE_LOCALES)}.")
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -316,11 +368,26 @@ def run_serve(args: argparse.Namespace) -> int:
         for server in _servers(settings, args):
             print(f"  {server.name} interface: loopback port {server.port}")
         sys.stdout.flush()
-        return supervise(processes, stop)
+        watch = None if publisher is None else partial(keep_onions_published, publisher)
+        return supervise(processes, stop, watch=watch)
     finally:
         if publisher is not None:
             publisher.close()
         restore()
+
+
+def keep_onions_published(publisher: OnionPublisher) -> None:
+    """Publish the onion services again if tor restarted; log, never raise (serve goes on)."""
+    try:
+        published = publisher.keep_published()
+    except OnionError as error:
+        logging.getLogger("skrynka").warning("tor is not back yet (%s); will try again", error)
+        return
+    if published is not None:
+        logging.getLogger("skrynka").warning(
+            "onion services published again after tor lost them (same addresses, %d staff devices)",
+            len(published.journalist_client_keys),
+        )
 
 
 def _publish_onions(settings: Settings, args: argparse.Namespace) -> OnionPublisher:

@@ -70,7 +70,14 @@ def create_demo_instance(data_dir: Path) -> Settings:
         secret = export_secret_key(home, fingerprint)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    settings = init_instance(data_dir, public, dev_mode=True, organization_name="Skrynka demo")
+    # The demo shows what sources see: the site in Belarusian first.
+    settings = init_instance(
+        data_dir,
+        public,
+        dev_mode=True,
+        organization_name="Skrynka demo",
+        instance_settings={"source_default_locale": "be"},
+    )
     workstation = settings.demo_workstation_dir
     workstation.mkdir(mode=0o700)
     _write_private(workstation / "submission-key.secret.asc", secret)

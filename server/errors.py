@@ -19,3 +19,11 @@ class ServeError(ServerError):
 
 class BackupError(ServerError):
     """A backup could not be written; nothing was left behind."""
+
+
+class BackupKeyError(BackupError):
+    """The administrator's backup key is missing, unusable or not a public key."""
+
+
+class RestoreError(ServerError):
+    """A backup could not be restored; the target directory was left empty."""

@@ -24,6 +24,7 @@ from types import FrameType
 from typing import IO, Any
 
 from gunicorn.glogging import Logger as GunicornLogger  # type: ignore[import-untyped]
+from gunicorn.http import wsgi as gunicorn_wsgi  # type: ignore[import-untyped]
 
 from core.settings import Settings, env_name
 from server.errors import ServeError
@@ -34,6 +35,8 @@ LOOPBACK = "127.0.0.1"
 # How long gunicorn lets a worker finish its requests after SIGTERM before killing it.
 GRACEFUL_SECONDS = 20
 STOP_WAIT_SECONDS = GRACEFUL_SECONDS + 10
+# How often `serve` checks that tor still hosts the onion services (after a tor restart).
+WATCH_SECONDS = 10.0
 
 
 class QuietLogger(GunicornLogger):  # type: ignore[misc]  # gunicorn ships no types
@@ -48,9 +51,32 @@ class QuietLogger(GunicornLogger):  # type: ignore[misc]  # gunicorn ships no ty
         super().setup(cfg)
         self.access_log.disabled = True
         self.error_log.addFilter(_scrub_request_details)
+        # The master sets this up before it forks the workers, which inherit it.
+        hide_server_header()
 
     def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
         return None
+
+
+def hide_server_header() -> None:
+    """Stop gunicorn from sending `Server: gunicorn` with every response.
+
+    It tells anyone who asks which web server (and so which software stack) runs behind the
+    onion address, and gunicorn has no setting to turn it off: its response class writes the
+    header itself, so that one method is wrapped to leave the line out. Idempotent.
+    """
+    if getattr(gunicorn_wsgi.Response, _QUIET_MARK, False):
+        return
+    original = gunicorn_wsgi.Response.default_headers
+
+    def default_headers(self: Any) -> list[str]:
+        return [line for line in original(self) if not line.lower().startswith("server:")]
+
+    gunicorn_wsgi.Response.default_headers = default_headers
+    setattr(gunicorn_wsgi.Response, _QUIET_MARK, True)
+
+
+_QUIET_MARK = "_skrynka_server_header_hidden"
 
 
 def _scrub_request_details(record: logging.LogRecord) -> bool:
@@ -338,16 +364,28 @@ class StopRequest:
         return restore
 
 
-def supervise(processes: Sequence[GunicornProcess], stop: StopRequest) -> int:
+def supervise(
+    processes: Sequence[GunicornProcess],
+    stop: StopRequest,
+    *,
+    watch: Callable[[], None] | None = None,
+    watch_seconds: float = WATCH_SECONDS,
+) -> int:
     """Wait until a stop is requested or a master dies; stop everything; the exit code.
 
-    0 after a requested stop; 1 if a master died on its own (the operator must look).
+    ``watch`` (e.g. keeping the onion services published across a tor restart) runs every
+    ``watch_seconds`` meanwhile; it must handle its own errors. 0 after a requested stop; 1 if a
+    master died on its own (the operator must look).
     """
     died: GunicornProcess | None = None
+    next_watch = time.monotonic() + watch_seconds
     while not stop.event.wait(0.5):
         died = next((p for p in processes if p.poll() is not None), None)
         if died is not None:
             break
+        if watch is not None and time.monotonic() >= next_watch:
+            watch()
+            next_watch = time.monotonic() + watch_seconds
     stop_servers(processes)
     if died is not None:
         print(

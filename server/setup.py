@@ -31,6 +31,7 @@ from core.settings import (
 from crypto.errors import CryptoError
 from crypto.signing import generate_signing_seed
 from crypto.submission_key import import_submission_key
+from server.backup_key import FINGERPRINT_FIELD, backup_key_home, import_backup_key
 from server.errors import SetupError
 
 ORGANIZATION_NAME_MAX = 64
@@ -46,6 +47,7 @@ def init_instance(
     env: Mapping[str, str] | None = None,
     database_url: str | None = None,
     workstation_key: bytes | None = None,
+    backup_public_key: str | None = None,
 ) -> Settings:
     """Create a new instance in ``data_dir`` (absent or empty) and return its settings.
 
@@ -53,7 +55,8 @@ def init_instance(
     instance); ``env`` (default ``os.environ``) supplies SKRYNKA_* variables such as
     SKRYNKA_DATABASE_URL. ``database_url`` is written to the 0600 file DATA_DIR/database.url
     (the environment still overrides it); ``workstation_key`` (32 raw bytes) is pinned as the
-    key that signs acknowledgements.
+    key that signs acknowledgements. ``backup_public_key`` is the administrator's armored
+    public key that `skrynka backup` encrypts to (server.backup_key).
     """
     data_dir = Path(data_dir).expanduser().absolute()
     organization_name = _check_organization_name(organization_name)
@@ -78,6 +81,7 @@ def init_instance(
             env=os.environ if env is None else env,
             database_url=database_url,
             workstation_key=workstation_key,
+            backup_public_key=backup_public_key,
         )
     except BaseException:
         _undo(data_dir, remove_dir=created_dir)
@@ -95,6 +99,7 @@ def _populate(
     env: Mapping[str, str],
     database_url: str | None = None,
     workstation_key: bytes | None = None,
+    backup_public_key: str | None = None,
 ) -> Settings:
     # Validate the settings before writing anything: the instance file must load afterwards.
     document: dict[str, Any] = {
@@ -127,6 +132,10 @@ def _populate(
     except CryptoError as exc:
         raise SetupError(f"The submission key was refused: {exc}") from exc
     document["submission_key_fingerprint"] = fingerprint
+    if backup_public_key is not None:
+        document[FINGERPRINT_FIELD] = import_backup_key(
+            backup_key_home(data_dir), backup_public_key
+        )
     _write_instance_file(data_dir, document)
     settings = load_settings(env, data_dir=data_dir)
 

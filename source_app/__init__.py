@@ -7,6 +7,7 @@ from importlib import metadata
 
 from flask import Flask
 
+from core.bridges import parse_bridge_lines
 from core.instance import Instance, open_instance
 from core.settings import Settings, load_settings
 from core.source_sessions import SourceSessionRegistry
@@ -14,9 +15,12 @@ from core.web import harden_app
 from crypto.submission_key import export_public_key
 from source_app import info, main
 from source_app.answers import register_answer_forms
+from source_app.branding import register_branding
 from source_app.connection import register_connection_notices
 from source_app.consent import make_consent_blueprint
 from source_app.context import EXTENSION_KEY, SourceContext
+from source_app.derivation_gate import DEFAULT_SLOTS, DEFAULT_WAIT_SECONDS, DerivationGate
+from source_app.drain import ClosingAnswers
 from source_app.error_page import register_error_pages
 from source_app.guidance import register_guidance
 from source_app.i18n import SUPPORTED_LOCALES, init_i18n
@@ -31,8 +35,28 @@ SOURCE_CSP = (
 )
 
 
-def create_app(settings: Settings | None = None, instance: Instance | None = None) -> Flask:
-    """Build the source app for ``instance`` (opened from ``settings`` or the environment)."""
+#: Sources created per minute by all visitors together: far above what real sources need (a few
+#: a day), low enough that pending sources cannot use up the 90 000 designations before they
+#: are pruned (core.sources.prune_pending_sources).
+CREATIONS_PER_MINUTE = 30
+
+
+def create_app(
+    settings: Settings | None = None,
+    instance: Instance | None = None,
+    *,
+    derivations: DerivationGate | None = None,
+    derivation_slots: int = DEFAULT_SLOTS,
+    derivation_wait_seconds: float = DEFAULT_WAIT_SECONDS,
+    creations_per_minute: int = CREATIONS_PER_MINUTE,
+) -> Flask:
+    """Build the source app for ``instance`` (opened from ``settings`` or the environment).
+
+    ``derivations`` bounds the Argon2id work unauthenticated requests start in this process
+    (one gate per process, shared by its threads); without it one is made from
+    ``derivation_slots`` and ``derivation_wait_seconds``, which gunicorn's factory syntax can
+    set (``source_app:create_app(derivation_slots=1)``).
+    """
     if instance is None:
         instance = open_instance(settings if settings is not None else load_settings())
     settings = instance.settings
@@ -64,16 +88,23 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
         ),
         public_key=export_public_key(settings.gnupg_home, instance.submission_fingerprint),
         version=_version(),
+        derivations=derivations or DerivationGate(derivation_slots, derivation_wait_seconds),
+        creations_per_minute=creations_per_minute,
     )
     app.register_blueprint(main.bp)
     app.register_blueprint(info.bp)
     app.register_blueprint(make_consent_blueprint())
-    register_guidance(app)
+    # The settings refused to load if a line is malformed, so these are good lines.
+    bridges, _problems = parse_bridge_lines(settings.source_bridge_lines)
+    register_guidance(app, bridge_lines=bridges.lines)
+    register_branding(app)
     register_connection_notices(app, dev_mode=settings.dev_mode)
     register_answer_forms(app)
     register_error_pages(app)
     # /submit reads its body itself and checks the CSRF token there (source_app.upload).
     csrf.exempt(main.submit)
+    # Early answers to an upload end their connection (source_app.drain).
+    app.wsgi_app = ClosingAnswers(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

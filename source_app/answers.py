@@ -129,6 +129,14 @@ class AnswerFields:
     def has_consent(self) -> bool:
         return bool(self.values.get(CONSENT_MARKER))
 
+    @property
+    def has_intake(self) -> bool:
+        return any(value for name in INTAKE_FIELDS for value in self.values.get(name) or [])
+
+    def consent_choice(self) -> dict[str, list[str]]:
+        """Only the consent answers, as the session keeps them for the rest of the login."""
+        return {name: self.every(name) for name in CONSENT_FIELDS}
+
 
 class StreamedAnswers:
     """Collects the answer fields while a /submit body streams through the parser."""
@@ -140,6 +148,13 @@ class StreamedAnswers:
     def register(self, parser: StreamingFormDataParser) -> None:
         for name, target in self._targets.items():
             parser.register(name, target)
+
+    def partial(self) -> AnswerFields:
+        """The answers received before the body was cut short; nothing if any is not UTF-8."""
+        try:
+            return self.fields()
+        except MalformedUpload:
+            return AnswerFields()
 
     def fields(self) -> AnswerFields:
         """The answers received; bytes that are not UTF-8 are refused as a malformed form."""

@@ -1,8 +1,10 @@
 """Changing consent later: POST /consent from the source's page stores a new encrypted record.
 
-The server cannot show a source their current choices (they exist only inside ciphertext), so
-the form starts from the most protective answers and whatever is sent replaces every earlier
-choice (docs/storage-format.md: the latest record decides).
+The server keeps no readable copy of a source's choices (they exist only inside ciphertext). The
+choice made in the current login rides sealed in the session cookie (source_app.session), so the
+form shows it; after a new login the form starts from the most protective answers and says so.
+Whatever is sent replaces every earlier choice (docs/storage-format.md: the latest record
+decides).
 """
 
 from typing import Any
@@ -40,6 +42,7 @@ def make_consent_blueprint() -> Blueprint:
             return render_template("session_expired.html"), 401
         except (CryptoError, CiphertextStoreError):
             return render_template("submit_failed.html"), 503
+        context.sessions.remember_consent(session, fields.consent_choice())
         flash(
             str(gettext("Your choices are saved. They apply to everything you have sent.")),
             "success",

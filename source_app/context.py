@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from core.instance import Instance
+from source_app.derivation_gate import DerivationGate
 from source_app.session import SourceSessionBox
 
 EXTENSION_KEY = "skrynka.source"
@@ -16,6 +17,10 @@ class SourceContext:
     sessions: SourceSessionBox
     public_key: str
     version: str
+    #: Bounds the Argon2id derivations /create and /login start (source_app.derivation_gate).
+    derivations: DerivationGate
+    #: Sources /create may make per minute, all visitors together (a global throttle).
+    creations_per_minute: int
 
 
 def source_context() -> SourceContext:

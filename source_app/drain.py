@@ -11,15 +11,19 @@ then the remaining body is read and dropped, for at most ``max_bytes`` and ``sec
 browser which reads the answer only after sending everything can finish sending. A client
 that stalls or sends without end costs one thread for ``seconds`` at most, never more.
 
-The WSGI server closes the connection afterwards: servers drop a ``Connection`` header set by an
-application (it is hop-by-hop), which is why the write side is shut here through the socket
-the server hands over (gunicorn's ``gunicorn.socket``, Werkzeug's ``werkzeug.socket``).
+The answer says ``Connection: close``, so that no client sends its next request into this
+connection: a kept-alive client that did so found the connection shut without an answer.
+gunicorn drops a ``Connection`` header set by an application (it is hop-by-hop), so
+:class:`ClosingAnswers` wraps the app and asks gunicorn itself to close (it then sends the
+header and closes the socket after the drain); Werkzeug's server honours the header as it is.
+The write side is shut through the socket the server hands over (gunicorn's
+``gunicorn.socket``, Werkzeug's ``werkzeug.socket``).
 """
 
 import contextlib
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -62,8 +66,44 @@ def drain_after(
 
     Runs when the server closes the response, that is once every byte of it has been written.
     """
+    response.headers["Connection"] = "close"
     response.call_on_close(partial(drain_request_body, environ, budget))
     return response
+
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class ClosingAnswers:
+    """WSGI wrapper: an answer that says ``Connection: close`` really is the connection's last.
+
+    gunicorn hands the app its response object's ``start_response``; that object's
+    ``force_close`` makes gunicorn announce the close and close after the answer (and after the
+    drain, which runs while the answer is closed). Other servers are left to read the header.
+    """
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if _says_close(headers):
+                force_close = getattr(
+                    getattr(start_response, "__self__", None), "force_close", None
+                )
+                if callable(force_close):
+                    force_close()
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+
+def _says_close(headers: Iterable[tuple[str, str]]) -> bool:
+    return any(
+        name.lower() == "connection" and value.strip().lower() == "close" for name, value in headers
+    )
 
 
 def drain_request_body(

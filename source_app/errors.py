@@ -15,3 +15,18 @@ class SpoolingRefused(SourceAppError):
 
 class MalformedUpload(SourceAppError):
     """The submitted form data is not well-formed multipart data, or it ended early."""
+
+
+class TooManyParts(MalformedUpload):
+    """The form holds more parts than any form of ours has: refused before it costs more."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"The form holds more than {limit} parts.")
+
+
+class ServerBusy(SourceAppError):
+    """Too much work of one kind is already running; the source should try again shortly."""
+
+    def __init__(self) -> None:
+        super().__init__("The server is busy with other visitors; try again in a minute.")

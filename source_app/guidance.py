@@ -96,11 +96,15 @@ def _page_view(page: GuidePage, pages: tuple[GuidePage, ...]) -> Callable[[], st
     return view
 
 
-def register_guidance(app: Flask) -> None:
-    """Serve the guide under /guide and let every template link to its pages."""
+def register_guidance(app: Flask, bridge_lines: tuple[str, ...] = ()) -> None:
+    """Serve the guide under /guide and let every template link to its pages.
+
+    ``bridge_lines`` are the operator's own bridges (already checked by core.bridges when the
+    settings loaded), shown on the landing page and in the guide's bridge section.
+    """
     app.register_blueprint(make_guidance_blueprint())
     pages = guide_pages()
 
     @app.context_processor
     def guide_context() -> dict[str, object]:
-        return {"guide_pages": pages}
+        return {"guide_pages": pages, "bridge_lines": bridge_lines}

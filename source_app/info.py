@@ -1,6 +1,5 @@
 """Machine-readable facts about this instance: /metadata and /public-key."""
 
-import platform
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,13 @@ _ONION_HOSTNAME = re.compile(r"[a-z2-7]{56}\.onion")
 
 @bp.get("/metadata")
 def metadata() -> Response:
+    """What SecureDrop-compatible tools read about the instance, and nothing about the machine.
+
+    SecureDrop also publishes ``server_os``; it is left out here: the operating system and its
+    release tell an attacker which exploits to try and say nothing a source or a client needs.
+    ``sd_version`` (Skrynka's version) stays, so clients and directories can tell which
+    features an instance has and whether it is out of date (docs/threat-model.md).
+    """
     context = source_context()
     instance = context.instance
     with instance.sessions() as db:
@@ -29,7 +35,6 @@ def metadata() -> Response:
         "sd_version": context.version,
         "supported_languages": list(current_app.config["SUPPORTED_LANGUAGES"]),
         "v3_source_url": source_onion_url(instance.settings),
-        "server_os": server_os(),
     }
     return jsonify(document)
 
@@ -47,12 +52,3 @@ def source_onion_url(settings: Settings) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return f"http://{hostname}" if _ONION_HOSTNAME.fullmatch(hostname) else None
-
-
-def server_os() -> str:
-    """The server's OS release (e.g. "12"), as SecureDrop clients expect in /metadata."""
-    try:
-        release = platform.freedesktop_os_release()
-    except OSError:
-        return platform.system()
-    return release.get("VERSION_ID", release.get("ID", platform.system()))

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -36,34 +36,52 @@ from core.errors import (
     MessageTooLong,
     MessageTooShort,
     SubmissionRefused,
+    TooManyFiles,
     UnknownSource,
     UploadsDisabled,
     UploadTooLarge,
 )
 from core.instance_config import read_instance_config
 from core.models import Reply, Source, Submission
-from core.replies import delete_all_replies_for_source, delete_reply_for_source
-from core.sources import authenticate_source, create_source
-from core.submissions import SubmissionDraft, open_submission, upload_limit
-from crypto.codename import MAX_CODENAME_CHARS, generate_codename
+from core.replies import (
+    REPLY_CIPHERTEXT_MAX_BYTES,
+    REPLY_PLAINTEXT_MAX_BYTES,
+    delete_all_replies_for_source,
+    delete_reply_for_source,
+)
+from core.sources import (
+    authenticate_source,
+    count_recent_pending_sources,
+    create_source,
+    prune_pending_sources,
+)
+from core.submissions import (
+    MAX_FILES_PER_SUBMISSION,
+    SubmissionDraft,
+    open_submission,
+    upload_limit,
+)
+from crypto.codename import CODENAME_LANGUAGES, MAX_CODENAME_CHARS, generate_codename
 from crypto.errors import CryptoError, InvalidCodename
 from crypto.reply_key import decrypt_with_reply_key
 from formats.errors import InvalidConsent, InvalidIntake
 from source_app.answers import (
+    AnswerFields,
     StreamedAnswers,
     problem_texts,
     read_consent,
     read_intake,
     record_consent,
 )
-from source_app.context import source_context
+from source_app.context import SourceContext, source_context
 from source_app.drain import refuse_upload
-from source_app.errors import MalformedUpload
+from source_app.errors import MalformedUpload, ServerBusy, TooManyParts
 from source_app.i18n import current_locale
-from source_app.session import Expired, LoggedIn
+from source_app.session import LONGEST_SESSION_FACTOR, Expired, LoggedIn
 from source_app.upload import (
     FORM_OVERHEAD_BYTES,
     HONEYPOT_FIELD,
+    MAX_PARTS_PER_REQUEST,
     RequestBody,
     receive_form,
 )
@@ -91,9 +109,11 @@ _REPLY_UUID_MAX_CHARS = 64
 
 @dataclass(frozen=True)
 class ReplyView:
+    """One reply on /lookup; ``text`` is None when it could not be read (shown as such)."""
+
     uuid: str
     created_at: datetime
-    text: str
+    text: str | None
 
 
 def login_required(view: View) -> View:
@@ -127,9 +147,13 @@ def index() -> Any:
 
 @bp.post("/generate")
 def generate() -> str:
-    codename = generate_codename()
+    # The codename is in the language the source reads the site in; any language logs in.
+    language = current_locale()
+    codename = generate_codename(language if language in CODENAME_LANGUAGES else "en")
     source_context().sessions.hold_codename(session, codename)
-    return render_template("generate.html", codename=codename)
+    return render_template(
+        "generate.html", codename=codename, word_count=len(codename.split(" "))
+    )
 
 
 @bp.post("/create")
@@ -137,29 +161,67 @@ def create() -> ResponseReturnValue:
     context = source_context()
     codename = context.sessions.take_codename(session)
     if codename is None:
+        if isinstance(context.sessions.current(session), LoggedIn):
+            # "Continue" sent twice: the first one already logged the source in.
+            return redirect(url_for("main.lookup"), code=303)
         flash(
-            _("That codename has expired. Here is a new one: write it down before you go on."),
+            _(
+                "That codename page is too old or was already used. If you have not learnt "
+                "that codename, get a new one below."
+            ),
             "error",
         )
         return redirect(url_for("main.index"), code=303)
-    login = create_source(context.instance, codename)
+    # Pending sources whose every possible login is over only hold a designation: drop them,
+    # then refuse to create more than the global rate (it cannot single out a visitor).
+    prune_pending_sources(context.instance, _longest_login(context))
+    recent = count_recent_pending_sources(context.instance, timedelta(minutes=1))
+    if recent >= context.creations_per_minute:
+        # The codename goes back into the session: the source can confirm it again later.
+        context.sessions.hold_codename(session, codename)
+        return _busy(retry_create=True)
+    try:
+        with context.derivations.slot():
+            login = create_source(context.instance, codename)
+    except ServerBusy:
+        context.sessions.hold_codename(session, codename)
+        return _busy(retry_create=True)
     context.sessions.log_in(session, login.secrets)
     return redirect(url_for("main.lookup"), code=303)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
+    # ?show=1: the codename field shows what is typed (the source chose it on the page).
+    show = request.args.get("show") == "1"
     if request.method == "GET":
-        return render_template("login.html")
+        return render_template("login.html", show=show)
     typed = request.form.get("codename", "")
     try:
         if len(typed) > MAX_CODENAME_CHARS:
             # Refused before any derivation: long input must not buy Argon2id time.
             raise InvalidCodename("too long")
-        found = authenticate_source(source_context().instance, typed)
-    except (InvalidCodename, UnknownSource):
+        with source_context().derivations.slot():
+            found = authenticate_source(source_context().instance, typed)
+    except ServerBusy:
+        return _busy()
+    except InvalidCodename:
         return render_template(
-            "login.html", error=_("Sorry, that is not a recognised codename.")
+            "login.html",
+            show=show,
+            error=_(
+                "That is not a codename: check the number of words and the spelling of each "
+                "word."
+            ),
+        ), 400
+    except UnknownSource:
+        return render_template(
+            "login.html",
+            show=show,
+            error=_(
+                "No one has this codename here. Check each word: one wrong word gives a "
+                "different codename."
+            ),
         ), 400
     source_context().sessions.log_in(session, found.secrets)
     return redirect(url_for("main.lookup"), code=303)
@@ -178,6 +240,18 @@ def logout() -> str:
 @bp.get("/lookup")
 @login_required
 def lookup() -> Any:
+    return _render_lookup()
+
+
+def _render_lookup(
+    filled: AnswerFields | None = None,
+    refusals: tuple[str, ...] = (),
+    lost_files: tuple[str, ...] = (),
+) -> Any:
+    """The source's page; after a refusal, with what was typed put back (``filled``).
+
+    A browser cannot refill a file field, so a refusal names the files to choose again.
+    """
     context = source_context()
     instance = context.instance
     with instance.sessions() as db:
@@ -204,7 +278,26 @@ def lookup() -> Any:
         first_submission=not (counts.get("message") or counts.get("file")),
         limit_mib=limit // MIB,
         honeypot_field=HONEYPOT_FIELD,
-    )
+        filled=filled,
+        refusals=refusals,
+        lost_files=lost_files,
+        consent_choice=_consent_shown(),
+    ), (400 if refusals else 200)
+
+
+def _consent_shown() -> AnswerFields | None:
+    choice = source_context().sessions.remembered_consent(session)
+    return AnswerFields(dict(choice)) if choice is not None else None
+
+
+def _refused(
+    texts: list[str], fields: AnswerFields | None, message: bytes | None, files: tuple[str, ...]
+) -> Any:
+    """Show the page again with the refusal and every field the source filled in but files."""
+    filled = AnswerFields(dict(fields.values)) if fields is not None else AnswerFields()
+    if message is not None:
+        filled.values["msg"] = [message.decode("utf-8", "replace")]
+    return _render_lookup(filled, tuple(texts), files)
 
 
 @bp.post("/submit")
@@ -234,11 +327,13 @@ def submit() -> Any:
             fields = answers.fields()
         except (UploadTooLarge, RequestEntityTooLarge):
             return _too_large(draft)
+        except TooManyParts:
+            return _too_many(draft)
         except (MalformedUpload, ClientDisconnected):
             return refuse_upload(make_response(render_template("upload_malformed.html"), 400))
         except MessageTooLong as refused:
-            flash(_refusal_text(refused, draft), "error")
-            return redirect(url_for("main.lookup"), code=303)
+            # The rest of the body was not read: only what came before the message survives.
+            return _refused([_refusal_text(refused, draft)], answers.partial(), None, ())
         try:
             validate_csrf(form.csrf_token)
         except ValidationError as exc:
@@ -253,10 +348,12 @@ def submit() -> Any:
             intake = read_intake(fields)
             consent = record_consent(read_consent(fields)) if fields.has_consent else None
         except (InvalidIntake, InvalidConsent) as invalid:
-            for text in problem_texts(invalid.problems):
-                flash(text, "error")
-            return redirect(url_for("main.lookup"), code=303)
+            return _refused(
+                problem_texts(invalid.problems), fields, form.message, form.file_names
+            )
         draft.attach_answers(intake=intake, consent=consent)
+        if isinstance(form.refusal, TooManyFiles):
+            return _too_many(draft)
         try:
             if form.refusal is not None:
                 raise form.refusal
@@ -264,13 +361,16 @@ def submit() -> Any:
                 draft.set_message(form.message)
             draft.commit()
         except SubmissionRefused as refused:
-            flash(_refusal_text(refused, draft), "error")
-            return redirect(url_for("main.lookup"), code=303)
+            return _refused(
+                [_refusal_text(refused, draft)], fields, form.message, form.file_names
+            )
         except UnknownSource:
             source_context().sessions.log_out(session)
             return render_template("session_expired.html"), 401
         except (CryptoError, CiphertextStoreError):
             return render_template("submit_failed.html"), 503
+    if fields.has_consent:
+        source_context().sessions.remember_consent(session, fields.consent_choice())
     flash(_("Thank you. We received your submission."), "success")
     return redirect(url_for("main.lookup"), code=303)
 
@@ -344,6 +444,22 @@ def _current_source(db: Session) -> Source | None:
     return source
 
 
+def _busy(*, retry_create: bool = False) -> BaseResponse:
+    """The calm answer when the server has all the key derivations it can run at once."""
+    response = make_response(render_template("busy.html", retry_create=retry_create), 503)
+    response.headers["Retry-After"] = "60"
+    return response
+
+
+def _longest_login(context: SourceContext) -> timedelta:
+    """The longest a source login can last (sliding stops at LONGEST_SESSION_FACTOR)."""
+    settings = context.instance.settings
+    return timedelta(
+        seconds=LONGEST_SESSION_FACTOR * settings.source_session_seconds
+        + settings.worker_timeout_seconds
+    )
+
+
 def _source_gone() -> tuple[str, int]:
     """The logged-in source no longer exists (staff deleted it): end the session."""
     source_context().sessions.log_out(session)
@@ -353,6 +469,15 @@ def _source_gone() -> tuple[str, int]:
 def _too_large(draft: SubmissionDraft) -> BaseResponse:
     draft.discard()
     page = render_template("too_large.html", limit_mib=draft.limit // MIB)
+    return refuse_upload(make_response(page, 413))
+
+
+def _too_many(draft: SubmissionDraft) -> BaseResponse:
+    """The friendly page for a submission with too many files (or a form with too many parts)."""
+    draft.discard()
+    page = render_template(
+        "too_many_files.html", max_files=MAX_FILES_PER_SUBMISSION, max_parts=MAX_PARTS_PER_REQUEST
+    )
     return refuse_upload(make_response(page, 413))
 
 
@@ -384,19 +509,35 @@ def _refusal_text(refused: SubmissionRefused, draft: SubmissionDraft) -> str:
 
 
 def _read_replies(source: Source, wrap_key: bytes) -> list[ReplyView]:
-    """Decrypt the source's replies in memory (the reply key exists only for this call)."""
+    """Decrypt the source's replies in memory (the reply key exists only for this call).
+
+    Each reply is decrypted on its own and capped in size: one that does not decrypt, is
+    missing, or expands too far is shown as unreadable, and the others, the form and the delete
+    buttons stay on the page.
+    """
     instance = source_context().instance
     rows = [reply for reply in source.replies if not reply.deleted_by_source]
     if not rows:
         return []
     ciphertexts = []
     for reply in rows:
-        path = instance.store.path_of(source.filesystem_id, reply.filename)
-        ciphertexts.append(path.read_bytes())
+        try:
+            path = instance.store.path_of(source.filesystem_id, reply.filename)
+            with path.open("rb") as handle:
+                # One byte past the cap makes an oversized file fail to decrypt, not fill memory.
+                ciphertexts.append(handle.read(REPLY_CIPHERTEXT_MAX_BYTES + 1))
+        except (OSError, CiphertextStoreError):
+            ciphertexts.append(b"")
     texts = decrypt_with_reply_key(
-        source.reply_key_wrapped, wrap_key, ciphertexts, instance.settings.ram_dir
+        source.reply_key_wrapped,
+        wrap_key,
+        ciphertexts,
+        instance.settings.ram_dir,
+        max_plaintext_bytes=REPLY_PLAINTEXT_MAX_BYTES,
     )
     return [
-        ReplyView(reply.uuid, reply.created_at, text.decode("utf-8", "replace"))
+        ReplyView(
+            reply.uuid, reply.created_at, None if text is None else text.decode("utf-8", "replace")
+        )
         for reply, text in zip(rows, texts, strict=True)
     ]

@@ -32,6 +32,9 @@ from crypto.types import Codename, SourceId
 
 LOGIN_KEY = "login"
 PENDING_KEY = "pending"
+#: The consent choice made in this login, sealed like the login itself (never in the database
+#: in clear): the source's page shows it instead of the protective defaults.
+CONSENT_KEY = "consent"
 #: A freshly generated codename waits this long for the source to confirm it.
 PENDING_SECONDS = 30 * 60
 #: However active it is, a login ends this many session lifetimes after the codename was typed.
@@ -73,6 +76,7 @@ class SourceSessionBox:
         self._close_login(session)
         # Only our own entries go: the source's language choice survives logging in.
         session.pop(PENDING_KEY, None)
+        session.pop(CONSENT_KEY, None)
         now = self.clock()
         # A new login starts a new longest-session clock.
         ends = now + LONGEST_SESSION_FACTOR * self.lifetime_seconds
@@ -133,6 +137,27 @@ class SourceSessionBox:
         if payload is None or payload["exp"] < self.clock():
             return None
         return Codename(payload["codename"])
+
+    def remember_consent(
+        self, session: MutableMapping[str, Any], choice: dict[str, list[str]]
+    ) -> None:
+        """Keep the consent choice just stored, for this login only."""
+        # It cannot outlive the login: logging out or in again clears it, and it expires with
+        # the longest a login can last.
+        ends = self.clock() + LONGEST_SESSION_FACTOR * self.lifetime_seconds
+        session[CONSENT_KEY] = self._seal({"choice": choice, "exp": ends})
+
+    def remembered_consent(self, session: MutableMapping[str, Any]) -> dict[str, list[str]] | None:
+        """The consent choice made in this login, or None when none is known."""
+        payload = self._open(session.get(CONSENT_KEY))
+        choice = payload.get("choice") if payload is not None else None
+        if not isinstance(choice, dict):
+            return None
+        return {
+            str(name): [str(value) for value in values]
+            for name, values in choice.items()
+            if isinstance(values, list)
+        }
 
     def _close_login(self, session: MutableMapping[str, Any]) -> None:
         """Delete the server's record of the login in ``session`` (if any) and drop it."""

@@ -19,7 +19,7 @@ from streaming_form_data.validators import MaxSizeValidator, ValidationError
 from core.errors import EmptyFile, MessageTooLong, SubmissionRefused, UploadTooLarge
 from core.submissions import MESSAGE_MAX_BYTES, FileUpload, SubmissionDraft
 from source_app.answers import StreamedAnswers
-from source_app.errors import MalformedUpload
+from source_app.errors import MalformedUpload, TooManyParts
 
 #: Read size: large reads keep the per-chunk Python work (parse, hash, pipe) small next to gpg.
 READ_BYTES = 1024 * 1024
@@ -31,6 +31,49 @@ MESSAGE_FIELD = "msg"
 FILE_FIELD = "fh"
 #: A field hidden from people (CSS and labelling) that form-filling robots tend to fill.
 HONEYPOT_FIELD = "homepage"
+#: Parts in one /submit body: our form has the files, three small fields and a few dozen
+#: answers; thousands of tiny parts would only cost parser time.
+MAX_PARTS_PER_REQUEST = 200
+
+
+class PartCounter:
+    """Counts the multipart delimiters of a body as it streams, across chunk edges.
+
+    The streaming parser calls back only for parts whose names it was given; this sees every
+    part, named or not, and raises :class:`TooManyParts` past ``limit``.
+    """
+
+    def __init__(self, content_type: str, limit: int) -> None:
+        boundary = _boundary_of(content_type)
+        self._delimiter = b"\r\n--" + boundary if boundary else b""
+        self._limit = limit
+        self._seen = 0
+        # The body may start with the delimiter without its leading CRLF.
+        self._tail = b"\r\n"
+
+    def feed(self, chunk: bytes) -> None:
+        if not self._delimiter:
+            return
+        data = self._tail + chunk
+        self._seen += data.count(self._delimiter)
+        # The last delimiter counts once: its final "--" closes the body rather than opening.
+        if self._seen - 1 > self._limit:
+            raise TooManyParts(self._limit)
+        # Shorter than a delimiter, so nothing counted here is counted again with the next
+        # chunk, and a delimiter split across the edge is counted once it is whole.
+        self._tail = data[-(len(self._delimiter) - 1):]
+
+
+def _boundary_of(content_type: str) -> bytes:
+    for parameter in content_type.split(";")[1:]:
+        key, _, value = parameter.strip().partition("=")
+        if key.strip().lower() == "boundary":
+            value = value.strip().strip('"')
+            try:
+                return value.encode("ascii")
+            except UnicodeEncodeError:
+                return b""
+    return b""
 
 
 class Readable(Protocol):
@@ -104,6 +147,8 @@ class ReceivedForm:
     honeypot: str
     message: bytes | None
     refusal: SubmissionRefused | None
+    #: The names of the files chosen, so a refused form can say which to choose again.
+    file_names: tuple[str, ...] = ()
 
 
 class _SmallField(ValueTarget):  # type: ignore[misc]
@@ -137,6 +182,7 @@ class _FileField(BaseTarget):  # type: ignore[misc]
         self._upload: FileUpload | None = None
         self._open = False
         self.refusal: SubmissionRefused | None = None
+        self.names: list[str] = []
 
     @property
     def incomplete(self) -> bool:
@@ -160,6 +206,8 @@ class _FileField(BaseTarget):  # type: ignore[misc]
 
     def on_finish(self) -> None:
         self._open = False
+        if self.multipart_filename:
+            self.names.append(str(self.multipart_filename))
         if self._upload is not None:
             self._upload.finish()
         elif self.multipart_filename and self.refusal is None:
@@ -197,10 +245,13 @@ def receive_form(
     if answers is not None:
         # The consent and intake questions: small, bounded fields collected in memory.
         answers.register(parser)
+    parts = PartCounter(content_type, MAX_PARTS_PER_REQUEST)
     try:
         while chunk := stream.read(READ_BYTES):
+            parts.feed(chunk)
             parser.data_received(chunk)
-    except ParseFailedException as exc:
+    except (ParseFailedException, UnicodeDecodeError) as exc:
+        # The parser decodes part headers as UTF-8 and raises for bytes that are not.
         raise MalformedUpload("The form data is malformed.") from exc
     if files.incomplete:
         raise MalformedUpload("The form data ended in the middle of a file.")
@@ -213,4 +264,5 @@ def receive_form(
         honeypot=honeypot.value.decode("utf-8", "replace"),
         message=message.value if message.seen else None,
         refusal=files.refusal,
+        file_names=tuple(files.names),
     )

@@ -6,6 +6,7 @@ cheap (about a tenth of a second) and made fresh for every test that asks for on
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from server.setup import init_instance
 from tests.support.gunicorn import GunicornRunner
 from tests.support.keys import KeyPair, make_key_pair
 from tests.support.postgres import PostgresServer, start_postgres
+from tests.support.tsa import TimestampAuthority, TsaPki, make_test_ca
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
@@ -42,6 +44,28 @@ def instance(tmp_path: Path, submission_keypair: KeyPair) -> Iterator[Instance]:
     opened = open_instance(settings)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def tsa_ca(tmp_path_factory: pytest.TempPathFactory) -> TsaPki:
+    """A test PKI: a root CA and a TSA certificate with the critical timeStamping EKU."""
+    return make_test_ca(tmp_path_factory.mktemp("tsa-ca"))
+
+
+@pytest.fixture
+def tsa(tsa_ca: TsaPki) -> Iterator[TimestampAuthority]:
+    """A real RFC 3161 authority (`openssl ts -reply`) on a loopback port."""
+    authority = TimestampAuthority(tsa_ca)
+    yield authority
+    authority.stop()
+
+
+@pytest.fixture
+def stamping_instance(instance: Instance, tsa: TimestampAuthority) -> Instance:
+    """``instance`` with time-stamping on, pointed at ``tsa`` (dev mode: no tor on loopback)."""
+    settings = replace(instance.settings, tsa_urls=tsa.url, tsa_ca_file=str(tsa.ca.root_pem),
+                       timestamp_interval_minutes=60)
+    return replace(instance, settings=settings)
 
 
 @pytest.fixture(scope="session")

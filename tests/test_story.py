@@ -2,9 +2,12 @@
 
 A source writes in Russian with JavaScript off, consents to UN investigators but not to courts,
 answers a few questions and sends a message and a photo that still carries its GPS position.
-A staff member signs in with a passphrase and a one-time code and carries a transfer bundle to
-the air-gapped workstation, where an evidence officer imports it, looks at it, makes a clean
-working copy, and hands the case over: to the UN with the photo, to a court without it. The
+The server has the upload time-stamped by an RFC 3161 authority (a real `openssl ts` one on
+loopback) without revealing anything about it. A staff member signs in with a passphrase and a
+one-time code and carries a transfer bundle to the air-gapped workstation, where an evidence
+officer imports it (verifying the timestamp), looks at it, makes a clean working copy, and hands
+the case over: to the UN with the photo and its timestamp, which `openssl ts -verify` checks in
+the package, to a court without it. The custody log's head is stamped across the air gap. The
 staff member replies; the source comes back with the codename and reads the reply.
 
 Real gunicorn serves both apps on one data dir, real gpg encrypts and decrypts, Debian's
@@ -28,6 +31,7 @@ from sqlalchemy import select, update
 
 from core.instance import Instance
 from core.models import AuditEntry, Source, Submission
+from crypto.codename import CODENAME_LENGTHS
 from crypto.submission_key import export_secret_key
 from tests.story.album import Album
 from tests.story.officer import (
@@ -44,6 +48,7 @@ from tests.support.staff import (
     sign_in_browser,
     start_staff_server,
 )
+from tests.support.tsa import TimestampAuthority, openssl_verify
 from tests.workstation.media import jpeg_with_gps
 
 pytestmark = pytest.mark.browser
@@ -153,6 +158,17 @@ def download_bundle(page: Any, staff_url: str, source_uuid: str, destination: Pa
     return path
 
 
+def enable_timestamps(data_dir: Path, tsa: TimestampAuthority) -> None:
+    """The operator's settings for trusted timestamps, in instance.json (dev mode: no tor)."""
+    path = data_dir / "instance.json"
+    document = json.loads(path.read_text())
+    document.setdefault("settings", {}).update({
+        "tsa_urls": tsa.url, "tsa_ca_file": str(tsa.ca.root_pem),
+        "timestamp_interval_minutes": "60",
+    })
+    path.write_text(json.dumps(document, indent=2))
+
+
 def the_only_source(instance: Instance) -> tuple[str, str]:
     with instance.sessions() as db:
         source = db.scalars(select(Source)).one()
@@ -168,9 +184,11 @@ def test_a_source_in_belarus_reaches_a_un_investigation_and_hears_back(
     officer: EvidenceOfficer,
     artifacts_dir: Path,
     tmp_path: Path,
+    tsa: TimestampAuthority,
 ) -> None:
     album = Album(artifacts_dir / "story")
     data_dir = instance.settings.data_dir
+    enable_timestamps(data_dir, tsa)
     source_url = make_gunicorn(SOURCE_APP, data_dir)
     staff_url = start_staff_server(make_gunicorn, instance)
     staff: StaffAccount = make_staff_account(instance, "ada", is_admin=True)
@@ -182,7 +200,7 @@ def test_a_source_in_belarus_reaches_a_un_investigation_and_hears_back(
     source = RussianSource(browser, source_url)
     page = source.open_browser()
     codename = source.get_codename(page)
-    assert len(codename.split()) == 7
+    assert len(codename.split()) == CODENAME_LENGTHS["ru"]
     album.take(page, "source-codename")
     source.confirm_codename(page)
     source.fill_first_submission(
@@ -210,10 +228,22 @@ def test_a_source_in_belarus_reaches_a_un_investigation_and_hears_back(
     album.take(staff_browser, "staff-inbox")
     row.locator("a.designation").click()
     staff_browser.wait_for_url(f"{staff_url}/source/{source_uuid}")
+    expect(staff_browser.locator("ol.conversation .stamp")).to_have_text(
+        ["not yet timestamped", "not yet timestamped"])
+    # The timestamp job (the systemd timer's `skrynka timestamp run`) stamps what arrived.
+    stamping = run_server_console(data_dir, "timestamp", "run")
+    assert stamping.returncode == 0, stamping.stdout + stamping.stderr
+    assert f"token from {tsa.url}" in stamping.stdout
+    staff_browser.reload()
+    expect(staff_browser.locator("ol.conversation .stamp")).to_have_text(
+        ["timestamped", "timestamped"])
     album.take(staff_browser, "staff-source-page")
     bundle = download_bundle(staff_browser, staff_url, source_uuid, tmp_path)
     with zipfile.ZipFile(bundle) as archive:
         manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["version"] == 2
+    assert len(manifest["trees"]) == 1
+    assert all(item["timestamp"] is not None for item in manifest["items"])
     assert [item["kind"] for item in manifest["items"]] == ["message", "file"]
     assert {item["source_designation"] for item in manifest["items"]} == {designation}
     # The fingerprint the officer pins comes from the admin page, a channel apart from the key.
@@ -230,9 +260,12 @@ def test_a_source_in_belarus_reaches_a_un_investigation_and_hears_back(
         "--server-fingerprint", server_fingerprint,
     )
     assert f"pinned server signing key: {server_fingerprint}" in set_up
+    # The authority's root certificate, from its published policy, not from the bundle.
+    assert "TSA root trusted" in officer.ok("tsa", "trust", str(tsa.ca.root_pem))
 
     imported = officer.ok("import", str(bundle))
     assert "signature, ciphertext and plaintext hashes all match" in imported
+    assert imported.count("timestamp  verified") == 2
     photo_id = hashlib.sha256(photo_bytes).hexdigest()
     items = {item["kind"]: item for item in officer.json("list")}
     assert set(items) == {"message", "file"}
@@ -294,6 +327,13 @@ def test_a_source_in_belarus_reaches_a_un_investigation_and_hears_back(
     assert exported_photo.read_bytes() == photo_bytes
     statement = json.loads((un_package / "skrynka" / "statement.json").read_text())
     assert statement["destination"] == "un"
+    # The timestamp from the source's upload reached the UN package; openssl alone checks it.
+    [photo_stamp] = next(i for i in statement["items"] if i["id"] == photo_id)["timestamps"]
+    assert photo_stamp["verdict"] == "verified"
+    kept = un_package / photo_stamp["path"]
+    checked = openssl_verify(kept / "token-1.tsr", kept / "root.bin", tsa.ca.root_pem)
+    assert checked.returncode == 0, checked.stderr
+    assert "Verification: OK" in checked.stdout
     assert designation not in json.dumps(statement, ensure_ascii=False)
     assert source_uuid not in (un_package / "skrynka").joinpath("custody.jsonl").read_text()
 
@@ -312,6 +352,19 @@ def test_a_source_in_belarus_reaches_a_un_investigation_and_hears_back(
     verified = officer.ok("verify", str(un_package))
     assert statement["workstation_key_fingerprint"] in verified
     assert "custody log intact" in officer.ok("custody", "verify")
+
+    # The custody log's head crosses the air gap as one line and comes back time-stamped.
+    transfer = tmp_path / "transfer-medium"
+    transfer.mkdir()
+    officer.ok("stamp-request", "--out", str(transfer))
+    [request_file] = list(transfer.glob("*.stamp-request"))
+    staff_browser.goto(f"{staff_url}/timestamps")
+    staff_browser.set_input_files("#stamp-request", str(request_file))
+    with staff_browser.expect_download() as info:
+        staff_browser.click("#stamp-go")
+    token_file = transfer / str(info.value.suggested_filename)
+    info.value.save_as(str(token_file))
+    assert "custody-head stamped" in officer.ok("stamp-record", str(token_file))
     album.write("workstation-terminal", "\n".join(officer.transcript))
 
     # 4. Staff reply in the browser.
@@ -326,6 +379,9 @@ def test_a_source_in_belarus_reaches_a_un_investigation_and_hears_back(
         actions = list(db.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
     assert actions[0] == "sign_in"
     assert actions.count("bundle") == 2  # one entry per item in the bundle
+    stamping_entries = [a for a in actions if a in ("timestamp_tree", "timestamp_token")]
+    assert stamping_entries == ["timestamp_tree", "timestamp_token"]
+    assert "timestamp_hash" in actions
     assert actions[-1] == "reply"
     audit = run_server_console(data_dir, "audit", "verify")
     assert audit.returncode == 0, audit.stderr

@@ -13,7 +13,9 @@ import base64
 import binascii
 import hashlib
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from formats.bundle_manifest import (
     parse_manifest_json,
 )
 from formats.errors import InvalidManifest
+from formats.timestamps import TreeRecord
 from workstation.errors import BundleRejected
 
 
@@ -38,6 +41,8 @@ class VerifiedBundle:
     signature_line: bytes
     manifest: dict[str, Any]  # the signed JSON object as it was read, for the import records
     items: tuple[ManifestItem, ...]
+    # Version 2: the stamped trees the items name (checked in workstation.timestamps).
+    trees: tuple[TreeRecord, ...] = ()
 
     @property
     def manifest_sha256(self) -> str:
@@ -64,10 +69,16 @@ def check_member_safety(names: list[str]) -> None:
             raise _reject_bundle("container", f"{required} is missing")
 
 
-def check_member_set(names: list[str], items: tuple[ManifestItem, ...]) -> None:
+def check_member_set(names: list[str], items: tuple[ManifestItem, ...],
+                     trees: tuple[TreeRecord, ...] = ()) -> None:
     """Every member is the manifest, its signature or listed in the manifest; all are there."""
     present = set(names)
     expected = {MANIFEST_NAME, SIGNATURE_NAME}
+    for tree in trees:
+        for token in tree.tokens:
+            expected.add(token.path)
+            if token.path not in present:
+                raise _reject_bundle("presence", f"token {token.path} is missing")
     for item in items:
         for member, what in ((item.ciphertext, "ciphertext"), (item.receipt, "receipt")):
             if member is None:
@@ -80,17 +91,47 @@ def check_member_set(names: list[str], items: tuple[ManifestItem, ...]) -> None:
             raise _reject_bundle("container", f"member {name!r} is not listed in the manifest")
 
 
+#: Far above a manifest of a hundred thousand items; read no further whatever the ZIP claims.
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+#: One base64 Ed25519 signature and a newline.
+MAX_SIGNATURE_BYTES = 1024
+#: What a damaged ZIP (bad CRC, cut short, an unknown compression or version) raises.
+ZIP_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, struct.error,
+              ValueError)
+
+
+def read_small_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """The member ``name``, read no further than ``limit`` bytes whatever its header declares.
+
+    A damaged member (bad CRC, cut short, unknown compression) is refused, never raised as a
+    ZIP error; so is one that declares or inflates past ``limit`` (a decompression bomb).
+    """
+    info = archive.getinfo(name)
+    if info.file_size > limit:
+        raise _reject_bundle("container", f"{name} declares {info.file_size} bytes, more than"
+                             f" the {limit} it may hold")
+    try:
+        with archive.open(info) as member:
+            data = member.read(limit + 1)
+    except (*ZIP_DAMAGE, OSError) as exc:
+        raise _reject_bundle("container", f"{name} cannot be read ({exc}); the ZIP is damaged") \
+            from exc
+    if len(data) > limit:
+        raise _reject_bundle("container", f"{name} holds more than {limit} bytes")
+    return data
+
+
 def verify_bundle(path: Path, pinned_key: bytes) -> VerifiedBundle:
     """Open a bundle and check its signature, format, version, fields and member list."""
     try:
         archive = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (OSError, *ZIP_DAMAGE) as exc:
         raise _reject_bundle("container", f"{path} is not a readable ZIP file ({exc})") from exc
     with archive:
         names = [info.filename for info in archive.infolist()]
         check_member_safety(names)
-        manifest_bytes = archive.read(MANIFEST_NAME)
-        signature_line = archive.read(SIGNATURE_NAME)
+        manifest_bytes = read_small_member(archive, MANIFEST_NAME, MAX_MANIFEST_BYTES)
+        signature_line = read_small_member(archive, SIGNATURE_NAME, MAX_SIGNATURE_BYTES)
     # 1. The signature, with the pinned key only, before any byte of the manifest is parsed.
     try:
         signature = base64.b64decode(signature_line.strip(), validate=True)
@@ -110,11 +151,12 @@ def verify_bundle(path: Path, pinned_key: bytes) -> VerifiedBundle:
         parsed = parse_manifest_document(manifest)
     except InvalidManifest as exc:
         raise _reject_bundle(exc.check, exc.detail) from exc
-    check_member_set(names, parsed.items)
+    check_member_set(names, parsed.items, parsed.trees)
     return VerifiedBundle(
         path=path,
         manifest_bytes=manifest_bytes,
         signature_line=signature_line,
         manifest=manifest,
         items=parsed.items,
+        trees=parsed.trees,
     )

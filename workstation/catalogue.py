@@ -8,6 +8,7 @@ keeping its own receipt, source and consent.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,8 +115,14 @@ def find_item(store: EvidenceStore, reference: str) -> Item:
     raise ItemNotFound(reference)
 
 
-def consent_records(store: EvidenceStore, source_uuid: str) -> list[StoredConsent]:
-    """Every consent record of one source: separate records and those inside receipts."""
+def consent_records(
+    store: EvidenceStore, source_uuid: str, items: Iterable[Item] | None = None
+) -> list[StoredConsent]:
+    """Every consent record of one source: separate records and those inside receipts.
+
+    `items` may name the items to look through for receipts (those of this source, from the
+    catalogue index); without it every item of the store is read.
+    """
     records: list[StoredConsent] = []
     for meta_path in sorted(store.consent_dir.glob("*.meta.json")):
         meta = read_json(meta_path)
@@ -134,7 +141,7 @@ def consent_records(store: EvidenceStore, source_uuid: str) -> list[StoredConsen
                 fallback_time=str(meta.get("received_at") or meta.get("received_on", "")),
             )
         )
-    for item in list_items(store):
+    for item in list_items(store) if items is None else items:
         for sub in item.submissions:
             if sub.source_uuid == source_uuid and sub.embedded_consent is not None:
                 receipt = sub.receipt or {}

@@ -10,34 +10,43 @@ else reaching here is a defect and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import json
 import os
-import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from workstation.acknowledgement import acknowledge_bundle
+from workstation.assessment import (
+    GROUNDS,
+    STATUSES,
+    assessment_history,
+    confirm_assessment,
+    record_assessment,
+)
 from workstation.cases import CaseBook
-from workstation.catalogue import Item, consent_records, find_item, list_items
-from workstation.consent import DESTINATIONS, latest_consent
-from workstation.custody import CustodyLog, verify_custody
+from workstation.catalogue import Item, find_item
+from workstation.consent import DESTINATIONS
+from workstation.custody import CustodyLog
 from workstation.errors import (
     AmbiguousItem,
+    AssessmentRefused,
     BundleNotImported,
     BundleRejected,
     CaseError,
     CustodyBroken,
     EvidenceStoreError,
+    FixityFailed,
     ItemNotFound,
     KeySetupError,
     MetadataToolError,
+    NoSpaceLeft,
     PackageInvalid,
+    SandboxUnavailable,
+    StampTokenRefused,
     WorkstationError,
 )
-from workstation.handover import export_case
-from workstation.importer import import_bundle, recover_store
 from workstation.keyring import import_secret_key, secret_key_fingerprints
 from workstation.keys import (
     create_workstation_key,
@@ -45,11 +54,26 @@ from workstation.keys import (
     pin_server_key,
     read_server_key_argument,
 )
+from workstation.metadata_record import (
+    load_metadata,
+    record_imported_metadata,
+    record_metadata,
+    record_path,
+)
 from workstation.metadata_tool import MetadataTool
 from workstation.package import verify_package
+from workstation.perceptual_hash import (
+    DISTANCE_THRESHOLD,
+    MIN_QUALITY,
+    clusters,
+    hashes_of,
+    record_imported_hashes,
+    similar_to,
+)
 from workstation.progress import terminal_progress
-from workstation.reconciliation import find_gaps
-from workstation.rendition import remove_rendition, render_item
+from workstation.sandbox import Sandbox, SandboxLimits
+from workstation.search_index import index_items, rebuild_index, sandbox_extractor, search
+from workstation.service import WorkstationService
 from workstation.store import (
     GNUPG_IN_STORE,
     GNUPG_OF_USER,
@@ -59,7 +83,8 @@ from workstation.store import (
     remove_tree,
     utc_now,
 )
-from workstation.working_copy import list_working_copies, make_working_copy, safe_file_name
+from workstation.terminal import escape_json_text, say, say_block
+from workstation.timestamp_commands import register_timestamp_commands
 
 STORE_ENV = "SKRYNKA_WORKSTATION_STORE"
 EXIT_OK = 0
@@ -73,11 +98,14 @@ EXIT_STORE = 6
 EXIT_CODES: tuple[tuple[type[WorkstationError], int], ...] = (
     (BundleRejected, EXIT_BUNDLE_REFUSED),
     (CustodyBroken, EXIT_VERIFICATION_FAILED),
+    (FixityFailed, EXIT_VERIFICATION_FAILED),
+    (StampTokenRefused, EXIT_VERIFICATION_FAILED),
     (PackageInvalid, EXIT_VERIFICATION_FAILED),
     (ItemNotFound, EXIT_NOT_FOUND),
     (BundleNotImported, EXIT_NOT_FOUND),
     (AmbiguousItem, EXIT_NOT_FOUND),
     (CaseError, EXIT_NOT_FOUND),
+    (AssessmentRefused, EXIT_ERROR),
     (EvidenceStoreError, EXIT_STORE),
     (KeySetupError, EXIT_STORE),
     (WorkstationError, EXIT_ERROR),
@@ -91,6 +119,7 @@ class _Context:
         self.args = args
         self.store = open_store(_store_path(args))
         self.actor: str = args.actor or getpass.getuser()
+        self.service = WorkstationService(self.store, progress=terminal_progress)
 
     def custody(self) -> CustodyLog:
         return CustodyLog(
@@ -108,7 +137,7 @@ def _store_path(args: argparse.Namespace) -> Path:
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+    print(escape_json_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)))
 
 
 # Commands ------------------------------------------------------------------------------------
@@ -139,37 +168,66 @@ def command_init(args: argparse.Namespace) -> int:
     except BaseException:
         remove_tree(store.root)
         raise
-    print(f"evidence store created in {store.root}")
-    print(f"submission secret key(s): {', '.join(fingerprints)}"
+    say(f"evidence store created in {store.root}")
+    say(f"submission secret key(s): {', '.join(fingerprints)}"
           + (" (smartcard / your own gpg)" if args.smartcard else ""))
-    print(f"pinned server signing key: {server_fpr}")
-    print(f"workstation signing key:   {signer.fingerprint}")
-    print("compare both fingerprints out of band and write down the workstation one:"
+    say(f"pinned server signing key: {server_fpr}")
+    say(f"workstation signing key:   {signer.fingerprint}")
+    say("compare both fingerprints out of band and write down the workstation one:"
           " recipients of handover packages check it")
     return EXIT_OK
 
 
 def command_import(args: argparse.Namespace) -> int:
     context = _Context(args)
+    report = context.service.import_bundle(Path(args.bundle), context.actor)
     with context.store.locked():
-        report = import_bundle(
-            context.store, Path(args.bundle), context.custody(), context.actor, terminal_progress
-        )
+        try:
+            metadata = record_imported_metadata(context.store, report.imported, Sandbox(),
+                                                context.custody(), context.actor)
+            hashes = record_imported_hashes(context.store, report.imported, Sandbox(),
+                                            context.custody(), context.actor)
+        except SandboxUnavailable as exc:
+            # The import itself is complete; only the metadata step waits for the sandbox.
+            metadata, hashes = [], []
+            say(f"store: imported, but no metadata was read: {exc}. Run"
+                " `skrynka-workstation metadata ITEM` once the sandbox works", err=True)
     for note in report.warnings:
-        print(f"store: {note}")
+        say(f"store: {note}")
     if report.already_imported:
-        print(f"bundle {report.bundle_sha256[:16]} was imported before; nothing changed")
+        say(f"bundle {report.bundle_sha256[:16]} was imported before; nothing changed")
         return EXIT_OK
-    print(f"bundle verified (manifest {report.bundle_sha256[:16]}): signature, ciphertext and"
+    say(f"bundle verified (manifest {report.bundle_sha256[:16]}): signature, ciphertext and"
           " plaintext hashes all match")
     for item_id in report.imported:
-        print(f"  imported   {item_id}")
+        say(f"  imported   {item_id}")
+    for record in metadata:
+        say(f"  metadata   {record.item_id[:16]} "
+              + (record.problem or "read with exiftool in the sandbox; signed record stored"))
+    known = hashes_of(context.custody().entries())
+    for perceptual in hashes:
+        if perceptual.problem:
+            say(f"  pdq        {perceptual.item_id[:16]} {perceptual.problem}")
+            continue
+        matches = similar_to(perceptual.item_id, known)
+        say(f"  pdq        {perceptual.item_id[:16]} quality {perceptual.quality}; "
+              + (f"similar to {', '.join(m.item_id[:16] for m in matches)}" if matches
+                 else "no similar item yet"))
     for item_id in report.already_present:
-        print(f"  unchanged  {item_id} (already in the store)")
+        say(f"  unchanged  {item_id} (already in the store)")
     for uuid in report.consent_records:
-        print(f"  consent    record {uuid}")
-    if not (report.imported or report.consent_records):
-        print("nothing new in this bundle; nothing changed")
+        say(f"  consent    record {uuid}")
+    for uuid, verdict in sorted(report.timestamps.items()):
+        say(f"  timestamp  {verdict:<11} submission {uuid}")
+    for uuid, reason in report.unreadable:
+        say(f"  UNREADABLE reply {uuid}: {reason}; not imported, recorded in the custody log")
+    if not (report.imported or report.consent_records or report.unreadable):
+        say("nothing new in this bundle; nothing changed")
+    # After the import has committed and the lock is released: indexing may take minutes of
+    # OCR, and its failure only leaves the index behind (`index rebuild` catches up).
+    extractor = sandbox_extractor(context.store, Sandbox(), SandboxLimits())
+    for note in index_items(context.store, report.imported, extractor):
+        say(f"  search     {note}")
     return EXIT_OK
 
 
@@ -186,310 +244,425 @@ def _item_summary(item: Item) -> dict[str, Any]:
 
 def command_list(args: argparse.Namespace) -> int:
     context = _Context(args)
-    items = list_items(context.store)
+    items = context.service.all_items()
     if args.json:
         _print_json([_item_summary(item) for item in items])
         return EXIT_OK
     if not items:
-        print("the store holds no items yet; import a bundle first")
+        say("the store holds no items yet; import a bundle first")
     for item in items:
         received = ",".join(sorted({sub.received_on for sub in item.submissions}))
-        print(f"{item.item_id[:16]}  {item.kind:<7}  {item.size:>12}  {received}  "
+        say(f"{item.item_id[:16]}  {item.kind:<7}  {item.size:>12}  {received}  "
               f"{item.display_name}")
     return EXIT_OK
 
 
-def describe_item(context: _Context, item: Item, tool: MetadataTool) -> dict[str, Any]:
-    description = _item_summary(item)
-    description["sha256"] = item.sha256
-    description["sha512"] = item.sha512
+def add_verification_details(context: _Context, item: Item,
+                             description: dict[str, Any]) -> None:
+    """Assessments, the signed embedded-metadata record and similar items, for `show`."""
+    history = [entry for entry in description["custody"]]
+    description["assessments"] = [a.summary() for a in assessment_history(history, item.item_id)]
     if item.kind in ("message", "reply"):
-        description["text"] = item.content_path.read_bytes().decode("utf-8", "replace")
-    else:
-        description["metadata"] = _file_metadata(context.store, item, tool)
-    description["submissions"] = [
-        {
-            "submission_uuid": sub.submission_uuid,
-            "source": sub.source_designation,
-            "received_on": sub.received_on,
-            "receipt": sub.receipt,
-            "intake": sub.intake,
-        }
-        for sub in item.submissions
+        return
+    description["embedded_metadata"] = load_metadata(context.store, item.item_id, history)
+    known = hashes_of(context.custody().entries())
+    mine = known.get(item.item_id)
+    description["perceptual_hash"] = None if mine is None else {
+        "algorithm": "pdq", "hash": mine.hash_hex, "quality": mine.quality,
+        "problem": mine.problem,
+    }
+    description["similar_items"] = [
+        {"id": match.item_id, "distance": match.distance,
+         "name": find_item(context.store, match.item_id).original_name}
+        for match in similar_to(item.item_id, known)
     ]
-    consent: dict[str, Any] = {}
-    for source_uuid in sorted({sub.source_uuid for sub in item.submissions}):
-        records = consent_records(context.store, source_uuid)
-        latest = latest_consent(records)
-        consent[source_uuid] = {
-            "latest": None if latest is None else latest.summary(),
-            "history": [record.summary() for record in records],
-        }
-    description["consent"] = consent
-    description["working_copies"] = [copy.record for copy in list_working_copies(
-        context.store, item.item_id)]
-    description["custody"] = context.custody().history_of(item.item_id)
-    return description
 
 
-def _file_metadata(store: EvidenceStore, item: Item, tool: MetadataTool) -> dict[str, Any]:
-    # mat2 picks its parser by file name; a symlink with the original's name avoids copying.
-    with store.staging_dir("show") as staging:
-        link = staging / safe_file_name(item)
-        link.symlink_to(item.content_path)
-        report = tool.show(link)
-    return {"reader": "mat2 --show", "supported": report.supported, "fields": report.fields,
-            "note": report.note}
+def _print_embedded_metadata(record: dict[str, Any]) -> None:
+    say()
+    if record["status"] != "read":
+        say(f"embedded metadata (exiftool): {record['problem']}")
+        return
+    say(f"embedded metadata (exiftool {record['tool_version']}, signed record"
+        f" #{record['custody_seq']}):")
+    for key, value in record["summary"].items():
+        if value:
+            say(f"  {key}: {json.dumps(value, ensure_ascii=False, sort_keys=True)}")
+
+
+def _print_similar(perceptual: dict[str, Any], similar: list[dict[str, Any]]) -> None:
+    say()
+    if perceptual["problem"]:
+        say(f"similar items: {perceptual['problem']}")
+        return
+    if perceptual["quality"] < MIN_QUALITY:
+        say(f"similar items: not compared (PDQ quality {perceptual['quality']} is below"
+            f" {MIN_QUALITY}: a nearly flat picture)")
+        return
+    say(f"similar items (PDQ, at most {DISTANCE_THRESHOLD} of 256 bits differ):"
+        + ("" if similar else " none"))
+    for match in similar:
+        say(f"  {match['id'][:16]}  distance {match['distance']:>3}  {match['name'] or '-'}")
+
+
+def _print_assessments(assessments: list[dict[str, Any]]) -> None:
+    say()
+    if not assessments:
+        say("assessment: unreviewed (no assessment recorded)")
+        return
+    say(f"assessment: {assessments[-1]['effective_status']}")
+    for assessment in assessments:
+        say(f"  #{assessment['seq']} {assessment['time']} {assessment['actor']}:"
+            f" {assessment['status']}")
+        for kind in GROUNDS:
+            if kind in assessment["grounds"]:
+                say(f"    {kind} analysis: {assessment['grounds'][kind]}")
+        if assessment["note"]:
+            say(f"    note: {assessment['note']}")
+        confirmed = assessment["confirmed_by"]
+        if confirmed is not None:
+            say(f"    confirmed #{confirmed['seq']} {confirmed['time']} by {confirmed['actor']}")
 
 
 def command_show(args: argparse.Namespace) -> int:
     context = _Context(args)
-    item = find_item(context.store, args.item)
-    tool = MetadataTool(args.mat2)
-    with context.store.locked():
-        context.custody().append(context.actor, "view", item.item_id, item.sha256, {})
-        description = describe_item(context, item, tool)
+    detail = context.service.describe_item(args.item, context.actor, MetadataTool(args.mat2))
+    item = detail.item
+    description = detail.as_json()
+    add_verification_details(context, item, description)
     if args.json:
         _print_json(description)
         return EXIT_OK
-    print(f"item      {item.item_id}")
-    print(f"kind      {item.kind}   size {item.size}   name {item.original_name or '-'}")
-    print(f"sha512    {item.sha512}")
+    say(f"item      {item.item_id}")
+    say(f"kind      {item.kind}   size {item.size}   name {item.original_name or '-'}")
+    say(f"sha512    {item.sha512}")
     if "text" in description:
-        print("\n--- message ---")
-        print(description["text"])
-        print("--- end of message ---")
+        say()
+        say("--- message (every line of it marked | ) ---")
+        say_block(description["text"])
+        say("--- end of message ---")
     else:
         meta = description["metadata"]
-        print("\nfile metadata (mat2 --show):"
+        say()
+        say("file metadata (mat2 --show):"
               + ("" if meta["supported"] else f" {meta['note']}"))
         for key, value in sorted(meta["fields"].items()):
-            print(f"  {key}: {value}")
+            say(f"  {key}: {value}")
     for sub in description["submissions"]:
-        print(f"\nsubmission {sub['submission_uuid']} from {sub['source']}"
+        say()
+        say(f"submission {sub['submission_uuid']} from {sub['source']}"
               f" received {sub['received_on']}")
-        print("  receipt: " + json.dumps(sub["receipt"], ensure_ascii=False, sort_keys=True))
+        say("  receipt: " + json.dumps(sub["receipt"], ensure_ascii=False, sort_keys=True))
         if sub["intake"] is not None:
-            print("  intake:  " + json.dumps(sub["intake"], ensure_ascii=False, sort_keys=True))
+            say("  intake:  " + json.dumps(sub["intake"], ensure_ascii=False, sort_keys=True))
     for source, consent in description["consent"].items():
         latest = consent["latest"]
         allowed = "none recorded (this platform only)" if latest is None else ", ".join(
             latest["destinations"])
-        print(f"\nconsent of source {source[:12]}: {allowed}")
+        say()
+        say(f"consent of source {source[:12]}: {allowed}")
         for record in consent["history"]:
             problem = f"  PROBLEM: {record['problem']}" if record["problem"] else ""
-            print(f"  {record['source_recorded_at']}  {','.join(record['destinations'])}"
+            say(f"  {record['source_recorded_at']}  {','.join(record['destinations'])}"
                   f"  ({record['origin']}){problem}")
     for copy in description["working_copies"]:
         state = "stripped" if copy["stripped"] else "NOT STRIPPED"
-        print(f"\nworking copy {copy['copy_sha256'][:16]} {state} by {copy['method']};"
+        say()
+        say(f"working copy {copy['copy_sha256'][:16]} {state} by {copy['method']};"
               f" removed: {', '.join(sorted(copy['removed'])) or 'nothing'}")
-    print("\ncustody:")
+    for stamp in description["timestamps"]:
+        times = ", ".join(t["gen_time"] for t in stamp["tokens"] if t.get("gen_time"))
+        say()
+        say(f"timestamp of submission {stamp['submission_uuid']}: {stamp['verdict']}"
+            + (f" ({times})" if times else ""))
+    if "embedded_metadata" in description:
+        _print_embedded_metadata(description["embedded_metadata"])
+    if description.get("perceptual_hash"):
+        _print_similar(description["perceptual_hash"], description["similar_items"])
+    _print_assessments(description["assessments"])
+    say()
+    say("custody:")
     for entry in description["custody"]:
-        print(f"  #{entry['seq']} {entry['time']} {entry['actor']} {entry['action']}")
+        say(f"  #{entry['seq']} {entry['time']} {entry['actor']} {entry['action']}")
+    return EXIT_OK
+
+
+def _parse_grounds(values: list[str]) -> dict[str, str]:
+    grounds: dict[str, str] = {}
+    for value in values:
+        kind, sep, text = value.partition("=")
+        if not sep or kind not in GROUNDS:
+            raise AssessmentRefused(
+                f"--grounds takes KIND=TEXT with KIND one of {', '.join(GROUNDS)};"
+                f" got {str(value[:60])!r}"
+            )
+        grounds[kind] = f"{grounds[kind]}\n{text}" if kind in grounds else text
+    return grounds
+
+
+def command_assess(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    item = find_item(context.store, args.item)
+    grounds = _parse_grounds(args.grounds)
+    with context.store.locked():
+        entry = record_assessment(context.custody(), item, context.actor, args.status, grounds,
+                                  args.note)
+    say(f"assessment of {item.item_id[:16]} recorded as custody entry #{entry['seq']}:"
+          f" {args.status} by {context.actor!s}")
+    if args.status == "corroborated":
+        say("  it counts as corroborated once a second person runs"
+              f" `confirm {item.item_id[:16]} --actor THEIR-NAME`")
+    return EXIT_OK
+
+
+def command_confirm(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    item = find_item(context.store, args.item)
+    with context.store.locked():
+        entry = confirm_assessment(context.custody(), item, context.actor)
+    say(f"{context.actor!s} confirmed the assessment of {item.item_id[:16]}"
+          f" ({entry['details']['status']}) as custody entry #{entry['seq']}")
+    return EXIT_OK
+
+
+def command_metadata(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    item = find_item(context.store, args.item)
+    if item.kind != "file":
+        raise WorkstationError(f"{item.item_id[:16]} is a {item.kind}; only files carry"
+                               " embedded metadata")
+    with context.store.locked():
+        record = record_metadata(context.store, item, Sandbox(), context.custody(),
+                                 context.actor)
+    say(f"metadata of {item.item_id[:16]}: "
+          + (str(record.problem) if record.problem else "read; signed record stored"))
+    return EXIT_OK
+
+
+def command_similar(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    known = hashes_of(context.custody().entries())
+    groups = clusters(known, args.threshold)
+    case_of: dict[str, list[str]] = {}
+    for case in CaseBook(context.store).all():
+        for item_id in case.items:
+            case_of.setdefault(item_id, []).append(case.name)
+    if args.json:
+        _print_json([[{"id": item_id, "cases": case_of.get(item_id, [])} for item_id in group]
+                     for group in groups])
+        return EXIT_OK
+    if not groups:
+        say(f"no similar images among {len(known)} hashed item(s)"
+              f" (threshold {args.threshold} of 256 bits)")
+    for number, group in enumerate(groups, start=1):
+        say(f"cluster {number}: {len(group)} items")
+        for item_id in group:
+            item = find_item(context.store, item_id)
+            sources = sorted({sub.source_designation for sub in item.submissions})
+            say(f"  {item_id[:16]}  {item.display_name!s}"
+                  f"  sources: {', '.join(sources)!s}"
+                  f"  cases: {', '.join(case_of.get(item_id, [])) or '-'!s}")
     return EXIT_OK
 
 
 def command_working_copy(args: argparse.Namespace) -> int:
     context = _Context(args)
-    item = find_item(context.store, args.item)
-    tool = MetadataTool(args.mat2)
-    with context.store.locked():
-        copy = make_working_copy(context.store, item, tool, context.custody(), context.actor)
+    item = context.service.find(args.item)
+    copy = context.service.make_working_copy(item.item_id, context.actor, MetadataTool(args.mat2))
     record = copy.record
-    print(f"working copy of {item.item_id}: {copy.path}")
+    say(f"working copy of {item.item_id}: {copy.path}")
     if copy.stripped:
         removed = ", ".join(sorted(record["removed"])) or "nothing (no metadata found)"
-        print(f"  cleaned with mat2 {record['tool_version']}; removed: {removed}")
+        say(f"  cleaned with mat2 {record['tool_version']}; removed: {removed}")
         if record["metadata_after"]:
-            print(f"  mat2 still reports: {', '.join(sorted(record['metadata_after']))}")
+            say(f"  mat2 still reports: {', '.join(sorted(record['metadata_after']))}")
     else:
-        print(f"  NOT STRIPPED: {record['not_stripped_reason']}")
-        print("  this is a byte copy flagged as such; clean it by hand before it leaves")
+        say(f"  NOT STRIPPED: {record['not_stripped_reason']}")
+        say("  this is a byte copy flagged as such; clean it by hand before it leaves")
     return EXIT_OK
 
 
 def command_render(args: argparse.Namespace) -> int:
     context = _Context(args)
-    item = find_item(context.store, args.item)
-    # render_item takes the store lock itself, and only for the moment it stores the result.
-    rendition = render_item(context.store, context.custody(), item.item_id, actor=context.actor)
-    print(f"rendition of {item.item_id} ({rendition.kind}), made {rendition.made_at}")
+    rendition = context.service.render(args.item, context.actor)
+    say(f"rendition of {rendition.item_id} ({rendition.kind}), made {rendition.made_at}")
     if rendition.directory is not None:
-        print(f"  in {rendition.directory}")
+        say(f"  in {rendition.directory}")
     for path in rendition.files:
-        print(f"  {path.name}")
+        say(f"  {path.name}")
     if rendition.text is not None:
-        print(f"  text: {len(rendition.text)} characters (skrynka-workstation show for the item)")
+        say(f"  text: {len(rendition.text)} characters (skrynka-workstation show for the item)")
     if rendition.note:
-        print(f"  note: {rendition.note}")
-    print("  tools: " + ", ".join(f"{name} ({version})"
+        say(f"  note: {rendition.note}")
+    say("  tools: " + ", ".join(f"{name} ({version})"
                                   for name, version in sorted(rendition.tools.items())))
     if rendition.refused:
-        print("  NOT RENDERED: the file was refused (recorded in the custody log); do not open"
-              " the original on this machine", file=sys.stderr)
+        say("  NOT RENDERED: the file was refused (recorded in the custody log); do not open"
+              " the original on this machine", err=True)
         return EXIT_ERROR
     return EXIT_OK
 
 
 def command_case(args: argparse.Namespace) -> int:
     context = _Context(args)
-    book = CaseBook(context.store)
     if args.case_command == "create":
-        with context.store.locked():
-            book.create(args.name)
-        print(f"case {args.name} created")
+        context.service.create_case(args.name, context.actor)
+        say(f"case {args.name} created")
     elif args.case_command == "add":
-        items = [find_item(context.store, ref).item_id for ref in args.items]
-        with context.store.locked():
-            case = book.add(args.case, items)
-        print(f"case {case.name} now holds {len(case.items)} item(s)")
+        case = context.service.add_to_case(args.case, args.items, context.actor)
+        say(f"case {case.name} now holds {len(case.items)} item(s)")
     else:
-        cases = book.all()
+        cases = context.service.cases()
         if not cases:
-            print("no cases yet; create one with `case create NAME`")
+            say("no cases yet; create one with `case create NAME`")
         for case in cases:
-            print(f"{case.name}  created {case.created_at}  {len(case.items)} item(s)")
+            say(f"{case.name}  created {case.created_at}  {len(case.items)} item(s)")
             for item_id in case.items:
-                print(f"  {item_id}")
+                say(f"  {item_id}")
     return EXIT_OK
 
 
 def command_export(args: argparse.Namespace) -> int:
     context = _Context(args)
-    case = CaseBook(context.store).get(args.case)
-    with context.store.locked():
-        signer = load_workstation_signer(context.store)
-        report = export_case(
-            context.store,
-            case,
-            args.to,
-            Path(args.out),
-            context.custody(),
-            signer,
-            context.actor,
-            terminal_progress,
-            Path(args.recipient) if args.recipient else None,
-        )
-    print(f"package {report.path} ({report.package_id})")
-    print(f"  {len(report.included)} item(s) exported for {args.to}; bag validated")
+    report = context.service.export_case(
+        args.case, args.to, Path(args.out), context.actor,
+        Path(args.recipient) if args.recipient else None,
+    )
+    fingerprint = context.service.workstation_fingerprint()
+    say(f"package {report.path} ({report.package_id})")
+    say(f"  {len(report.included)} item(s) exported for {args.to}; bag validated")
     for item_id in report.included:
-        print(f"  included  {item_id}")
+        say(f"  included  {item_id}")
     for exclusion in report.excluded:
-        print(f"  LEFT OUT  {exclusion.item_id} ({exclusion.name}): {exclusion.reason}")
+        say(f"  LEFT OUT  {exclusion.item_id} ({exclusion.name}): {exclusion.reason}")
     if report.encrypted_to:
-        print(f"  encrypted to {report.encrypted_to}")
-    print(f"  workstation key fingerprint: {signer.fingerprint}")
+        say(f"  encrypted to {report.encrypted_to}")
+    say(f"  workstation key fingerprint: {fingerprint}")
     return EXIT_OK
 
 
 def command_verify(args: argparse.Namespace) -> int:
     report = verify_package(Path(args.package))
     statement = report.statement
-    print(f"package {statement['package_name']} verifies:")
-    print("  bag valid (every SHA-256 and SHA-512 checked), statement signature good,"
+    say(f"package {statement['package_name']} verifies:")
+    say("  bag valid (every SHA-256 and SHA-512 checked), statement signature good,"
           f" {report.custody_entries} custody entries signed and intact")
-    print(f"  case {statement['case']} for {statement['destination_label']},"
+    say(f"  case {statement['case']} for {statement['destination_label']},"
           f" exported {statement['exported_at']} by {statement['exported_by']}")
-    print(f"  {len(statement['items'])} item(s); {len(statement['excluded'])} left out")
-    print(f"  workstation key fingerprint: {report.workstation_key_fingerprint}")
-    print("  compare this fingerprint with the one the sender gave you by another channel")
+    say(f"  {len(statement['items'])} item(s); {len(statement['excluded'])} left out")
+    say(f"  workstation key fingerprint: {report.workstation_key_fingerprint}")
+    say("  compare this fingerprint with the one the sender gave you by another channel")
     return EXIT_OK
 
 
 def command_custody(args: argparse.Namespace) -> int:
     context = _Context(args)
-    signer = load_workstation_signer(context.store)
     if args.custody_command == "verify":
-        with context.store.locked():
-            count = verify_custody(
-                context.store.custody_log_path, context.store.custody_head_path,
-                signer.public_key,
-            )
-            context.custody().append(context.actor, "verify", None, None, {"entries": count})
-            gaps = find_gaps(context.store, context.custody().entries())
-        print(f"custody log intact: {count} entries, chain and signatures verified")
+        verdict = context.service.verify_custody(context.actor)
+        count, gaps = verdict.entries, verdict.gaps
+        say(f"custody log intact: {count} entries, chain and signatures verified")
         if gaps:
-            print(f"custody log and store disagree ({len(gaps)}):", file=sys.stderr)
+            say(f"custody log and store disagree ({len(gaps)}):", err=True)
             for gap in gaps:
-                print(f"  {gap.describe()}", file=sys.stderr)
+                say(f"  {gap.describe()}", err=True)
             return EXIT_VERIFICATION_FAILED
-        print("every item in the store has its import entry, and every import entry its item")
+        say("every item in the store has its import entry, and every import entry its item")
         return EXIT_OK
     if args.custody_command == "repair":
-        with context.store.locked():
-            verify_custody(context.store.custody_log_path, context.store.custody_head_path,
-                           signer.public_key)
-            notes = recover_store(context.store, context.custody(), context.actor)
+        notes = context.service.repair(context.actor)
         for note in notes:
-            print(note)
+            say(note)
         if not notes:
-            print("nothing to repair: the store and the custody log agree")
+            say("nothing to repair: the store and the custody log agree")
         return EXIT_VERIFICATION_FAILED if any(n.startswith("NOT REPAIRED") for n in notes) \
             else EXIT_OK
-    entries = context.custody().entries()
-    if args.item:
-        item = find_item(context.store, args.item)
-        entries = [e for e in entries if e.get("item") == item.item_id]
+    entries = context.service.custody_entries(args.item)
     for entry in entries:
-        print(f"#{entry['seq']} {entry['time']} {entry['actor']} {entry['action']}"
+        say(f"#{entry['seq']} {entry['time']} {entry['actor']} {entry['action']}"
               f" {entry['item'] or '-'}")
     return EXIT_OK
 
 
 def command_acknowledge(args: argparse.Namespace) -> int:
     context = _Context(args)
-    with context.store.locked():
-        written = acknowledge_bundle(
-            context.store, args.bundle, Path(args.out), context.custody(),
-            load_workstation_signer(context.store), context.actor,
-        )
-    print(f"acknowledgement of bundle {written.bundle_manifest_sha256[:16]} written to"
-          f" {written.path}: {written.items} item(s), signed by this workstation")
-    print("upload it on the server's journalist interface (Acknowledgements) or the API; the"
-          " server then deletes exactly these ciphertexts")
+    written = context.service.acknowledge_bundle(args.bundle, Path(args.out), context.actor)
+    say(f"acknowledgement of bundle {written.bundle_manifest_sha256[:16]} written to"
+        f" {written.path}: {written.items} item(s), signed by this workstation")
+    say("upload it on the server's journalist interface (Acknowledgements) or the API; the"
+        " server then deletes exactly these ciphertexts")
     return EXIT_OK
 
 
 def command_public_key(args: argparse.Namespace) -> int:
     context = _Context(args)
-    signer = load_workstation_signer(context.store)
+    public_key = context.service.workstation_public_key()
     if args.out:
         try:
             with open(args.out, "x", encoding="ascii") as handle:
-                handle.write(signer.public_key.hex() + "\n")
+                handle.write(public_key.hex() + "\n")
+        except FileExistsError as exc:
+            raise WorkstationError(f"{args.out} exists already; choose another file name"
+                                   ) from exc
         except OSError as exc:
             raise WorkstationError(f"cannot write {args.out} ({exc.strerror})") from exc
-        print(f"workstation public key written to {args.out}")
+        say(f"workstation public key written to {args.out}")
     else:
-        print(signer.public_key.hex())
-    print(f"fingerprint {signer.fingerprint}", file=sys.stderr)
+        say(public_key.hex())
+    say(f"fingerprint {context.service.workstation_fingerprint()}", err=True)
     return EXIT_OK
 
 
 def command_delete(args: argparse.Namespace) -> int:
     context = _Context(args)
-    item = find_item(context.store, args.item)
+    item = context.service.find(args.item)
     if not args.yes:
         raise WorkstationError(
             f"deleting {item.item_id} removes the original and its working copies for good;"
             " repeat with --yes to confirm"
         )
-    with context.store.locked():
-        # Record first: a deletion that is logged but interrupted is visible; the reverse is not.
-        context.custody().append(context.actor, "delete", item.item_id, item.sha256,
-                                 {"reason": args.reason})
-        remove_tree(context.store.copies_dir / item.item_id)
-        remove_rendition(context.store, item.item_id)
-        remove_tree(item.directory)
-    print(f"deleted {item.item_id}; the custody log records why")
+    context.service.delete_item(item.item_id, args.reason, context.actor)
+    record_path(context.store, item.item_id).unlink(missing_ok=True)
+    say(f"deleted {item.item_id}; the custody log records why")
+    return EXIT_OK
+
+
+def command_catalogue(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    count = context.service.rebuild_index()
+    say(f"catalogue index rebuilt from the store: {count} item(s)")
+    return EXIT_OK
+
+
+def command_search(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    hits = search(context.store, args.query, limit=args.limit)
+    for hit in hits:
+        say(f"{hit.item_id}  [{hit.field}]  {hit.snippet}")
+    if not hits:
+        say("no items match")
+    return EXIT_OK
+
+
+def command_index(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    extractor = sandbox_extractor(context.store, Sandbox(), SandboxLimits())
+    notes = rebuild_index(context.store, extractor)
+    for note in notes:
+        say(note)
+    say(f"search index rebuilt from the store ({len(notes)} note(s))")
     return EXIT_OK
 
 
 # Parser --------------------------------------------------------------------------------------
 
+# A command added from outside this package (the desk lives in workstation_app, which may use
+# Flask; this package may not): it gets the subcommands and the shared options, adds its parser
+# and sets `handler`.
+CommandExtension = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]",
+                             argparse.ArgumentParser], None]
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(extensions: Sequence[CommandExtension] = ()) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", default=argparse.SUPPRESS,
                         help=f"evidence store directory (default: ${STORE_ENV})")
@@ -525,6 +698,20 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     show.add_argument("--mat2", default="mat2", help=argparse.SUPPRESS)
     show.set_defaults(handler=command_show)
+
+    metadata = commands.add_parser(
+        "metadata", parents=[common],
+        help="read an original's embedded metadata again with exiftool in the sandbox")
+    metadata.add_argument("item")
+    metadata.set_defaults(handler=command_metadata)
+
+    similar = commands.add_parser(
+        "similar", parents=[common],
+        help="list clusters of similar images (PDQ) across sources and cases")
+    similar.add_argument("--threshold", type=int, default=DISTANCE_THRESHOLD,
+                         help=f"most differing bits of 256 (default {DISTANCE_THRESHOLD})")
+    similar.add_argument("--json", action="store_true")
+    similar.set_defaults(handler=command_similar)
 
     copy = commands.add_parser("working-copy", parents=[common],
                                help="make a metadata-stripped working copy")
@@ -572,6 +759,33 @@ def build_parser() -> argparse.ArgumentParser:
     custody_show.add_argument("item", nargs="?")
     custody.set_defaults(handler=command_custody)
 
+    searching = commands.add_parser("search", parents=[common],
+                                    help="find items by words (be, ru, en; any script)")
+    searching.add_argument("query")
+    searching.add_argument("--limit", type=int, default=20)
+    searching.set_defaults(handler=command_search)
+
+    index = commands.add_parser("index", parents=[common], help="the derived search index")
+    index_commands = index.add_subparsers(dest="index_command", required=True)
+    index_commands.add_parser("rebuild", parents=[common],
+                              help="recreate the search index from the store")
+    index.set_defaults(handler=command_index)
+
+    assess = commands.add_parser("assess", parents=[common],
+                                 help="record an assessment of an item (a signed custody entry)")
+    assess.add_argument("item")
+    assess.add_argument("--status", required=True, choices=STATUSES)
+    assess.add_argument("--grounds", action="append", default=[], metavar="KIND=TEXT",
+                        help=f"grounds of the assessment; KIND is one of {', '.join(GROUNDS)}"
+                        " (repeat for each)")
+    assess.add_argument("--note", default="", help="free note")
+    assess.set_defaults(handler=command_assess)
+
+    confirm = commands.add_parser("confirm", parents=[common],
+                                  help="confirm another person's latest assessment of an item")
+    confirm.add_argument("item")
+    confirm.set_defaults(handler=command_confirm)
+
     acknowledge = commands.add_parser(
         "acknowledge", parents=[common],
         help="write the signed acknowledgement of an imported bundle for the server",
@@ -594,11 +808,23 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--reason", required=True)
     delete.add_argument("--yes", action="store_true")
     delete.set_defaults(handler=command_delete)
+    register_timestamp_commands(commands, common, _Context)
+
+    catalogue = commands.add_parser(
+        "catalogue", parents=[common],
+        help="the catalogue index lists use (derived from the store; rebuild it any time)",
+    )
+    catalogue_commands = catalogue.add_subparsers(dest="catalogue_command", required=True)
+    catalogue_commands.add_parser("rebuild", parents=[common])
+    catalogue.set_defaults(handler=command_catalogue)
+    for extension in extensions:
+        extension(commands, common)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None,
+         extensions: Sequence[CommandExtension] = ()) -> int:
+    parser = build_parser(extensions)
     args = parser.parse_args(argv)
     if not hasattr(args, "actor"):
         args.actor = None
@@ -606,11 +832,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.handler(args)
         return result
     except MetadataToolError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}", err=True)
+        return EXIT_ERROR
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # Each command cleans up what it wrote before the error reaches here.
+        say(f"error: {NoSpaceLeft(str(exc.filename or _target_of(args)))}", err=True)
         return EXIT_ERROR
     except WorkstationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}", err=True)
         for cls, code in EXIT_CODES:
             if isinstance(exc, cls):
                 return code
         return EXIT_ERROR
+
+
+def _target_of(args: argparse.Namespace) -> str:
+    """Where a command writes: the export destination, else the evidence store."""
+    return str(getattr(args, "out", None) or getattr(args, "store", None) or "the output")

@@ -105,6 +105,10 @@ class MetadataToolError(WorkstationError):
     """mat2 is missing or failed in a way that is not "format not supported"."""
 
 
+class AssessmentRefused(WorkstationError):
+    """An assessment or confirmation was not recorded; the message says why and what to do."""
+
+
 class ExportError(WorkstationError):
     """A handover package could not be written."""
 
@@ -119,6 +123,55 @@ class PackageInvalid(WorkstationError):
             f"package does not verify: {check}: {detail}. Do not rely on this package;"
             " ask the sender for a new copy and compare the workstation key fingerprint"
             " out of band"
+        )
+
+
+class TsaRootsUnusable(WorkstationError):
+    """A TSA root certificate file cannot be read as PEM certificates."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(
+            f"{path} cannot be used as a TSA root certificate ({reason}); get the PEM root"
+            " certificate from the authority's published policy and add it again"
+        )
+
+
+class StampTokenUnmatched(WorkstationError):
+    """A stamp request cannot be made, or a returned token stamps no pending request."""
+
+
+class StampTokenRefused(WorkstationError):
+    """A returned token stamps a pending request but does not verify; the verdict is logged."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"the token was refused ({reason}); the custody log records the refusal and the"
+            " request stays pending. Trust the authority's current root with `tsa trust` if it"
+            " is missing, or have the request stamped again"
+        )
+
+
+class FixityFailed(WorkstationError):
+    """At least one original or working copy no longer matches its recorded hashes."""
+
+
+class CatalogueIndexBroken(EvidenceStoreError):
+    """The derived catalogue index cannot be read; the store itself is untouched."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            f"the catalogue index {path} cannot be read ({reason}); the store itself is fine:"
+            " rebuild the index with `skrynka-workstation catalogue rebuild`"
+        )
+
+
+class ExportPreviewMismatch(ExportError):
+    """A package was asked for with a different content than the preview the person saw."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the case or the consent changed since the preview was shown; nothing was exported."
+            " Look at the new preview and export again"
         )
 
 
@@ -178,4 +231,25 @@ class ConversionFailed(ConversionRefused):
         super().__init__(
             f"{tool} could not read the file ({detail}); it may be damaged, not really the"
             " type it looks like, or crafted to attack the converter"
+        )
+
+
+class NoSpaceLeft(WorkstationError):
+    """A file system filled up while the command wrote; what it had written was removed."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"no space left on the file system of {where}; nothing was changed. Free space "
+            "there (or choose another destination with more room) and run the command again"
+        )
+
+
+class SearchIndexError(WorkstationError):
+    """The search index could not be read or written; the store itself is not affected."""
+
+    def __init__(self, detail: str, *, advice: bool = True) -> None:
+        super().__init__(
+            f"search: {detail}"
+            + ("; the index is derived from the store: run `skrynka-workstation index rebuild`"
+               if advice else "")
         )

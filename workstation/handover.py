@@ -29,14 +29,17 @@ from crypto.encryption import open_encryptor
 from crypto.errors import CryptoError
 from crypto.signing import Signer
 from crypto.submission_key import import_submission_key
+from workstation.assessment import assessment_history
 from workstation.bagging import build_bag
 from workstation.cases import Case
 from workstation.catalogue import Item, consent_of, find_item
 from workstation.consent import StoredConsent
 from workstation.custody import CustodyLog, canonical_bytes
 from workstation.errors import ExportError
+from workstation.metadata_record import latest_metadata_entry, record_path
 from workstation.progress import ProgressFactory
 from workstation.store import EvidenceStore, fsync_dir, remove_tree, utc_now
+from workstation.timestamps import stamp_summary, tsa_roots_dir
 from workstation.working_copy import list_working_copies, safe_file_name
 
 STATEMENT_FORMAT = "skrynka-handover-statement"
@@ -131,6 +134,11 @@ def _item_tags(store: EvidenceStore, item: Item, records: list[StoredConsent],
             write_tag(tag_root, f"{base}/receipts/{sub.submission_uuid}.json", sub.receipt)
         if sub.intake is not None:
             write_tag(tag_root, f"{base}/intake/{sub.submission_uuid}.json", sub.intake)
+        kept = item.directory / "timestamps" / sub.submission_uuid
+        for path in sorted(kept.iterdir()) if kept.is_dir() else []:
+            # Token, root, path and encrypted receipt: checkable with openssl alone.
+            write_tag(tag_root, f"{base}/timestamps/{sub.submission_uuid}/{path.name}",
+                      path.read_bytes())
     for index, record in enumerate(records):
         write_tag(tag_root, f"{base}/consent/{index + 1}.json", record.summary())
         if record.origin.startswith("consent item "):
@@ -141,6 +149,27 @@ def _item_tags(store: EvidenceStore, item: Item, records: list[StoredConsent],
     for copy in list_working_copies(store, item.item_id):
         write_tag(tag_root, f"{base}/working-copies/{copy.copy_sha256}.json", copy.record)
     return consent_items
+
+
+def _assessment_tag(item: Item, log_entries: list[dict[str, Any]], tag_root: Path) -> None:
+    """The item's assessment history; each step names the custody entry that carries it."""
+    history = assessment_history(log_entries, item.item_id)
+    write_tag(tag_root, f"items/{item.item_id}/assessments.json", {
+        "format": "skrynka-assessments",
+        "version": 1,
+        "item": item.item_id,
+        "current": history[-1].effective_status if history else "unreviewed",
+        "history": [assessment.summary() for assessment in history],
+    })
+
+
+def _metadata_tag(store: EvidenceStore, item: Item, log_entries: list[dict[str, Any]],
+                  tag_root: Path) -> None:
+    """The stored metadata record, byte for byte (its SHA-256 is in a `metadata` entry)."""
+    entry = latest_metadata_entry(log_entries, item.item_id)
+    path = record_path(store, item.item_id)
+    if entry is not None and path.is_file():
+        write_tag(tag_root, f"items/{item.item_id}/metadata.json", path.read_bytes())
 
 
 def export_case(
@@ -186,12 +215,15 @@ def export_case(
             progress = progress_factory(total, "export")
             statement_items: list[dict[str, Any]] = []
             consent_custody: list[str] = []
+            log_entries = custody.entries()
             try:
                 for item, records in included:
                     statement_items.append(
                         _lay_out_item(store, item, records, bag_dir, progress.update)
                     )
                     consent_custody += _item_tags(store, item, records, tag_root)
+                    _assessment_tag(item, log_entries, tag_root)
+                    _metadata_tag(store, item, log_entries, tag_root)
                     report.included.append(item.item_id)
                     report.payload_bytes += int(statement_items[-1]["payload_bytes"])
             finally:
@@ -239,6 +271,10 @@ def export_case(
             write_tag(tag_root, "statement.json.sig",
                       base64.b64encode(signer.sign(statement_bytes)) + b"\n")
             write_tag(tag_root, "workstation.pub", base64.b64encode(signer.public_key) + b"\n")
+            for root in sorted(tsa_roots_dir(store).glob("*.pem")):
+                # The TSA roots this workstation trusted, for convenience: a recipient compares
+                # their fingerprints with what each authority publishes before relying on them.
+                write_tag(tag_root, f"tsa-roots/{root.name}", root.read_bytes())
             problem = build_bag(bag_dir, tag_root.parent, _bag_info(statement))
             if problem is not None:
                 raise ExportError(f"the package did not validate after writing: {problem}")
@@ -305,6 +341,8 @@ def _lay_out_item(store: EvidenceStore, item: Item, records: list[StoredConsent]
              "origin": r.origin}
             for r in records
         ],
+        "timestamps": stamp_summary(item.directory, TAG_DIR,
+                                    {r.source_uuid for r in records}, item.submissions),
         "payload_bytes": payload,
     }
 
@@ -320,7 +358,8 @@ def _write_readme(bag_dir: Path, case: Case, destination: str, included: int,
         "data/working-copies/<id>/   metadata-stripped copies made from them\n"
         "skrynka/statement.json      what was exported, by whom, when (signed: .sig)\n"
         "skrynka/custody.jsonl       custody log entries of these items (each signed)\n"
-        "skrynka/items/<id>/         receipts, intake answers, consent, working-copy records\n"
+        "skrynka/items/<id>/         receipts, intake answers, consent, working-copy records,\n"
+        "                            assessments (each step is a signed entry in custody.jsonl)\n"
         "skrynka/workstation.pub     the workstation's Ed25519 public key (base64)\n\n"
         "Check it with `skrynka-workstation verify PACKAGE` and compare the printed key\n"
         "fingerprint with the one the sender gave you by another channel.\n"

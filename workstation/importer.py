@@ -33,11 +33,11 @@ from typing import Any, BinaryIO, cast
 
 from crypto.decryption import FileSpan, decrypt_file_submission, decrypt_to
 from crypto.digest import PlaintextDigest
-from crypto.errors import DecryptionFailed, GpgFailed
+from crypto.errors import DecryptionFailed, GpgFailed, PlaintextTooLarge
 from formats.bundle_manifest import ManifestItem, MemberRef, build_manifest_entry
 from formats.errors import InvalidReceipt
-from formats.receipt import parse_receipt
-from workstation.bundle import VerifiedBundle, verify_bundle
+from formats.receipt import MAX_RECEIPT_BYTES, parse_receipt
+from workstation.bundle import ZIP_DAMAGE, VerifiedBundle, verify_bundle
 from workstation.custody import CustodyLog
 from workstation.errors import BundleRejected, WorkstationError
 from workstation.keys import load_pinned_server_key
@@ -52,10 +52,21 @@ from workstation.store import (
     write_bytes_atomic,
     write_json_atomic,
 )
+from workstation.timestamps import (
+    REFUSED,
+    StampVerdict,
+    check_bundle_stamps,
+    stage_stamp,
+    summary_line,
+    trusted_roots,
+)
 
 COPY_CHUNK = 1024 * 1024
 FLUSH_BYTES = 32 * 1024 * 1024
 _LOCAL_HEADER_SIZE = 30
+#: Replies (and consent records sent without a receipt) declare no size: this is their cap.
+#: A reply typed by staff is at most a few hundred kilobytes; the server stops at 1 MiB too.
+MAX_UNDECLARED_PLAINTEXT_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -66,6 +77,18 @@ class ImportReport:
     already_present: list[str] = field(default_factory=list)
     consent_records: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Submission uuid -> verdict on its trusted timestamp (workstation.timestamps).
+    timestamps: dict[str, str] = field(default_factory=dict)
+    #: Replies that did not decrypt: (uuid, why). Kept out of the store, logged as unreadable.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Unreadable:
+    """A reply whose ciphertext matched the manifest but did not decrypt."""
+
+    item: ManifestItem
+    reason: str
 
 
 @dataclass
@@ -77,6 +100,7 @@ class _Checked:
     digest: PlaintextDigest
     receipt: dict[str, Any] | None
     gzip_name: str | None
+    encrypted_receipt: Path | None = None
 
 
 def copy_member(
@@ -139,7 +163,12 @@ def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> BinaryIO:
 def decrypt_receipt(gnupg_home: Path, path: Path, item: ManifestItem) -> dict[str, Any]:
     buffer = io.BytesIO()
     try:
-        decrypt_to(gnupg_home, path, buffer)
+        decrypt_to(gnupg_home, path, buffer, max_plaintext_bytes=MAX_RECEIPT_BYTES)
+    except PlaintextTooLarge as exc:
+        raise BundleRejected(
+            item.label, "receipt size",
+            f"the receipt's plaintext passed {MAX_RECEIPT_BYTES} bytes; decryption was stopped",
+        ) from exc
     except DecryptionFailed as exc:
         raise BundleRejected(
             item.label, "receipt decryption",
@@ -163,10 +192,14 @@ def decrypt_receipt(gnupg_home: Path, path: Path, item: ManifestItem) -> dict[st
 def decrypt_item(
     gnupg_home: Path, ciphertext: Path | FileSpan, target: Path, item: ManifestItem,
     progress: Progress, ciphertext_digest: hashlib._Hash | None = None,
+    max_plaintext_bytes: int = MAX_UNDECLARED_PLAINTEXT_BYTES,
 ) -> tuple[PlaintextDigest, str | None]:
     """Decrypt into `target` (files lose their gzip layer); return digest and gzip name.
 
-    With `ciphertext_digest`, the ciphertext bytes given to gpg are hashed on the way.
+    With `ciphertext_digest`, the ciphertext bytes given to gpg are hashed on the way. Every
+    layer (gpg's own decompression, the gzip layer) stops as soon as its output passes
+    `max_plaintext_bytes` (the receipt's size, or the cap for items without one), so a small
+    item cannot expand to fill the disk.
     """
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb", buffering=0) as raw:
@@ -176,12 +209,22 @@ def decrypt_item(
                 decrypted = decrypt_file_submission(
                     gnupg_home, ciphertext, cast(BinaryIO, out),
                     ciphertext_digest=ciphertext_digest,
+                    max_plaintext_bytes=max_plaintext_bytes,
                 )
                 digest, gzip_name = decrypted.digest, decrypted.gzip_name
             else:
                 digest = decrypt_to(gnupg_home, ciphertext, cast(BinaryIO, out),
-                                    ciphertext_digest=ciphertext_digest)
+                                    ciphertext_digest=ciphertext_digest,
+                                    max_plaintext_bytes=max_plaintext_bytes)
                 gzip_name = None
+        except PlaintextTooLarge as exc:
+            raise BundleRejected(
+                item.label,
+                "plaintext size",
+                f"decryption was stopped once the plaintext passed {max_plaintext_bytes} bytes,"
+                " the most this item may hold (its receipt's size, or the cap for items"
+                " without one): a decompression bomb or a false receipt",
+            ) from exc
         except DecryptionFailed as exc:
             raise BundleRejected(
                 item.label,
@@ -315,11 +358,34 @@ class _HashVerdicts:
                     return failure
         return None
 
+    def hash_member(self, order: tuple[int, int]) -> BundleRejected | None:
+        """Hash a member in full now and record its verdict (the decryption stopped early)."""
+        index, kind = order
+        item = self._bundle.items[index]
+        member = item.ciphertext if kind == 0 else item.receipt
+        assert member is not None
+        return self.record(order, self._hash(member))
+
     def _hash(self, member: MemberRef) -> str:
+        """The member's SHA-256; a member the ZIP layer cannot read hashes to "" (a mismatch)."""
         digest = hashlib.sha256()
-        with self._archive.open(member.path) as source:
-            while chunk := source.read(COPY_CHUNK):
-                digest.update(chunk)
+        span = member_span(self._archive, member)
+        try:
+            if span is not None:
+                # Stored members are hashed in place, as they were decrypted: zipfile's CRC
+                # check would turn one flipped byte into an exception instead of a verdict.
+                with span.path.open("rb") as source:
+                    source.seek(span.offset)
+                    remaining = span.size
+                    while remaining and (chunk := source.read(min(COPY_CHUNK, remaining))):
+                        digest.update(chunk)
+                        remaining -= len(chunk)
+            else:
+                with self._archive.open(member.path) as source:
+                    while chunk := source.read(COPY_CHUNK):
+                        digest.update(chunk)
+        except ZIP_DAMAGE:
+            return ""
         return digest.hexdigest()
 
 
@@ -328,53 +394,99 @@ def check_items(
     bundle: VerifiedBundle,
     staging: Path,
     progress: Progress,
-) -> list[_Checked]:
+) -> tuple[list[_Checked], list[_Unreadable]]:
+    """Check every item; return those that passed and the replies that did not decrypt.
+
+    A reply that does not decrypt (a client encrypted it to the wrong key) does not refuse the
+    bundle: its ciphertext is hashed in full, and if it matches the signed manifest it is
+    returned as unreadable, to be recorded as such. Every other failure refuses the bundle. A
+    ZIP the archive layer cannot read (bad CRC, cut short) is refused naming the item.
+    """
     gnupg_home = store.gnupg_home()
     encrypted = staging / "ciphertext"
     plain = staging / "plaintext"
     encrypted.mkdir()
     plain.mkdir()
-    with zipfile.ZipFile(bundle.path) as archive:
+    try:
+        archive = zipfile.ZipFile(bundle.path)
+    except (OSError, *ZIP_DAMAGE) as exc:
+        raise BundleRejected("bundle", "container", f"the ZIP can no longer be read ({exc})") \
+            from exc
+    with archive:
         check_sizes(archive, bundle)
         verdicts = _HashVerdicts(archive, bundle)
         checked: list[_Checked] = []
+        unreadable: list[_Unreadable] = []
         try:
             for index, item in enumerate(bundle.items):
-                receipt = None
-                if item.receipt is not None:
-                    # Receipts are tiny: copied out, hashed and decrypted one after the other.
-                    receipt_path = encrypted / f"{index}.receipt"
-                    copy_member(archive, item.receipt, receipt_path, item, "receipt", progress)
-                    failure = verdicts.record((index, 1), _sha256_file(receipt_path))
-                    if failure is not None:
-                        raise failure
-                    receipt = decrypt_receipt(gnupg_home, receipt_path, item)
-                source: Path | FileSpan | None = member_span(archive, item.ciphertext)
-                if source is None:
-                    source = encrypted / f"{index}"
-                    # Progress counts this item's plaintext as it is decrypted, not the copy.
-                    copy_member(archive, item.ciphertext, source, item, "ciphertext",
-                                silent_progress(0, "copy"))
-                # The ciphertext's SHA-256 is computed from the very bytes gpg decrypts.
-                ciphertext_digest = hashlib.sha256()
-                digest, gzip_name = decrypt_item(
-                    gnupg_home, source, plain / f"{index}", item, progress, ciphertext_digest
-                )
-                failure = verdicts.record((index, 0), ciphertext_digest.hexdigest())
-                if failure is not None:
-                    raise failure
-                if isinstance(source, Path):
-                    source.unlink()  # free the space for the next item
-                result = _Checked(item, plain / f"{index}", digest, receipt, gzip_name)
-                compare_with_receipt(result)
-                checked.append(result)
+                try:
+                    outcome = _check_item(
+                        archive, gnupg_home, item, index, encrypted, plain, verdicts, progress
+                    )
+                except ZIP_DAMAGE as exc:
+                    raise BundleRejected(
+                        item.label, "container",
+                        f"the bundle's copy of this item cannot be read ({exc}); the ZIP is"
+                        " damaged",
+                    ) from exc
+                if isinstance(outcome, _Unreadable):
+                    unreadable.append(outcome)
+                else:
+                    checked.append(outcome)
         except BundleRejected as exc:
             # Report the first failed check in the documented order, not the first noticed.
             earlier = verdicts.first_failure()
             if earlier is not None and earlier is not exc:
                 raise earlier from exc
             raise
-    return checked
+    return checked, unreadable
+
+
+def _check_item(
+    archive: zipfile.ZipFile, gnupg_home: Path, item: ManifestItem, index: int, encrypted: Path,
+    plain: Path, verdicts: _HashVerdicts, progress: Progress,
+) -> _Checked | _Unreadable:
+    receipt = None
+    receipt_path: Path | None = None
+    if item.receipt is not None:
+        # Receipts are tiny: copied out, hashed and decrypted one after the other.
+        receipt_path = encrypted / f"{index}.receipt"
+        copy_member(archive, item.receipt, receipt_path, item, "receipt", progress)
+        failure = verdicts.record((index, 1), _sha256_file(receipt_path))
+        if failure is not None:
+            raise failure
+        receipt = decrypt_receipt(gnupg_home, receipt_path, item)
+    source: Path | FileSpan | None = member_span(archive, item.ciphertext)
+    if source is None:
+        source = encrypted / f"{index}"
+        # Progress counts this item's plaintext as it is decrypted, not the copy.
+        copy_member(archive, item.ciphertext, source, item, "ciphertext",
+                    silent_progress(0, "copy"))
+    # The ciphertext's SHA-256 is computed from the very bytes gpg decrypts.
+    ciphertext_digest = hashlib.sha256()
+    limit = MAX_UNDECLARED_PLAINTEXT_BYTES if receipt is None else int(receipt["size"])
+    try:
+        digest, gzip_name = decrypt_item(
+            gnupg_home, source, plain / f"{index}", item, progress, ciphertext_digest, limit
+        )
+    except BundleRejected as exc:
+        if item.kind != "reply":
+            raise
+        # gpg may have stopped early: the verdict needs the whole ciphertext. A changed one is
+        # tampering (the bundle is refused); an unchanged one is a reply nobody can read.
+        failure = verdicts.hash_member((index, 0))
+        if failure is not None:
+            raise failure from exc
+        (plain / f"{index}").unlink(missing_ok=True)
+        return _Unreadable(item, exc.detail)
+    failure = verdicts.record((index, 0), ciphertext_digest.hexdigest())
+    if failure is not None:
+        raise failure
+    if isinstance(source, Path):
+        source.unlink()  # free the space for the next item
+    result = _Checked(item, plain / f"{index}", digest, receipt, gzip_name, receipt_path)
+    compare_with_receipt(result)
+    return result
 
 
 def _sha256_file(path: Path) -> str:
@@ -417,7 +529,7 @@ def original_name_of(checked: _Checked) -> str | None:
 
 
 def stage_original(checked: _Checked, bundle: VerifiedBundle, store: EvidenceStore,
-                   pending: Path) -> bool:
+                   pending: Path, stamp: StampVerdict | None = None) -> bool:
     """Lay out a checked item in `pending` as it will stand in originals/; False if not new."""
     item_id = checked.digest.sha256
     final = store.original_dir(item_id)
@@ -446,6 +558,10 @@ def stage_original(checked: _Checked, bundle: VerifiedBundle, store: EvidenceSto
     (staged / "submissions").mkdir(parents=True, exist_ok=True)
     write_json_atomic(staged / "submissions" / record_name, _submission_record(checked, bundle),
                       mode=0o444)
+    if stamp is not None:
+        # Token, path and encrypted receipt stay with the original (workstation.timestamps).
+        stage_stamp(staged / "timestamps" / checked.item.uuid, checked.item, stamp,
+                    checked.encrypted_receipt)
     return True
 
 
@@ -496,19 +612,36 @@ def stage_bundle_record(bundle: VerifiedBundle, bundle_path: Path, actor: str,
 def stage_import(
     store: EvidenceStore, bundle: VerifiedBundle, bundle_path: Path, checked: list[_Checked],
     actor: str, pending: Path, report: ImportReport,
+    stamps: dict[str, StampVerdict] | None = None,
+    unreadable: list[_Unreadable] | None = None,
 ) -> list[tuple[str, str | None, str | None, dict[str, Any]]]:
     """Stage everything new in `pending`; return the custody records that will describe it."""
     pending.mkdir()
     records: list[tuple[str, str | None, str | None, dict[str, Any]]] = []
+    stamps = stamps or {}
+    for bad in unreadable or []:
+        # Nothing of it is stored, but the log says it arrived and why it could not be read.
+        report.unreadable.append((bad.item.uuid, bad.reason))
+        records.append(("unreadable", None, None, {
+            "submission_uuid": bad.item.uuid,
+            "kind": bad.item.kind,
+            "source_uuid": bad.item.source_uuid,
+            "ciphertext_sha256": bad.item.ciphertext.sha256,
+            "bundle_manifest_sha256": bundle.manifest_sha256,
+            "reason": bad.reason,
+        }))
     for result in checked:
+        stamp = stamps.get(result.item.uuid)
         details = _custody_details(result, bundle)
+        if stamp is not None:
+            details["timestamp"] = stamp.as_record()
         if result.item.kind == "consent":
             if stage_consent(result, bundle, store, pending):
                 report.consent_records.append(result.item.uuid)
                 records.append(("import", f"consent:{result.item.uuid}", result.digest.sha256,
                                 details))
             continue
-        if stage_original(result, bundle, store, pending):
+        if stage_original(result, bundle, store, pending, stamp):
             report.imported.append(result.digest.sha256)
             records.append(("import", result.digest.sha256, result.digest.sha256, details))
         else:
@@ -558,7 +691,7 @@ def import_bundle(
     with store.staging_dir("import") as staging:
         progress = progress_factory(total, "import")
         try:
-            checked = check_items(store, bundle, staging, progress)
+            checked, unreadable = check_items(store, bundle, staging, progress)
         except GpgFailed as exc:
             raise WorkstationError(
                 f"gpg could not run ({exc}); check that gnupg is installed and, in smartcard"
@@ -566,9 +699,15 @@ def import_bundle(
             ) from exc
         finally:
             progress.close()
+        # The timestamps' verdicts are recorded, never a reason to refuse the evidence.
+        stamps = check_bundle_stamps(bundle, trusted_roots(store))
+        for uuid, verdict in stamps.items():
+            report.timestamps[uuid] = verdict.verdict
+            if verdict.verdict == REFUSED:
+                report.warnings.append(summary_line(uuid, verdict))
         # Every check passed. Stage, then log, then move into place (workstation.pending).
         records = stage_import(store, bundle, bundle_path, checked, actor, staging / "pending",
-                               report)
+                               report, stamps, unreadable)
         entries = custody.prepare(actor, records)
         target = pending_dir(store, bundle.manifest_sha256)
         seal_pending(staging / "pending", target, entries)

@@ -63,6 +63,10 @@ def place_pending(store: EvidenceStore, pending: Path) -> None:
             if not target.exists():
                 os.rename(record, target)
         fsync_dir(final / "submissions")
+        stamps = staged_item / "timestamps"
+        for stamp in sorted(stamps.iterdir()) if stamps.is_dir() else []:
+            (final / "timestamps").mkdir(exist_ok=True)
+            _rename_absent(stamp, final / "timestamps" / stamp.name)
     fsync_dir(store.originals_dir)
     consent = pending / "consent"
     for staged_file in sorted(consent.iterdir()) if consent.is_dir() else []:

@@ -8,6 +8,7 @@ from core.models.reply import Reply, SeenReply
 from core.models.source import Source
 from core.models.source_session import SourceSession
 from core.models.submission import SeenSubmission, Submission
+from core.models.timestamp import TimestampLeaf, TimestampToken, TimestampTree
 
 __all__ = [
     "AuditCheckpoint",
@@ -23,4 +24,7 @@ __all__ = [
     "Source",
     "SourceSession",
     "Submission",
+    "TimestampLeaf",
+    "TimestampToken",
+    "TimestampTree",
 ]

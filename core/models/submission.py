@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.models.base import Base, UtcDateTime, new_uuid, utc_now
@@ -32,6 +32,9 @@ class Submission(Base):
     receipt_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     downloaded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set only when a transfer bundle holding it was downloaded: until then "download unread"
+    # includes it, even if someone downloaded it singly (the workstation imports bundles only).
+    bundled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     source: Mapped["Source"] = relationship(back_populates="submissions")
     seen_by: Mapped[list["SeenSubmission"]] = relationship(

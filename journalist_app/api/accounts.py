@@ -42,6 +42,9 @@ def issue_token() -> Response:
                 username=document["username"],
                 passphrase=document["passphrase"],
                 code=document["one_time_code"],
+                # API clients keep no device cookie: they count among the unknown clients.
+                client=f"unknown:{request.remote_addr or ''}",
+                throttle=context.sign_in_throttle,
             )
         except AuthenticationFailed as exc:
             db.rollback()

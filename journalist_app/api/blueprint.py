@@ -19,7 +19,9 @@ from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from core.audit import AuditLog
+from core.client_throttle import ClientThrottle
 from core.instance import Instance
+from core.outage import RETRY_AFTER_SECONDS, outage_of
 from journalist_app.api.accounts import add_account_routes
 from journalist_app.api.acknowledgements import add_acknowledgement_routes
 from journalist_app.api.bundles import add_bundle_routes
@@ -73,6 +75,15 @@ def http_error_response(error: HTTPException) -> Response:
 
 
 def unexpected_error_response(error: Exception) -> Response:
+    outage = outage_of(error)
+    if outage is not None:
+        logger.error("API request refused (%s): %s", outage.kind, outage.advice)
+        response = json_response(
+            error_body(HTTPStatus.SERVICE_UNAVAILABLE, outage.staff_message),
+            HTTPStatus.SERVICE_UNAVAILABLE,
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     # The type and the stack only: the message (a database error quotes its query parameters)
     # could hold request data, and the stack's lines are code, not values.
     stack = "".join(traceback.format_tb(error.__traceback__)).rstrip()
@@ -132,7 +143,9 @@ def make_blueprint() -> Blueprint:
     return bp
 
 
-def register_api(app: Flask, instance: Instance) -> Blueprint:
+def register_api(
+    app: Flask, instance: Instance, *, sign_in_throttle: ClientThrottle | None = None
+) -> Blueprint:
     """Mount the Journalist API v1 on `app` at /api/v1.
 
     Call it after `core.web.harden_app` (the API must be exempted from the web interface's
@@ -144,7 +157,14 @@ def register_api(app: Flask, instance: Instance) -> Blueprint:
             "register_api(app, instance) was called before core.web.harden_app(app, ...): "
             "call harden_app first, so the API can be exempted from CSRF protection."
         )
-    install_api_context(app, ApiContext(instance=instance, audit=AuditLog(instance.signer)))
+    settings = instance.settings
+    throttle = sign_in_throttle or ClientThrottle(
+        settings.login_attempt_limit, settings.login_attempt_window_seconds
+    )
+    install_api_context(
+        app,
+        ApiContext(instance=instance, audit=AuditLog(instance.signer), sign_in_throttle=throttle),
+    )
     bp = make_blueprint()
     # Token-authenticated requests carry no cookie a forged cross-site request could ride on.
     csrf.exempt(bp)

@@ -3,7 +3,7 @@
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
 from core.audit_actions import AuditAction, Channel
+from core.client_throttle import ClientThrottle
 from core.inbox import Page
 from core.instance import Instance
 from core.models import Journalist
@@ -36,6 +37,8 @@ MAX_PER_PAGE = 1000
 class ApiContext:
     instance: Instance
     audit: AuditLog
+    #: Wrong passphrases per client (core.client_throttle); the app shares one with the web.
+    sign_in_throttle: ClientThrottle = field(default_factory=lambda: ClientThrottle(5, 60))
 
     @property
     def token_lifetime(self) -> timedelta:

@@ -12,7 +12,7 @@ from core.bundle import VerifiedFile
 from core.errors import CiphertextStoreError, ReplyError, ReplyUuidInUse, StoredFileDamaged
 from core.inbox import find_replies, find_submissions
 from core.models import Journalist, Reply, Source, Submission
-from core.staff_actions import delete_selected_items, deliver_file, send_reply
+from core.staff_actions import delete_selected_items, deliver_file, send_client_reply
 from journalist_app.api.body import read_body_object
 from journalist_app.api.context import (
     api,
@@ -215,11 +215,9 @@ def post_reply(db: Session, journalist: Journalist, source_uuid: str) -> Respons
     if reply_uuid is not None and uuid_in_use(db, reply_uuid):
         raise UuidInUse("That UUID is already in use.")
     try:
-        # Stored exactly as sent: the client encrypted it to the source's reply key (the
-        # `key` of the Source object) and, if it follows SecureDrop, to the submission key.
-        reply = send_reply(
-            api().actor(db, journalist), source, text.encode("utf-8"), reply_uuid=reply_uuid
-        )
+        # Stored exactly as sent, once its packets show it is encrypted to the source's reply
+        # key (the `key` of the Source object) and the submission key, and to nothing else.
+        reply = send_client_reply(api().actor(db, journalist), source, text, reply_uuid=reply_uuid)
     except ReplyUuidInUse as exc:
         raise UuidInUse("That UUID is already in use.") from exc
     except ReplyError as exc:

@@ -1,14 +1,25 @@
-"""`skrynka backup --out FILE`: a consistent backup of a (possibly running) instance."""
+"""`skrynka backup` and `skrynka restore`: encrypted backups of a (possibly running) instance.
+
+`backup` encrypts to the administrator's backup key given at `init` (or with --backup-key for
+one run); without a key it refuses, unless --plaintext asks for a clear archive, which it warns
+about. `restore` writes a backup into a new or empty data directory.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.settings import load_settings
-from server.backup import write_backup
+from core.settings import Settings, load_settings
+from server.backup import BackupSummary, write_backup
+from server.backup_key import BackupRecipient, configured_recipient, import_backup_key
+from server.errors import BackupKeyError
+from server.restore import restore_backup
 
 DataDirOf = Callable[[argparse.Namespace], Path]
 
@@ -18,26 +29,121 @@ def register_backup_commands(
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "backup",
-        help="write a consistent backup (database snapshot and data dir) to a tar file",
-        description="Write a backup of the instance to a new tar file outside the data "
-        "directory, while the server runs if need be. The file holds the instance's secrets "
-        "and onion keys: encrypt it before it leaves this machine (docs/operations.md).",
+        help="write an encrypted backup (database snapshot and data dir)",
+        description="Write a backup of the instance to a new file outside the data directory, "
+        "while the server runs if need be. It is encrypted to the administrator's backup key "
+        "(given at `skrynka init --backup-key`, or here with --backup-key); the file holds the "
+        "instance's secrets and onion keys (docs/operations.md).",
     )
     parser.add_argument(
-        "--out", type=Path, required=True, metavar="FILE", help="the new backup file (.tar)"
+        "--out", type=Path, required=True, metavar="FILE", help="the new backup file (.tar.gpg)"
     )
-    parser.set_defaults(func=lambda args: run_backup(data_dir_of(args), args.out))
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--backup-key",
+        type=Path,
+        metavar="FILE.asc",
+        help="encrypt to this armored PUBLIC key instead of the one given at init",
+    )
+    choice.add_argument(
+        "--plaintext",
+        action="store_true",
+        help="write an UNENCRYPTED tar (it holds the server's secrets: keep it off the network)",
+    )
+    parser.set_defaults(
+        func=lambda args: run_backup(
+            data_dir_of(args), args.out, backup_key=args.backup_key, plaintext=args.plaintext
+        )
+    )
+    restore = subparsers.add_parser(
+        "restore",
+        help="restore a backup into a new or empty data directory",
+        description="Restore a backup written by `skrynka backup` into a new or empty data "
+        "directory (a non-empty one is refused). An encrypted backup is decrypted with the "
+        "keyring that holds the backup key's secret half.",
+    )
+    restore.add_argument(
+        "--from", dest="archive", type=Path, required=True, metavar="FILE", help="the backup"
+    )
+    restore.add_argument(
+        "--gnupg-home",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keyring with the backup key's secret half (default: $GNUPGHOME, then ~/.gnupg)",
+    )
+    restore.set_defaults(
+        func=lambda args: run_restore(data_dir_of(args), args.archive, args.gnupg_home)
+    )
     return parser
 
 
-def run_backup(data_dir: Path, out: Path) -> int:
+def run_backup(
+    data_dir: Path, out: Path, *, backup_key: Path | None = None, plaintext: bool = False
+) -> int:
     settings = load_settings(data_dir=data_dir)
-    summary = write_backup(settings, out)
-    print(f"Wrote {summary.path}: {summary.files} files, {summary.bytes} bytes.")
+    if plaintext:
+        print(
+            "WARNING: writing an UNENCRYPTED backup. It holds the server's secrets and onion "
+            "keys: whoever reads it can impersonate this server.",
+            file=sys.stderr,
+        )
+        return _report(write_backup(settings, out))
+    if backup_key is not None:
+        with tempfile.TemporaryDirectory(prefix="skrynka-backup-key-") as home:
+            recipient = BackupRecipient(
+                Path(home), import_backup_key(Path(home), _read(backup_key))
+            )
+            return _report(write_backup(settings, out, recipient))
+    return _report(write_backup(settings, out, _configured(settings)))
+
+
+def run_restore(data_dir: Path, archive: Path, gnupg_home: Path | None) -> int:
+    if gnupg_home is None:
+        gnupg_home = Path(os.environ.get("GNUPGHOME") or Path.home() / ".gnupg")
+    summary = restore_backup(archive, data_dir, gnupg_home)
+    print(
+        f"Restored {summary.files} files into {summary.data_dir}"
+        f"{' (decrypted)' if summary.was_encrypted else ''}."
+    )
+    if not summary.database_restored:
+        print(
+            "The backup holds no SQLite database: restore the PostgreSQL dump too "
+            "(pg_restore), then run `skrynka check`."
+        )
+    print(f"Next: skrynka check --data-dir {summary.data_dir}, then skrynka serve.")
+    return 0
+
+
+def _configured(settings: Settings) -> BackupRecipient:
+    recipient = configured_recipient(settings)
+    if recipient is None:
+        raise BackupKeyError(
+            "This instance has no backup key. Give the administrator's public key with "
+            "--backup-key FILE.asc (export it with `gpg --armor --export FINGERPRINT`), or, "
+            "knowing the risk, write a clear archive with --plaintext."
+        )
+    return recipient
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BackupKeyError(
+            f"Cannot read the backup key file {path} ({getattr(exc, 'strerror', None) or exc}); "
+            "give the armored public key exported with `gpg --armor --export FINGERPRINT`."
+        ) from exc
+
+
+def _report(summary: BackupSummary) -> int:
+    how = f"encrypted to {summary.encrypted_to}" if summary.encrypted_to else "NOT encrypted"
+    print(f"Wrote {summary.path}: {summary.files} files, {summary.bytes} bytes, {how}.")
     if not summary.database_included:
         print(
             "The database is not SQLite and is NOT in this file: dump it too, "
             "e.g. `pg_dump --format=custom --file=skrynka.dump DBNAME`."
         )
-    print("It holds the server's secrets: encrypt it before it leaves this machine.")
+    if not summary.encrypted_to:
+        print("It holds the server's secrets: encrypt it before it leaves this machine.")
     return 0

@@ -82,7 +82,10 @@ def test_a_bundle_follows_the_documented_format(
         verify_signature(instance.signer.public_key, manifest_bytes, signature)
         manifest = json.loads(manifest_bytes)
         assert manifest["format"] == "skrynka-transfer-bundle"
-        assert manifest["version"] == 1
+        assert manifest["version"] == 2
+        # Nothing was time-stamped yet: every item waits, and no tree travels.
+        assert manifest["trees"] == []
+        assert all(item["timestamp"] is None for item in manifest["items"])
         assert manifest["instance_id"] == instance.settings.instance_id
         assert manifest["signing_key"] == instance.signer.fingerprint
         assert hashlib.sha256(manifest_bytes).hexdigest() == summary.manifest_sha256
@@ -301,3 +304,38 @@ def test_a_single_file_is_checked_and_sent_from_the_descriptor_that_was_hashed(
             open_verified_file(instance, item)
         assert [d.item_uuid for d in refused.value.damaged] == [item.uuid]
         assert refused.value.damaged[0].receipt_of is None
+
+
+def test_a_bundle_carries_tokens_and_each_stamped_items_inclusion_paths(
+    stamping_instance: Instance, tmp_path: Path,
+) -> None:
+    from core.timestamping import run_timestamping
+    from core.tsa import tsa_client_from
+    from crypto.timestamp_token import load_roots
+    from workstation.timestamps import check_bundle_stamps
+
+    instance = stamping_instance
+    make_source(instance, "stamped", files=(("a.pdf", b"%PDF-1.4 stamped"),))
+    client = tsa_client_from(instance.settings)
+    assert client is not None
+    run_timestamping(instance, client, sleep=lambda _s: None, delays=())
+    make_source(instance, "arrived after the tree")
+    out = tmp_path / "bundle.zip"
+    with instance.sessions() as db, out.open("wb") as handle:
+        write_bundle(db, instance, items_of(db, instance), handle)
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        [tree] = manifest["trees"]
+        [token] = tree["tokens"]
+        assert archive.read(token["path"])
+        assert token["path"].startswith("timestamps/")
+    stamped = [i for i in manifest["items"] if i["timestamp"] is not None]
+    waiting = [i for i in manifest["items"] if i["timestamp"] is None]
+    assert len(stamped) == 2
+    assert len(waiting) == 1
+    # The workstation's reader verifies what the server wrote.
+    bundle = verify_bundle(out, instance.signer.public_key)
+    roots = load_roots(Path(instance.settings.tsa_ca_file).read_bytes())
+    verdicts = check_bundle_stamps(bundle, roots)
+    assert sorted(v.verdict for v in verdicts.values()) == [
+        "not stamped", "verified", "verified"]

@@ -186,3 +186,63 @@ def test_a_database_url_file_others_can_read_is_refused(tmp_path: Path) -> None:
     url_file.symlink_to(tmp_path / "elsewhere")
     with pytest.raises(SettingsError, match="not a link"):
         load_settings(env={}, data_dir=tmp_path)
+
+
+ROOT_PEM = (
+    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+)
+
+
+def test_timestamping_is_off_by_default_and_needs_nothing(tmp_path: Path) -> None:
+    settings = load_settings({}, data_dir=tmp_path)
+    assert settings.tsa_urls == ""
+    assert settings.timestamp_interval_minutes == 1440
+    assert settings.timestamp_max_submissions == 1000
+
+
+def test_timestamp_settings_are_read_from_the_environment_and_checked(tmp_path: Path) -> None:
+    (tmp_path / "roots.pem").write_text(ROOT_PEM)
+    env = {
+        "SKRYNKA_DATA_DIR": str(tmp_path),
+        "SKRYNKA_TSA_URLS": "https://tsa.one.example/tsr, http://tsa.two.example/",
+        "SKRYNKA_TSA_CA_FILE": str(tmp_path / "roots.pem"),
+        "SKRYNKA_TSA_SOCKS_PROXY": "unix:/run/tor/socks",
+        "SKRYNKA_TIMESTAMP_INTERVAL_MINUTES": "60",
+    }
+    settings = load_settings(env)
+    assert settings.tsa_socks_proxy == "unix:/run/tor/socks"
+    assert settings.timestamp_interval_minutes == 60
+
+
+def test_every_timestamp_setting_problem_is_named_at_once(tmp_path: Path) -> None:
+    env = {
+        "SKRYNKA_DATA_DIR": str(tmp_path),
+        "SKRYNKA_TSA_URLS": "ftp://tsa.example/, https://ok.example/tsr",
+        "SKRYNKA_TIMESTAMP_MAX_SUBMISSIONS": "0",
+    }
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env)
+    problems = "\n".join(raised.value.problems)
+    assert "'ftp://tsa.example/' is not an http:// or https:// URL" in problems
+    assert "SKRYNKA_TSA_CA_FILE is not set" in problems
+    assert "SKRYNKA_TSA_SOCKS_PROXY is not set: time-stamp requests must go through tor" in problems
+    assert "SKRYNKA_TIMESTAMP_MAX_SUBMISSIONS must be greater than 0" in problems
+
+
+@pytest.mark.parametrize("proxy", ["10.0.0.5:9050", "tor.example:9050", "unix:", "9050"])
+def test_the_socks_proxy_must_be_a_local_tor(tmp_path: Path, proxy: str) -> None:
+    (tmp_path / "roots.pem").write_text(ROOT_PEM)
+    env = {"SKRYNKA_DATA_DIR": str(tmp_path), "SKRYNKA_TSA_URLS": "https://tsa.example/",
+           "SKRYNKA_TSA_CA_FILE": str(tmp_path / "roots.pem"),
+           "SKRYNKA_TSA_SOCKS_PROXY": proxy}
+    with pytest.raises(SettingsError, match="must be tor's SOCKS socket on this machine"):
+        load_settings(env)
+
+
+def test_a_ca_file_without_certificates_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "roots.pem").write_text("not a certificate")
+    env = {"SKRYNKA_DATA_DIR": str(tmp_path), "SKRYNKA_TSA_URLS": "https://tsa.example/",
+           "SKRYNKA_TSA_CA_FILE": str(tmp_path / "roots.pem"),
+           "SKRYNKA_TSA_SOCKS_PROXY": "127.0.0.1:9050"}
+    with pytest.raises(SettingsError, match="holds no PEM certificate"):
+        load_settings(env)

@@ -119,10 +119,12 @@ def test_tampered_wrapped_blob_fails(
 def test_tampered_reply_fails_and_home_is_removed(
     gpg_home_factory: HomeFactory, reply_key: ReplyKey, wrap_key: bytes, ram_dir: Path
 ) -> None:
+    good = _encrypt_with_cli(gpg_home_factory(), reply_key, b"still readable")
     reply = bytearray(_encrypt_with_cli(gpg_home_factory(), reply_key, b"hello" * 100))
     reply[-30] ^= 0x01
-    with pytest.raises(DecryptionFailed):
-        decrypt_with_reply_key(reply_key.wrapped_secret, wrap_key, [bytes(reply)], ram_dir)
+    assert decrypt_with_reply_key(
+        reply_key.wrapped_secret, wrap_key, [good, bytes(reply), good], ram_dir
+    ) == [b"still readable", None, b"still readable"]
     assert list(ram_dir.iterdir()) == []
 
 
@@ -130,16 +132,34 @@ def test_reply_for_another_key_fails(
     reply_key: ReplyKey, wrap_key: bytes, ram_dir: Path, server: KeyHome
 ) -> None:
     other = run_gpg_cli(server.home, "--encrypt", "-r", server.fingerprint, stdin=b"x").stdout
-    with pytest.raises(DecryptionFailed):
-        decrypt_with_reply_key(reply_key.wrapped_secret, wrap_key, [other], ram_dir)
+    assert decrypt_with_reply_key(reply_key.wrapped_secret, wrap_key, [other], ram_dir) == [None]
 
 
 def test_unencrypted_reply_is_refused(
     gpg_home_factory: HomeFactory, reply_key: ReplyKey, wrap_key: bytes, ram_dir: Path
 ) -> None:
     literal = run_gpg_cli(gpg_home_factory(), "--store", stdin=b"not encrypted").stdout
-    with pytest.raises(DecryptionFailed):
-        decrypt_with_reply_key(reply_key.wrapped_secret, wrap_key, [literal], ram_dir)
+    assert decrypt_with_reply_key(reply_key.wrapped_secret, wrap_key, [literal], ram_dir) == [
+        None
+    ]
+
+
+def test_a_compressed_reply_is_cut_off_at_the_cap(
+    gpg_home_factory: HomeFactory, reply_key: ReplyKey, wrap_key: bytes, ram_dir: Path
+) -> None:
+    # 64 MiB of zeros compress to a few tens of kilobytes inside the encryption.
+    home = gpg_home_factory()
+    key_file = home / "reply.asc"
+    key_file.write_text(reply_key.public_armored)
+    bomb = run_gpg_cli(
+        home, "--compress-algo", "zlib", "-z", "9", "--encrypt", "--recipient-file",
+        str(key_file), stdin=bytes(64 * 1024 * 1024),
+    ).stdout
+    assert len(bomb) < 256 * 1024
+    assert decrypt_with_reply_key(
+        reply_key.wrapped_secret, wrap_key, [bomb], ram_dir, max_plaintext_bytes=1024 * 1024
+    ) == [None]
+    assert list(ram_dir.iterdir()) == []
 
 
 def test_creation_leaves_no_home_and_no_agent(wrap_key: bytes, ram_dir: Path) -> None:

@@ -113,7 +113,7 @@ def test_another_format_is_refused_as_a_format_failure() -> None:
     assert "skrynka-receipt" in error.detail
 
 
-@pytest.mark.parametrize("version", [2, 0, "1", True, 1.0, None])
+@pytest.mark.parametrize("version", [3, 0, "1", True, 1.0, None])
 def test_another_version_is_refused_with_advice(version: object) -> None:
     changed = document()
     changed["version"] = version

@@ -69,7 +69,7 @@ MANIFEST = Manifest(
 
 MANIFEST_BYTES = f"""{{
   "format": "skrynka-transfer-bundle",
-  "version": 1,
+  "version": 2,
   "instance_id": "5b3c8a52-93a1-4c57-9f5e-0c6b1a0e2f11",
   "created_at": "2026-11-27T05:11:16.055418Z",
   "signing_key": "{"c" * 64}",
@@ -88,7 +88,8 @@ MANIFEST_BYTES = f"""{{
         "path": "items/дзёрзкі_бусел/1-дзёрзкі_бусел-receipt.gpg",
         "size": 812,
         "sha256": "{"b" * 64}"
-      }}
+      }},
+      "timestamp": null
     }},
     {{
       "uuid": "3c2b1a09-8f7e-4d6c-b5a4-938271605f4e",
@@ -100,9 +101,11 @@ MANIFEST_BYTES = f"""{{
       "size": 977,
       "sha256": "{"d" * 64}",
       "received_on": "2026-11-28",
-      "receipt": null
+      "receipt": null,
+      "timestamp": null
     }}
-  ]
+  ],
+  "trees": []
 }}
 """.encode()
 
@@ -163,7 +166,7 @@ def test_the_digests_are_pinned() -> None:
     # The workstation files each bundle under its manifest's SHA-256, and the server records each
     # receipt's ciphertext hash: a digest written out guards the literals above against edits.
     assert hashlib.sha256(encode_manifest(MANIFEST)).hexdigest() == (
-        "ecabb51bd6c262ed3248e03cd28212e6109a6c64abf377708a41b006b0385c0f"
+        "573da4f2cc87f02330bedc2a5cbd524df6071f710a5b97f5c6be5298b3d7c955"
     )
     assert hashlib.sha256(encode_receipt(RECEIPT)).hexdigest() == (
         "31d87151614cbcf37448d5d906f5a01504dc8bc473de4e1d75461362e4310d36"

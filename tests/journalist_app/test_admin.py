@@ -133,7 +133,13 @@ def test_edit_make_admin_reset_passphrase_and_2fa_end_sessions(
                 JournalistSession.journalist_id == edited.id)).all())
 
     assert sessions_of_olga() == 1
-    reset = post(admin_client, f"{page}/reset-passphrase", page)
+    # The first press only asks; nothing changes until the admin confirms.
+    ask = post(admin_client, f"{page}/reset-passphrase", page)
+    asked = ask.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Give olga2 a new passphrase?" in asked
+    assert 'id="own-account"' not in asked
+    assert sessions_of_olga() == 1
+    reset = post(admin_client, f"{page}/reset-passphrase", page, confirm="yes")
     new = reset.get_data(as_text=True).split('<code id="passphrase">')[1].split("<")[0]  # type: ignore[attr-defined]
     assert len(new.split()) == 7
     assert sessions_of_olga() == 0
@@ -296,3 +302,34 @@ def test_own_passphrase_change_signs_out_everywhere(
     assert staff_client.get("/").status_code == 302
     with instance.sessions() as db:
         assert db.scalars(select(JournalistSession)).all() == []
+
+
+def test_resetting_ones_own_passphrase_warns_and_changes_nothing_until_confirmed(
+    admin_client: FlaskClient, instance: Instance
+) -> None:
+    with instance.sessions() as db:
+        admin = db.scalars(select(Journalist).where(Journalist.is_admin.is_(True))).first()
+        assert admin is not None
+        admin_uuid, before = admin.uuid, admin.passphrase_hash
+    page = f"/admin/users/{admin_uuid}"
+    ask = post(admin_client, f"{page}/reset-passphrase", page)
+    assert 'id="own-account"' in ask.get_data(as_text=True)  # type: ignore[attr-defined]
+    with instance.sessions() as db:
+        assert db.scalars(select(Journalist.passphrase_hash).where(
+            Journalist.uuid == admin_uuid)).one() == before
+
+
+def test_the_audit_log_names_sources_items_and_users(
+    admin_client: FlaskClient, instance: Instance
+) -> None:
+    source = make_source(instance, "named")
+    admin_client.get(f"/source/{source.uuid}")
+    with instance.sessions() as db:
+        found = find_source(db, source.uuid)
+        assert found is not None
+        designation = found.journalist_designation
+        item = found.submissions[0]
+        filename, kind = item.filename, item.kind
+    admin_client.get(f"/source/{source.uuid}/download/{filename}")
+    page = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert f'<span class="object-name">{kind} from {designation}</span>' in page

@@ -117,3 +117,45 @@ def test_bulk_bad_input(staff_client: FlaskClient, instance: Instance) -> None:
     assert "nothing-selected" in nothing.headers["Location"]  # type: ignore[attr-defined]
     many = bulk(staff_client, "star", [f"x{i}" for i in range(1001)])
     assert many.status_code == 400  # type: ignore[attr-defined]
+
+
+def test_a_file_downloaded_singly_stays_in_the_next_unread_bundle_until_bundled(
+    staff_client: FlaskClient, instance: Instance
+) -> None:
+    source = make_source(instance, "single")
+    with instance.sessions() as db:
+        item = db.scalars(select(Submission)).one()
+        item_uuid, filename = item.uuid, item.filename
+    page = staff_client.get(f"/source/{source.uuid}").get_data(as_text=True)
+    assert "the workstation imports bundles only" in page
+    assert "not yet in a downloaded bundle" in page
+    single = staff_client.get(f"/source/{source.uuid}/download/{filename}")
+    assert single.status_code == 200
+    with instance.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(SeenSubmission)) == 1
+        assert db.scalars(select(Submission.bundled)).one() is False
+    # Seen, but never in a bundle: "download unread" still carries it to the workstation.
+    bundle = bulk(staff_client, "download-unread", [source.uuid])
+    assert bundle.status_code == 200  # type: ignore[attr-defined]
+    with zipfile.ZipFile(io.BytesIO(bundle.get_data())) as archive:  # type: ignore[attr-defined]
+        manifest = json.loads(archive.read("manifest.json"))
+    assert [entry["uuid"] for entry in manifest["items"]] == [item_uuid]
+    with instance.sessions() as db:
+        assert db.scalars(select(Submission.bundled)).one() is True
+    assert "not yet in a downloaded bundle" not in staff_client.get(
+        f"/source/{source.uuid}"
+    ).get_data(as_text=True)
+    # Now that a bundle holding it was downloaded, it is no longer unread.
+    assert bulk(staff_client, "download-unread", [source.uuid]).status_code == 404  # type: ignore[attr-defined]
+
+
+def test_deleting_a_source_warns_about_items_never_bundled(
+    staff_client: FlaskClient, instance: Instance
+) -> None:
+    source = make_source(instance, "unbundled")
+    confirm = bulk(staff_client, "delete-source", [source.uuid])
+    text = confirm.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "1 item was never in a downloaded transfer bundle" in text
+    bulk(staff_client, "download-unread", [source.uuid])
+    confirm = bulk(staff_client, "delete-source", [source.uuid])
+    assert 'id="never-bundled"' not in confirm.get_data(as_text=True)  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ import pytest
 
 from onion.address import address_from_public_key
 from onion.client_key import generate_client_key
-from onion.errors import OnionPublishFailed
+from onion.errors import OnionError, OnionPublishFailed
 from onion.keystore import OnionKeyStore, ServiceRole
 from onion.publisher import (
     POW_MINIMUM_VERSION,
@@ -17,6 +17,7 @@ from onion.publisher import (
 )
 from onion.service_key import parse_secret_key_file
 from onion.tor_connection import ControlPortSpec, LaunchSpec, open_tor_connection
+from server.cli import keep_onions_published
 from tests.support.onion import OFFLINE
 
 pytestmark = pytest.mark.tor
@@ -219,3 +220,42 @@ def test_status_reports_addresses_devices_and_publication(data_dir, launched):
     assert "control.sock" in during.tor
     assert after.source.published is None  # tor gone: not asked, not guessed
     assert after.journalist.address == published.journalist
+
+
+def test_a_restarted_system_tor_gets_the_same_services_and_staff_devices_again(
+    data_dir, system_tor, system_spec, caplog
+):
+    clients = authorise(data_dir, "anna", "boris")
+    with OnionPublisher(data_dir, system_spec) as publisher:
+        first = publisher.publish(SOURCE_PORT, JOURNALIST_PORT)
+        assert publisher.keep_published() is None  # nothing lost, nothing done
+
+        system_tor.stop()
+        # While tor is down, serve's watch logs and carries on.
+        keep_onions_published(publisher)
+        assert "tor is not back yet" in caplog.text
+        with pytest.raises(OnionError):
+            publisher.keep_published()
+
+        system_tor.start()
+        again = publisher.keep_published()
+        assert again is not None
+        assert (again.source, again.journalist) == (first.source, first.journalist)
+        assert again.journalist_client_keys == {c.public_b32 for c in clients.values()}
+        assert {first.source[:56], first.journalist[:56]} <= hosted_by(publisher.connection)
+        assert publisher.keep_published() is None
+
+
+def test_a_launched_tor_that_died_is_launched_again_with_the_same_services(data_dir, launched):
+    clients = authorise(data_dir, "anna")
+    with OnionPublisher(data_dir, launched) as publisher:
+        first = publisher.publish(SOURCE_PORT, JOURNALIST_PORT)
+        dead = publisher.connection.process
+        dead.kill()
+        dead.wait(timeout=30)
+        keep_onions_published(publisher)
+        assert publisher.connection.process is not dead
+        assert publisher.connection.process.poll() is None
+        assert {first.source[:56], first.journalist[:56]} <= hosted_by(publisher.connection)
+        assert publisher.keep_published() is None
+    assert clients

@@ -44,8 +44,10 @@ def test_tor_accepts_the_hardened_torrc_on_top_of_debians_defaults(tmp_path):
 
 def test_torrc_exposes_nothing_but_onion_services():
     options = torrc_options(DEPLOY / "torrc")
-    for closed in ("SocksPort", "ControlPort", "ORPort", "DirPort", "ExitRelay"):
+    for closed in ("ControlPort", "ORPort", "DirPort", "ExitRelay"):
         assert options[closed] == "0", closed
+    # The one way out, for time-stamp requests: a Unix socket for group debian-tor, no TCP port.
+    assert options["SocksPort"] == "unix:/run/tor/socks GroupWritable RelaxDirModeCheck"
     assert options["Sandbox"] == "1"
     assert options["SafeLogging"] == "1"
 
@@ -92,19 +94,39 @@ def test_the_retention_service_runs_a_command_skrynka_knows():
     assert "OnCalendar=hourly" in timer
 
 
-def test_systemd_accepts_the_retention_service_and_timer(tmp_path):
-    skrynka = shutil.which("skrynka") or str(
-        Path(__file__).resolve().parents[2] / ".venv/bin/skrynka"
-    )
-    service = tmp_path / "skrynka-retention.service"
-    text = (DEPLOY / "skrynka-retention.service").read_text()
-    service.write_text(text.replace("/opt/skrynka/venv/bin/skrynka", skrynka))
-    timer = tmp_path / "skrynka-retention.timer"
-    timer.write_text((DEPLOY / "skrynka-retention.timer").read_text())
-    result = subprocess.run(
-        ["systemd-analyze", "verify", str(service), str(timer)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+
+VENV_BIN = Path(__file__).resolve().parents[2] / ".venv/bin"
+
+
+def _verify_units(tmp_path: Path, names: list[str]) -> subprocess.CompletedProcess[str]:
+    paths = []
+    for name in names:
+        text = (DEPLOY / name).read_text().replace("/opt/skrynka/venv/bin", str(VENV_BIN))
+        (tmp_path / name).write_text(text)
+        paths.append(str(tmp_path / name))
+    return subprocess.run(["systemd-analyze", "verify", *paths], capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+@pytest.mark.parametrize(
+    "unit", ["skrynka-timestamp", "skrynka-workstation-fixity", "skrynka-retention"]
+)
+def test_systemd_accepts_the_timers_and_their_services(tmp_path, unit):
+    result = _verify_units(tmp_path, [f"{unit}.service", f"{unit}.timer"])
     assert result.returncode == 0, result.stderr
+
+
+def test_the_timestamp_job_runs_the_timestamp_command_through_tors_socket():
+    unit = (DEPLOY / "skrynka-timestamp.service").read_text()
+    assert exec_start(DEPLOY / "skrynka-timestamp.service")[1:] == ["timestamp", "run"]
+    assert "Environment=SKRYNKA_TSA_SOCKS_PROXY=unix:/run/tor/socks" in unit
+    assert "SupplementaryGroups=debian-tor" in unit
+
+
+def test_the_fixity_job_runs_fixity_without_network():
+    unit = (DEPLOY / "skrynka-workstation-fixity.service").read_text()
+    command = exec_start(DEPLOY / "skrynka-workstation-fixity.service")
+    assert command[0].endswith("skrynka-workstation")
+    assert command[1] == "fixity"
+    assert "PrivateNetwork=yes" in unit

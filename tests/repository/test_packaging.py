@@ -16,7 +16,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = (
-    "core", "crypto", "formats", "onion", "server", "source_app", "journalist_app", "workstation"
+    "core", "crypto", "formats", "onion", "server", "source_app", "journalist_app", "workstation",
+    "workstation_app",
 )
 DEV_ONLY = ("devtools",)
 

@@ -1,5 +1,6 @@
 """Backups: a consistent snapshot of a running instance that restores into a working one."""
 
+import io
 import os
 import sqlite3
 import tarfile
@@ -8,9 +9,14 @@ from pathlib import Path
 import pytest
 
 from core.instance import Instance
+from core.settings import load_settings
+from crypto.decryption import decrypt_to
+from crypto.submission_key import export_secret_key
 from server.backup import DATABASE_MEMBER, write_backup
+from server.backup_key import BackupRecipient
 from server.cli import main
 from server.errors import BackupError
+from tests.support.keys import KeyPair, make_key_pair
 
 
 @pytest.fixture(autouse=True)
@@ -22,12 +28,6 @@ def no_skrynka_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def add_staff(data_dir: Path, username: str) -> None:
     assert main(["user", "add", username, "--data-dir", str(data_dir)]) == 0
-
-
-def restore(archive: Path, target: Path) -> None:
-    target.mkdir(mode=0o700)
-    with tarfile.open(archive) as tar:
-        tar.extractall(target)  # noqa: S202 (our own archive, checked below)
 
 
 def test_a_backup_restores_into_an_instance_that_checks_ok(
@@ -46,8 +46,10 @@ def test_a_backup_restores_into_an_instance_that_checks_ok(
 
     out = tmp_path / "backups" / "skrynka.tar"
     out.parent.mkdir()
-    assert main(["backup", "--data-dir", str(data), "--out", str(out)]) == 0
-    assert "encrypt it" in capsys.readouterr().out
+    assert main(["backup", "--data-dir", str(data), "--out", str(out), "--plaintext"]) == 0
+    printed = capsys.readouterr()
+    assert "encrypt it" in printed.out
+    assert "UNENCRYPTED" in printed.err
     assert out.stat().st_mode & 0o777 == 0o600
     with tarfile.open(out) as tar:
         names = set(tar.getnames())
@@ -57,7 +59,7 @@ def test_a_backup_restores_into_an_instance_that_checks_ok(
     assert not any(n.startswith("db.sqlite-") for n in names)
 
     restored = tmp_path / "restored"
-    restore(out, restored)
+    assert main(["restore", "--from", str(out), "--data-dir", str(restored)]) == 0
     assert main(["check", "--data-dir", str(restored)]) == 0
     for secret in ("session.key", "codename.salt", "signing.key"):
         assert (restored / "secrets" / secret).read_bytes() == (
@@ -89,7 +91,7 @@ def test_a_backup_taken_during_a_write_holds_only_committed_rows(
         writer.close()
     assert summary.database_included
     restored = tmp_path / "restored"
-    restore(summary.path, restored)
+    assert main(["restore", "--from", str(summary.path), "--data-dir", str(restored)]) == 0
     snapshot = sqlite3.connect(restored / DATABASE_MEMBER)
     try:
         (count,) = snapshot.execute("SELECT count(*) FROM journalists").fetchone()
@@ -106,7 +108,8 @@ def test_a_backup_inside_the_data_dir_is_refused_and_nothing_is_written(
     data = instance.settings.data_dir
     before = sorted(p.name for p in data.rglob("*"))
     for inside in (data / "backup.tar", data / "store" / "backup.tar"):
-        assert main(["backup", "--data-dir", str(data), "--out", str(inside)]) == 1
+        argv = ["backup", "--data-dir", str(data), "--out", str(inside), "--plaintext"]
+        assert main(argv) == 1
         assert "inside the data directory" in capsys.readouterr().err
     assert sorted(p.name for p in data.rglob("*")) == before
 
@@ -148,3 +151,143 @@ def test_a_file_renamed_while_the_backup_reads_it_is_still_backed_up(
         member = tar.extractfile("store/a/1-brave_otter-msg.gpg")
         assert member is not None
         assert member.read() == b"\x85committed ciphertext"
+
+
+@pytest.fixture(scope="module")
+def admin_key(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
+    """The administrator's backup key pair; its secret half stays off the server."""
+    return make_key_pair(tmp_path_factory.mktemp("admin") / "gnupg", "Skrynka backup admin")
+
+
+def test_a_backup_is_encrypted_to_the_key_given_at_init_and_restores(
+    submission_keypair: KeyPair,
+    admin_key: KeyPair,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = tmp_path / "data"
+    key_files = tmp_path / "keys"
+    key_files.mkdir()
+    (key_files / "submission.asc").write_text(submission_keypair.public_armored)
+    (key_files / "admin.asc").write_text(admin_key.public_armored)
+    argv = ["init", "--data-dir", str(data), "--submission-key", str(key_files / "submission.asc")]
+    assert main([*argv, "--backup-key", str(key_files / "admin.asc")]) == 0
+    assert admin_key.fingerprint in capsys.readouterr().out
+    assert load_settings(data_dir=data).backup_key_fingerprint == admin_key.fingerprint
+    add_staff(data, "anna")
+
+    out = tmp_path / "skrynka.tar.gpg"
+    assert main(["backup", "--data-dir", str(data), "--out", str(out)]) == 0
+    assert f"encrypted to {admin_key.fingerprint}" in capsys.readouterr().out
+    sealed = out.read_bytes()
+    # Nothing of the archive is readable without the key: not a tar, no secret in clear.
+    assert not tarfile.is_tarfile(out)
+    assert (data / "secrets" / "session.key").read_bytes() not in sealed
+    assert b"instance.json" not in sealed
+
+    restored = tmp_path / "restored"
+    restore_argv = ["restore", "--from", str(out), "--data-dir", str(restored)]
+    assert main([*restore_argv, "--gnupg-home", str(admin_key.secret_home)]) == 0
+    assert "(decrypted)" in capsys.readouterr().out
+    assert not (restored / ".restore.tar").exists()
+    assert main(["check", "--data-dir", str(restored)]) == 0
+    assert (restored / "secrets" / "session.key").read_bytes() == (
+        data / "secrets" / "session.key"
+    ).read_bytes()
+    capsys.readouterr()
+    assert main(["user", "list", "--data-dir", str(restored)]) == 0
+    assert "anna" in capsys.readouterr().out
+
+
+def test_without_a_backup_key_only_an_explicit_plaintext_backup_is_written(
+    instance: Instance, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = instance.settings.data_dir
+    out = tmp_path / "backup.tar"
+    assert main(["backup", "--data-dir", str(data), "--out", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert "no backup key" in error
+    assert "--backup-key" in error
+    assert "--plaintext" in error
+    assert not out.exists()
+    assert list(tmp_path.glob(".skrynka-backup-*")) == []
+
+
+def test_a_backup_key_on_the_command_line_is_used_for_that_run(
+    instance: Instance, admin_key: KeyPair, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "admin.asc"
+    key_file.write_text(admin_key.public_armored)
+    out = tmp_path / "once.tar.gpg"
+    argv = ["backup", "--data-dir", str(instance.settings.data_dir), "--out", str(out)]
+    assert main([*argv, "--backup-key", str(key_file)]) == 0
+    plain = tmp_path / "once.tar"
+    with plain.open("wb") as stream:
+        decrypt_to(admin_key.secret_home, out, stream)
+    with tarfile.open(plain) as tar:
+        assert DATABASE_MEMBER in tar.getnames()
+    # The instance itself still has no backup key.
+    assert load_settings(data_dir=instance.settings.data_dir).backup_key_fingerprint == ""
+
+
+def test_a_secret_key_is_refused_as_backup_key_and_init_leaves_nothing(
+    submission_keypair: KeyPair,
+    admin_key: KeyPair,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secret = tmp_path / "secret.asc"
+    secret.write_bytes(export_secret_key(admin_key.secret_home, admin_key.fingerprint))
+    submission = tmp_path / "submission.asc"
+    submission.write_text(submission_keypair.public_armored)
+    data = tmp_path / "data"
+    argv = ["init", "--data-dir", str(data), "--submission-key", str(submission)]
+    assert main([*argv, "--backup-key", str(secret)]) == 1
+    assert "SECRET" in capsys.readouterr().err
+    assert not data.exists()
+
+
+def test_restore_refuses_a_directory_that_is_not_empty(
+    instance: Instance, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "b.tar"
+    write_backup(instance.settings, out)
+    target = tmp_path / "busy"
+    target.mkdir()
+    (target / "keep.txt").write_text("someone else's")
+    assert main(["restore", "--from", str(out), "--data-dir", str(target)]) == 1
+    assert "not empty" in capsys.readouterr().err
+    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+
+
+def test_a_damaged_or_hostile_backup_restores_nothing(
+    instance: Instance, admin_key: KeyPair, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.tar"
+    write_backup(instance.settings, good)
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    hostile = tmp_path / "hostile.tar"
+    with tarfile.open(hostile, "w") as tar:
+        info = tarfile.TarInfo("../escaped.txt")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"bad"))
+    for archive, words in ((cut, "damaged"), (hostile, "outside")):
+        target = tmp_path / f"into-{archive.stem}"
+        assert main(["restore", "--from", str(archive), "--data-dir", str(target)]) == 1
+        assert words in capsys.readouterr().err
+        assert not target.exists()
+    assert not (tmp_path / "escaped.txt").exists()
+    # An encrypted backup without the right key: a clear refusal, nothing written.
+    sealed = tmp_path / "sealed.tar.gpg"
+    write_backup(
+        instance.settings,
+        sealed,
+        BackupRecipient(admin_key.secret_home, admin_key.fingerprint),
+    )
+    stranger = make_key_pair(tmp_path / "stranger")
+    target = tmp_path / "into-sealed"
+    argv = ["restore", "--from", str(sealed), "--data-dir", str(target)]
+    assert main([*argv, "--gnupg-home", str(stranger.secret_home)]) == 1
+    assert "could not be decrypted" in capsys.readouterr().err
+    assert not target.exists()

@@ -22,7 +22,7 @@ from core.instance import Instance
 from crypto.encryption import encrypt_bytes
 from crypto.signing import Signer
 from crypto.types import Fingerprint
-from server.cli import main
+from server.cli import ask_default_language, main
 from server.serve import answers_http
 from tests.source_app.http_source import HttpSource
 from tests.support.keys import KeyPair, export_secret_armored, import_into, stop_agent
@@ -56,6 +56,42 @@ def test_init_then_check_says_ok(
     assert capsys.readouterr().out == "ok\n"
     # --data-dir also works before the sub-command.
     assert main(["--data-dir", str(data), "check"]) == 0
+
+
+@pytest.mark.parametrize("language", ["be", "ru", "en"])
+def test_init_sets_the_language_sources_see_first(
+    tmp_path: Path,
+    key_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    no_skrynka_env: None,
+    language: str,
+) -> None:
+    data = tmp_path / "data"
+    argv = ["init", "--data-dir", str(data), "--submission-key", str(key_file)]
+    assert main([*argv, "--default-language", language]) == 0
+    assert f"Sources first see the site in: {language}" in capsys.readouterr().out
+    document = json.loads((data / "instance.json").read_text())
+    assert document["settings"]["source_default_locale"] == language
+
+
+def test_init_asks_for_the_language_until_the_answer_is_one_it_knows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    answers = iter(["de", " RU "])
+    assert ask_default_language(lambda _prompt: next(answers), interactive=True) == "ru"
+    assert "Please answer one of be, ru, en." in capsys.readouterr().out
+    assert ask_default_language(lambda _prompt: "", interactive=True) == "be"
+    assert ask_default_language(interactive=False) == "be"
+
+
+def test_init_refuses_an_unknown_language_and_creates_nothing(
+    tmp_path: Path, key_file: Path, no_skrynka_env: None
+) -> None:
+    data = tmp_path / "data"
+    argv = ["init", "--data-dir", str(data), "--submission-key", str(key_file)]
+    with pytest.raises(SystemExit):
+        main([*argv, "--default-language", "de"])
+    assert not data.exists()
 
 
 def test_check_keys_prints_what_the_workstation_pins(

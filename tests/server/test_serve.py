@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from core.instance import Instance
-from server.serve import configure_logging, gunicorn_command, server_environment
+from server.serve import (
+    StopRequest,
+    configure_logging,
+    gunicorn_command,
+    server_environment,
+    supervise,
+)
 
 TINY_APP = "tests.support.tiny_app:create_app()"
 MARKER_PATH = "/where-the-source-went-7f3a"
@@ -98,3 +104,17 @@ def test_stem_and_alembic_chatter_is_dropped_but_their_warnings_and_ours_are_kep
     assert len(lines) == 2
     assert "tor answered oddly" in lines[0]
     assert "onion services published" in lines[1]
+
+
+def test_the_serve_loop_runs_its_watch_until_stopped() -> None:
+    # What keeps the onion services published across a tor restart while serve runs.
+    stop = StopRequest()
+    calls: list[float] = []
+
+    def watch() -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 3:
+            stop.event.set()
+
+    assert supervise([], stop, watch=watch, watch_seconds=0.1) == 0
+    assert len(calls) == 3

@@ -91,6 +91,8 @@ def test_every_error_a_request_can_raise_has_a_page(app: Flask) -> None:
         TranslationsUnavailable,
         errors.SpoolingRefused,
         errors.MalformedUpload,
+        errors.TooManyParts,
+        errors.ServerBusy,
     }
     for error in defined - start_up_only - {errors.SourceAppError}:
         assert error in handlers, error.__name__

@@ -1,10 +1,13 @@
 """The guide: every page in every language, safe to open at Tor Browser's Safest level."""
 
+import dataclasses
 import re
 
 import pytest
 from flask.testing import FlaskClient
 
+from core.instance import Instance
+from source_app import create_app
 from source_app.guidance import guide_pages
 from source_app.i18n import SUPPORTED_LOCALES
 
@@ -84,6 +87,8 @@ def test_pages_need_no_script_and_load_nothing_from_elsewhere(
     html = guide_client.get(path).text
     assert "<script" not in html.lower()
     assert " style=" not in html.lower()  # inline styles would break under the strict CSP
+    # The quick exit is a plain link away (nothing loads from it), the only one.
+    html = html.replace('href="https://www.wikipedia.org/" rel="noreferrer"', "", 1)
     assert not re.search(r"""(src|href|action)=["']?(https?:)?//""", html), "external load"
     assert "<img" not in html.lower()
 
@@ -142,3 +147,20 @@ def test_every_page_links_to_the_guide_and_offers_every_language(
         assert f'href="/guide{page.path}"' in html
     for code in SUPPORTED_LOCALES:
         assert f'hreflang="{code}"' in html or f'<strong lang="{code}">' in html
+
+
+def test_the_operators_bridge_lines_are_on_the_landing_page_and_in_the_guide(
+    instance: Instance,
+) -> None:
+    fingerprint = "0123456789ABCDEF0123456789ABCDEF01234567"
+    line = f"obfs4 192.0.2.10:443 {fingerprint} cert={'Q' * 70} iat-mode=0"
+    published = dataclasses.replace(
+        instance, settings=dataclasses.replace(instance.settings, source_bridge_lines=line)
+    )
+    client = create_app(instance=published).test_client()
+    for path in ("/?l=ru", "/guide/tor?l=be"):
+        page = client.get(path).text
+        assert 'id="own-bridges"' in page
+        assert f'<pre class="bridge-lines">{line}\n</pre>' in page
+    plain = create_app(instance=instance).test_client().get("/?l=ru").text
+    assert 'id="own-bridges"' not in plain

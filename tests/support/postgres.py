@@ -58,6 +58,10 @@ class PostgresServer:
             "--encoding",
             "UTF8",
         )
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server on its existing data (after :meth:`pause`)."""
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={self.root} -c fsync=off"
@@ -73,6 +77,10 @@ class PostgresServer:
             options,
             "--wait",
         )
+
+    def pause(self) -> None:
+        """Stop the server, closing every connection, and keep its data for :meth:`resume`."""
+        self._run(self.pg_ctl, "stop", "--pgdata", str(self.data_dir), "--mode", "fast")
 
     def create_database(self, name: str) -> str:
         import psycopg

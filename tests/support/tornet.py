@@ -451,6 +451,29 @@ class TorNetwork:
         node.torrc_lines = [*self._base_lines(node), *self._relay_lines(node)]
         return node
 
+    def start_exit_client(self, nickname: str, socks_port: str, timeout: float = 120
+                          ) -> TorNode:
+        """One more client, for requests that leave through an exit to 127.0.0.1.
+
+        ``socks_port`` is its SocksPort value (``unix:/path`` as a server's system tor offers
+        /run/tor/socks, or ``127.0.0.1:PORT``). The relays' exit policy accepts only
+        127.0.0.0/8, which a microdescriptor's policy summary (public addresses only) shows as
+        "reject all", so this client reads full descriptors (`UseMicrodescriptors 0`) to see
+        the real policies. Started and bootstrapped here; stopped with the network.
+        """
+        node = self._node(nickname)
+        node.torrc_lines = [*self._base_lines(node), f"SocksPort {socks_port}",
+                            "UseMicrodescriptors 0"]
+        self.relays.append(node)  # stopped with the others
+        node.start()
+        deadline = time.monotonic() + timeout
+        while not node.log_contains("Bootstrapped 100%"):
+            node.check_running()
+            if time.monotonic() > deadline:
+                raise TorNetworkError(f"{nickname} did not bootstrap:\n{node.log_tail()}")
+            time.sleep(0.5)
+        return node
+
     def _client(self, nickname: str) -> TorClient:
         node = self._node(nickname)
         node.socks_port = free_port()

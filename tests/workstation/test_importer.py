@@ -75,9 +75,11 @@ def test_import_writes_one_custody_entry_per_item(
 
     lines = (workstation.store / "custody.log").read_text().splitlines()
     entries = [json.loads(line) for line in lines]
-    assert [e["action"] for e in entries] == ["import", "import"]
+    # The photo's embedded metadata and its perceptual hash are read after the import, in the
+    # sandbox, and each is signed as its own entry.
+    assert [e["action"] for e in entries] == ["import", "import", "metadata", "perceptual-hash"]
     assert all(e["actor"] == "officer-anna" for e in entries)
-    assert [e["seq"] for e in entries] == [1, 2]
+    assert [e["seq"] for e in entries] == [1, 2, 3, 4]
 
 
 def test_importing_the_same_bundle_twice_changes_nothing(
@@ -238,10 +240,10 @@ def test_an_unknown_version_is_refused(
     bundle = make_bundle([Sent("message", b"hello")])
     members = read_members(bundle)
     manifest = json.loads(members["manifest.json"])
-    manifest["version"] = 2
+    manifest["version"] = 3
     resign(members, manifest, server_signer)
 
-    tampered = rewrite_bundle(bundle, tmp_path / "v2.zip", members)
+    tampered = rewrite_bundle(bundle, tmp_path / "v3.zip", members)
 
     assert_refused(workstation, tampered, "version check failed")
 

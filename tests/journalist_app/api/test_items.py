@@ -243,6 +243,8 @@ def test_post_reply_refusals_change_nothing(
         ({"reply": 5}, None),
         ({"reply": armored, "uuid": "not-a-uuid"}, "'uuid' was not a valid UUID"),
         ({"reply": armored, "uuid": 12}, "'uuid' was not a valid UUID"),
+        # The armor lines alone are not enough: gpg must find a message to both keys inside.
+        ({"reply": armored}, None),
     ]
     for body, message in cases:
         response = client.post(source["replies_url"], data=json.dumps(body), headers=auth)

@@ -213,11 +213,17 @@ def _source_of_codename(api: API, instance, codename: str) -> Source:  # type: i
     return api.get_source_from_string(uuid)
 
 
-def test_plaintext_reply_and_reused_uuid_are_refused(api: API, tmp_path: Path) -> None:
+def test_plaintext_reply_and_reused_uuid_are_refused(
+    api: API, tmp_path: Path, submission_keypair: KeyPair
+) -> None:
     source = api.get_sources()[1]
     with pytest.raises(ReplyError):
         api.reply_source(source, "this is not encrypted")
-    armored = encrypt_to("once", [source.key["public"]], tmp_path)
+    with pytest.raises(ReplyError):
+        # Encrypted to the source only: the workstation could never read the conversation.
+        api.reply_source(source, encrypt_to("once", [source.key["public"]], tmp_path))
+    armored = encrypt_to("once", [source.key["public"], submission_keypair.public_armored],
+                         tmp_path)
     chosen = str(uuid_module.uuid4())
     assert api.reply_source(source, armored, chosen).uuid == chosen
     with pytest.raises(ReplyError):

@@ -1,0 +1,187 @@
+"""Search: what sources wrote and what their files say is found in any script; the index is
+derived from the store, rebuilt from it, and a hostile file is recorded as not indexed."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+
+from tests.support.workstation import MakeBundle, Workstation
+from tests.workstation.bundles import Sent, intake_document
+from tests.workstation.documents import _pdf, _stream, docx
+from workstation.sandbox import Sandbox, SandboxLimits
+from workstation.search_index import (
+    escape_controls,
+    index_items,
+    index_path,
+    index_problems,
+    match_expression,
+    sandbox_extractor,
+    search,
+)
+from workstation.store import open_store
+
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+# Run by Debian's Pillow (python3-pil): black Russian text on a white A4-like page, saved as a
+# PDF with no text layer, as a scanner would.
+SCAN_SCRIPT = """
+import sys
+from PIL import Image, ImageDraw, ImageFont
+page = Image.new("L", (1240, 1754), 255)
+draw = ImageDraw.Draw(page)
+font = ImageFont.truetype(sys.argv[1], 48)
+for n, line in enumerate(sys.argv[3].split("|")):
+    draw.text((100, 150 + 90 * n), line, font=font, fill=0)
+page.save(sys.argv[2], "PDF", resolution=150)
+"""
+
+
+def scanned_pdf(tmp_path: Path, lines: list[str]) -> bytes:
+    target = tmp_path / "scan.pdf"
+    subprocess.run(["/usr/bin/python3", "-I", "-c", SCAN_SCRIPT, DEJAVU, str(target),
+                    "|".join(lines)], check=True)
+    return target.read_bytes()
+
+
+def pdf_that_takes_long_to_read() -> bytes:
+    """230 kB: one page whose compressed content draws a glyph four million times."""
+    content = b"BT /F1 1 Tf " + b"1 0 0 1 10 10 Tm (x) Tj " * 4_000_000 + b"ET"
+    return _pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]"
+        b" /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>",
+        _stream(zlib.compress(content, 9), b"/Filter /FlateDecode"),
+    ])
+
+
+def imported(workstation: Workstation, make_bundle: MakeBundle, sent: list[Sent]) -> str:
+    code, out, err = workstation.run("import", str(make_bundle(sent)))
+    assert code == 0, err
+    return out
+
+
+def found(workstation: Workstation, query: str) -> list[str]:
+    code, out, err = workstation.run("search", query)
+    assert code == 0, err
+    return [line.split()[0] for line in out.splitlines() if line != "no items match"]
+
+
+def item_id(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+@pytest.mark.slow
+def test_a_scanned_russian_page_is_found_by_a_russian_word(
+    workstation: Workstation, make_bundle: MakeBundle, tmp_path: Path
+) -> None:
+    scan = scanned_pdf(tmp_path, ["ПРОТОКОЛ задержания", "Гражданин задержан у здания суда"])
+    out = imported(workstation, make_bundle, [Sent("file", scan, name="scan-0001.pdf")])
+    assert "not indexed" not in out
+    assert found(workstation, "протокол") == [item_id(scan)]
+    assert found(workstation, "задержан суда") == [item_id(scan)]
+    assert found(workstation, "приговор") == []
+
+
+@pytest.mark.slow
+def test_the_text_of_an_office_document_is_found(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    document = docx("Тлумачэнне сведкі: затрыманне каля Акрэсціна.")
+    out = imported(workstation, make_bundle, [Sent("file", document, name="statement.docx")])
+    assert "not indexed" not in out
+    assert found(workstation, "сведкі") == [item_id(document)]
+    assert found(workstation, "Akrestsina") == [item_id(document)]
+
+
+def test_a_name_in_cyrillic_is_found_by_its_latin_spelling_and_back(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    cyrillic = "Сёння ў двары бачылі Святлану Ціханоўскую і Алеся Бяляцкага.".encode()
+    latin = b"Witness statement about Ales Bialiatski, Viasna."
+    imported(workstation, make_bundle, [Sent("message", cyrillic), Sent("message", latin)])
+    assert found(workstation, "Tsikhanouskaya") == [item_id(cyrillic)]
+    assert found(workstation, "ЦІХАНОЎСКАЯ") == [item_id(cyrillic)]
+    assert sorted(found(workstation, "Бяляцкі")) == sorted([item_id(cyrillic), item_id(latin)])
+    assert sorted(found(workstation, "bialiatski")) == sorted([item_id(cyrillic), item_id(latin)])
+    assert found(workstation, "Viasna") == [item_id(latin)]
+    assert found(workstation, "Вясна") == [item_id(latin)]
+
+
+def test_file_names_and_intake_answers_are_searchable(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    video = b"\x00\x00\x00\x18ftypmp42 not really a video"
+    imported(workstation, make_bundle,
+             [Sent("file", video, name="Okrestina_yard_night.mp4", intake=intake_document())])
+    assert found(workstation, "okrestina") == [item_id(video)]
+    # The intake says "Akrestsina, Minsk": the Belarusian spelling in Cyrillic finds it.
+    assert found(workstation, "Акрэсціна") == [item_id(video)]
+    assert found(workstation, "riot police") == [item_id(video)]
+
+
+def test_rebuilding_after_deleting_the_index_gives_the_same_results(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    imported(workstation, make_bundle, [
+        Sent("message", "Затрымалі ў Гродне, побач з вакзалам.".encode()),
+        Sent("message", b"Detained near the station in Hrodna."),
+        Sent("file", b"plain notes about the station", name="notes.txt"),
+    ])
+    queries = ["вакзал", "station", "Hrodna", "Гродна", "notes"]
+    before = {query: sorted(found(workstation, query)) for query in queries}
+    assert all(before.values())
+    index_path(open_store(workstation.store)).unlink()
+    code, out, err = workstation.run("index", "rebuild")
+    assert code == 0, err
+    assert "rebuilt" in out
+    assert {query: sorted(found(workstation, query)) for query in queries} == before
+
+
+def test_a_pdf_whose_text_extraction_times_out_is_recorded_as_not_indexed(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    slow = pdf_that_takes_long_to_read()
+    imported(workstation, make_bundle, [Sent("file", slow, name="Ivanov-report.pdf")])
+    store = open_store(workstation.store)
+    extractor = sandbox_extractor(store, Sandbox(), SandboxLimits(wall_seconds=0.5))
+    notes = index_items(store, [item_id(slow)], extractor)
+    assert len(notes) == 1
+    assert "not indexed" in notes[0]
+    assert "took more than 0.5 s" in notes[0]
+    assert "pdftotext" in notes[0]
+    assert "pdftotext" in index_problems(store)[item_id(slow)]
+    # What could be read is still found: the name, in either script.
+    assert [hit.item_id for hit in search(store, "Иванов")] == [item_id(slow)]
+
+
+@pytest.mark.parametrize("query", ['"name', 'NEAR("a" "b")', "a* OR b:", "(((x", "-x AND",
+                                   "^name", "name:x*"])
+def test_a_query_with_search_syntax_characters_is_taken_as_words(
+    workstation: Workstation, make_bundle: MakeBundle, query: str
+) -> None:
+    message = b"near a b or x and name"
+    imported(workstation, make_bundle, [Sent("message", message)])
+    assert found(workstation, query) == [item_id(message)]
+
+
+def test_a_query_without_words_is_a_clear_error(workstation: Workstation) -> None:
+    code, _out, err = workstation.run("search", "?! --")
+    assert code != 0
+    assert "no words" in err
+    assert "Traceback" not in err
+
+
+def test_every_query_word_is_quoted_and_folded() -> None:
+    assert match_expression('Ціханоўская NEAR"') == (
+        '(text : ("Ціханоўская"* "NEAR"*)) OR (folded : ("tsihanousk"* "near"*))'
+    )
+
+
+def test_control_characters_are_shown_as_escapes() -> None:
+    assert escape_controls("name\x1b[31m\u202eevil\nnext") == "name\\x1b[31m\\u202eevil\\nnext"

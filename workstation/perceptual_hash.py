@@ -1,0 +1,230 @@
+"""Perceptual hashes (PDQ) of images, so the same scene sent by several sources is found.
+
+Flow of `record_perceptual_hash`: the original's first bytes say whether it is an image
+(`converters.sniff_type`); if so, the system Python's Pillow *inside the sandbox*, restricted to
+the sniffed format, checks the pixel count before decoding, applies the EXIF orientation and
+writes the picture as exactly 512 × 512 raw RGB bytes (`PIXELS_SCRIPT`). Our own process never
+decodes an image: it checks that the output is exactly that many bytes and hands them as an
+array to `pdqhash`, which computes the 256-bit PDQ hash, its quality (0–100) and the hashes of
+the eight rotations and mirror images. One `perceptual-hash` custody entry stores them (the log
+is the only store; `hashes_of` reads them back). An image the sandbox refuses (malformed, too
+many pixels, too slow) gets an entry with `problem` and no hash, and the import goes on.
+
+Similarity (`similar_to`, `clusters`): the Hamming distance between two items is the smallest
+distance between one's hash and any of the other's eight, so rotated and mirrored copies match.
+Items match at `DISTANCE_THRESHOLD` bits or fewer (of 256; PDQ's authors suggest 31, and
+bench/bench_similarity.py measures recall and false matches at it). Hashes of quality below
+`MIN_QUALITY` (flat or nearly blank pictures, whose hashes look alike) are kept but never
+matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pdqhash
+
+from workstation.catalogue import Item, find_item
+from workstation.converters import IMAGE_FORMATS, SNIFF_BYTES, sniff_type
+from workstation.custody import CustodyLog, Entry
+from workstation.errors import ConversionRefused
+from workstation.sandbox import INPUT_DIR, MIB, OUTPUT_DIR, Sandbox, SandboxLimits
+from workstation.store import EvidenceStore
+
+ACTION = "perceptual-hash"
+ALGORITHM = "pdq"
+SIDE = 512
+PIXEL_BYTES = SIDE * SIDE * 3
+DISTANCE_THRESHOLD = 31
+MIN_QUALITY = 50
+MAX_PIXELS = 50_000_000
+PIXELS_LIMITS = SandboxLimits(
+    cpu_seconds=30,
+    wall_seconds=60.0,
+    memory_bytes=1536 * MIB,
+    file_bytes=4 * MIB,
+    output_bytes=4 * MIB,
+    tmp_bytes=64 * MIB,
+    stdout_bytes=64 * 1024,
+)
+PIXELS_SCRIPT = """\
+import sys
+from PIL import Image, ImageOps
+source, fmt, target = sys.argv[1], sys.argv[2], sys.argv[5]
+limit, side = int(sys.argv[3]), int(sys.argv[4])
+Image.MAX_IMAGE_PIXELS = None  # checked below, before any pixel is decoded
+image = Image.open(source, formats=[fmt])
+width, height = image.size
+if width * height > limit:
+    print(f"pixels {width} {height}")
+    sys.exit(3)
+image.seek(0)
+image.load()
+image = ImageOps.exif_transpose(image).convert("RGB").resize((side, side), Image.BILINEAR)
+with open(target, "wb") as out:
+    out.write(image.tobytes())
+"""
+
+
+@dataclass(frozen=True)
+class PerceptualHash:
+    item_id: str
+    hash_hex: str | None
+    quality: int
+    dihedral: tuple[str, ...]
+    problem: str | None
+
+    @property
+    def matchable(self) -> bool:
+        return self.hash_hex is not None and self.quality >= MIN_QUALITY
+
+
+@dataclass(frozen=True)
+class Match:
+    item_id: str
+    distance: int
+
+
+def _hex(bits: np.ndarray) -> str:
+    return np.packbits(bits.astype(np.uint8)).tobytes().hex()
+
+
+def hash_pixels(pixels: bytes) -> tuple[str, int, tuple[str, ...]]:
+    """PDQ of SIDE × SIDE RGB bytes: (hash hex, quality, the eight dihedral hashes hex)."""
+    if len(pixels) != PIXEL_BYTES:
+        raise ValueError(f"expected {PIXEL_BYTES} bytes of pixels, got {len(pixels)}")
+    array = np.frombuffer(pixels, dtype=np.uint8).reshape(SIDE, SIDE, 3)
+    bits, quality = pdqhash.compute(array)
+    dihedral, _qualities = pdqhash.compute_dihedral(array)
+    return _hex(bits), int(quality), tuple(_hex(h) for h in dihedral)
+
+
+def image_kind(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    kind = sniff_type(head, path)
+    return kind if kind in IMAGE_FORMATS else None
+
+
+def read_pixels(store: EvidenceStore, source: Path, kind: str, sandbox: Sandbox,
+                limits: SandboxLimits = PIXELS_LIMITS) -> bytes:
+    """The image as SIDE × SIDE RGB, decoded in the sandbox; `ConversionRefused` if not."""
+    name = f"image.{kind}"
+    with store.staging_dir("pdq") as staging:
+        output = staging / "output"
+        output.mkdir()
+        result = sandbox.run(
+            ["/usr/bin/python3", "-I", "-c", PIXELS_SCRIPT, f"{INPUT_DIR}/{name}",
+             IMAGE_FORMATS[kind], str(MAX_PIXELS), str(SIDE), f"{OUTPUT_DIR}/pixels.rgb"],
+            input_file=source, output_dir=output, limits=limits, input_name=name,
+        )
+        if result.exit_status == 3 and result.stdout.startswith(b"pixels "):
+            raise ConversionRefused(
+                f"the image claims {result.stdout[7:].decode('ascii', 'replace').strip()}"
+                f" pixels, more than the {MAX_PIXELS} allowed; it was not decoded")
+        result.require_success()
+        files = [path for path in result.files if path.name == "pixels.rgb"]
+        if len(files) != 1 or files[0].stat().st_size != PIXEL_BYTES:
+            raise ConversionRefused("the image decoder did not produce the expected pixels")
+        return files[0].read_bytes()
+
+
+def record_perceptual_hash(store: EvidenceStore, item: Item, sandbox: Sandbox,
+                           custody: CustodyLog, actor: str,
+                           limits: SandboxLimits = PIXELS_LIMITS) -> PerceptualHash | None:
+    """Hash an image item and log it; None (and no entry) when the item is not an image."""
+    kind = image_kind(item.content_path)
+    if kind is None or item.kind != "file":
+        return None
+    problem: str | None = None
+    hash_hex: str | None = None
+    quality = 0
+    dihedral: tuple[str, ...] = ()
+    try:
+        hash_hex, quality, dihedral = hash_pixels(
+            read_pixels(store, item.content_path, kind, sandbox, limits))
+    except ConversionRefused as exc:
+        problem = f"no perceptual hash: {exc}"
+    custody.append(actor, ACTION, item.item_id, item.sha256, {
+        "algorithm": ALGORITHM, "hash": hash_hex, "quality": quality,
+        "dihedral": list(dihedral), "problem": problem,
+    })
+    return PerceptualHash(item.item_id, hash_hex, quality, dihedral, problem)
+
+
+def record_imported_hashes(store: EvidenceStore, item_ids: list[str], sandbox: Sandbox,
+                           custody: CustodyLog, actor: str) -> list[PerceptualHash]:
+    """The import's third step: a PDQ hash for every new image."""
+    recorded = []
+    for item_id in item_ids:
+        result = record_perceptual_hash(store, find_item(store, item_id), sandbox, custody,
+                                        actor)
+        if result is not None:
+            recorded.append(result)
+    return recorded
+
+
+def hashes_of(entries: Iterable[Entry]) -> dict[str, PerceptualHash]:
+    """The latest perceptual hash of every item, read back from the custody log."""
+    latest: dict[str, PerceptualHash] = {}
+    deleted: set[str] = set()
+    for entry in entries:
+        item_id = entry.get("item")
+        if not isinstance(item_id, str):
+            continue
+        if entry.get("action") == "delete":
+            deleted.add(item_id)
+            latest.pop(item_id, None)
+        elif entry.get("action") == ACTION:
+            deleted.discard(item_id)
+            details = entry.get("details") or {}
+            latest[item_id] = PerceptualHash(
+                item_id, details.get("hash"), int(details.get("quality") or 0),
+                tuple(details.get("dihedral") or ()), details.get("problem"))
+    return latest
+
+
+def distance(first: PerceptualHash, second: PerceptualHash) -> int:
+    """Bits that differ between `first` and the closest rotation or mirror image of `second`."""
+    if first.hash_hex is None:
+        raise ValueError(f"item {first.item_id} has no perceptual hash")
+    mine = int(first.hash_hex, 16)
+    candidates = second.dihedral or ((second.hash_hex,) if second.hash_hex else ())
+    return min(bin(mine ^ int(other, 16)).count("1") for other in candidates)
+
+
+def similar_to(item_id: str, hashes: dict[str, PerceptualHash],
+               threshold: int = DISTANCE_THRESHOLD) -> list[Match]:
+    """Other items within `threshold` bits of this one, closest first."""
+    mine = hashes.get(item_id)
+    if mine is None or not mine.matchable:
+        return []
+    found = [Match(other.item_id, distance(mine, other)) for other in hashes.values()
+             if other.item_id != item_id and other.matchable]
+    return sorted((m for m in found if m.distance <= threshold),
+                  key=lambda m: (m.distance, m.item_id))
+
+
+def clusters(hashes: dict[str, PerceptualHash],
+             threshold: int = DISTANCE_THRESHOLD) -> list[list[str]]:
+    """Groups of two or more items linked by matches (single linkage), largest first."""
+    parent = {item_id: item_id for item_id, h in hashes.items() if h.matchable}
+
+    def root(item_id: str) -> str:
+        while parent[item_id] != item_id:
+            parent[item_id] = parent[parent[item_id]]
+            item_id = parent[item_id]
+        return item_id
+
+    ids = sorted(parent)
+    for index, first in enumerate(ids):
+        for second in ids[index + 1:]:
+            if distance(hashes[first], hashes[second]) <= threshold:
+                parent[root(first)] = root(second)
+    groups: dict[str, list[str]] = {}
+    for item_id in ids:
+        groups.setdefault(root(item_id), []).append(item_id)
+    return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g))

@@ -1,0 +1,453 @@
+"""Everything a person can do with the evidence store, for the command line and the desk alike.
+
+`skrynka-workstation` (argparse) and the evidence desk (`workstation_app`, Flask) are two faces
+of this one layer: they read what a person asked for, call one method here, and show the
+outcome. Every method that acts on evidence takes the `actor` (the person's name) and leaves a
+signed custody entry naming them; methods that only list do not. Writes run under the store's
+lock; a rendition takes the lock itself only to put its result in place, so a slow conversion
+does not block imports.
+
+Lists come from the catalogue index (`workstation.catalogue_index`), which every import,
+repair and deletion here keeps current; anything else reads the store, which stays the truth.
+Failures are `WorkstationError`s with advice in their message; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workstation.acknowledgement import AcknowledgementWritten, acknowledge_bundle
+from workstation.cases import Case, CaseBook
+from workstation.catalogue import Item, consent_records, find_item, list_items, load_item
+from workstation.catalogue_index import (
+    PAGE_SIZE,
+    CatalogueIndex,
+    ItemFilter,
+    ItemPage,
+    SourcePage,
+    SourceRow,
+    open_index,
+    rebuild_index,
+)
+from workstation.consent import DESTINATIONS, StoredConsent, latest_consent
+from workstation.custody import CustodyLog, Entry, verify_custody
+from workstation.errors import (
+    ExportError,
+    ExportPreviewMismatch,
+    ItemNotFound,
+    WorkstationError,
+)
+from workstation.handover import (
+    DESTINATION_LABELS,
+    Exclusion,
+    ExportReport,
+    consent_decision,
+    export_case,
+)
+from workstation.importer import ImportReport, import_bundle, recover_store
+from workstation.keys import load_workstation_signer
+from workstation.metadata_tool import MetadataTool
+from workstation.progress import ProgressFactory, silent_progress
+from workstation.reconciliation import Gap, find_gaps
+from workstation.rendition import (
+    Rendition,
+    find_rendition,
+    remove_rendition,
+    render_item,
+)
+from workstation.store import EvidenceStore, remove_tree
+from workstation.timestamps import stamp_summary
+from workstation.working_copy import (
+    WorkingCopy,
+    list_working_copies,
+    make_working_copy,
+    safe_file_name,
+)
+
+MESSAGE_KINDS = ("message", "reply")
+# A message longer than this is cut on screen (the original stays whole in the store).
+MAX_MESSAGE_CHARS = 200_000
+
+
+@dataclass(frozen=True)
+class SourceConsent:
+    source_uuid: str
+    designation: str
+    latest: StoredConsent | None
+    history: tuple[StoredConsent, ...]
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    """One item as a person sees it: content, where it came from, consent, what was done."""
+
+    item: Item
+    text: str | None
+    text_cut: bool
+    consent: tuple[SourceConsent, ...]
+    working_copies: tuple[WorkingCopy, ...]
+    custody: tuple[Entry, ...]
+    cases: tuple[str, ...]
+    metadata: dict[str, Any] | None
+    # Each submission's kept trusted-timestamp proof and its verdict (workstation.timestamps).
+    timestamps: tuple[dict[str, Any], ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape `skrynka-workstation show --json` prints."""
+        item = self.item
+        description: dict[str, Any] = {
+            "id": item.item_id,
+            "kind": item.kind,
+            "name": item.original_name,
+            "size": item.size,
+            "received_on": [sub.received_on for sub in item.submissions],
+            "first_imported_at": item.first_imported_at,
+            "sha256": item.sha256,
+            "sha512": item.sha512,
+        }
+        if self.text is not None:
+            description["text"] = self.text
+        elif self.metadata is not None:
+            description["metadata"] = self.metadata
+        description["submissions"] = [
+            {
+                "submission_uuid": sub.submission_uuid,
+                "source": sub.source_designation,
+                "received_on": sub.received_on,
+                "receipt": sub.receipt,
+                "intake": sub.intake,
+            }
+            for sub in item.submissions
+        ]
+        description["consent"] = {
+            consent.source_uuid: {
+                "latest": None if consent.latest is None else consent.latest.summary(),
+                "history": [record.summary() for record in consent.history],
+            }
+            for consent in self.consent
+        }
+        description["working_copies"] = [copy.record for copy in self.working_copies]
+        description["custody"] = list(self.custody)
+        description["timestamps"] = list(self.timestamps)
+        return description
+
+
+@dataclass(frozen=True)
+class SourceDetail:
+    row: SourceRow
+    consent: SourceConsent
+    items: ItemPage
+
+
+@dataclass(frozen=True)
+class ExportPreview:
+    """What an export would put in the package and what it would leave out, and why."""
+
+    case: Case
+    destination: str
+    destination_label: str
+    included: tuple[Item, ...]
+    excluded: tuple[Exclusion, ...]
+
+    @property
+    def fingerprint(self) -> str:
+        """Names this exact selection; an export asked for with it refuses a different one."""
+        body = json.dumps(
+            [self.case.name, self.destination, [i.item_id for i in self.included],
+             [[e.item_id, e.reason] for e in self.excluded]],
+            sort_keys=True,
+        ).encode()
+        return hashlib.sha256(body).hexdigest()
+
+
+@dataclass(frozen=True)
+class CustodyVerdict:
+    entries: int
+    gaps: tuple[Gap, ...]
+
+
+class WorkstationService:
+    """The actions on one evidence store; dependencies are passed in, nothing is global."""
+
+    def __init__(
+        self,
+        store: EvidenceStore,
+        *,
+        progress: ProgressFactory = silent_progress,
+    ) -> None:
+        self.store = store
+        self.progress = progress
+
+    # Plumbing ------------------------------------------------------------------------------
+    def custody(self) -> CustodyLog:
+        return CustodyLog(
+            self.store.custody_log_path,
+            self.store.custody_head_path,
+            load_workstation_signer(self.store),
+        )
+
+    def index(self) -> CatalogueIndex:
+        return open_index(self.store)
+
+    def find(self, reference: str) -> Item:
+        return find_item(self.store, reference)
+
+    # Import --------------------------------------------------------------------------------
+    def import_bundle(self, bundle_path: Path, actor: str) -> ImportReport:
+        """Verify and import a bundle (e.g. from a USB stick); the index learns its items."""
+        if not bundle_path.is_file():
+            raise WorkstationError(
+                f"{bundle_path} is not a file; give the path of the skrynka-bundle-*.zip on the"
+                " stick (check that the stick is mounted)"
+            )
+        with self.store.locked():
+            report = import_bundle(self.store, bundle_path, self.custody(), actor,
+                                   self.progress)
+            if report.warnings:
+                # An interrupted import was finished or dropped first: the index may be behind
+                # the store in ways this report does not list, so it is made afresh.
+                rebuild_index(self.store)
+            touched = [*report.imported, *report.already_present]
+            if touched:
+                self.index().record_items(load_item(self.store.original_dir(item_id))
+                                          for item_id in touched)
+        return report
+
+    def rebuild_index(self) -> int:
+        with self.store.locked():
+            return rebuild_index(self.store)
+
+    def repair(self, actor: str) -> list[str]:
+        custody = self.custody()
+        with self.store.locked():
+            verify_custody(self.store.custody_log_path, self.store.custody_head_path,
+                           custody.signer.public_key)
+            notes = recover_store(self.store, custody, actor)
+            rebuild_index(self.store)
+        return notes
+
+    # Lists ---------------------------------------------------------------------------------
+    def all_items(self) -> list[Item]:
+        """Every item, read from the store itself (for a full listing or a JSON dump)."""
+        return list_items(self.store)
+
+    def list_items(self, wanted: ItemFilter | None = None, page: int = 1,
+                   page_size: int = PAGE_SIZE) -> ItemPage:
+        return self.index().list_items(wanted or ItemFilter(), page, page_size)
+
+    def list_sources(self, page: int = 1, page_size: int = PAGE_SIZE) -> SourcePage:
+        return self.index().list_sources(page, page_size)
+
+    def source_detail(self, source_uuid: str, page: int = 1) -> SourceDetail:
+        index = self.index()
+        row = index.source(source_uuid)
+        if row is None:
+            raise WorkstationError(
+                f"no source {source_uuid!r} in this store; the list of sources shows who sent"
+                " what"
+            )
+        return SourceDetail(
+            row=row,
+            consent=self._source_consent(index, source_uuid, row.designation),
+            items=index.list_items(ItemFilter(source_uuid=source_uuid), page),
+        )
+
+    def _source_consent(self, index: CatalogueIndex, source_uuid: str,
+                        designation: str) -> SourceConsent:
+        items = [load_item(self.store.original_dir(item_id))
+                 for item_id in index.item_ids_of_source(source_uuid)
+                 if (self.store.original_dir(item_id) / "item.json").is_file()]
+        records = consent_records(self.store, source_uuid, items)
+        ordered = tuple(sorted(records, key=lambda r: (r.recorded_at, r.origin)))
+        return SourceConsent(source_uuid, designation, latest_consent(records), ordered)
+
+    # One item ------------------------------------------------------------------------------
+    def describe_item(self, reference: str, actor: str,
+                      metadata_tool: MetadataTool | None = None) -> ItemDetail:
+        """Everything about one item; recorded in custody as a view by `actor`."""
+        item = self.find(reference)
+        custody = self.custody()
+        with self.store.locked():
+            custody.append(actor, "view", item.item_id, item.sha256, {})
+        text, cut = self.message_text(item)
+        index = self.index()
+        consent = tuple(
+            self._source_consent(index, source_uuid, designation)
+            for source_uuid, designation in sorted(
+                {(sub.source_uuid, sub.source_designation) for sub in item.submissions}
+            )
+        )
+        metadata = None
+        if text is None and metadata_tool is not None:
+            metadata = self._file_metadata(item, metadata_tool)
+        return ItemDetail(
+            item=item,
+            text=text,
+            text_cut=cut,
+            consent=consent,
+            working_copies=tuple(list_working_copies(self.store, item.item_id)),
+            custody=tuple(custody.history_of(item.item_id)),
+            cases=tuple(case.name for case in CaseBook(self.store).all()
+                        if item.item_id in case.items),
+            metadata=metadata,
+            timestamps=tuple(stamp_summary(
+                item.directory, "timestamps", {sub.source_uuid for sub in item.submissions},
+                item.submissions)),
+        )
+
+    def message_text(self, item: Item) -> tuple[str | None, bool]:
+        """A message's text (decoded, never interpreted), and whether it was cut for display."""
+        if item.kind not in MESSAGE_KINDS:
+            return None, False
+        with item.content_path.open("rb") as handle:
+            data = handle.read(MAX_MESSAGE_CHARS * 4 + 1)
+        text = data.decode("utf-8", "replace")
+        cut = len(data) > MAX_MESSAGE_CHARS * 4 or len(text) > MAX_MESSAGE_CHARS
+        return text[:MAX_MESSAGE_CHARS], cut
+
+    def _file_metadata(self, item: Item, tool: MetadataTool) -> dict[str, Any]:
+        # mat2 picks its parser by file name; a symlink with the original's name avoids copying.
+        with self.store.staging_dir("show") as staging:
+            link = staging / safe_file_name(item)
+            link.symlink_to(item.content_path)
+            report = tool.show(link)
+        return {"reader": "mat2 --show", "supported": report.supported, "fields": report.fields,
+                "note": report.note}
+
+    def render(self, reference: str, actor: str) -> Rendition:
+        """The safe rendition of an item, made once in the sandbox (a "render" entry by
+        `actor`); `render_item` takes the store lock itself, only to store the result."""
+        item = self.find(reference)
+        return render_item(self.store, self.custody(), item.item_id, actor=actor)
+
+    def find_rendition(self, item_id: str) -> Rendition | None:
+        return find_rendition(self.store, item_id)
+
+    def make_working_copy(self, reference: str, actor: str, tool: MetadataTool) -> WorkingCopy:
+        item = self.find(reference)
+        with self.store.locked():
+            return make_working_copy(self.store, item, tool, self.custody(), actor)
+
+    def delete_item(self, reference: str, reason: str, actor: str) -> Item:
+        item = self.find(reference)
+        if not reason.strip():
+            raise WorkstationError("say why the item is deleted; the custody log keeps the reason")
+        with self.store.locked():
+            # Record first: a deletion that is logged but interrupted is visible; the reverse
+            # is not.
+            self.custody().append(actor, "delete", item.item_id, item.sha256,
+                                  {"reason": reason})
+            remove_tree(self.store.copies_dir / item.item_id)
+            remove_rendition(self.store, item.item_id)
+            remove_tree(item.directory)
+            self.index().forget_item(item.item_id)
+        return item
+
+    # Cases ---------------------------------------------------------------------------------
+    def cases(self) -> list[Case]:
+        return CaseBook(self.store).all()
+
+    def case(self, name: str) -> Case:
+        return CaseBook(self.store).get(name)
+
+    def create_case(self, name: str, actor: str) -> Case:
+        book = CaseBook(self.store)
+        with self.store.locked():
+            case = book.create(name)
+            self.custody().append(actor, "case", None, None,
+                                  {"case": case.name, "change": "created"})
+        return case
+
+    def add_to_case(self, name: str, references: Sequence[str], actor: str) -> Case:
+        if not references:
+            raise WorkstationError("choose at least one item to add to the case")
+        items = [self.find(reference) for reference in references]
+        book = CaseBook(self.store)
+        with self.store.locked():
+            before = {item_id for case in book.all() if case.name == name
+                      for item_id in case.items}
+            case = book.add(name, [item.item_id for item in items])
+            new = [item for item in items if item.item_id not in before]
+            if new:
+                self.custody().commit(self.custody().prepare(actor, [
+                    ("case", item.item_id, item.sha256, {"case": case.name, "change": "added"})
+                    for item in new
+                ]))
+        return case
+
+    # Export --------------------------------------------------------------------------------
+    def preview_export(self, case_name: str, destination: str) -> ExportPreview:
+        if destination not in DESTINATIONS:
+            raise ExportError(
+                f"unknown destination {destination!r}; use one of {', '.join(DESTINATIONS)}"
+            )
+        case = self.case(case_name)
+        included: list[Item] = []
+        excluded: list[Exclusion] = []
+        for item_id in case.items:
+            try:
+                item = self.find(item_id)
+            except ItemNotFound:
+                excluded.append(Exclusion(item_id, item_id[:12], "the item is no longer in the"
+                                          " store (deleted)"))
+                continue
+            _records, reason = consent_decision(self.store, item, destination)
+            if reason is None:
+                included.append(item)
+            else:
+                excluded.append(Exclusion(item.item_id, item.display_name, reason))
+        return ExportPreview(case, destination, DESTINATION_LABELS[destination],
+                             tuple(included), tuple(excluded))
+
+    def export_case(self, case_name: str, destination: str, out_dir: Path, actor: str,
+                    recipient_key: Path | None = None, expected: str | None = None
+                    ) -> ExportReport:
+        """Write the package; with `expected` (a preview's fingerprint) refuse any other one."""
+        if expected is not None and self.preview_export(case_name, destination
+                                                        ).fingerprint != expected:
+            raise ExportPreviewMismatch()
+        case = self.case(case_name)
+        with self.store.locked():
+            signer = load_workstation_signer(self.store)
+            return export_case(self.store, case, destination, out_dir, self.custody(), signer,
+                               actor, self.progress, recipient_key)
+
+    def workstation_fingerprint(self) -> str:
+        return load_workstation_signer(self.store).fingerprint
+
+    # Acknowledgements to the server ----------------------------------------------------------
+    def acknowledge_bundle(self, reference: str, out: Path, actor: str
+                           ) -> AcknowledgementWritten:
+        """Sign and write the acknowledgement of one imported bundle (an "acknowledge" entry
+        by `actor`); the server deletes exactly the ciphertexts it names."""
+        custody = self.custody()
+        with self.store.locked():
+            return acknowledge_bundle(self.store, reference, out, custody, custody.signer,
+                                      actor)
+
+    def workstation_public_key(self) -> bytes:
+        """The 32 raw bytes the server pins (`skrynka workstation-key set`)."""
+        return load_workstation_signer(self.store).public_key
+
+    # Custody -------------------------------------------------------------------------------
+    def custody_entries(self, item_reference: str | None = None) -> list[Entry]:
+        entries = self.custody().entries()
+        if item_reference:
+            item_id = self.find(item_reference).item_id
+            entries = [entry for entry in entries if entry.get("item") == item_id]
+        return entries
+
+    def verify_custody(self, actor: str) -> CustodyVerdict:
+        """Check the chain, signatures and head, then that store and log agree; log the check."""
+        custody = self.custody()
+        with self.store.locked():
+            count = verify_custody(self.store.custody_log_path, self.store.custody_head_path,
+                                   custody.signer.public_key)
+            custody.append(actor, "verify", None, None, {"entries": count})
+            gaps = find_gaps(self.store, custody.entries())
+        return CustodyVerdict(count, tuple(gaps))
