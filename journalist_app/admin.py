@@ -260,7 +260,7 @@ def _workstation_fingerprint() -> str | None:
     try:
         key = read_pinned_workstation_key(staff().instance.settings)
     except AcknowledgementError as exc:
-        return f"unusable: {exc}"
+        return _("unusable: %(reason)s", reason=str(exc))
     return None if key is None else fingerprint_of(key)
 
 

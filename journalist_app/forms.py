@@ -101,4 +101,6 @@ class LogoForm(FlaskForm):  # type: ignore[misc]
 
 
 class AcknowledgementForm(FlaskForm):  # type: ignore[misc]
-    acknowledgement = FileField("Acknowledgement file", validators=[FileRequired()])
+    acknowledgement = FileField(
+        lazy_gettext("Acknowledgement file"), validators=[FileRequired()]
+    )

@@ -397,3 +397,18 @@ def test_the_acknowledgement_file_is_what_the_workstation_signed(scene: Scene) -
     signer = workstation_signer(scene)
     assert parsed.acknowledgement.workstation_key == signer.fingerprint
     assert parsed.signature == signer.sign(parsed.signed_bytes)
+
+
+def test_the_pages_speak_belarusian_and_russian(
+    scene: Scene, admin_client: FlaskClient
+) -> None:
+    page = admin_client.get("/acknowledgements?l=be").get_data(as_text=True)
+    assert "<h1>Пацвярджэнні</h1>" in page
+    assert "сервер адразу выдаліць менавіта тое дасланае" in page
+    ack = scene.import_and_acknowledge(scene.submissions()[:1], "one")
+    status, html = upload_web(admin_client, ack.read_bytes())
+    assert status == 200
+    assert "выдалена з сервера" in html
+    settings = admin_client.get("/admin/settings?l=ru").get_data(as_text=True)
+    assert "<h2>Хранение</h2>" in settings
+    assert "сразу после загрузки подтверждения" in settings

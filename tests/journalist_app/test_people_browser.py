@@ -75,7 +75,7 @@ def test_every_staff_page_in_be_and_ru_is_accessible_and_careful(
         assert_accessible(page)
 
         for path in ("/account", "/admin/users", "/admin/users/new", "/admin/settings",
-                     "/admin/audit"):
+                     "/admin/audit", "/acknowledgements"):
             page.goto(f"{server}{path}")
             expect(page.locator("html")).to_have_attribute("lang", language)
             assert_accessible(page)
