@@ -104,6 +104,17 @@ def store_extracted(connection: sqlite3.Connection, item_id: str, found: Extract
     )
 
 
+def forget_item(store: EvidenceStore, item_id: str, path: Path | None = None) -> None:
+    """Remove one deleted item's text from the index, so a search no longer shows it.
+
+    Raises SearchIndexError when the index cannot be opened; `index rebuild` makes a new one
+    from the store, which no longer holds the item.
+    """
+    with open_index(path or index_path(store)) as connection, connection:
+        connection.execute("DELETE FROM entries WHERE item_id = ?", (item_id,))
+        connection.execute("DELETE FROM items WHERE item_id = ?", (item_id,))
+
+
 def sandbox_extractor(store: EvidenceStore, sandbox: Sandbox,
                       limits: SandboxLimits) -> Extractor:
     return lambda item: extract_item(store, item, sandbox, limits)
