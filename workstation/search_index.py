@@ -209,15 +209,6 @@ def search(store: EvidenceStore, query: str, limit: int = 20,
     return list(hits.values())[:limit]
 
 
-def escape_controls(text: str) -> str:
-    """Text safe for a terminal: control, format and line-separator characters as escapes."""
-    return "".join(
-        ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else
-        ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
-
-
 def index_problems(store: EvidenceStore, path: Path | None = None) -> dict[str, str]:
     """Items with a part not indexed, and why."""
     with open_index(path or index_path(store)) as connection:

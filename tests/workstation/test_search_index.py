@@ -15,7 +15,6 @@ from tests.workstation.bundles import Sent, intake_document
 from tests.workstation.documents import _pdf, _stream, docx
 from workstation.sandbox import Sandbox, SandboxLimits
 from workstation.search_index import (
-    escape_controls,
     index_items,
     index_path,
     index_problems,
@@ -197,7 +196,3 @@ def test_every_query_word_is_quoted_and_folded() -> None:
     assert match_expression('Ціханоўская NEAR"') == (
         '(text : ("Ціханоўская"* "NEAR"*)) OR (folded : ("tsihanousk"* "near"*))'
     )
-
-
-def test_control_characters_are_shown_as_escapes() -> None:
-    assert escape_controls("name\x1b[31m\u202eevil\nnext") == "name\\x1b[31m\\u202eevil\\nnext"
