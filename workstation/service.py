@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workstation.acknowledgement import AcknowledgementWritten, acknowledge_bundle
 from workstation.cases import Case, CaseBook
 from workstation.catalogue import Item, consent_records, find_item, list_items, load_item
 from workstation.catalogue_index import (
@@ -41,6 +42,7 @@ from workstation.errors import (
     ExportPreviewMismatch,
     ItemNotFound,
     SandboxUnavailable,
+    SearchIndexError,
     WorkstationError,
 )
 from workstation.handover import (
@@ -53,6 +55,7 @@ from workstation.handover import (
 from workstation.importer import ImportReport, import_bundle, recover_store
 from workstation.keys import load_workstation_signer
 from workstation.metadata_record import MetadataRecord, record_imported_metadata
+from workstation.metadata_record import record_path as metadata_record_path
 from workstation.metadata_tool import MetadataTool
 from workstation.perceptual_hash import (
     Match,
@@ -76,6 +79,7 @@ from workstation.rendition import (
     render_item,
 )
 from workstation.sandbox import Sandbox, SandboxLimits
+from workstation.search_index import forget_item as forget_searchable_item
 from workstation.search_index import index_items, sandbox_extractor
 from workstation.store import EvidenceStore, remove_tree
 from workstation.timestamps import stamp_summary
@@ -439,7 +443,17 @@ class WorkstationService:
             remove_tree(self.store.copies_dir / item.item_id)
             remove_rendition(self.store, item.item_id)
             remove_tree(item.directory)
+            # What was read from the item goes with it: its embedded metadata (a GPS position,
+            # a device serial) and its searchable text must not outlive the deletion.
+            metadata_record_path(self.store, item.item_id).unlink(missing_ok=True)
             self.index().forget_item(item.item_id)
+            try:
+                forget_searchable_item(self.store, item.item_id)
+            except SearchIndexError as exc:
+                raise WorkstationError(
+                    f"{item.item_id[:16]} is deleted, but the search index could not be"
+                    f" updated ({exc}); run `skrynka-workstation index rebuild`"
+                ) from exc
         return item
 
     # Cases ---------------------------------------------------------------------------------
@@ -513,6 +527,20 @@ class WorkstationService:
 
     def workstation_fingerprint(self) -> str:
         return load_workstation_signer(self.store).fingerprint
+
+    # Acknowledgements to the server ----------------------------------------------------------
+    def acknowledge_bundle(self, reference: str, out: Path, actor: str
+                           ) -> AcknowledgementWritten:
+        """Sign and write the acknowledgement of one imported bundle (an "acknowledge" entry
+        by `actor`); the server deletes exactly the ciphertexts it names."""
+        custody = self.custody()
+        with self.store.locked():
+            return acknowledge_bundle(self.store, reference, out, custody, custody.signer,
+                                      actor)
+
+    def workstation_public_key(self) -> bytes:
+        """The 32 raw bytes the server pins (`skrynka workstation-key set`)."""
+        return load_workstation_signer(self.store).public_key
 
     # Custody -------------------------------------------------------------------------------
     def custody_entries(self, item_reference: str | None = None) -> list[Entry]:
