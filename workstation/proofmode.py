@@ -286,7 +286,9 @@ def _proof_for(name: str, sha256: str, proofs: dict[str, ProofRecord],
     for proof_name, record in sorted(proofs.items()):
         if sha256 in record.hashes or name in record.names:
             return proof_name
-    if only_media and proofs:
+    # A lone media file and a lone proof set (its CSV and JSON state the same hashes) belong
+    # together even when the hashes differ: that difference is the finding.
+    if only_media and len({record.hashes for record in proofs.values()}) == 1:
         return sorted(proofs)[0]
     return None
 
