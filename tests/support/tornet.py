@@ -240,8 +240,12 @@ class TorNetwork:
         authorities: int = 3,
         relays: int = 2,
         clients: int = 2,
+        voting_interval: int = VOTING_INTERVAL,
     ) -> None:
         self.root = root
+        # Onionbalance's --is-testnet mode assumes chutney's 20 s voting interval when it
+        # derives time periods, so its network votes every 20 s (tests/support/onionbalance.py).
+        self.voting_interval = voting_interval
         self.tor_binary = tor_binary
         self.authority_count = authorities
         self.relay_count = relays
@@ -304,7 +308,7 @@ class TorNetwork:
             except requests.RequestException as error:
                 last_problem = str(error)
             # A failed lookup marks the HSDirs asked for 15 minutes; clear that every so often.
-            if time.monotonic() - last_reset > VOTING_INTERVAL:
+            if time.monotonic() - last_reset > self.voting_interval:
                 client.forget_onions()
                 last_reset = time.monotonic()
             time.sleep(1)
@@ -416,10 +420,10 @@ class TorNetwork:
                 f"DirPort 127.0.0.1:{node.dir_port}",
                 "AuthoritativeDirectory 1",
                 "V3AuthoritativeDirectory 1",
-                f"V3AuthVotingInterval {VOTING_INTERVAL}",
+                f"V3AuthVotingInterval {self.voting_interval}",
                 "V3AuthVoteDelay 2",
                 "V3AuthDistDelay 2",
-                f"TestingV3AuthInitialVotingInterval {VOTING_INTERVAL}",
+                f"TestingV3AuthInitialVotingInterval {self.voting_interval}",
                 "TestingV3AuthInitialVoteDelay 2",
                 "TestingV3AuthInitialDistDelay 2",
             ]
