@@ -478,6 +478,25 @@ class TorNetwork:
             time.sleep(0.5)
         return node
 
+    def start_controller_client(self, nickname: str) -> TorNode:
+        """One more client with only a control port (cookie auth) and no SOCKS port, as the
+        Onionbalance front uses. Started, not waited for (`wait_for_node`); stopped with the
+        network."""
+        node = self._node(nickname)
+        node.torrc_lines = [*self._base_lines(node), "SocksPort 0"]
+        self.relays.append(node)  # stopped with the others
+        node.start()
+        return node
+
+    def wait_for_node(self, node: TorNode, timeout: float = 120) -> None:
+        """Until `node` has bootstrapped (Bootstrapped 100%); TorNetworkError if it does not."""
+        deadline = time.monotonic() + timeout
+        while not node.log_contains("Bootstrapped 100%"):
+            node.check_running()
+            if time.monotonic() > deadline:
+                raise TorNetworkError(f"{node.nickname} did not bootstrap:\n{node.log_tail()}")
+            time.sleep(0.5)
+
     def _client(self, nickname: str) -> TorClient:
         node = self._node(nickname)
         node.socks_port = free_port()
