@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.settings import load_settings
 from onion.balance import write_front_config
 from onion.client_key import check_client_name, generate_client_key
 from onion.errors import OnionError
@@ -226,6 +227,7 @@ def print_torrc(args: argparse.Namespace, data_dir: Path) -> int:
             journalist_port,
             tor_services_dir=args.tor_services_dir,
             tor_user=args.tor_user,
+            onionbalance_front=load_settings(data_dir=data_dir).onionbalance_front or None,
         )
     except OnionError as error:
         return _fail(error)
