@@ -116,6 +116,21 @@ class _ServiceRegistry:
         ids.discard("")
         return ids
 
+    def torrc_hosted_ids(self) -> set[str]:
+        """Ids of our services that tor hosts from its torrc (an Onionbalance instance's
+        source service): those whose key directory is one of tor's HiddenServiceDirs."""
+        try:
+            configured = self.connection.controller.get_conf("HiddenServiceDir", multiple=True)
+        except (stem.ControllerError, ValueError):
+            # stem raises ValueError when tor has no HiddenService option at all.
+            return set()
+        ids: set[str] = set()
+        for role in ServiceRole:
+            key = self.keystore.load_service_key(role)
+            if key is not None and str(self.keystore.service_dir(role)) in configured:
+                ids.add(key.service_id)
+        return ids
+
     def remove(self, key: ServiceKey) -> None:
         if key.service_id in self.hosted_ids():
             ok, lines = self.connection.command(f"DEL_ONION {key.service_id}")
@@ -380,7 +395,8 @@ def read_onion_status(data_dir: Path, spec: ControllerSpec | None) -> OnionStatu
         try:
             connection = open_tor_connection(spec, tor_dir_of(data_dir))
             try:
-                hosted = _ServiceRegistry(connection, keystore).hosted_ids()
+                registry = _ServiceRegistry(connection, keystore)
+                hosted = registry.hosted_ids() | registry.torrc_hosted_ids()
             finally:
                 connection.close()
         except OnionError as error:
@@ -423,7 +439,7 @@ def refresh_journalist_service(data_dir: Path, spec: ControllerSpec | None) -> C
     try:
         registry = _ServiceRegistry(connection, keystore)
         source = keystore.load_service_key(ServiceRole.SOURCE)
-        running = registry.hosted_ids()
+        running = registry.hosted_ids() | registry.torrc_hosted_ids()
         # Only touch a tor that hosts this instance: its source service marks a live serve.
         if source is None or source.service_id not in running:
             return None

@@ -74,12 +74,15 @@ class AppServer:
     address: str = ""
 
     def source_workers(self) -> list[psutil.Process]:
-        masters = [
-            child
-            for child in psutil.Process(self.process.pid).children(recursive=True)
-            if "source_app:create_app()" in " ".join(child.cmdline())
-        ]
-        return masters + [worker for master in masters for worker in master.children()]
+        """The source interface's gunicorn master and its forked workers (same command line)."""
+        found = []
+        for child in psutil.Process(self.process.pid).children(recursive=True):
+            try:
+                if "source_app:create_app()" in " ".join(child.cmdline()):
+                    found.append(child)
+            except psutil.NoSuchProcess:
+                continue  # a gpg that just finished
+        return found
 
     def bytes_written_by_source_workers(self) -> int:
         total = 0

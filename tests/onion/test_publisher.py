@@ -308,3 +308,19 @@ def test_an_onionbalance_instance_refuses_a_tor_it_did_not_launch(data_dir):
     with pytest.raises(BalanceNeedsOwnTor, match="only for services in its torrc"):
         publisher.publish(SOURCE_PORT, JOURNALIST_PORT)
     assert not (data_dir / "onion" / "source" / "ob_config").exists()
+
+
+def test_status_and_staff_devices_work_for_an_onionbalance_instance(data_dir, launched):
+    front = generate_service_key().onion_address
+    with OnionPublisher(data_dir, launched, onionbalance_front=front) as publisher:
+        published = publisher.publish(SOURCE_PORT, JOURNALIST_PORT)
+        status = read_onion_status(data_dir, None)
+        assert status.source.address == published.source
+        assert status.source.published is True
+        assert status.journalist.published is False
+        # `skrynka onion add-client` from another process reaches the running instance.
+        authorise(data_dir, "anna")
+        refresh = refresh_journalist_service(data_dir, None)
+        assert refresh is not None
+        assert refresh.journalist_published
+        assert published.journalist[:56] in hosted_by(publisher.connection)
