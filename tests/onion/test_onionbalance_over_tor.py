@@ -238,7 +238,7 @@ def balanced(
     root = tmp_path_factory.mktemp("balanced")
     started = time.monotonic()
     network = TorNetwork(
-        root / "tornet", tor, relays=2, clients=1, voting_interval=TESTNET_VOTING_INTERVAL
+        root / "tornet", tor, relays=3, clients=1, voting_interval=TESTNET_VOTING_INTERVAL
     )
     servers: list[AppServer] = []
     front: OnionbalanceFront | None = None
