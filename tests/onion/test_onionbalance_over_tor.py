@@ -203,15 +203,17 @@ def wait_for_address(server: AppServer) -> None:
 
 
 def set_up_first_machine(root: Path, keypair: KeyPair, database_url: str) -> Path:
-    """`skrynka init` with PostgreSQL, then the store moved into the shared directory."""
+    """`skrynka init` with PostgreSQL (its URL in database.url), then the store moved into the
+    shared directory."""
     first = root / "app-1"
     init_instance(
         first,
         keypair.public_armored,
         dev_mode=True,
         organization_name="Skrynka behind Onionbalance",
-        instance_settings={"kdf": "testing", "database_url": database_url},
+        instance_settings={"kdf": "testing"},
         env={},
+        database_url=database_url,
     )
     shared = root / "shared"
     shared.mkdir(mode=0o700)
