@@ -121,7 +121,7 @@ def render_onionbalance_config(key_path: Path, instances: list[str]) -> str:
     lines = [
         "# Onionbalance configuration written by 'skrynka onion balance-config'.",
         "# Run it again with the full list of app servers to add or remove one, then reload",
-        "# onionbalance (systemctl reload onionbalance, or SIGHUP).",
+        "# onionbalance (SIGHUP: systemctl kill --signal=HUP onionbalance).",
         "services:",
         f"- key: {json.dumps(str(key_path))}",
         "  instances:",

@@ -257,7 +257,8 @@ def write_balance_config(args: argparse.Namespace) -> int:
     for address in front.instances:
         print(f"  {address}")
     print(
-        f"Start or reload onionbalance with it: onionbalance -c {front.config_path} "
-        "(Debian: /etc/onionbalance/config.yaml and systemctl reload onionbalance)."
+        f"Start onionbalance with it (onionbalance -c {front.config_path}), or make a running "
+        "one read it again with SIGHUP (Debian: /etc/onionbalance/config.yaml, owned by the "
+        "onionbalance user; systemctl kill --signal=HUP onionbalance)."
     )
     return 0
