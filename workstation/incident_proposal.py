@@ -54,6 +54,7 @@ class Proposal:
     longitude: str = ""
     violations: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    notes: str = ""  # never proposed; the desk's forms carry typed notes in the same shape
 
 
 def read_capture_time(summary: Any) -> str | None:
