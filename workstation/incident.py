@@ -245,12 +245,16 @@ def read_date(date_from: str, date_to: str, problems: list[str]) -> IncidentDate
     return IncidentDate(start[0], None if end[0] == start[0] else end[0], start[1])
 
 
-def _read_text(label: str, raw: str, limit: int, problems: list[str]) -> str | None:
+def _read_text(label: str, raw: str, limit: int, problems: list[str],
+               one_line: bool = False) -> str | None:
     found: list[FieldProblem] = []
     text = clean_text(label, raw, limit, found)
     for problem in found:
         template = _PROBLEM_TEXT.get(problem.code, "the {label} cannot be used")
         problems.append(template.format(label=label, limit=limit))
+    if one_line and text is not None and ("\n" in text or "\t" in text):
+        problems.append(f"the {label} must be one line (put more in the notes)")
+        return None
     return text
 
 
@@ -294,11 +298,11 @@ def read_fields(
 ) -> IncidentFields:
     """The fields from what a person typed, or `IncidentRefused` naming every problem."""
     problems: list[str] = []
-    clean_title = _read_text("title", title, TITLE_LIMIT, problems)
+    clean_title = _read_text("title", title, TITLE_LIMIT, problems, one_line=True)
     if clean_title is None and not problems:
         problems.append("an incident needs a title (a few words that name it)")
     when = read_date(date_from, date_to, problems)
-    place_text = _read_text("place", place, PLACE_LIMIT, problems)
+    place_text = _read_text("place", place, PLACE_LIMIT, problems, one_line=True)
     lat = _read_coordinate("latitude", latitude, 90, problems)
     lon = _read_coordinate("longitude", longitude, 180, problems)
     if (lat is None) != (lon is None) and not problems:

@@ -137,8 +137,10 @@ def propose_incident(items: Sequence[Item], entries: list[Entry]) -> Proposal:
         for intake in _intakes(item, reasons):
             violations.update(v.value for v in intake.violations)
             months += _intake_months(intake)
-            if intake.where_text and intake.where_text not in places:
-                places.append(intake.where_text)
+            # A source may write several lines; a place is one line of the form.
+            where = " ".join((intake.where_text or "").split())
+            if where and where not in places:
+                places.append(where)
             if intake.region is not None and intake.region.value not in regions:
                 regions.append(intake.region.value)
         summary = metadata_summary(entries, item.item_id)

@@ -172,6 +172,7 @@ def test_without_metadata_the_sources_month_is_proposed(
     (["--title", "Yard", "--lat", "53.9"], "give both latitude and longitude, or neither"),
     (["--title", "Yard", "--lat", "95", "--lon", "27"], "latitude 95 is outside -90 to 90"),
     (["--title", "   "], "an incident needs a title"),
+    (["--title", "Yard\nsecond line"], "the title must be one line"),
     (["--title", "Yard\u202e"], "control or direction-changing characters in the title"),
     (["--title", "Yard", "--notes", "x" * 20_001], "more than 20000 characters in the notes"),
 ])
