@@ -39,6 +39,7 @@ from workstation.errors import (
     ExportError,
     ExportPreviewMismatch,
     ItemNotFound,
+    SearchIndexError,
     WorkstationError,
 )
 from workstation.handover import (
@@ -63,6 +64,7 @@ from workstation.incident import (
 )
 from workstation.incident_proposal import Proposal, propose_incident
 from workstation.keys import load_workstation_signer
+from workstation.metadata_record import record_path as metadata_record_path
 from workstation.metadata_tool import MetadataTool
 from workstation.progress import ProgressFactory, silent_progress
 from workstation.reconciliation import Gap, find_gaps
@@ -72,6 +74,7 @@ from workstation.rendition import (
     remove_rendition,
     render_item,
 )
+from workstation.search_index import forget_item as forget_searchable_item
 from workstation.store import EvidenceStore, remove_tree
 from workstation.timeline import TimelineEntry, build_timeline
 from workstation.timestamps import stamp_summary
@@ -358,7 +361,17 @@ class WorkstationService:
             remove_tree(self.store.copies_dir / item.item_id)
             remove_rendition(self.store, item.item_id)
             remove_tree(item.directory)
+            # What was read from the item goes with it: its embedded metadata (a GPS position,
+            # a device serial) and its searchable text must not outlive the deletion.
+            metadata_record_path(self.store, item.item_id).unlink(missing_ok=True)
             self.index().forget_item(item.item_id)
+            try:
+                forget_searchable_item(self.store, item.item_id)
+            except SearchIndexError as exc:
+                raise WorkstationError(
+                    f"{item.item_id[:16]} is deleted, but the search index could not be"
+                    f" updated ({exc}); run `skrynka-workstation index rebuild`"
+                ) from exc
         return item
 
     # Cases ---------------------------------------------------------------------------------
