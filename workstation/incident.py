@@ -305,7 +305,7 @@ def read_fields(
     place_text = _read_text("place", place, PLACE_LIMIT, problems, one_line=True)
     lat = _read_coordinate("latitude", latitude, 90, problems)
     lon = _read_coordinate("longitude", longitude, 180, problems)
-    if (lat is None) != (lon is None) and not problems:
+    if bool(latitude.strip()) != bool(longitude.strip()):
         problems.append("give both latitude and longitude, or neither")
     chosen = read_violations(violations, problems)
     clean_notes = _read_text("notes", notes, NOTES_LIMIT, problems) or ""

@@ -159,7 +159,7 @@ def _propose(service: WorkstationService, items: list[str]) -> int:
         else "  position   -")
     say(f"  violations {', '.join(proposal.violations) or '-'}")
     for reason in proposal.reasons:
-        say(f"  why: {reason}")
+        say(f"  why: {reason.text}")
     parts = ["skrynka-workstation", "incident", "create",
              "--title", proposal.title or "TITLE"]
     for option, value in (("--date", proposal.date_from), ("--to", proposal.date_to),

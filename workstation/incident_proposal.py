@@ -42,6 +42,38 @@ REGION_NAMES: Mapping[str, str] = {
 NAME_LIMIT = 60
 
 
+# Why a value was proposed, in English with `%(name)s` slots; the desk has its own translation
+# of each code, so a reason reads in the officer's language.
+REASON_TEXTS: Mapping[str, str] = {
+    "intake_unreadable": "the intake answers sent with %(item)s cannot be read and were not used",
+    "date_from_metadata": "date: capture time in the embedded metadata of %(items)s",
+    "date_disagrees": "check the date: the sources' answers name %(months)s, not the month the"
+                      " metadata gives",
+    "date_from_intake": "date: the month the sources named in their intake answers",
+    "place_from_intake": "place: the sources' intake answers",
+    "place_from_region": "place: the region the sources picked in their intake answers",
+    "position_from_metadata": "position: GPS in the embedded metadata of %(item)s",
+    "other_positions": "other GPS positions, not proposed, in %(items)s",
+    "violations_from_intake": "violation types: those the sources named in their intake answers",
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason: a code of `REASON_TEXTS` and the values of its slots."""
+
+    code: str
+    values: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def text(self) -> str:
+        return REASON_TEXTS[self.code] % dict(self.values)
+
+
+def _reason(code: str, **values: str) -> Reason:
+    return Reason(code, tuple(sorted(values.items())))
+
+
 @dataclass(frozen=True)
 class Proposal:
     """Form values (text, as a person would type them) and why each was proposed."""
@@ -53,7 +85,7 @@ class Proposal:
     latitude: str = ""
     longitude: str = ""
     violations: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
     notes: str = ""  # never proposed; the desk's forms carry typed notes in the same shape
 
 
@@ -103,7 +135,7 @@ def _name(item: Item) -> str:
     return name if len(name) <= NAME_LIMIT else name[:NAME_LIMIT] + "…"
 
 
-def _intakes(item: Item, reasons: list[str]) -> list[Intake]:
+def _intakes(item: Item, reasons: list[Reason]) -> list[Intake]:
     found = []
     for sub in item.submissions:
         if sub.intake is None:
@@ -111,8 +143,7 @@ def _intakes(item: Item, reasons: list[str]) -> list[Intake]:
         try:
             found.append(parse_intake_document(sub.intake))
         except InvalidIntake:
-            reasons.append(f"the intake answers sent with {_name(item)} cannot be read and"
-                           " were not used")
+            reasons.append(_reason("intake_unreadable", item=_name(item)))
     return found
 
 
@@ -126,7 +157,7 @@ def _intake_months(intake: Intake) -> list[str]:
 
 def propose_incident(items: Sequence[Item], entries: list[Entry]) -> Proposal:
     """What the items' intake answers and metadata suggest; nothing is recorded."""
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     days: list[tuple[str, str]] = []
     months: list[str] = []
     places: list[str] = []
@@ -157,32 +188,32 @@ def propose_incident(items: Sequence[Item], entries: list[Entry]) -> Proposal:
     if days:
         first, last = min(d for d, _ in days), max(d for d, _ in days)
         date_from, date_to = first, "" if last == first else last
-        reasons.append("date: capture time in the embedded metadata of "
-                       + ", ".join(where for _, where in days))
+        reasons.append(_reason("date_from_metadata",
+                               items=", ".join(where for _, where in days)))
         if months and not any(min(months) <= d[:7] <= max(months) for d, _ in days):
-            reasons.append(f"check the date: the sources' answers name {min(months)}"
-                           + ("" if min(months) == max(months) else f" to {max(months)}")
-                           + ", not the month the metadata gives")
+            named = min(months) if min(months) == max(months) else (
+                f"{min(months)} – {max(months)}")
+            reasons.append(_reason("date_disagrees", months=named))
     elif months:
         date_from = min(months)
         date_to = "" if max(months) == date_from else max(months)
-        reasons.append("date: the month the sources named in their intake answers")
+        reasons.append(_reason("date_from_intake"))
 
     place = ("; ".join(places) if places else "; ".join(REGION_NAMES[r] for r in regions)
              )[:PLACE_LIMIT]
     if place:
-        reasons.append("place: the sources' intake answers" if places
-                       else "place: the region the sources picked in their intake answers")
+        reasons.append(_reason("place_from_intake" if places else "place_from_region"))
     latitude = longitude = ""
     if positions:
         (lat, lon), where = positions[0]
         latitude, longitude = f"{lat:.6f}", f"{lon:.6f}"
         others = sorted({name for (pos, name) in positions[1:] if pos != (lat, lon)})
-        reasons.append(f"position: GPS in the embedded metadata of {where}"
-                       + (f"; other positions in {', '.join(others)}" if others else ""))
+        reasons.append(_reason("position_from_metadata", item=where))
+        if others:
+            reasons.append(_reason("other_positions", items=", ".join(others)))
     chosen = tuple(v for v in VIOLATION_TYPES if v in violations)
     if chosen:
-        reasons.append("violation types: those the sources named in their intake answers")
+        reasons.append(_reason("violations_from_intake"))
     title = place.split(";")[0].strip()[:TITLE_LIMIT]
     if title and date_from:
         title = f"{title}, {date_from}"[:TITLE_LIMIT]

@@ -21,7 +21,7 @@ from werkzeug.wrappers.response import Response
 
 from workstation.errors import IncidentRefused
 from workstation.incident import VIOLATION_TYPES, Incident, IncidentFields, read_fields
-from workstation.incident_proposal import Proposal
+from workstation.incident_proposal import Proposal, Reason
 from workstation_app.context import current_actor, desk_service
 
 bp = Blueprint("incidents", __name__)
@@ -43,6 +43,28 @@ CHANGE_NAMES: dict[str, LazyString] = {
     "linked": _l("item added"),
     "unlinked": _l("item taken out"),
 }
+
+
+# The desk's words for workstation.incident_proposal.REASON_TEXTS, code by code.
+REASON_NAMES: dict[str, LazyString] = {
+    "intake_unreadable": _l("the intake answers sent with %(item)s cannot be read and were not "
+                            "used"),
+    "date_from_metadata": _l("date: capture time in the embedded metadata of %(items)s"),
+    "date_disagrees": _l("check the date: the sources’ answers name %(months)s, not the month "
+                         "the metadata gives"),
+    "date_from_intake": _l("date: the month the sources named in their intake answers"),
+    "place_from_intake": _l("place: the sources’ intake answers"),
+    "place_from_region": _l("place: the region the sources picked in their intake answers"),
+    "position_from_metadata": _l("position: GPS in the embedded metadata of %(item)s"),
+    "other_positions": _l("other GPS positions, not proposed, in %(items)s"),
+    "violations_from_intake": _l("violation types: those the sources named in their intake "
+                                 "answers"),
+}
+
+
+def reason_text(reason: Reason) -> str:
+    known = REASON_NAMES.get(reason.code)
+    return reason.text if known is None else str(known) % dict(reason.values)
 
 
 def violation_name(code: str) -> str:
@@ -191,6 +213,7 @@ def init_incidents(app: Flask) -> None:
     app.jinja_env.filters["violation_name"] = violation_name
     app.jinja_env.globals.update({
         "violation_name": violation_name,
+        "reason_text": reason_text,
         "change_name": change_name,
         "incidents_of": lambda item_id: desk_service().incidents_of_item(item_id),
         "all_incidents": lambda: desk_service().incidents(),

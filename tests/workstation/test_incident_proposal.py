@@ -59,7 +59,7 @@ def test_unreadable_intake_and_junk_metadata_are_skipped_and_named() -> None:
 
     assert (proposal.date_from, proposal.place, proposal.latitude) == ("", "", "")
     assert proposal.violations == ()
-    assert proposal.reasons == (
+    assert tuple(reason.text for reason in proposal.reasons) == (
         "the intake answers sent with broken.jpg cannot be read and were not used",
         "the intake answers sent with broken.jpg cannot be read and were not used",
     )
@@ -78,8 +78,8 @@ def test_the_latest_metadata_entry_counts_and_a_disagreeing_month_is_pointed_out
 
     assert (proposal.date_from, proposal.date_to) == ("2021-03-02", "")
     assert (proposal.latitude, proposal.longitude) == ("53.900000", "27.550000")
-    assert any("check the date: the sources' answers name 2020-08" in r
-               for r in proposal.reasons)
+    assert any("check the date: the sources' answers name 2020-08, not the" in r
+               for r in (reason.text for reason in proposal.reasons))
 
 
 def test_a_year_alone_proposes_its_months_and_several_lines_become_one_place() -> None:
@@ -109,4 +109,5 @@ def test_only_a_region_gives_its_name_as_the_place() -> None:
     proposal = propose_incident([only], [])
 
     assert proposal.place == "Minsk"
-    assert "place: the region the sources picked in their intake answers" in proposal.reasons
+    assert ("place: the region the sources picked in their intake answers"
+            in [reason.text for reason in proposal.reasons])

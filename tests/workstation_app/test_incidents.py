@@ -13,6 +13,8 @@ from tests.workstation.incident_story import PHOTO, two_sources
 from tests.workstation_app.conftest import Desk, Officer
 from workstation.catalogue_index import ItemFilter
 from workstation.cli import main
+from workstation.incident_proposal import REASON_TEXTS
+from workstation_app.incidents import REASON_NAMES
 
 
 def import_story(officer: Officer, make_bundle: MakeBundle) -> tuple[str, str]:
@@ -60,7 +62,7 @@ def test_a_new_incident_is_proposed_from_two_sources_and_recorded_only_when_save
     for code in ("arbitrary_detention", "torture_or_ill_treatment", "enforced_disappearance"):
         assert f'value="{code}" checked' in text
     assert 'value="unfair_trial" checked' not in text
-    assert "capture time in the embedded metadata of yard-night.jpg" in text
+    assert "date: capture time in the embedded metadata of yard-night.jpg (2020-08-10" in text
     assert "quiet heron" in text
     assert "brave tortoise" in text
     assert incident_entries(officer.desk) == []
@@ -193,12 +195,15 @@ def test_the_timeline_page_lists_incidents_by_date_with_their_items(
     assert "date not known" in page
 
 
-@pytest.mark.parametrize(("code", "heading", "violation"), [
-    ("be", "Храналогія інцыдэнтаў", "несправядлівы суд"),
-    ("ru", "Хронология инцидентов", "несправедливый суд"),
+@pytest.mark.parametrize(("code", "heading", "violation", "reason"), [
+    ("be", "Храналогія інцыдэнтаў", "несправядлівы суд",
+     "дата: час здымкі ва ўбудаваных метаданых yard-night.jpg"),
+    ("ru", "Хронология инцидентов", "несправедливый суд",
+     "дата: время съёмки во встроенных метаданных yard-night.jpg"),
 ])
 def test_incident_pages_in_belarusian_and_russian(
-    officer: Officer, make_bundle: MakeBundle, code: str, heading: str, violation: str
+    officer: Officer, make_bundle: MakeBundle, code: str, heading: str, violation: str,
+    reason: str,
 ) -> None:
     photo, _message = import_story(officer, make_bundle)
     officer.get(f"/timeline?l={code}")
@@ -214,3 +219,8 @@ def test_incident_pages_in_belarusian_and_russian(
     form = officer.get(f"/incidents/new?item={photo}")
     assert form.status_code == 200
     assert "Check every value" not in form.text
+    assert reason in form.text
+
+
+def test_every_reason_for_a_proposal_has_the_desk_s_words() -> None:
+    assert set(REASON_NAMES) == set(REASON_TEXTS)
