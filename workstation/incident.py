@@ -27,7 +27,7 @@ import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -348,9 +348,19 @@ def fields_from_json(data: Any) -> IncidentFields:
 # Replaying the log ----------------------------------------------------------------------------
 
 
+@dataclass
+class _Replay:
+    """An incident while its entries are being replayed (frozen into an `Incident` after)."""
+
+    fields: IncidentFields
+    created: IncidentChange
+    items: dict[str, LinkedItem]
+    history: list[IncidentChange]
+
+
 def incidents_from(entries: Iterable[Entry]) -> dict[str, Incident]:
     """Every incident the log records, in the order they were created."""
-    found: dict[str, Incident] = {}
+    found: dict[str, _Replay] = {}
     for entry in entries:
         if entry.get("action") != ACTION:
             continue
@@ -364,26 +374,24 @@ def incidents_from(entries: Iterable[Entry]) -> dict[str, Incident]:
             reason=str(details.get("reason") or ""),
         )
         if change == CREATED:
-            found[incident_id] = Incident(
-                incident_id, fields_from_json(details.get("fields")), step.actor, step.time,
-                step.seq, (), (step,))
+            found[incident_id] = _Replay(fields_from_json(details.get("fields")), step, {},
+                                         [step])
             continue
         current = found.get(incident_id)
         if current is None:
             continue
-        items = current.items
+        current.history.append(step)
         if change == EDITED:
-            current = replace(current, fields=fields_from_json(details.get("fields")))
-        elif change == LINKED and step.item and step.item not in current.item_ids:
-            items = (*items, LinkedItem(step.item, step.actor, step.time, step.seq))
-        elif change == UNLINKED:
-            items = tuple(link for link in items if link.item_id != step.item)
-        found[incident_id] = replace(current, items=items, history=(*current.history, step))
-    return found
-
-
-def incidents_of_item(incidents: Iterable[Incident], item_id: str) -> list[Incident]:
-    return [incident for incident in incidents if item_id in incident.item_ids]
+            current.fields = fields_from_json(details.get("fields"))
+        elif change == LINKED and step.item and step.item not in current.items:
+            current.items[step.item] = LinkedItem(step.item, step.actor, step.time, step.seq)
+        elif change == UNLINKED and step.item:
+            current.items.pop(step.item, None)
+    return {
+        incident_id: Incident(incident_id, r.fields, r.created.actor, r.created.time,
+                              r.created.seq, tuple(r.items.values()), tuple(r.history))
+        for incident_id, r in found.items()
+    }
 
 
 def timeline_order(incidents: Iterable[Incident]) -> list[Incident]:

@@ -119,12 +119,11 @@ def command_incident(args: argparse.Namespace, context: Context) -> int:
                                               sort_keys=True, ensure_ascii=False)))
             return 0
         _print_incident(incident)
-        for entry in service.timeline():
-            if entry.incident.incident_id == incident.incident_id:
-                say(f"items ({len(entry.items)}):")
-                for item in entry.items:
-                    _print_item(item.item_id, item.kind, item.capture_time, item.received_on,
-                                item.sources, item.name)
+        detail = service.incident_detail(incident.incident_id)
+        say(f"items ({len(detail.items)}):")
+        for item in detail.items:
+            _print_item(item.item_id, item.kind, item.capture_time, item.received_on,
+                        item.sources, item.name)
         say("history:")
         for step in incident.history:
             say(f"  #{step.seq} {step.time} {step.actor} {step.change}"
@@ -135,7 +134,7 @@ def command_incident(args: argparse.Namespace, context: Context) -> int:
 
 
 def _incident_json(service: WorkstationService, incident: Incident) -> dict[str, Any]:
-    found = next(e for e in service.timeline() if e.incident.incident_id == incident.incident_id)
+    found = service.incident_detail(incident.incident_id)
     return {
         **found.summary(),
         "history": [

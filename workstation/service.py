@@ -57,7 +57,6 @@ from workstation.incident import (
     edit_incident,
     find_incident,
     incidents_from,
-    incidents_of_item,
     link_items,
     timeline_order,
     unlink_items,
@@ -415,10 +414,6 @@ class WorkstationService:
     def incident(self, reference: str) -> Incident:
         return find_incident(incidents_from(self.custody().entries()), reference)
 
-    def incidents_of_item(self, item_id: str) -> list[Incident]:
-        return timeline_order(incidents_of_item(
-            incidents_from(self.custody().entries()).values(), item_id))
-
     def propose_incident(self, references: Sequence[str]) -> Proposal:
         """Values proposed from the items' intake answers and metadata; records nothing."""
         items = [self.find(reference) for reference in references]
@@ -476,6 +471,19 @@ class WorkstationService:
     def timeline(self) -> list[TimelineEntry]:
         entries = self.custody().entries()
         return build_timeline(incidents_from(entries).values(), self._item_or_none, entries)
+
+    def incident_detail(self, reference: str) -> TimelineEntry:
+        """One incident with its items described as the timeline describes them."""
+        entries = self.custody().entries()
+        incident = find_incident(incidents_from(entries), reference)
+        [entry] = build_timeline([incident], self._item_or_none, entries)
+        return entry
+
+    def incident_choices(self, item_id: str) -> tuple[list[Incident], list[Incident]]:
+        """The incidents an item is in, and those it could be added to (one read of the log)."""
+        every = self.incidents()
+        return ([i for i in every if item_id in i.item_ids],
+                [i for i in every if item_id not in i.item_ids])
 
     def _item_or_none(self, item_id: str) -> Item | None:
         directory = self.store.original_dir(item_id)

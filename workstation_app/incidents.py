@@ -6,7 +6,7 @@ was proposed; nothing is recorded until the person reads the form and presses th
 what is recorded is what the form then says. Each change is a signed custody entry with the
 person's name (`WorkstationService`, `workstation.incident`). A refused form comes back with
 what was typed and the reason, and nothing recorded. The item page shows an item's incidents
-through `incidents_of` (a template global), so the item view itself needs no change.
+through `incident_choices` (a template global), so the item view itself needs no change.
 """
 
 from __future__ import annotations
@@ -145,9 +145,8 @@ def create() -> Response | tuple[str, int]:
 
 
 def _incident_page(incident: Incident, values: Proposal, error: str | None) -> str:
-    entry = next(e for e in desk_service().timeline()
-                 if e.incident.incident_id == incident.incident_id)
-    return render_template("incident.html", incident=incident, items=entry.items,
+    entry = desk_service().incident_detail(incident.incident_id)
+    return render_template("incident.html", incident=entry.incident, items=entry.items,
                            values=values, error=error, violation_types=VIOLATION_TYPES)
 
 
@@ -215,6 +214,5 @@ def init_incidents(app: Flask) -> None:
         "violation_name": violation_name,
         "reason_text": reason_text,
         "change_name": change_name,
-        "incidents_of": lambda item_id: desk_service().incidents_of_item(item_id),
-        "all_incidents": lambda: desk_service().incidents(),
+        "incident_choices": lambda item_id: desk_service().incident_choices(item_id),
     })
