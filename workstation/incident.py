@@ -67,8 +67,8 @@ PLACE_LIMIT = 200
 NOTES_LIMIT = 20_000
 REASON_LIMIT = 1_000
 MIN_PREFIX = 6
-_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 _PROBLEM_TEXT = {
     "invalid_characters": "control or direction-changing characters in the {label}",
     "too_long": "more than {limit} characters in the {label}",

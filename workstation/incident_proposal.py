@@ -33,7 +33,8 @@ from workstation.incident import PLACE_LIMIT, TITLE_LIMIT, VIOLATION_TYPES
 from workstation.metadata_record import latest_metadata_entry
 
 # exiftool -n prints dates as "YYYY:MM:DD HH:MM:SS" with optional fractions and offset.
-_CAPTURE = re.compile(r"(\d{4})[:-](\d{2})[:-](\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?")
+_CAPTURE = re.compile(r"(\d{4})[:-](\d{2})[:-](\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?",
+                      re.ASCII)
 REGION_NAMES: Mapping[str, str] = {
     "brest": "Brest region", "vitebsk": "Vitebsk region", "gomel": "Gomel region",
     "grodno": "Grodno region", "minsk_region": "Minsk region", "mogilev": "Mogilev region",

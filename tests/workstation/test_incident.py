@@ -168,6 +168,7 @@ def test_without_metadata_the_sources_month_is_proposed(
      "give both as days or both as months"),
     (["--title", "Yard", "--date", "2020-02-30"], "'2020-02-30' is not a day of the calendar"),
     (["--title", "Yard", "--date", "9 August"], "is neither a day (2020-08-09) nor a month"),
+    (["--title", "Yard", "--date", "٢٠٢٠-٠٨"], "is neither a day (2020-08-09) nor a month"),
     (["--title", "Yard", "--date", "2099-01"], "2099-01 is outside 1990 to today"),
     (["--title", "Yard", "--lat", "53.9"], "give both latitude and longitude, or neither"),
     (["--title", "Yard", "--lat", "95", "--lon", "27"], "latitude 95 is outside -90 to 90"),

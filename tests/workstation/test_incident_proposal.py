@@ -39,6 +39,7 @@ def test_capture_times_are_read_only_when_they_are_real_dates() -> None:
     assert capture("0000:00:00 00:00:00") is None
     assert capture("2020:02:30 10:00:00") is None
     assert capture("\x1b]0;x\x07") is None
+    assert capture("٢٠٢٠:٠٨:١٠ ٢١:٤٠:٠٠") is None  # digits, but not the ones exiftool writes
     assert capture(20200810) is None
     assert read_capture_time({"capture_time": None}) is None
     assert read_capture_time(["not", "a", "summary"]) is None
