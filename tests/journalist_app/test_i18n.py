@@ -1,14 +1,17 @@
 """The staff interface in Belarusian, Russian and English: full catalogs, a remembered choice."""
 
 import uuid
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from core.instance import Instance
 from core.web import ERROR_TITLES as CORE_ERROR_TITLES
 from journalist_app.error_pages import ERROR_TITLES
-from journalist_app.i18n import COOKIE, SUPPORTED_LOCALES, TRANSLATIONS_DIR
+from journalist_app.errors import StaffTranslationsUnavailable
+from journalist_app.i18n import COOKIE, SUPPORTED_LOCALES, TRANSLATIONS_DIR, init_staff_i18n
 from tests.support.catalogues import (
     REPO_ROOT,
     catalogue_problems,
@@ -141,3 +144,26 @@ def test_a_refused_request_is_titled_and_explained_in_the_chosen_language(
 def test_every_error_title_of_core_has_a_staff_translation() -> None:
     # core.web's English table stays the fallback page; staff see these titles instead.
     assert set(ERROR_TITLES) == set(CORE_ERROR_TITLES)
+
+
+def test_a_missing_staff_catalog_stops_the_app_and_names_the_language(tmp_path: Path) -> None:
+    for code in ("be", "en"):
+        target = tmp_path / code / "LC_MESSAGES"
+        target.mkdir(parents=True)
+        (target / "messages.po").write_bytes(
+            (TRANSLATIONS_DIR / code / "LC_MESSAGES" / "messages.po").read_bytes()
+        )
+    with pytest.raises(StaffTranslationsUnavailable, match="translations for ru under"):
+        init_staff_i18n(Flask(__name__), default_locale="be", translations_dir=tmp_path)
+
+
+def test_a_broken_staff_catalog_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    for code in SUPPORTED_LOCALES:
+        target = tmp_path / code / "LC_MESSAGES"
+        target.mkdir(parents=True)
+        (target / "messages.po").write_bytes(b'msgid "no translation follows"\n')
+    with pytest.raises(
+        StaffTranslationsUnavailable,
+        match=r"be/LC_MESSAGES/messages\.po under .*restore journalist_app/translations",
+    ):
+        init_staff_i18n(Flask(__name__), default_locale="be", translations_dir=tmp_path)
