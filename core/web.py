@@ -186,12 +186,23 @@ def init_babel(
     config_key: str,
     translations_dir: Path,
     locale_selector: Callable[[], str],
+    template_helpers: Mapping[str, Callable[..., str]],
 ) -> Babel:
     """Flask-Babel for ``app``: catalogs from ``translations_dir``, the language from
-    ``locale_selector``, and ``default_locale`` kept in ``app.config[config_key]``."""
+    ``locale_selector``, and ``default_locale`` kept in ``app.config[config_key]``.
+
+    Templates get ``supported_locales`` and ``locale_names`` (for the language links) and the
+    app's own ``template_helpers`` (``current_locale``, ``locale_url``, ...).
+    """
     app.config[config_key] = default_locale
     app.config["BABEL_DEFAULT_LOCALE"] = default_locale
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations_dir)
+    context: dict[str, object] = {
+        "supported_locales": SUPPORTED_LOCALES,
+        "locale_names": LOCALE_NAMES,
+        **template_helpers,
+    }
+    app.context_processor(lambda: context)
     return Babel(app, locale_selector=locale_selector)
 
 

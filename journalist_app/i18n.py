@@ -19,7 +19,6 @@ from flask_babel import Babel, gettext
 from core import catalogs
 from core.errors import CatalogUnusable
 from core.web import (
-    LOCALE_NAMES,
     LOCALE_PARAM,
     asked_locale,
     choose_locale,
@@ -59,9 +58,9 @@ def init_staff_i18n(
         config_key=CONFIG_KEY,
         translations_dir=translations_dir,
         locale_selector=select_locale,
+        template_helpers={"current_locale": current_locale, "locale_url": locale_url},
     )
     app.after_request(remember_locale)
-    app.context_processor(_language_context)
     return babel
 
 
@@ -90,15 +89,6 @@ def locale_url(code: str) -> str:
         return same
     home: dict[str, Any] = {LOCALE_PARAM: code}
     return url_for("inbox.index", **home)
-
-
-def _language_context() -> dict[str, object]:
-    return {
-        "supported_locales": SUPPORTED_LOCALES,
-        "locale_names": LOCALE_NAMES,
-        "current_locale": current_locale,
-        "locale_url": locale_url,
-    }
 
 
 def compile_staff_catalogs(directory: Path = TRANSLATIONS_DIR) -> list[Path]:

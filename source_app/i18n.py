@@ -22,7 +22,6 @@ from flask_babel import Babel
 from core import catalogs
 from core.errors import CatalogUnusable
 from core.web import (
-    LOCALE_NAMES,
     LOCALE_PARAM,
     asked_locale,
     choose_locale,
@@ -71,9 +70,13 @@ def init_i18n(
         config_key=CONFIG_KEY,
         translations_dir=translations_dir,
         locale_selector=select_locale,
+        template_helpers={
+            "current_locale": current_locale,
+            "locale_url": locale_url,
+            "locale_link": locale_link,
+        },
     )
     app.before_request(remember_locale)
-    app.context_processor(_language_context)
     return babel
 
 
@@ -123,16 +126,6 @@ def locale_link(endpoint: str, **values: Any) -> str:
     if language != following and LOCALE_PARAM not in values:
         values[LOCALE_PARAM] = language
     return url_for(endpoint, **values)
-
-
-def _language_context() -> dict[str, object]:
-    return {
-        "supported_locales": SUPPORTED_LOCALES,
-        "locale_names": LOCALE_NAMES,
-        "current_locale": current_locale,
-        "locale_url": locale_url,
-        "locale_link": locale_link,
-    }
 
 
 def compile_catalogs(directory: Path = TRANSLATIONS_DIR, *, only_stale: bool = False) -> list[Path]:

@@ -74,3 +74,19 @@ def wrong_plural_forms(catalog: Catalog) -> dict[int, int]:
         for number, form in PLURAL_FORMS.items()
         if int(choose(number)) != form
     }
+
+
+def assert_translated(directory: Path, code: str, mapping: Path) -> None:
+    """Fail, naming each message and the script that adds it, unless the catalog of ``code``
+    under ``directory`` translates every message of ``mapping``'s files."""
+    problems = catalogue_problems(read_catalog(directory, code), extracted_messages(mapping))
+    assert not problems, f"{code} catalog (run scripts/update_translations.sh):\n" + "\n".join(
+        problems
+    )
+
+
+def assert_three_plural_forms(catalog: Catalog) -> None:
+    """Fail unless ``catalog`` has the three plural forms of be/ru and picks them right."""
+    assert catalog.num_plurals == 3, f"{catalog.locale}: {catalog.num_plurals} plural forms"
+    wrong = wrong_plural_forms(catalog)
+    assert not wrong, f"{catalog.locale}: number -> form picked wrongly: {wrong}"

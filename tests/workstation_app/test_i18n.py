@@ -6,10 +6,10 @@ import pytest
 
 from tests.support.catalogues import (
     REPO_ROOT,
-    catalogue_problems,
+    assert_three_plural_forms,
+    assert_translated,
     extracted_messages,
     read_catalog,
-    wrong_plural_forms,
 )
 from tests.workstation_app.conftest import Desk, Officer, token_of
 from workstation_app.i18n import SUPPORTED_LOCALES, TRANSLATIONS_DIR
@@ -26,8 +26,7 @@ def test_desk_text_is_extracted_from_templates_and_python() -> None:
 
 @pytest.mark.parametrize("code", SUPPORTED_LOCALES)
 def test_every_desk_message_is_translated(code: str) -> None:
-    problems = catalogue_problems(read_catalog(TRANSLATIONS_DIR, code), extracted_messages(MAPPING))
-    assert not problems, f"{code} (run scripts/update_translations.sh):\n" + "\n".join(problems)
+    assert_translated(TRANSLATIONS_DIR, code, MAPPING)
 
 
 @pytest.mark.parametrize("code", ["be", "ru"])
@@ -36,8 +35,7 @@ def test_belarusian_and_russian_translations_are_not_english(code: str) -> None:
     same = [m.id for m in catalog if m.id and isinstance(m.id, str) and m.string == m.id
             and any(c.isalpha() for c in m.id) and not m.id.startswith(("%(", "Skrynka"))]
     assert same == []
-    assert catalog.num_plurals == 3
-    assert wrong_plural_forms(catalog) == {}
+    assert_three_plural_forms(catalog)
 
 
 @pytest.mark.parametrize(("code", "expected"), [
