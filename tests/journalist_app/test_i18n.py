@@ -16,6 +16,7 @@ from tests.support.catalogues import (
     REPO_ROOT,
     assert_three_plural_forms,
     assert_translated,
+    copy_catalogs,
     extracted_messages,
     read_catalog,
 )
@@ -143,12 +144,7 @@ def test_every_error_title_of_core_has_a_staff_translation() -> None:
 
 
 def test_a_missing_staff_catalog_stops_the_app_and_names_the_language(tmp_path: Path) -> None:
-    for code in ("be", "en"):
-        target = tmp_path / code / "LC_MESSAGES"
-        target.mkdir(parents=True)
-        (target / "messages.po").write_bytes(
-            (TRANSLATIONS_DIR / code / "LC_MESSAGES" / "messages.po").read_bytes()
-        )
+    copy_catalogs(TRANSLATIONS_DIR, tmp_path, ("be", "en"))
     with pytest.raises(StaffTranslationsUnavailable, match="translations for ru under"):
         init_staff_i18n(Flask(__name__), default_locale="be", translations_dir=tmp_path)
 

@@ -22,6 +22,7 @@ from tests.support.catalogues import (
     REPO_ROOT,
     assert_three_plural_forms,
     assert_translated,
+    copy_catalogs,
     extracted_messages,
     read_catalog,
 )
@@ -142,23 +143,13 @@ def test_a_default_outside_the_supported_languages_is_refused() -> None:
 
 
 def test_a_missing_catalog_is_refused(tmp_path: Path) -> None:
-    for code in ("be", "ru"):
-        target = tmp_path / code / "LC_MESSAGES"
-        target.mkdir(parents=True)
-        (target / "messages.po").write_bytes(
-            (TRANSLATIONS_DIR / code / "LC_MESSAGES" / "messages.po").read_bytes()
-        )
+    copy_catalogs(TRANSLATIONS_DIR, tmp_path, ("be", "ru"))
     with pytest.raises(TranslationsUnavailable, match="en"):
         init_i18n(Flask(__name__), translations_dir=tmp_path)
 
 
 def test_stale_catalogs_are_compiled_and_fresh_ones_left_alone(tmp_path: Path) -> None:
-    for code in SUPPORTED_LOCALES:
-        target = tmp_path / code / "LC_MESSAGES"
-        target.mkdir(parents=True)
-        (target / "messages.po").write_bytes(
-            (TRANSLATIONS_DIR / code / "LC_MESSAGES" / "messages.po").read_bytes()
-        )
+    copy_catalogs(TRANSLATIONS_DIR, tmp_path, SUPPORTED_LOCALES)
     written = compile_catalogs(tmp_path)
     assert sorted(p.parent.parent.name for p in written) == ["be", "en", "ru"]
     assert compile_catalogs(tmp_path, only_stale=True) == []

@@ -48,6 +48,14 @@ def read_catalog(directory: Path, code: str) -> Catalog:
         return read_po(po, locale=code)
 
 
+def copy_catalogs(directory: Path, target: Path, codes: Iterable[str]) -> None:
+    """Copy the ``.po`` of each of ``codes`` from ``directory`` to ``target`` (same layout)."""
+    for code in codes:
+        po = target / code / "LC_MESSAGES" / "messages.po"
+        po.parent.mkdir(parents=True)
+        po.write_bytes((directory / code / "LC_MESSAGES" / "messages.po").read_bytes())
+
+
 def catalogue_problems(catalog: Catalog, messages: Iterable[Message]) -> list[str]:
     """What stops ``catalog`` from translating ``messages``: one line per message, sorted."""
     problems = []
