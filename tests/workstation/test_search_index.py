@@ -7,16 +7,20 @@ import hashlib
 import sqlite3
 import subprocess
 import zlib
+from collections.abc import Sequence
 from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support.workstation import MakeBundle, Workstation
 from tests.workstation.bundles import Sent, intake_document
 from tests.workstation.documents import _pdf, _stream, docx
+from workstation.converters import Converter, convert_pdf
 from workstation.errors import SearchIndexError
-from workstation.sandbox import Sandbox, SandboxLimits
+from workstation.sandbox import Sandbox, SandboxLimits, SandboxResult
 from workstation.search_index import (
     escape_controls,
     index_items,
@@ -32,7 +36,7 @@ from workstation.search_index import (
     store_extracted,
 )
 from workstation.store import EvidenceStore, open_store
-from workstation.text_extraction import Extracted
+from workstation.text_extraction import Extracted, ocr_pages
 from workstation.transliteration import fold_text
 
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -286,3 +290,31 @@ def test_a_snippet_stays_right_where_a_word_folds_to_nothing() -> None:
     text = "ь ь ь Бяляцкі сказаў праўду"
     assert snippet(text, fold_text(text), query_words("праўду"), size=4) == (
         "…Бяляцкі сказаў [праўду]")
+
+
+@dataclass(frozen=True)
+class WatchedSandbox(Sandbox):
+    """The real sandbox, noting the environment each tool was given."""
+
+    environments: list[dict[str, str]] = field(default_factory=list)
+
+    def run(self, command: Sequence[str], **kw: Any) -> SandboxResult:
+        self.environments.append(dict(kw.get("environment") or {}))
+        return super().run(command, **kw)
+
+
+@pytest.mark.slow
+def test_ocr_runs_tesseract_in_one_thread(tmp_path: Path) -> None:
+    # OpenMP threads waiting on each other took three times as long on a busy machine.
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(scanned_pdf(tmp_path, ["ПРОТОКОЛ задержания"]))
+    sandbox = WatchedSandbox()
+    work = tmp_path / "work"
+    work.mkdir()
+    converter = Converter(sandbox, SandboxLimits(), work)
+    pages = convert_pdf(converter, pdf).files
+
+    text = ocr_pages(converter, pages)
+
+    assert "задержания" in text
+    assert sandbox.environments[-1]["OMP_THREAD_LIMIT"] == "1"
