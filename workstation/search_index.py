@@ -231,9 +231,13 @@ def search(store: EvidenceStore, query: str, limit: int = 20,
                 (expression, limit * ROWS_PER_HIT),
             ).fetchall()
             for (rowid,) in ranked:
-                item_id, field, text, folded = connection.execute(
+                row = connection.execute(
                     "SELECT item_id, field, text, folded FROM passages WHERE id = ?", (rowid,)
                 ).fetchone()
+                if row is None:
+                    raise SearchIndexError(f"{path or index_path(store)}: the word index names"
+                                           f" passage {rowid}, which is not there")
+                item_id, field, text, folded = row
                 if item_id not in hits:
                     hits[item_id] = SearchHit(str(item_id), str(field),
                                               snippet(text, folded, words))

@@ -318,3 +318,17 @@ def test_ocr_runs_tesseract_in_one_thread(tmp_path: Path) -> None:
 
     assert "задержания" in text
     assert sandbox.environments[-1]["OMP_THREAD_LIMIT"] == "1"
+
+
+def test_a_word_index_out_of_step_with_its_passages_is_an_error_with_advice(
+    tmp_path: Path
+) -> None:
+    store = open_store_at(tmp_path)
+    path = index_path(store)
+    with open_index(path) as connection, connection:
+        store_extracted(connection, "a" * 64, Extracted([("message", "Затрымалі ў Гродне")]))
+        # A passage removed behind the triggers' back (by hand, or a damaged file).
+        connection.execute("DROP TRIGGER passage_removed")
+        connection.execute("DELETE FROM passages")
+    with pytest.raises(SearchIndexError, match=r"passage 1, which is not there.*index rebuild"):
+        search(store, "Hrodna", path=path)
