@@ -57,7 +57,6 @@ from workstation.metadata_record import (
     load_metadata,
     record_imported_metadata,
     record_metadata,
-    record_path,
 )
 from workstation.metadata_tool import MetadataTool
 from workstation.package import verify_package
@@ -590,7 +589,6 @@ def command_delete(args: argparse.Namespace) -> int:
             " repeat with --yes to confirm"
         )
     context.service.delete_item(item.item_id, args.reason, context.actor)
-    record_path(context.store, item.item_id).unlink(missing_ok=True)
     say(f"deleted {item.item_id}; the custody log records why")
     return EXIT_OK
 

@@ -130,6 +130,18 @@ def store_extracted(connection: sqlite3.Connection, item_id: str, found: Extract
     )
 
 
+def forget_item(store: EvidenceStore, item_id: str, path: Path | None = None) -> None:
+    """Remove one deleted item's text from the index, so a search no longer shows it.
+
+    Raises SearchIndexError when the index cannot be opened; `index rebuild` makes a new one
+    from the store, which no longer holds the item.
+    """
+    with open_index(path or index_path(store)) as connection, connection:
+        # The trigger takes the passages' words out of `words` too.
+        connection.execute("DELETE FROM passages WHERE item_id = ?", (item_id,))
+        connection.execute("DELETE FROM items WHERE item_id = ?", (item_id,))
+
+
 def sandbox_extractor(store: EvidenceStore, sandbox: Sandbox,
                       limits: SandboxLimits) -> Extractor:
     return lambda item: extract_item(store, item, sandbox, limits)
@@ -302,15 +314,6 @@ def _first_match(tokens: Iterable[T], found: Callable[[T], bool],
             return list(before), token
         before.append(token)
     return [], None
-
-
-def escape_controls(text: str) -> str:
-    """Text safe for a terminal: control, format and line-separator characters as escapes."""
-    return "".join(
-        ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else
-        ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
 
 
 def index_problems(store: EvidenceStore, path: Path | None = None) -> dict[str, str]:

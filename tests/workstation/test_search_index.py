@@ -22,7 +22,6 @@ from workstation.converters import Converter, convert_pdf
 from workstation.errors import SearchIndexError
 from workstation.sandbox import Sandbox, SandboxLimits, SandboxResult
 from workstation.search_index import (
-    escape_controls,
     index_items,
     index_path,
     index_problems,
@@ -144,6 +143,22 @@ def test_file_names_and_intake_answers_are_searchable(
     assert found(workstation, "riot police") == [item_id(video)]
 
 
+def test_a_deleted_item_is_no_longer_found(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    kept = "Затрымалі каля Акрэсціна ўначы.".encode()
+    withdrawn = "Мяне збілі каля Акрэсціна, назавіце мяне толькі па імені Алеся.".encode()
+    imported(workstation, make_bundle, [Sent("message", kept), Sent("message", withdrawn)])
+    assert sorted(found(workstation, "Акрэсціна")) == sorted([item_id(kept), item_id(withdrawn)])
+
+    code, _, err = workstation.run("delete", item_id(withdrawn), "--reason", "consent withdrawn",
+                                   "--yes")
+
+    assert code == 0, err
+    assert found(workstation, "Акрэсціна") == [item_id(kept)]
+    assert found(workstation, "Алеся") == []
+
+
 def test_rebuilding_after_deleting_the_index_gives_the_same_results(
     workstation: Workstation, make_bundle: MakeBundle
 ) -> None:
@@ -203,10 +218,6 @@ def test_every_query_word_is_quoted_and_folded() -> None:
 def test_a_word_of_one_letter_is_matched_whole_not_as_a_prefix() -> None:
     # "у*" would be every word beginning with u: a thirtieth of a Russian text, and slow.
     assert match_expression("задержали у суда") == '"zaderzhal"* "u" "suda"*'
-
-
-def test_control_characters_are_shown_as_escapes() -> None:
-    assert escape_controls("name\x1b[31m\u202eevil\nnext") == "name\\x1b[31m\\u202eevil\\nnext"
 
 
 def test_a_word_of_one_letter_finds_that_word_only(
