@@ -1,13 +1,15 @@
 """Settings: one frozen value built at start-up and validated with one message.
 
 Where a value comes from, weakest first: the defaults below, the "settings" object of
-DATA_DIR/instance.json, SKRYNKA_* environment variables, keyword overrides from code. Every
+DATA_DIR/instance.json, the 0600 file DATA_DIR/database.url (the database URL alone, as it may
+hold a password), SKRYNKA_* environment variables, keyword overrides from code. Every
 problem found is collected, so an operator fixes them all in one go instead of one per restart.
 """
 
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -24,6 +26,11 @@ from crypto.kdf import KdfParams
 MIB = 1024 * 1024
 ENV_PREFIX = "SKRYNKA_"
 INSTANCE_FILE = "instance.json"
+WORKSTATION_KEY_FILE = "workstation-key.pub"
+# The database URL may hold a password, so it lives in its own 0600 file, not in instance.json.
+DATABASE_URL_FILE = "database.url"
+# A year: past that, "retention" would mean keeping everything, which the setting exists to stop.
+MAX_RETENTION_DAYS = 365
 INSTANCE_FORMAT = "skrynka-instance"
 INSTANCE_FORMAT_VERSION = 1
 # Languages of the source interface (source_app.i18n has a catalog for each).
@@ -67,6 +74,9 @@ class Settings:
     workers: int = 2
     threads: int = 8
     worker_timeout_seconds: int = 3600
+    # Days an acknowledged submission stays after the workstation confirmed it holds it; 0 deletes
+    # it as soon as the acknowledgement is uploaded. A seized server holds only this much.
+    retention_days: int = 0
     instance_id: str = ""
     submission_key_fingerprint: str = ""
     # Trusted timestamps (core.timestamping): RFC 3161 authorities, comma-separated http(s)
@@ -85,6 +95,14 @@ class Settings:
     tsa_timeout_seconds: int = 60
     # The administrator's OpenPGP key that backups are encrypted to (server.backup_key).
     backup_key_fingerprint: str = ""
+    # Several app servers behind one onion address (docs/operations.md): a directory on a file
+    # system every app server mounts, holding the ciphertext store and its temp files (they
+    # must share one file system for atomic renames and for the flock that tells a live upload
+    # from a dead one). Unset: both live in the data dir.
+    shared_dir: Path | None = None
+    # The Onionbalance front's onion address when this app server is one of its instances;
+    # its tor then accepts introductions made to that address.
+    onionbalance_front: str = ""
     # The raw "settings" object of instance.json, kept so tools can show where a value came from.
     instance_overrides: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -98,11 +116,11 @@ class Settings:
 
     @property
     def store_dir(self) -> Path:
-        return self.data_dir / "store"
+        return (self.shared_dir or self.data_dir) / "store"
 
     @property
     def tmp_dir(self) -> Path:
-        return self.data_dir / "tmp"
+        return (self.shared_dir or self.data_dir) / "tmp"
 
     @property
     def secrets_dir(self) -> Path:
@@ -123,6 +141,11 @@ class Settings:
     @property
     def demo_workstation_dir(self) -> Path:
         return self.data_dir / "demo-workstation"
+
+    @property
+    def workstation_key_path(self) -> Path:
+        """The workstation's Ed25519 public key (32 raw bytes) that signs acknowledgements."""
+        return self.data_dir / WORKSTATION_KEY_FILE
 
     @property
     def session_key_path(self) -> Path:
@@ -173,6 +196,39 @@ def read_instance_file(data_dir: Path) -> dict[str, Any]:
     return document
 
 
+def read_database_url_file(data_dir: Path, problems: list[str]) -> str | None:
+    """The URL in DATA_DIR/database.url, or None if there is none; faults go to ``problems``.
+
+    The file must be a regular file only its owner can read: the URL may carry a password.
+    """
+    path = data_dir / DATABASE_URL_FILE
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        problems.append(f"{path} cannot be read ({exc.strerror}); check its owner.")
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        problems.append(f"{path} must be a regular file (not a link).")
+        return None
+    if info.st_mode & 0o077:
+        problems.append(
+            f"{path} is readable by other users (mode {stat.S_IMODE(info.st_mode):o}); "
+            f"run `chmod 600 {path}`: it may hold the database password."
+        )
+        return None
+    try:
+        url = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path} cannot be read ({exc}); write the URL on one line.")
+        return None
+    if not url:
+        problems.append(f"{path} is empty; write the database URL into it or remove it.")
+        return None
+    return url
+
+
 def _parse_int(text: str) -> int:
     return int(str(text).strip(), 10)
 
@@ -205,12 +261,15 @@ _CONFIGURABLE: dict[str, Callable[[str], Any]] = {
     "workers": _parse_int,
     "threads": _parse_int,
     "worker_timeout_seconds": _parse_int,
+    "retention_days": _parse_int,
     "tsa_urls": _parse_str,
     "tsa_ca_file": _parse_str,
     "tsa_socks_proxy": _parse_str,
     "timestamp_interval_minutes": _parse_int,
     "timestamp_max_submissions": _parse_int,
     "tsa_timeout_seconds": _parse_int,
+    "shared_dir": _parse_path,
+    "onionbalance_front": _parse_str,
 }
 # Fields that only instance.json (written by `skrynka init`) or code may set: an environment
 # variable must not turn a production instance into a dev one.
@@ -276,6 +335,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             problems.append(f"{data_dir / INSTANCE_FILE}: unknown setting {key!r}.")
             continue
         _parse_into(values, key, raw, f"{key} in {data_dir / INSTANCE_FILE}", problems)
+    url_from_file = read_database_url_file(data_dir, problems)
+    if url_from_file is not None:
+        values["database_url"] = url_from_file
     for var, raw in environment.items():
         if not var.startswith(ENV_PREFIX):
             continue
@@ -349,6 +411,8 @@ def _check_types(values: Mapping[str, Any]) -> list[str]:
         expected: type | tuple[type, ...]
         if f.name in ("data_dir", "ram_dir"):
             expected = Path
+        elif f.name == "shared_dir":
+            expected = (Path, type(None))
         elif f.name in ("dev_mode",):
             expected = bool
         elif f.name in (
@@ -362,6 +426,7 @@ def _check_types(values: Mapping[str, Any]) -> list[str]:
             "tsa_ca_file",
             "tsa_socks_proxy",
             "source_bridge_lines",
+            "onionbalance_front",
         ):
             expected = str
         elif f.name == "kdf":
@@ -445,6 +510,11 @@ def _check_values(s: Settings) -> list[str]:
         problems.append(
             f"{env_name('csrf_time_limit_seconds')} must be 0 (as long as a session) or more."
         )
+    if not 0 <= s.retention_days <= MAX_RETENTION_DAYS:
+        problems.append(
+            f"{env_name('retention_days')} must be 0 (delete as soon as acknowledged) to "
+            f"{MAX_RETENTION_DAYS} days, not {s.retention_days}."
+        )
     if s.kdf_name != "production" and not s.dev_mode:
         problems.append(
             f"{env_name('kdf')}={s.kdf_name} makes codenames cheap to guess; it is allowed only "
@@ -460,6 +530,7 @@ def _check_values(s: Settings) -> list[str]:
     if not s.ram_dir.is_absolute():
         problems.append(f"{env_name('ram_dir')} must be an absolute path, not {s.ram_dir}.")
     problems.extend(check_timestamp_settings(s))
+    problems.extend(check_balance_settings(s))
     try:
         url = make_url(s.database_url)
     except ArgumentError:
@@ -474,4 +545,35 @@ def _check_values(s: Settings) -> list[str]:
                 f"{env_name('database_url')} uses {url.get_backend_name()!r}; "
                 "Skrynka supports sqlite and postgresql."
             )
+    return problems
+
+
+# A v3 onion address as an operator writes it; its checksum is checked where tor is met (onion).
+_ONION_ADDRESS = re.compile(r"[a-z2-7]{56}\.onion")
+
+
+def check_balance_settings(s: Settings) -> list[str]:
+    """Problems with the settings for several app servers (none when they are unset)."""
+    problems: list[str] = []
+    if s.shared_dir is not None and not s.shared_dir.is_absolute():
+        problems.append(f"{env_name('shared_dir')} must be an absolute path, not {s.shared_dir}.")
+    if not s.onionbalance_front:
+        return problems
+    if not _ONION_ADDRESS.fullmatch(s.onionbalance_front):
+        problems.append(
+            f"{env_name('onionbalance_front')} must be the front's v3 onion address (56 "
+            f"letters a-z and digits 2-7, then .onion), not {s.onionbalance_front!r}; "
+            "`skrynka onion balance-config` prints it."
+        )
+    if s.shared_dir is None:
+        problems.append(
+            f"{env_name('onionbalance_front')} is set but {env_name('shared_dir')} is not: every "
+            "app server behind the front must keep ciphertext in one shared directory."
+        )
+    if s.uses_sqlite:
+        problems.append(
+            f"{env_name('onionbalance_front')} is set but the database is SQLite, which only "
+            f"one machine can use: set {env_name('database_url')} to the PostgreSQL database "
+            "all app servers share."
+        )
     return problems

@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from core.acknowledgements import read_workstation_key_file
 from core.db import head_revision, upgrade_database
 from core.errors import CoreError, InstanceError, SettingsError
 from core.instance import check_instance
@@ -29,10 +30,12 @@ from crypto.signing import Signer
 from onion.errors import OnionError
 from onion.publisher import OnionPublisher
 from onion.tor_connection import LaunchSpec, parse_controller_spec
+from server.balance import balance_problems
 from server.commands.audit import register_audit_commands
 from server.commands.backup import register_backup_commands
 from server.commands.devdata import DEV_ERRORS, register_devdata_commands
 from server.commands.onion import register_onion_commands
+from server.commands.retention import register_retention_commands
 from server.commands.timestamp import register_timestamp_commands
 from server.commands.user import register_user_commands
 from server.demo import create_demo_instance, prepare_demo, saved_demo_notes
@@ -59,6 +62,7 @@ COMMAND_REGISTRATIONS: tuple[Registration, ...] = (
     register_user_commands,
     register_audit_commands,
     register_backup_commands,
+    register_retention_commands,
     register_timestamp_commands,
 )
 
@@ -120,6 +124,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="the armored PUBLIC submission key exported on the air-gapped workstation",
     )
     init.add_argument("--organization", default="Skrynka", help="name shown to sources")
+    init.add_argument(
+        "--workstation-key",
+        type=Path,
+        metavar="FILE",
+        help="the workstation's public key (`skrynka-workstation public-key`), which signs "
+        "acknowledgements; can be set later with `skrynka workstation-key set`",
+    )
+    init.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="database URL kept in the 0600 file DATA_DIR/database.url (default: SQLite in "
+        "the data directory); SKRYNKA_DATABASE_URL still overrides it",
+    )
     init.add_argument(
         "--default-language",
         choices=SOURCE_LOCALES,
@@ -221,6 +238,7 @@ def run_init(args: argparse.Namespace) -> int:
             f"({getattr(exc, 'strerror', None) or exc}); give the armored public key exported "
             "with `gpg --armor --export FINGERPRINT`."
         )
+    key = read_workstation_key_file(args.workstation_key) if args.workstation_key else None
     language = args.default_language or ask_default_language()
     backup_key = None
     if args.backup_key is not None:
@@ -235,6 +253,8 @@ def run_init(args: argparse.Namespace) -> int:
         data_dir,
         armored,
         organization_name=args.organization,
+        database_url=args.database_url,
+        workstation_key=key,
         instance_settings={"source_default_locale": language},
         backup_public_key=backup_key,
     )
@@ -269,7 +289,7 @@ def ask_default_language(
 
 def run_check(args: argparse.Namespace) -> int:
     settings = load_settings(data_dir=data_dir_of(args))
-    problems = check_instance(settings)
+    problems = check_instance(settings) + balance_problems(settings)
     if problems:
         for problem in problems:
             print(f"- {problem}")
@@ -332,7 +352,9 @@ def run_demo(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     settings = _with_ports(load_settings(data_dir=data_dir_of(args)), args)
     configure_logging()
-    _require_healthy(settings)
+    _require_healthy(
+        settings, balance_problems(settings, tor_control=args.tor_control, no_tor=args.no_tor)
+    )
     stop = StopRequest()
     restore = stop.install()
     publisher: OnionPublisher | None = None
@@ -383,7 +405,9 @@ def _publish_onions(settings: Settings, args: argparse.Namespace) -> OnionPublis
                 extra_torrc=(*spec.extra_torrc, *args.tor_option),
                 timeout=spec.timeout,
             )
-        publisher = OnionPublisher(settings.data_dir, spec)
+        publisher = OnionPublisher(
+            settings.data_dir, spec, onionbalance_front=settings.onionbalance_front or None
+        )
         try:
             addresses = publisher.publish(settings.source_port, settings.journalist_port)
         except BaseException:
@@ -391,7 +415,11 @@ def _publish_onions(settings: Settings, args: argparse.Namespace) -> OnionPublis
             raise
     except OnionError as exc:
         raise ServeError(f"The onion services could not be published: {exc}") from exc
-    print(f"  source onion service:     {addresses.source_url}")
+    if addresses.onionbalance_front is not None:
+        print(f"  source onion service:     http://{addresses.onionbalance_front} (Onionbalance)")
+        print(f"  onionbalance instance:    {addresses.source} (list it in the front's config)")
+    else:
+        print(f"  source onion service:     {addresses.source_url}")
     if addresses.journalist_published:
         print(f"  journalist onion service: {addresses.journalist_url} (client auth)")
     else:
@@ -402,8 +430,8 @@ def _publish_onions(settings: Settings, args: argparse.Namespace) -> OnionPublis
     return publisher
 
 
-def _require_healthy(settings: Settings) -> None:
-    problems = check_instance(settings)
+def _require_healthy(settings: Settings, more_problems: Sequence[str] = ()) -> None:
+    problems = check_instance(settings) + list(more_problems)
     if problems:
         raise InstanceError(problems)
 
