@@ -109,6 +109,18 @@ class AssessmentRefused(WorkstationError):
     """An assessment or confirmation was not recorded; the message says why and what to do."""
 
 
+class IncidentRefused(WorkstationError):
+    """An incident was not created, changed or linked; the message says why and what to do."""
+
+
+class IncidentNotFound(WorkstationError):
+    def __init__(self, reference: str, detail: str = "no incident matches") -> None:
+        super().__init__(
+            f"{detail} {reference!r}; `skrynka-workstation timeline` lists the incidents with"
+            " their ids (a unique prefix of at least 6 characters is enough)"
+        )
+
+
 class ExportError(WorkstationError):
     """A handover package could not be written."""
 

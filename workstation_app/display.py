@@ -31,6 +31,7 @@ ACTION_NAMES: dict[str, LazyString] = {
     "verify": _l("log verified"),
     "case": _l("case"),
     "render": _l("rendition made"),
+    "incident": _l("incident"),
 }
 INTAKE_LABELS: dict[str, LazyString] = {
     "violations": _l("What happened"),
