@@ -36,13 +36,15 @@ def disk(tmp_path: Path) -> Iterator[SmallDisk]:
 
 
 @pytest.fixture
-def full_instance(disk: SmallDisk, submission_keypair: KeyPair) -> Iterator[Instance]:
+def full_instance(
+    disk: SmallDisk, submission_keypair: KeyPair, database_settings: dict[str, str]
+) -> Iterator[Instance]:
     settings = init_instance(
         disk.mount_point / "data",
         submission_keypair.public_armored,
         dev_mode=True,
         organization_name="Skrynka Full Disk",
-        instance_settings={"kdf": "testing"},
+        instance_settings={"kdf": "testing", **database_settings},
         env={},
     )
     opened = open_instance(settings)
