@@ -74,6 +74,16 @@ def database_backend(request: pytest.FixtureRequest) -> str:
     Every test that depends on it runs on both, so the product code is exercised on each
     backend Skrynka supports. A test that is about one backend only (it opens the SQLite file
     itself, or checks a SQLite pragma) says so with ``@pytest.mark.only_on("sqlite")``.
+
+    The same mark keeps a few slow tests on SQLite alone, to hold `make test` within its time
+    budget: each takes 30-130 s per backend here, and what it checks does not depend on the
+    database. They are the browser walks through every page in Belarusian and Russian
+    (people_browser, languages_browser and the accessibility checks), the kept-alive
+    connection and no-plaintext-on-disk tests of gunicorn, the time-stamping job's real pauses
+    between tries, and the long run of the multipart fuzzer. The database code those pages
+    call is covered on PostgreSQL by the Flask-client tests of the same views, the API's
+    schemathesis run, the shorter browser tests and the two end-to-end stories, which run on
+    both.
     """
     return str(request.param)
 
