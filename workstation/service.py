@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workstation.acknowledgement import AcknowledgementWritten, acknowledge_bundle
 from workstation.cases import Case, CaseBook
 from workstation.catalogue import Item, consent_records, find_item, list_items, load_item
 from workstation.catalogue_index import (
@@ -39,6 +40,7 @@ from workstation.errors import (
     ExportError,
     ExportPreviewMismatch,
     ItemNotFound,
+    SearchIndexError,
     WorkstationError,
 )
 from workstation.handover import (
@@ -50,6 +52,7 @@ from workstation.handover import (
 )
 from workstation.importer import ImportReport, import_bundle, recover_store
 from workstation.keys import load_workstation_signer
+from workstation.metadata_record import record_path as metadata_record_path
 from workstation.metadata_tool import MetadataTool
 from workstation.progress import ProgressFactory, silent_progress
 from workstation.reconciliation import Gap, find_gaps
@@ -59,6 +62,7 @@ from workstation.rendition import (
     remove_rendition,
     render_item,
 )
+from workstation.search_index import forget_item as forget_searchable_item
 from workstation.store import EvidenceStore, remove_tree
 from workstation.timestamps import stamp_summary
 from workstation.working_copy import (
@@ -344,7 +348,17 @@ class WorkstationService:
             remove_tree(self.store.copies_dir / item.item_id)
             remove_rendition(self.store, item.item_id)
             remove_tree(item.directory)
+            # What was read from the item goes with it: its embedded metadata (a GPS position,
+            # a device serial) and its searchable text must not outlive the deletion.
+            metadata_record_path(self.store, item.item_id).unlink(missing_ok=True)
             self.index().forget_item(item.item_id)
+            try:
+                forget_searchable_item(self.store, item.item_id)
+            except SearchIndexError as exc:
+                raise WorkstationError(
+                    f"{item.item_id[:16]} is deleted, but the search index could not be"
+                    f" updated ({exc}); run `skrynka-workstation index rebuild`"
+                ) from exc
         return item
 
     # Cases ---------------------------------------------------------------------------------
@@ -418,6 +432,20 @@ class WorkstationService:
 
     def workstation_fingerprint(self) -> str:
         return load_workstation_signer(self.store).fingerprint
+
+    # Acknowledgements to the server ----------------------------------------------------------
+    def acknowledge_bundle(self, reference: str, out: Path, actor: str
+                           ) -> AcknowledgementWritten:
+        """Sign and write the acknowledgement of one imported bundle (an "acknowledge" entry
+        by `actor`); the server deletes exactly the ciphertexts it names."""
+        custody = self.custody()
+        with self.store.locked():
+            return acknowledge_bundle(self.store, reference, out, custody, custody.signer,
+                                      actor)
+
+    def workstation_public_key(self) -> bytes:
+        """The 32 raw bytes the server pins (`skrynka workstation-key set`)."""
+        return load_workstation_signer(self.store).public_key
 
     # Custody -------------------------------------------------------------------------------
     def custody_entries(self, item_reference: str | None = None) -> list[Entry]:
