@@ -80,7 +80,8 @@ def database_backend(request: pytest.FixtureRequest) -> str:
     database. They are the browser walks through every page in Belarusian and Russian
     (people_browser, languages_browser and the accessibility checks), the kept-alive
     connection and no-plaintext-on-disk tests of gunicorn, the time-stamping job's real pauses
-    between tries, and the long run of the multipart fuzzer. The database code those pages
+    between tries, the long run of the multipart fuzzer, and time-stamping through the private
+    Tor network (its named exit clients start once per session). The database code those pages
     call is covered on PostgreSQL by the Flask-client tests of the same views, the API's
     schemathesis run, the shorter browser tests and the two end-to-end stories, which run on
     both.
