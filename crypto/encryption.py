@@ -267,7 +267,8 @@ def encrypt_bytes(gnupg_home: Path, recipients: Sequence[Fingerprint], data: byt
         args += ["--recipient", fpr]
     result = run_gpg(gnupg_home, args, stdin=data)
     if result.returncode != 0 or not result.stdout:
-        raise _gpg_error(result.stderr, result.returncode)
+        # gpg writes into its home (locks, the random seed) even when its output is in memory.
+        raise _gpg_error(result.stderr, result.returncode, home=gnupg_home)
     return result.stdout
 
 
@@ -286,10 +287,14 @@ def _recipients(recipients: Sequence[Fingerprint]) -> list[Fingerprint]:
     return [parse_fingerprint(fpr) for fpr in recipients]
 
 
-def _gpg_error(stderr: bytes, returncode: int | None, output: Path | None = None) -> CryptoError:
+def _gpg_error(
+    stderr: bytes, returncode: int | None, output: Path | None = None, home: Path | None = None
+) -> CryptoError:
     statuses = {keyword for keyword, _ in status_lines(stderr)}
-    if output is not None and (_NO_SPACE_TEXT in stderr or _is_full(output.parent)):
+    if output is not None and (_NO_SPACE_TEXT in stderr or is_nearly_full(output.parent)):
         return NoSpaceForOutput(str(output.parent))
+    if home is not None and is_nearly_full(home):
+        return NoSpaceForOutput(str(home))
     if statuses & {"INV_RECP", "NO_RECP", "KEYEXPIRED", "KEYREVOKED"}:
         return SubmissionKeyMissing(
             "gpg cannot encrypt to the submission key (missing, expired or revoked in the "
@@ -298,8 +303,11 @@ def _gpg_error(stderr: bytes, returncode: int | None, output: Path | None = None
     return GpgFailed(f"gpg failed to encrypt (exit status {returncode}); run `skrynka check`.")
 
 
-def _is_full(directory: Path) -> bool:
-    # gpg's own message may be translated: the file system's free space is the fact to check.
+def is_nearly_full(directory: Path) -> bool:
+    """Whether the file system holding ``directory`` has less than NEARLY_FULL_BYTES free.
+
+    gpg's own message may be translated: the file system's free space is the fact to check.
+    """
     try:
         stats = os.statvfs(directory)
     except OSError:

@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 
 from crypto._gpg import run_gpg, status_lines
-from crypto.errors import GpgFailed, InvalidSubmissionKey, SubmissionKeyMissing
+from crypto.encryption import is_nearly_full
+from crypto.errors import GpgFailed, InvalidSubmissionKey, NoSpaceForOutput, SubmissionKeyMissing
 from crypto.submission_key import parse_fingerprint
 from crypto.types import Fingerprint
 
@@ -72,6 +73,10 @@ def encrypt_reply_to_keys(
                 "in the server's keyring, or the source's reply key is unusable; run "
                 "`skrynka check`."
             )
+        if is_nearly_full(gnupg_home):
+            # The ciphertext comes back in memory, but gpg still writes into its home (lock
+            # files, the random seed): on a full data disk that is what fails first.
+            raise NoSpaceForOutput(str(gnupg_home))
         raise GpgFailed(
             f"gpg failed to encrypt a reply (exit status {result.returncode}); run `skrynka check`."
         )

@@ -2,11 +2,12 @@
 
 import json
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from core.db import make_engine
 from core.errors import InstanceError
 from core.instance import Instance, check_instance, open_instance
 from core.settings import Settings, load_settings
@@ -95,9 +96,12 @@ def test_every_problem_is_named_in_one_error(settings: Settings) -> None:
 
 
 def test_a_database_behind_the_code_asks_for_a_migration(settings: Settings) -> None:
-    db_path = settings.data_dir / "db.sqlite"
-    with sqlite3.connect(db_path) as connection:
-        connection.execute("update alembic_version set version_num = 'old'")
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("update alembic_version set version_num = 'old'"))
+    finally:
+        engine.dispose()
     assert any("skrynka migrate" in p for p in check_instance(settings))
 
 

@@ -33,6 +33,7 @@ TEXTS = {
 }
 
 
+@pytest.mark.only_on("sqlite")  # slow and about the browser, not the database (database_backend)
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 @pytest.mark.parametrize("language", ["be", "ru"])
 def test_every_staff_page_in_be_and_ru_is_accessible_and_careful(

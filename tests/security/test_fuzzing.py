@@ -151,6 +151,7 @@ def test_the_multipart_parser_refuses_or_reads_any_body(
 
 
 @pytest.mark.slow
+@pytest.mark.only_on("sqlite")  # many examples of the parser; the short run covers both
 @LONG
 @given(multipart_bodies())
 def test_the_multipart_parser_refuses_or_reads_any_body_long(

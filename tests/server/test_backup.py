@@ -30,6 +30,8 @@ def add_staff(data_dir: Path, username: str) -> None:
     assert main(["user", "add", username, "--data-dir", str(data_dir)]) == 0
 
 
+# The SQLite snapshot in the archive; a PostgreSQL database is dumped with pg_dump beside it.
+@pytest.mark.only_on("sqlite")
 def test_a_backup_restores_into_an_instance_that_checks_ok(
     instance: Instance, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -76,6 +78,8 @@ def test_a_backup_restores_into_an_instance_that_checks_ok(
     assert main(["audit", "verify", "--data-dir", str(restored)]) == 0
 
 
+# The SQLite snapshot in the archive; a PostgreSQL database is dumped with pg_dump beside it.
+@pytest.mark.only_on("sqlite")
 def test_a_backup_taken_during_a_write_holds_only_committed_rows(
     instance: Instance, tmp_path: Path
 ) -> None:
@@ -213,6 +217,8 @@ def test_without_a_backup_key_only_an_explicit_plaintext_backup_is_written(
     assert list(tmp_path.glob(".skrynka-backup-*")) == []
 
 
+# The SQLite snapshot in the archive; a PostgreSQL database is dumped with pg_dump beside it.
+@pytest.mark.only_on("sqlite")
 def test_a_backup_key_on_the_command_line_is_used_for_that_run(
     instance: Instance, admin_key: KeyPair, tmp_path: Path
 ) -> None:

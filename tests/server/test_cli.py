@@ -46,8 +46,17 @@ def no_skrynka_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture
+def database_env(
+    monkeypatch: pytest.MonkeyPatch, no_skrynka_env: None, database_settings: dict[str, str]
+) -> None:
+    """SKRYNKA_DATABASE_URL naming a fresh database on each backend (none for SQLite)."""
+    if "database_url" in database_settings:
+        monkeypatch.setenv("SKRYNKA_DATABASE_URL", database_settings["database_url"])
+
+
 def test_init_then_check_says_ok(
-    tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str], no_skrynka_env: None
+    tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str], database_env: None
 ) -> None:
     data = tmp_path / "data"
     assert main(["init", "--data-dir", str(data), "--submission-key", str(key_file)]) == 0

@@ -20,6 +20,7 @@ def test_axe_runs_in_a_page_without_javascript_and_finds_a_planted_violation(
     assert "image-alt" in rules
 
 
+@pytest.mark.only_on("sqlite")  # slow and about the browser, not the database (database_backend)
 @pytest.mark.parametrize("language", ["be", "ru", "en"])
 def test_the_landing_and_codename_pages_have_no_wcag_violations(
     instance: Instance, make_gunicorn: Callable[..., str], nojs_page: Any, language: str

@@ -110,6 +110,7 @@ def malformed(source: HttpSource) -> tuple[bytes, bytes]:
     return request_head(source, len(body)), body
 
 
+@pytest.mark.only_on("sqlite")  # slow and about connections, not the database (database_backend)
 @pytest.mark.parametrize(
     ("make_request", "status"),
     [(over_the_limit, 413), (logged_out, 303), (malformed, 400)],

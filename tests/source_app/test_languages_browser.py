@@ -73,6 +73,7 @@ def english_sentences() -> list[str]:
     return found
 
 
+@pytest.mark.only_on("sqlite")  # slow and about the browser, not the database (database_backend)
 @pytest.mark.parametrize("code", ["be", "ru"])
 def test_a_source_walks_through_in_their_language(
     code: str,

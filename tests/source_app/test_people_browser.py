@@ -32,6 +32,7 @@ _LATIN_KEYS = {
 }
 
 
+@pytest.mark.only_on("sqlite")  # slow and about the browser, not the database (database_backend)
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 @pytest.mark.parametrize("language", ["be", "ru"])
 def test_a_source_in_their_language_loses_nothing(

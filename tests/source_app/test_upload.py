@@ -121,6 +121,7 @@ def files_containing(roots: list[Path], markers: list[bytes]) -> list[tuple[Path
     return found
 
 
+@pytest.mark.only_on("sqlite")  # slow and about the disks, not the database (database_backend)
 def test_no_plaintext_reaches_any_disk(
     instance: Instance, http_source: HttpSource, submission_keypair: KeyPair
 ) -> None:

@@ -1,6 +1,6 @@
 """A dev-data instance for API tests: seeding it, API tokens straight from the session store."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -26,13 +26,16 @@ class Seeded:
     codenames: list[str]
 
 
-def make_dev_instance(data_dir: Path, keypair: KeyPair) -> Instance:
+def make_dev_instance(
+    data_dir: Path, keypair: KeyPair, database_settings: Mapping[str, str] | None = None
+) -> Instance:
+    """A dev instance; ``database_settings`` (the fixture of that name) picks its database."""
     settings = init_instance(
         data_dir,
         keypair.public_armored,
         dev_mode=True,
         organization_name="Skrynka API Test",
-        instance_settings={"kdf": "testing"},
+        instance_settings={"kdf": "testing", **(database_settings or {})},
         env={},
     )
     return open_instance(settings)

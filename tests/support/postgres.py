@@ -82,14 +82,24 @@ class PostgresServer:
         """Stop the server, closing every connection, and keep its data for :meth:`resume`."""
         self._run(self.pg_ctl, "stop", "--pgdata", str(self.data_dir), "--mode", "fast")
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """Create database ``name`` (a copy of ``template`` when given) and return its URL."""
+        # FILE_COPY: for a small template it is about twice as fast as the default WAL_LOG.
+        copy_of = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+        self._execute(f'CREATE DATABASE "{name}"{copy_of}')
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop ``name``, ending any connection still open to it (a server a test left up)."""
+        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _execute(self, statement: str) -> None:
         import psycopg
 
         with psycopg.connect(
             host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres", autocommit=True
         ) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
+            connection.execute(statement)
 
     def stop(self) -> None:
         try:
@@ -101,7 +111,11 @@ class PostgresServer:
 def start_postgres() -> PostgresServer:
     tools = find_postgres_tools()
     if tools is None:
-        raise RuntimeError("initdb and pg_ctl are needed for the PostgreSQL tests")
+        # Loud on purpose: a missing server must fail the PostgreSQL half, never skip it.
+        raise RuntimeError(
+            "initdb and pg_ctl are needed for the PostgreSQL tests: install the Debian package "
+            "postgresql (scripts/install.sh does), or run one backend with --database sqlite"
+        )
     # Not under pytest's tmp dir: that is private to the user running the tests.
     root = Path(tempfile.mkdtemp(prefix="skrynka-pg-", dir="/tmp"))
     server = PostgresServer(tools[0], tools[1], root, free_port())

@@ -37,10 +37,14 @@ def auth(seeded: Seeded) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def live_data_dir(tmp_path_factory: pytest.TempPathFactory, submission_keypair: KeyPair) -> Path:
+def live_data_dir(
+    tmp_path_factory: pytest.TempPathFactory,
+    submission_keypair: KeyPair,
+    module_database_settings: dict[str, str],
+) -> Path:
     """A dev-data instance on disk shared by a module's live-server tests (5 sources)."""
     data_dir = tmp_path_factory.mktemp("live") / "data"
-    instance = make_dev_instance(data_dir, submission_keypair)
+    instance = make_dev_instance(data_dir, submission_keypair, module_database_settings)
     try:
         seeded = seed(instance, sources=5)
     finally:

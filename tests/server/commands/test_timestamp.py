@@ -50,6 +50,7 @@ def test_run_builds_a_tree_gets_its_token_and_status_shows_it(
 
 
 @pytest.mark.slow  # the job's real pauses between tries: 35 s
+@pytest.mark.only_on("sqlite")  # those pauses, not the database, are what it waits on
 def test_run_says_when_an_authority_is_down_and_exits_1(
     instance: Instance, tsa: TimestampAuthority, capsys: pytest.CaptureFixture[str],
 ) -> None:
