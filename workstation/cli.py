@@ -45,7 +45,6 @@ from workstation.errors import (
     MetadataToolError,
     NoSpaceLeft,
     PackageInvalid,
-    SandboxUnavailable,
     StampTokenRefused,
     WorkstationError,
 )
@@ -59,7 +58,6 @@ from workstation.keys import (
 )
 from workstation.metadata_record import (
     load_metadata,
-    record_imported_metadata,
     record_metadata,
 )
 from workstation.metadata_tool import MetadataTool
@@ -69,12 +67,13 @@ from workstation.perceptual_hash import (
     MIN_QUALITY,
     clusters,
     hashes_of,
-    record_imported_hashes,
     similar_to,
 )
 from workstation.progress import terminal_progress
+from workstation.provenance import LABELS as PROVENANCE_LABELS
+from workstation.provenance import latest_provenance
 from workstation.sandbox import Sandbox, SandboxLimits
-from workstation.search_index import index_items, rebuild_index, sandbox_extractor, search
+from workstation.search_index import rebuild_index, sandbox_extractor, search
 from workstation.service import WorkstationService
 from workstation.store import (
     GNUPG_IN_STORE,
@@ -184,18 +183,10 @@ def command_init(args: argparse.Namespace) -> int:
 
 def command_import(args: argparse.Namespace) -> int:
     context = _Context(args)
-    report = context.service.import_bundle(Path(args.bundle), context.actor)
-    with context.store.locked():
-        try:
-            metadata = record_imported_metadata(context.store, report.imported, Sandbox(),
-                                                context.custody(), context.actor)
-            hashes = record_imported_hashes(context.store, report.imported, Sandbox(),
-                                            context.custody(), context.actor)
-        except SandboxUnavailable as exc:
-            # The import itself is complete; only the metadata step waits for the sandbox.
-            metadata, hashes = [], []
-            say(f"store: imported, but no metadata was read: {exc}. Run"
-                " `skrynka-workstation metadata ITEM` once the sandbox works", err=True)
+    outcome = context.service.import_bundle(Path(args.bundle), context.actor)
+    report = outcome.report
+    if outcome.sandbox_problem is not None:
+        say(f"store: {outcome.sandbox_problem}", err=True)
     for note in report.warnings:
         say(f"store: {note}")
     if report.already_imported:
@@ -205,18 +196,21 @@ def command_import(args: argparse.Namespace) -> int:
           " plaintext hashes all match")
     for item_id in report.imported:
         say(f"  imported   {item_id}")
-    for record in metadata:
+    for record in outcome.metadata:
         say(f"  metadata   {record.item_id[:16]} "
               + (record.problem or "read with exiftool in the sandbox; signed record stored"))
-    known = hashes_of(context.custody().entries())
-    for perceptual in hashes:
+    for perceptual in outcome.hashes:
         if perceptual.problem:
             say(f"  pdq        {perceptual.item_id[:16]} {perceptual.problem}")
             continue
-        matches = similar_to(perceptual.item_id, known)
+        matches = outcome.similar.get(perceptual.item_id, ())
         say(f"  pdq        {perceptual.item_id[:16]} quality {perceptual.quality}; "
               + (f"similar to {', '.join(m.item_id[:16] for m in matches)}" if matches
                  else "no similar item yet"))
+    for checked in outcome.provenance:
+        say(f"  provenance {checked.item_id[:16]} "
+            + provenance_line("C2PA", checked.c2pa) + "; "
+            + provenance_line("ProofMode", checked.proofmode))
     for item_id in report.already_present:
         say(f"  unchanged  {item_id} (already in the store)")
     for uuid in report.consent_records:
@@ -227,10 +221,7 @@ def command_import(args: argparse.Namespace) -> int:
         say(f"  UNREADABLE reply {uuid}: {reason}; not imported, recorded in the custody log")
     if not (report.imported or report.consent_records or report.unreadable):
         say("nothing new in this bundle; nothing changed")
-    # After the import has committed and the lock is released: indexing may take minutes of
-    # OCR, and its failure only leaves the index behind (`index rebuild` catches up).
-    extractor = sandbox_extractor(context.store, Sandbox(), SandboxLimits())
-    for note in index_items(context.store, report.imported, extractor):
+    for note in outcome.search_notes:
         say(f"  search     {note}")
     return EXIT_OK
 
@@ -269,6 +260,8 @@ def add_verification_details(context: _Context, item: Item,
     if item.kind in ("message", "reply"):
         return
     description["embedded_metadata"] = load_metadata(context.store, item.item_id, history)
+    provenance = latest_provenance(history, item.item_id)
+    description["provenance"] = None if provenance is None else provenance.summary()
     known = hashes_of(context.custody().entries())
     mine = known.get(item.item_id)
     description["perceptual_hash"] = None if mine is None else {
@@ -292,6 +285,35 @@ def _print_embedded_metadata(record: dict[str, Any]) -> None:
     for key, value in record["summary"].items():
         if value:
             say(f"  {key}: {json.dumps(value, ensure_ascii=False, sort_keys=True)}")
+
+
+def provenance_line(name: str, verdict: dict[str, Any]) -> str:
+    """One line per checker: its verdict, why, and who signed."""
+    line = f"{name}: {PROVENANCE_LABELS.get(verdict.get('verdict', ''), '?')}"
+    line += f" ({verdict.get('summary')})" if verdict.get("summary") else ""
+    signer = verdict.get("signer") or {}
+    if signer.get("subject"):
+        line += f"; signer {signer['subject']}, issued by {signer.get('issuer') or '?'}"
+    elif signer.get("fingerprint"):
+        line += (f"; key {signer['fingerprint']}"
+                 + (f" ({', '.join(signer.get('user_ids') or [])})"
+                    if signer.get("user_ids") else ""))
+    if verdict.get("codes"):
+        line += f"; codes: {', '.join(verdict['codes'])}"
+    if verdict.get("problem") and verdict.get("verdict") != "invalid":
+        line += f"; {verdict['problem']}"
+    return line
+
+
+def _print_provenance(provenance: dict[str, Any] | None) -> None:
+    say()
+    if provenance is None:
+        say("provenance: not checked yet (items imported before content credentials were"
+            " checked)")
+        return
+    say(f"provenance (signed record #{provenance['custody_seq']}):")
+    say("  " + provenance_line("C2PA", provenance["c2pa"]))
+    say("  " + provenance_line("ProofMode", provenance["proofmode"]))
 
 
 def _print_similar(perceptual: dict[str, Any], similar: list[dict[str, Any]]) -> None:
@@ -381,6 +403,7 @@ def command_show(args: argparse.Namespace) -> int:
             + (f" ({times})" if times else ""))
     if "embedded_metadata" in description:
         _print_embedded_metadata(description["embedded_metadata"])
+        _print_provenance(description["provenance"])
     if description.get("perceptual_hash"):
         _print_similar(description["perceptual_hash"], description["similar_items"])
     _print_assessments(description["assessments"])
@@ -440,6 +463,15 @@ def command_metadata(args: argparse.Namespace) -> int:
                                  context.actor)
     say(f"metadata of {item.item_id[:16]}: "
           + (str(record.problem) if record.problem else "read; signed record stored"))
+    return EXIT_OK
+
+
+def command_provenance(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    checked = context.service.check_provenance(args.item, context.actor)
+    say(f"provenance of {checked.item_id[:16]} (signed record #{checked.custody_seq}):")
+    say("  " + provenance_line("C2PA", checked.c2pa))
+    say("  " + provenance_line("ProofMode", checked.proofmode))
     return EXIT_OK
 
 
@@ -707,6 +739,12 @@ def build_parser(extensions: Sequence[CommandExtension] = ()) -> argparse.Argume
         help="read an original's embedded metadata again with exiftool in the sandbox")
     metadata.add_argument("item")
     metadata.set_defaults(handler=command_metadata)
+
+    provenance = commands.add_parser(
+        "provenance", parents=[common],
+        help="check an original's content credentials (C2PA, ProofMode) again in the sandbox")
+    provenance.add_argument("item")
+    provenance.set_defaults(handler=command_provenance)
 
     similar = commands.add_parser(
         "similar", parents=[common],

@@ -33,7 +33,7 @@ from workstation.store import fsync_dir, utc_now, write_json_atomic
 ACTIONS = frozenset(
     {"import", "view", "copy", "render", "export", "delete", "verify", "timestamp", "fixity",
      "unreadable", "case", "assess", "confirm", "metadata", "perceptual-hash", "acknowledge",
-     "incident"}
+     "incident", "provenance"}
 )
 GENESIS = "0" * 64
 ENTRY_KEYS = frozenset(

@@ -40,6 +40,7 @@ from workstation.incident import ACTION as INCIDENT_ACTION
 from workstation.incident import incidents_from
 from workstation.metadata_record import latest_metadata_entry, record_path
 from workstation.progress import ProgressFactory
+from workstation.provenance import latest_provenance
 from workstation.store import EvidenceStore, fsync_dir, remove_tree, utc_now
 from workstation.timestamps import stamp_summary, tsa_roots_dir
 from workstation.working_copy import list_working_copies, safe_file_name
@@ -174,6 +175,14 @@ def _metadata_tag(store: EvidenceStore, item: Item, log_entries: list[dict[str, 
         write_tag(tag_root, f"items/{item.item_id}/metadata.json", path.read_bytes())
 
 
+def _provenance_tag(item: Item, log_entries: list[dict[str, Any]], tag_root: Path) -> None:
+    """The latest content-credentials verdict, naming the custody entry that carries it."""
+    provenance = latest_provenance(log_entries, item.item_id)
+    if provenance is not None:
+        write_tag(tag_root, f"items/{item.item_id}/provenance.json", {
+            "format": "skrynka-provenance", "version": 1, **provenance.summary()})
+
+
 def _incident_tags(log_entries: list[dict[str, Any]], exported: set[str],
                    tag_root: Path) -> set[str]:
     """One file per incident that holds an exported item, listing only exported items.
@@ -258,6 +267,7 @@ def export_case(
                     consent_custody += _item_tags(store, item, records, tag_root)
                     _assessment_tag(item, log_entries, tag_root)
                     _metadata_tag(store, item, log_entries, tag_root)
+                    _provenance_tag(item, log_entries, tag_root)
                     report.included.append(item.item_id)
                     report.payload_bytes += int(statement_items[-1]["payload_bytes"])
             finally:

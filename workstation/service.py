@@ -14,10 +14,11 @@ Failures are `WorkstationError`s with advice in their message; nothing here prin
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from workstation.errors import (
     ExportError,
     ExportPreviewMismatch,
     ItemNotFound,
+    SandboxUnavailable,
     SearchIndexError,
     WorkstationError,
 )
@@ -64,9 +66,23 @@ from workstation.incident import (
 )
 from workstation.incident_proposal import Proposal, propose_incident
 from workstation.keys import load_workstation_signer
+from workstation.metadata_record import MetadataRecord, record_imported_metadata
 from workstation.metadata_record import record_path as metadata_record_path
 from workstation.metadata_tool import MetadataTool
+from workstation.perceptual_hash import (
+    Match,
+    PerceptualHash,
+    hashes_of,
+    record_imported_hashes,
+    similar_to,
+)
 from workstation.progress import ProgressFactory, silent_progress
+from workstation.provenance import (
+    Provenance,
+    record_imported_provenance,
+    record_provenance,
+    sent_together,
+)
 from workstation.reconciliation import Gap, find_gaps
 from workstation.rendition import (
     Rendition,
@@ -74,7 +90,9 @@ from workstation.rendition import (
     remove_rendition,
     render_item,
 )
+from workstation.sandbox import Sandbox, SandboxLimits
 from workstation.search_index import forget_item as forget_searchable_item
+from workstation.search_index import index_items, sandbox_extractor
 from workstation.store import EvidenceStore, remove_tree
 from workstation.timeline import TimelineEntry, build_timeline
 from workstation.timestamps import stamp_summary
@@ -182,6 +200,24 @@ class ExportPreview:
 
 
 @dataclass(frozen=True)
+class ImportOutcome:
+    """An import and the steps that follow it for the new items, as a person is told of them.
+
+    `sandbox_problem` says (with advice) why the steps that need the sandbox did not run; the
+    import itself is complete whatever it says.
+    """
+
+    report: ImportReport
+    metadata: tuple[MetadataRecord, ...] = ()
+    hashes: tuple[PerceptualHash, ...] = ()
+    # New image -> the items (old or new) that look like it.
+    similar: dict[str, tuple[Match, ...]] = field(default_factory=dict)
+    provenance: tuple[Provenance, ...] = ()
+    search_notes: tuple[str, ...] = ()
+    sandbox_problem: str | None = None
+
+
+@dataclass(frozen=True)
 class CustodyVerdict:
     entries: int
     gaps: tuple[Gap, ...]
@@ -195,9 +231,11 @@ class WorkstationService:
         store: EvidenceStore,
         *,
         progress: ProgressFactory = silent_progress,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.store = store
         self.progress = progress
+        self.sandbox = sandbox or Sandbox()
 
     # Plumbing ------------------------------------------------------------------------------
     def custody(self) -> CustodyLog:
@@ -214,16 +252,19 @@ class WorkstationService:
         return find_item(self.store, reference)
 
     # Import --------------------------------------------------------------------------------
-    def import_bundle(self, bundle_path: Path, actor: str) -> ImportReport:
-        """Verify and import a bundle (e.g. from a USB stick); the index learns its items."""
+    def import_bundle(self, bundle_path: Path, actor: str) -> ImportOutcome:
+        """Verify and import a bundle (e.g. from a USB stick), then, for the new items, read
+        their embedded metadata, perceptual hash and content credentials (C2PA, ProofMode) in
+        the sandbox (each a signed entry by `actor`) and index their text for search; the
+        catalogue index learns every item."""
         if not bundle_path.is_file():
             raise WorkstationError(
                 f"{bundle_path} is not a file; give the path of the skrynka-bundle-*.zip on the"
                 " stick (check that the stick is mounted)"
             )
+        custody = self.custody()
         with self.store.locked():
-            report = import_bundle(self.store, bundle_path, self.custody(), actor,
-                                   self.progress)
+            report = import_bundle(self.store, bundle_path, custody, actor, self.progress)
             if report.warnings:
                 # An interrupted import was finished or dropped first: the index may be behind
                 # the store in ways this report does not list, so it is made afresh.
@@ -232,7 +273,61 @@ class WorkstationService:
             if touched:
                 self.index().record_items(load_item(self.store.original_dir(item_id))
                                           for item_id in touched)
-        return report
+            outcome = self._examine_imported(report, custody, actor)
+        # After the import has committed and the lock is released: indexing may take minutes of
+        # OCR, and its failure only leaves the index behind (`index rebuild` catches up).
+        if not report.imported:
+            # Nothing new: the index file is not even opened, so a repeated import changes
+            # nothing in the store.
+            return outcome
+        extractor = sandbox_extractor(self.store, self.sandbox, SandboxLimits())
+        notes = index_items(self.store, report.imported, extractor)
+        return dataclasses.replace(outcome, search_notes=tuple(notes))
+
+    def _examine_imported(self, report: ImportReport, custody: CustodyLog,
+                          actor: str) -> ImportOutcome:
+        """The steps after an import that leave signed entries (the caller holds the lock).
+        Each item's entry is written on its own, so a crash keeps the ones before it."""
+        try:
+            metadata = record_imported_metadata(self.store, report.imported, self.sandbox,
+                                                custody, actor)
+            hashes = record_imported_hashes(self.store, report.imported, self.sandbox,
+                                            custody, actor)
+            provenance = record_imported_provenance(self.store, report.imported, self.sandbox,
+                                                    custody, actor, self._items_of_source())
+        except SandboxUnavailable as exc:
+            return ImportOutcome(report, sandbox_problem=(
+                f"imported, but no metadata was read: {exc}. Run `skrynka-workstation metadata"
+                " ITEM` and `skrynka-workstation provenance ITEM` once the sandbox works"))
+        known = hashes_of(custody.entries())
+        similar = {perceptual.item_id: tuple(similar_to(perceptual.item_id, known))
+                   for perceptual in hashes if perceptual.problem is None}
+        return ImportOutcome(report, tuple(metadata), tuple(hashes), similar,
+                             tuple(provenance))
+
+    def check_provenance(self, reference: str, actor: str) -> Provenance:
+        """Check a file's content credentials again (a new `provenance` entry by `actor`)."""
+        item = self.find(reference)
+        if item.kind != "file":
+            raise WorkstationError(f"{item.item_id[:16]} is a {item.kind}; only files carry"
+                                   " content credentials")
+        custody = self.custody()
+        with self.store.locked():
+            return record_provenance(self.store, item, self.sandbox, custody, actor,
+                                     sent_together(item, self._items_of_source()))
+
+    def _items_of_source(self) -> Callable[[str], list[Item]]:
+        """Every item of a source (from the index), each source read once per import."""
+        index = self.index()
+        cache: dict[str, list[Item]] = {}
+
+        def items(source_uuid: str) -> list[Item]:
+            if source_uuid not in cache:
+                cache[source_uuid] = [load_item(self.store.original_dir(item_id))
+                                      for item_id in index.item_ids_of_source(source_uuid)]
+            return cache[source_uuid]
+
+        return items
 
     def rebuild_index(self) -> int:
         with self.store.locked():

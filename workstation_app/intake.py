@@ -1,4 +1,8 @@
-"""Importing a transfer bundle from a path (the USB stick the bundle came on)."""
+"""Importing a transfer bundle from a path (the USB stick the bundle came on).
+
+The service does what the command line's `import` does: verify and store, then read metadata,
+perceptual hashes and content credentials in the sandbox and index the text; the page lists what
+needs a person's attention (a sandbox that did not start, items not indexed)."""
 
 from __future__ import annotations
 
@@ -19,5 +23,5 @@ def form() -> str:
 @bp.post("/import")
 def run() -> str:
     path = request.form.get("path", "").strip()
-    report = desk_service().import_bundle(Path(path), current_actor())
-    return render_template("imported.html", report=report)
+    outcome = desk_service().import_bundle(Path(path), current_actor())
+    return render_template("imported.html", report=outcome.report, outcome=outcome)

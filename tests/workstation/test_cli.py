@@ -106,6 +106,20 @@ def test_commands_without_a_store_say_how_to_make_one(
     assert "skrynka-workstation init" in capsys.readouterr().err
 
 
+def test_import_reports_the_metadata_hash_and_search_steps_of_the_service(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    code, out, err = workstation.run("import",
+                                     str(make_bundle(first_submission(["platform"]))))
+
+    assert code == 0, err
+    photo = next(i["id"] for i in json.loads(workstation.run("list", "--json")[1])
+                 if i["kind"] == "file")
+    assert f"  metadata   {photo[:16]} read with exiftool in the sandbox" in out
+    assert f"  pdq        {photo[:16]} quality " in out
+    assert "затрымалі" in workstation.run("search", "затрымалі")[1]
+
+
 def test_list_and_show_present_message_intake_consent_and_metadata(
     workstation: Workstation, make_bundle: MakeBundle
 ) -> None:

@@ -120,8 +120,8 @@ def test_custody_verify_command_names_the_first_broken_entry(
     workstation.run("import", str(make_bundle(first_submission(["platform"]))))
     code, out, _ = workstation.run("custody", "verify")
     assert code == 0
-    # Two imports, then the photo's signed metadata record and perceptual hash.
-    assert "4 entries" in out
+    # Two imports, then the photo's signed metadata record, perceptual hash and provenance.
+    assert "5 entries" in out
     rewrite(workstation.store / "custody.log", 1, {"actor": "someone-else"})
 
     code, _, err = workstation.run("custody", "verify")

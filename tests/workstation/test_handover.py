@@ -81,8 +81,9 @@ def test_un_package_holds_the_item_and_validates_with_the_bagit_tool(
     actions = [json.loads(line)["action"] for line in custody
                if json.loads(line)["item"] == photo]
     # Putting the item into the case is an action by a person too, so it travels along, as does
-    # the signed record of the file's embedded metadata read at import.
-    assert actions == ["import", "metadata", "perceptual-hash", "copy", "case", "export"]
+    # the signed records of the file's embedded metadata and content credentials read at import.
+    assert actions == ["import", "metadata", "perceptual-hash", "provenance", "copy", "case",
+                       "export"]
     # No source identity leaves the workstation.
     assert "brave tortoise" not in (package / "skrynka").joinpath("statement.json").read_text()
     assert "included" in out

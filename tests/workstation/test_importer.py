@@ -75,11 +75,12 @@ def test_import_writes_one_custody_entry_per_item(
 
     lines = (workstation.store / "custody.log").read_text().splitlines()
     entries = [json.loads(line) for line in lines]
-    # The photo's embedded metadata and its perceptual hash are read after the import, in the
-    # sandbox, and each is signed as its own entry.
-    assert [e["action"] for e in entries] == ["import", "import", "metadata", "perceptual-hash"]
+    # The photo's embedded metadata, its perceptual hash and its content credentials are read
+    # after the import, in the sandbox, and each is signed as its own entry.
+    assert [e["action"] for e in entries] == ["import", "import", "metadata", "perceptual-hash",
+                                              "provenance"]
     assert all(e["actor"] == "officer-anna" for e in entries)
-    assert [e["seq"] for e in entries] == [1, 2, 3, 4]
+    assert [e["seq"] for e in entries] == [1, 2, 3, 4, 5]
 
 
 def test_importing_the_same_bundle_twice_changes_nothing(

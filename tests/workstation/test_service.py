@@ -19,6 +19,8 @@ from workstation.errors import (
     WorkstationError,
 )
 from workstation.package import verify_package
+from workstation.sandbox import Sandbox
+from workstation.search_index import search
 from workstation.service import WorkstationService
 from workstation.store import open_store
 
@@ -47,12 +49,53 @@ def _last_entry(service: WorkstationService) -> dict[str, object]:
 def test_an_import_names_the_person_and_fills_the_lists(
     service: WorkstationService, make_bundle: MakeBundle
 ) -> None:
-    report = service.import_bundle(_two_sources(make_bundle), OFFICER)
+    report = service.import_bundle(_two_sources(make_bundle), OFFICER).report
     assert len(report.imported) == 3
     assert {entry["actor"] for entry in service.custody_entries()} == {OFFICER}
     assert service.list_items().total == 3
     assert {row.designation for row in service.list_sources().rows} == {
         "brave tortoise", "quiet heron"}
+
+
+def test_an_import_reads_metadata_hashes_pictures_and_indexes_text_for_every_face(
+    service: WorkstationService, make_bundle: MakeBundle
+) -> None:
+    outcome = service.import_bundle(make_bundle(first_submission(["platform"])), OFFICER)
+
+    photo = next(i for i in outcome.report.imported if service.find(i).kind == "file")
+    [record] = outcome.metadata
+    assert record.item_id == photo
+    assert record.summary["device"]["IFD0:Make"] == "TestCam Z9"
+    [perceptual] = outcome.hashes
+    assert perceptual.item_id == photo
+    assert perceptual.hash_hex is not None
+    actions = [(e["action"], e["item"], e["actor"]) for e in service.custody_entries()]
+    assert ("metadata", photo, OFFICER) in actions
+    assert ("perceptual-hash", photo, OFFICER) in actions
+    assert outcome.sandbox_problem is None
+    assert [hit.field for hit in search(service.store, "затрымалі")] == ["message"]
+
+
+def test_without_a_sandbox_the_import_completes_and_says_what_waits(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    service = WorkstationService(open_store(workstation.store),
+                                 sandbox=Sandbox(bwrap=str(workstation.store / "no-bwrap")))
+
+    outcome = service.import_bundle(make_bundle(first_submission(["platform"])), OFFICER)
+
+    assert len(outcome.report.imported) == 2
+    assert service.list_items().total == 2
+    assert outcome.sandbox_problem is not None
+    assert "no-bwrap not found" in outcome.sandbox_problem
+    assert "skrynka-workstation metadata ITEM" in outcome.sandbox_problem
+    assert "skrynka-workstation provenance ITEM" in outcome.sandbox_problem
+    assert outcome.metadata == ()
+    assert outcome.hashes == ()
+    assert not {"metadata", "perceptual-hash", "provenance"} & {
+        e["action"] for e in service.custody_entries()}
+    # The text of the message needs no sandbox; the photo waits for `index rebuild`.
+    assert any("not indexed" in note for note in outcome.search_notes)
 
 
 def test_a_path_that_is_not_a_bundle_file_changes_nothing(

@@ -67,6 +67,20 @@ def test_importing_from_a_path_lists_the_items_and_names_the_officer(
     assert {e["actor"] for e in imports} == {"Anna Petrova"}
 
 
+def test_an_import_at_the_desk_reads_metadata_and_hashes_the_photo_as_the_command_does(
+    officer: Officer, make_bundle: MakeBundle
+) -> None:
+    officer.post("/import", {"path": str(_bundle(make_bundle))})
+
+    service = officer.desk.service
+    photo = next(i for i in service.list_items(ItemFilter(kind="file")).rows
+                 if i.name == "IMG_2041.jpg")
+    actions = {(e["action"], e["actor"]) for e in service.custody_entries()
+               if e.get("item") == photo.item_id}
+    assert ("metadata", "Anna Petrova") in actions
+    assert ("perceptual-hash", "Anna Petrova") in actions
+
+
 def test_a_refused_bundle_gets_a_clear_page_and_changes_nothing(
     officer: Officer, tmp_path: Path
 ) -> None:
