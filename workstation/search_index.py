@@ -177,8 +177,9 @@ def stem_word(folded: str) -> str:
 
 
 def search(store: EvidenceStore, query: str, limit: int = 20,
-           path: Path | None = None) -> list[SearchHit]:
-    """Items matching `query`, best first, one hit per item; SearchIndexError if unusable."""
+           path: Path | None = None, markers: tuple[str, str] = ("[", "]")) -> list[SearchHit]:
+    """Items matching `query`, best first, one hit per item; SearchIndexError if unusable.
+    The snippet marks matched words with `markers` (the desk picks characters of its own)."""
     expression = match_expression(query)
     if expression is None:
         raise SearchIndexError("the query has no words to search for", advice=False)
@@ -186,9 +187,9 @@ def search(store: EvidenceStore, query: str, limit: int = 20,
     with open_index(path or index_path(store)) as connection:
         try:
             rows = connection.execute(
-                "SELECT item_id, field, snippet(entries, 2, '[', ']', '…', ?) FROM entries"
+                "SELECT item_id, field, snippet(entries, 2, ?, ?, '…', ?) FROM entries"
                 " WHERE entries MATCH ? ORDER BY bm25(entries) LIMIT ?",
-                (SNIPPET_TOKENS, expression, limit * 5),
+                (markers[0], markers[1], SNIPPET_TOKENS, expression, limit * 5),
             ).fetchall()
         except sqlite3.DatabaseError as exc:
             raise SearchIndexError(str(exc)) from exc
