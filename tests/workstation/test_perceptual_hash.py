@@ -130,7 +130,7 @@ def test_deleted_items_leave_the_clusters(
     code, text, _ = workstation.run("similar")
 
     assert code == 0
-    assert text.startswith("no similar images among 1 hashed item(s)")
+    assert text.startswith("no similar images or videos among 1 hashed item(s)")
 
 
 def test_story_two_sources_one_photo_assessed_by_two_officers_and_handed_to_the_un(
