@@ -3,8 +3,9 @@
 Flow of `read_frames`: `ffprobe` (in the sandbox, allowed only the demuxers of ordinary media
 files and the `file` protocol, as for renditions) says whether the file has a video stream and
 how long it is. `ffmpeg` (in a second sandbox) then decodes the first `MAX_SECONDS` of the first
-video stream and keeps one frame every `interval` seconds, at most `MAX_FRAMES` of them, each
-scaled to exactly SIDE × SIDE raw RGB, all in one file. Our own process never decodes video: it
+video stream and keeps the first frame, then the first frame at least `interval` seconds after
+the last one kept, at most `MAX_FRAMES` of them, each scaled to exactly SIDE × SIDE raw RGB, all
+in one file. Our own process never decodes video: it
 checks that the output is a whole number of frames of that size and slices it.
 
 Why frames at a fixed interval and not the codec's keyframes: a copy re-encoded at another
@@ -120,8 +121,11 @@ def read_frames(store: EvidenceStore, source: Path, sandbox: Sandbox,
         result = sandbox.run(
             ["/usr/bin/ffmpeg", "-nostdin", "-hide_banner", "-v", "error", *MEDIA_INPUT_OPTIONS,
              "-t", str(MAX_SECONDS), "-i", f"{INPUT_DIR}/{name}", "-map", "0:v:0", "-an", "-sn",
-             "-dn", "-vf", f"fps=1/{interval:.3f},scale={SIDE}:{SIDE}:flags=bilinear",
-             "-frames:v", str(MAX_FRAMES), "-pix_fmt", "rgb24", "-f", "rawvideo",
+             "-dn", "-vf",
+             f"select='isnan(prev_selected_t)+gte(t-prev_selected_t,{interval:.3f})',"
+             f"scale={SIDE}:{SIDE}:flags=bilinear",
+             "-fps_mode", "vfr", "-frames:v", str(MAX_FRAMES), "-pix_fmt", "rgb24",
+             "-f", "rawvideo",
              f"{OUTPUT_DIR}/{FRAMES_NAME}"],
             input_file=source, output_dir=output, limits=frame_limits, input_name=name,
             extra_paths=MEDIA_PATHS,
