@@ -47,7 +47,7 @@ from workstation.video_frames import read_frames
 
 SCENES = 24
 THRESHOLDS = (16, 24, DISTANCE_THRESHOLD, 40, 48)
-VIDEO_SCENES = 8
+VIDEO_SCENES = 6
 VIDEO_THRESHOLDS = (16, 20, VIDEO_DISTANCE_THRESHOLD, 28, DISTANCE_THRESHOLD)
 FFMPEG = ("ffmpeg", "-nostdin", "-v", "error", "-y")
 # What people do to a video before it reaches us, as ffmpeg output options.
