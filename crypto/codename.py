@@ -1,9 +1,9 @@
 """Codenames: the only secret a source holds.
 
 A codename is words drawn uniformly with :mod:`secrets` from one language's list
-(:mod:`crypto.wordlist`): seven English words (7 × log2(7776 less the blocked words) ≈ 90.3
-bits) or eight Russian or Belarusian words (8 × log2(2560) ≈ 90.6 bits). It is never stored; the
-server only keeps what Argon2id derives from it (see :mod:`crypto.kdf`).
+(:mod:`crypto.wordlist`): seven English words (7 × log2(7776 less the blocked words) ≈ 90.4
+bits) or eight Russian or Belarusian words (8 × log2(about 2540 drawable words) ≈ 90.5 bits).
+It is never stored; the server only keeps what Argon2id derives from it (see :mod:`crypto.kdf`).
 
 **The canonical form is the Argon2id input**, so it is defined once, here: Unicode NFC, lower
 case, words separated by single spaces, nothing before or after. An English codename made before

@@ -80,6 +80,21 @@ def create_reply_key(wrap_key: bytes, ram_dir: Path) -> ReplyKey:
     )
 
 
+def wrap_secret_key(wrap_key: bytes, secret_key: bytes) -> bytes:
+    """Wrap an exported secret key exactly as :func:`create_reply_key` does.
+
+    For callers that generate reply keys in bulk (development seeding): the wrapping stays
+    here so that only this package knows the SecretBox format. Raises ValueError on a wrap key
+    of the wrong length.
+    """
+    return bytes(_box(wrap_key).encrypt(secret_key))
+
+
+def check_wrap_key(wrap_key: bytes) -> None:
+    """Raise ValueError unless ``wrap_key`` can wrap a reply key (bytes of the right length)."""
+    _box(wrap_key)
+
+
 def decrypt_with_reply_key(
     wrapped_secret: bytes,
     wrap_key: bytes,

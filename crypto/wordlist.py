@@ -8,7 +8,9 @@ byte), but a new English codename is drawn only from the words no stem in ``bloc
 
 Russian and Belarusian lists live in ``crypto/wordlists/`` and are made by
 ``scripts/build_wordlists.py`` (frequency list, part of speech, spelling dictionary, block list,
-prefix-free); ``tests/crypto/test_wordlist.py`` checks every rule on the committed files.
+prefix-free); ``tests/crypto/test_wordlist.py`` checks every rule on the committed files. As for
+English, every committed word is accepted at login but a word that starts with a blocked stem
+(one added after the list was published) is never drawn for a new codename.
 A list that cannot be read or breaks a rule raises :class:`WordListUnavailable`, so a damaged
 install fails loudly instead of handing out weak codenames.
 """
@@ -50,7 +52,8 @@ class CodenameWords:
     """What one language's codenames are made of.
 
     ``drawn`` is the list new codenames are drawn from; ``accepted`` is what login accepts
-    (a superset only for English, see the module docstring); ``length`` is the number of words.
+    (a superset of ``drawn`` when stems were blocked after a list was published);
+    ``length`` is the number of words.
     """
 
     language: str
@@ -119,9 +122,12 @@ def _load_language(language: str) -> CodenameWords:
             f"crypto/wordlists/{language}.txt is damaged (repeated words or other characters "
             "than letters); rebuild it with scripts/build_wordlists.py or reinstall."
         )
+    # A stem added after a list was published keeps its words accepted (codenames already
+    # handed out must still log in) and only stops them being drawn.
+    drawn = tuple(word for word in words if not word.startswith(blocked))
     return CodenameWords(
         language=language,
-        drawn=WordList(words=words, members=frozenset(words)),
+        drawn=WordList(words=drawn, members=frozenset(drawn)),
         accepted=frozenset(words),
         length=CODENAME_LENGTHS[language],
     )

@@ -23,11 +23,15 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import nacl.secret
-
 from crypto._gpg import describe_failure, ephemeral_home, run_gpg, status_lines
 from crypto.errors import CryptoError, GpgFailed
-from crypto.reply_key import FIXED_KEY_TIME, REPLY_KEY_UID, ReplyKey
+from crypto.reply_key import (
+    FIXED_KEY_TIME,
+    REPLY_KEY_UID,
+    ReplyKey,
+    check_wrap_key,
+    wrap_secret_key,
+)
 from crypto.types import Fingerprint
 
 #: Keys generated in one ephemeral home (see the module docstring for why not more).
@@ -104,23 +108,26 @@ def create_reply_keys(
     """
     if keys_per_home < 1 or workers < 1:
         raise ValueError("keys_per_home and workers must be 1 or more")
-    boxes = [_box(wrap_key) for wrap_key in wrap_keys]
+    for wrap_key in wrap_keys:
+        check_wrap_key(wrap_key)  # before any gpg work
     if not ram_dir.is_dir():
         raise CryptoError(
             f"The RAM directory {ram_dir} does not exist; point SKRYNKA_RAM_DIR at a tmpfs "
             "such as /dev/shm."
         )
-    chunks = [boxes[i : i + keys_per_home] for i in range(0, len(boxes), keys_per_home)]
+    chunks = [
+        list(wrap_keys[i : i + keys_per_home]) for i in range(0, len(wrap_keys), keys_per_home)
+    ]
 
-    def create_chunk(chunk: list[nacl.secret.SecretBox]) -> list[ReplyKey]:
+    def create_chunk(chunk: list[bytes]) -> list[ReplyKey]:
         with ephemeral_home(ram_dir) as home:
             return [
                 ReplyKey(
                     fingerprint=fingerprint,
                     public_armored=armor_public_key(public),
-                    wrapped_secret=bytes(box.encrypt(secret)),
+                    wrapped_secret=wrap_secret_key(wrap_key, secret),
                 )
-                for box, (fingerprint, public, secret) in zip(
+                for wrap_key, (fingerprint, public, secret) in zip(
                     chunk, _generate_in_home(home, len(chunk)), strict=True
                 )
             ]
@@ -269,8 +276,3 @@ def _crc24(data: bytes) -> int:
         crc = ((crc << 8) & 0xFFFFFF) ^ _CRC24_TABLE[((crc >> 16) ^ byte) & 0xFF]
     return crc
 
-
-def _box(wrap_key: bytes) -> nacl.secret.SecretBox:
-    if not isinstance(wrap_key, bytes) or len(wrap_key) != nacl.secret.SecretBox.KEY_SIZE:
-        raise ValueError(f"A wrap key is exactly {nacl.secret.SecretBox.KEY_SIZE} bytes.")
-    return nacl.secret.SecretBox(wrap_key)

@@ -46,7 +46,7 @@ from workstation.keys import (
     pin_server_key,
     read_server_key_argument,
 )
-from workstation.metadata_record import record_imported_metadata, record_path
+from workstation.metadata_record import record_imported_metadata
 from workstation.metadata_tool import MetadataTool
 from workstation.package import verify_package
 from workstation.perceptual_hash import (
@@ -549,7 +549,6 @@ def command_delete(args: argparse.Namespace) -> int:
             " repeat with --yes to confirm"
         )
     context.service.delete_item(item.item_id, args.reason, context.actor)
-    record_path(context.store, item.item_id).unlink(missing_ok=True)
     say(f"deleted {item.item_id}; the custody log records why")
     return EXIT_OK
 

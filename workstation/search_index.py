@@ -104,6 +104,17 @@ def store_extracted(connection: sqlite3.Connection, item_id: str, found: Extract
     )
 
 
+def forget_item(store: EvidenceStore, item_id: str, path: Path | None = None) -> None:
+    """Remove one deleted item's text from the index, so a search no longer shows it.
+
+    Raises SearchIndexError when the index cannot be opened; `index rebuild` makes a new one
+    from the store, which no longer holds the item.
+    """
+    with open_index(path or index_path(store)) as connection, connection:
+        connection.execute("DELETE FROM entries WHERE item_id = ?", (item_id,))
+        connection.execute("DELETE FROM items WHERE item_id = ?", (item_id,))
+
+
 def sandbox_extractor(store: EvidenceStore, sandbox: Sandbox,
                       limits: SandboxLimits) -> Extractor:
     return lambda item: extract_item(store, item, sandbox, limits)
@@ -197,15 +208,6 @@ def search(store: EvidenceStore, query: str, limit: int = 20,
         if item_id not in hits:
             hits[item_id] = SearchHit(str(item_id), str(field), " ".join(str(snippet).split()))
     return list(hits.values())[:limit]
-
-
-def escape_controls(text: str) -> str:
-    """Text safe for a terminal: control, format and line-separator characters as escapes."""
-    return "".join(
-        ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else
-        ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
 
 
 def index_problems(store: EvidenceStore, path: Path | None = None) -> dict[str, str]:

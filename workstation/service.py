@@ -45,6 +45,7 @@ from workstation.errors import (
     ExportError,
     ExportPreviewMismatch,
     ItemNotFound,
+    SearchIndexError,
     WorkstationError,
 )
 from workstation.handover import (
@@ -57,6 +58,7 @@ from workstation.handover import (
 from workstation.importer import ImportReport, import_bundle, recover_store
 from workstation.keys import load_workstation_signer
 from workstation.metadata_record import MetadataRecord, load_metadata, record_metadata
+from workstation.metadata_record import record_path as metadata_record_path
 from workstation.metadata_tool import MetadataTool
 from workstation.perceptual_hash import (
     DISTANCE_THRESHOLD,
@@ -75,13 +77,9 @@ from workstation.rendition import (
     render_item,
 )
 from workstation.sandbox import Sandbox, SandboxLimits
-from workstation.search_index import (
-    rebuild_index as rebuild_search_index,
-)
-from workstation.search_index import (
-    sandbox_extractor,
-    search,
-)
+from workstation.search_index import forget_item as forget_searchable_item
+from workstation.search_index import rebuild_index as rebuild_search_index
+from workstation.search_index import sandbox_extractor, search
 from workstation.store import EvidenceStore, remove_tree
 from workstation.timestamps import stamp_summary
 from workstation.working_copy import (
@@ -455,7 +453,17 @@ class WorkstationService:
             remove_tree(self.store.copies_dir / item.item_id)
             remove_rendition(self.store, item.item_id)
             remove_tree(item.directory)
+            # What was read from the item goes with it: its embedded metadata (a GPS position,
+            # a device serial) and its searchable text must not outlive the deletion.
+            metadata_record_path(self.store, item.item_id).unlink(missing_ok=True)
             self.index().forget_item(item.item_id)
+            try:
+                forget_searchable_item(self.store, item.item_id)
+            except SearchIndexError as exc:
+                raise WorkstationError(
+                    f"{item.item_id[:16]} is deleted, but the search index could not be"
+                    f" updated ({exc}); run `skrynka-workstation index rebuild`"
+                ) from exc
         return item
 
     # Verification ---------------------------------------------------------------------------

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from crypto.errors import CryptoError, DecryptionFailed
-from crypto.reply_key import REPLY_KEY_UID, ReplyKey, create_reply_key, decrypt_with_reply_key
+from crypto.reply_key import (
+    REPLY_KEY_UID,
+    ReplyKey,
+    check_wrap_key,
+    create_reply_key,
+    decrypt_with_reply_key,
+    wrap_secret_key,
+)
+from crypto.submission_key import generate_key_pair
 from tests.support.gpg_homes import HomeFactory, KeyHome, run_gpg_cli
 
 # 2013-05-14T00:00:00Z
@@ -214,3 +222,27 @@ def test_missing_ram_dir_is_reported(wrap_key: bytes, tmp_path: Path) -> None:
 def test_wrap_key_must_be_32_bytes(ram_dir: Path) -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         create_reply_key(b"short", ram_dir)
+
+
+def test_a_key_wrapped_outside_create_reply_key_opens_the_same_way(
+    gpg_home_factory: HomeFactory, wrap_key: bytes, ram_dir: Path
+) -> None:
+    # Bulk seeding generates keys itself and wraps them with wrap_secret_key; the source's
+    # login must open those exactly like keys made one by one.
+    home = gpg_home_factory()
+    fingerprint = generate_key_pair(home, "Bulk reply key")
+    exported = run_gpg_cli(
+        home, "--pinentry-mode", "loopback", "--passphrase", "", "--export-secret-keys", fingerprint
+    ).stdout
+    public = run_gpg_cli(home, "--armor", "--export", fingerprint).stdout.decode("ascii")
+    key = ReplyKey(fingerprint, public, wrap_secret_key(wrap_key, exported))
+    reply = _encrypt_with_cli(gpg_home_factory(), key, "адказ".encode())
+    assert decrypt_with_reply_key(key.wrapped_secret, wrap_key, [reply], ram_dir) == [
+        "адказ".encode()
+    ]
+
+
+def test_a_wrap_key_is_checked_without_touching_gpg() -> None:
+    check_wrap_key(os.urandom(32))
+    with pytest.raises(ValueError, match="32 bytes"):
+        check_wrap_key(b"short")

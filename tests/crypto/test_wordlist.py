@@ -49,7 +49,9 @@ def test_committed_list_is_unique_letters_only_sorted_and_prefix_free(language: 
     assert all(unicodedata.normalize("NFC", word) == word for word in words)
     # Sorted, a word that is the prefix of another sits right before one of the words it starts.
     assert not [(a, b) for a, b in itertools.pairwise(words) if b.startswith(a)]
-    assert load_codename_words(language).drawn.words == tuple(words)
+    chosen = load_codename_words(language)
+    assert chosen.accepted == frozenset(words)
+    assert chosen.drawn.words == tuple(w for w in words if not w.startswith(read_blocked_stems()))
 
 
 @pytest.mark.parametrize("language", ["en", "ru", "be"])
@@ -65,6 +67,22 @@ def test_the_grim_english_words_are_no_longer_drawn_but_still_accepted() -> None
         assert word not in english.drawn.members
         assert word in english.accepted
     assert english.accepted == load_eff_wordlist().members
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("ru", ("бог", "еврей", "цыган", "поляк", "церковь", "молитва")),
+        ("be", ("бог", "яўрэй", "цыган", "паляк", "царква", "малітва")),
+    ],
+)
+def test_faiths_and_peoples_are_no_longer_drawn_but_old_codenames_still_log_in(
+    language: str, words: tuple[str, ...]
+) -> None:
+    chosen = load_codename_words(language)
+    for word in words:
+        assert word not in chosen.drawn.members
+        assert word in chosen.accepted
 
 
 @pytest.mark.parametrize("language", ["en", "ru", "be"])

@@ -15,7 +15,6 @@ from tests.workstation.bundles import Sent, intake_document
 from tests.workstation.documents import _pdf, _stream, docx
 from workstation.sandbox import Sandbox, SandboxLimits
 from workstation.search_index import (
-    escape_controls,
     index_items,
     index_path,
     index_problems,
@@ -125,6 +124,22 @@ def test_file_names_and_intake_answers_are_searchable(
     assert found(workstation, "riot police") == [item_id(video)]
 
 
+def test_a_deleted_item_is_no_longer_found(
+    workstation: Workstation, make_bundle: MakeBundle
+) -> None:
+    kept = "Затрымалі каля Акрэсціна ўначы.".encode()
+    withdrawn = "Мяне збілі каля Акрэсціна, назавіце мяне толькі па імені Алеся.".encode()
+    imported(workstation, make_bundle, [Sent("message", kept), Sent("message", withdrawn)])
+    assert sorted(found(workstation, "Акрэсціна")) == sorted([item_id(kept), item_id(withdrawn)])
+
+    code, _, err = workstation.run("delete", item_id(withdrawn), "--reason", "consent withdrawn",
+                                   "--yes")
+
+    assert code == 0, err
+    assert found(workstation, "Акрэсціна") == [item_id(kept)]
+    assert found(workstation, "Алеся") == []
+
+
 def test_rebuilding_after_deleting_the_index_gives_the_same_results(
     workstation: Workstation, make_bundle: MakeBundle
 ) -> None:
@@ -181,7 +196,3 @@ def test_every_query_word_is_quoted_and_folded() -> None:
     assert match_expression('Ціханоўская NEAR"') == (
         '(text : ("Ціханоўская"* "NEAR"*)) OR (folded : ("tsihanousk"* "near"*))'
     )
-
-
-def test_control_characters_are_shown_as_escapes() -> None:
-    assert escape_controls("name\x1b[31m\u202eevil\nnext") == "name\\x1b[31m\\u202eevil\\nnext"
