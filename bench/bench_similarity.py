@@ -10,8 +10,8 @@ different scenes (every original against every variant of every other scene) wit
 are reported at the workstation's threshold and at a few others, so the choice can be checked.
 One image through the real sandbox gives the cost per image at import.
 
-Videos: each of `VIDEO_SCENES` scenes becomes an 8-second video (the camera zooms and pans slowly
-over two drawn scenes, cut in the middle), and ffmpeg makes the copies a video meets when it is
+Videos: each of `VIDEO_SCENES` scenes becomes an 8-second video (the camera pans slowly over two
+drawn scenes, cut in the middle), and ffmpeg makes the copies a video meets when it is
 passed on: re-encoded at a low bitrate, at half size, cropped by 10 %, framed with bars like a
 screen recording, mirrored, and a still photo of one moment (between two sampled frames). Every
 video goes through the real sandbox (`video_frames.read_frames`), so the cost per video is
@@ -98,7 +98,8 @@ def _sandboxed_seconds(root: Path) -> float:
 
 
 def _scene_video(root: Path, seed: int) -> Path:
-    """An 8 s 640×480 video: a slow zoom over one drawn scene, a cut, a pan over another."""
+    """An 8 s 640×480 video: a slow pan across one drawn scene, a cut, a tilt over another (no
+    zoom: a zooming camera would make a cropped copy look like a later frame of itself)."""
     first, second = root / f"scene-{seed}-a.jpg", root / f"scene-{seed}-b.jpg"
     first.write_bytes(picture(seed, "original", root))
     second.write_bytes(picture(seed + 1000, "original", root))
@@ -106,8 +107,8 @@ def _scene_video(root: Path, seed: int) -> Path:
     subprocess.run([
         *FFMPEG, "-loop", "1", "-t", "4", "-i", str(first), "-loop", "1", "-t", "4",
         "-i", str(second), "-filter_complex",
-        "[0]zoompan=z='1+0.002*on':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2':d=1:s=640x480:fps=25[a];"
-        "[1]zoompan=z='1.2':x='on*0.8':y='ih/2-ih/zoom/2':d=1:s=640x480:fps=25[b];"
+        "[0]zoompan=z='1.15':x='on*1.2':y='ih/2-ih/zoom/2':d=1:s=640x480:fps=25[a];"
+        "[1]zoompan=z='1.2':x='iw/2-iw/zoom/2':y='on*0.8':d=1:s=640x480:fps=25[b];"
         "[a][b]concat=n=2:v=1[v]",
         "-map", "[v]", "-t", "8", "-c:v", "ffv1", str(target)], check=True)
     return target
