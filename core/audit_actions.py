@@ -53,6 +53,10 @@ class AuditAction(StrEnum):
     DELETE_REPLY = "delete_reply"
     DELETE_CONVERSATION = "delete_conversation"
     DELETE_SOURCE = "delete_source"
+    # The workstation's signed acknowledgements, and the deletions they allow.
+    ACKNOWLEDGE = "acknowledge"
+    ACKNOWLEDGEMENT_REFUSED = "acknowledgement_refused"
+    DELETE_ACKNOWLEDGED = "delete_acknowledged"
     # Accounts and the instance (administrators, and each journalist for their own account).
     USER_CREATE = "user_create"
     USER_EDIT = "user_edit"

@@ -273,6 +273,35 @@ class UploadTooLarge(SubmissionRefused):
         super().__init__(f"The upload is larger than the limit of {limit} bytes.")
 
 
+# --- Acknowledgements from the workstation -----------------------------------------------------
+
+
+class AcknowledgementError(CoreError):
+    """An acknowledgement was refused as a whole; nothing was deleted."""
+
+
+class WorkstationKeyInvalid(AcknowledgementError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The workstation key is not usable: {detail}. Export it on the workstation with "
+            "`skrynka-workstation public-key --out FILE` and pin that file."
+        )
+
+
+class NoWorkstationKey(AcknowledgementError):
+    def __init__(self) -> None:
+        super().__init__(
+            "No workstation key is pinned, so no acknowledgement can be trusted and nothing was "
+            "deleted. An administrator pins it with `skrynka workstation-key set FILE`."
+        )
+
+
+class AcknowledgementRefused(AcknowledgementError):
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"{detail} Nothing was deleted.")
+
+
 class TimestampError(CoreError):
     """A trusted timestamp could not be obtained or checked; nothing was recorded for it."""
 

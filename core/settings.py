@@ -1,13 +1,15 @@
 """Settings: one frozen value built at start-up and validated with one message.
 
 Where a value comes from, weakest first: the defaults below, the "settings" object of
-DATA_DIR/instance.json, SKRYNKA_* environment variables, keyword overrides from code. Every
+DATA_DIR/instance.json, the 0600 file DATA_DIR/database.url (the database URL alone, as it may
+hold a password), SKRYNKA_* environment variables, keyword overrides from code. Every
 problem found is collected, so an operator fixes them all in one go instead of one per restart.
 """
 
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -24,6 +26,11 @@ from crypto.kdf import KdfParams
 MIB = 1024 * 1024
 ENV_PREFIX = "SKRYNKA_"
 INSTANCE_FILE = "instance.json"
+WORKSTATION_KEY_FILE = "workstation-key.pub"
+# The database URL may hold a password, so it lives in its own 0600 file, not in instance.json.
+DATABASE_URL_FILE = "database.url"
+# A year: past that, "retention" would mean keeping everything, which the setting exists to stop.
+MAX_RETENTION_DAYS = 365
 INSTANCE_FORMAT = "skrynka-instance"
 INSTANCE_FORMAT_VERSION = 1
 # Languages of the source interface (source_app.i18n has a catalog for each).
@@ -67,6 +74,9 @@ class Settings:
     workers: int = 2
     threads: int = 8
     worker_timeout_seconds: int = 3600
+    # Days an acknowledged submission stays after the workstation confirmed it holds it; 0 deletes
+    # it as soon as the acknowledgement is uploaded. A seized server holds only this much.
+    retention_days: int = 0
     instance_id: str = ""
     submission_key_fingerprint: str = ""
     # Trusted timestamps (core.timestamping): RFC 3161 authorities, comma-separated http(s)
@@ -125,6 +135,11 @@ class Settings:
         return self.data_dir / "demo-workstation"
 
     @property
+    def workstation_key_path(self) -> Path:
+        """The workstation's Ed25519 public key (32 raw bytes) that signs acknowledgements."""
+        return self.data_dir / WORKSTATION_KEY_FILE
+
+    @property
     def session_key_path(self) -> Path:
         return self.secrets_dir / "session.key"
 
@@ -173,6 +188,39 @@ def read_instance_file(data_dir: Path) -> dict[str, Any]:
     return document
 
 
+def read_database_url_file(data_dir: Path, problems: list[str]) -> str | None:
+    """The URL in DATA_DIR/database.url, or None if there is none; faults go to ``problems``.
+
+    The file must be a regular file only its owner can read: the URL may carry a password.
+    """
+    path = data_dir / DATABASE_URL_FILE
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        problems.append(f"{path} cannot be read ({exc.strerror}); check its owner.")
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        problems.append(f"{path} must be a regular file (not a link).")
+        return None
+    if info.st_mode & 0o077:
+        problems.append(
+            f"{path} is readable by other users (mode {stat.S_IMODE(info.st_mode):o}); "
+            f"run `chmod 600 {path}`: it may hold the database password."
+        )
+        return None
+    try:
+        url = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path} cannot be read ({exc}); write the URL on one line.")
+        return None
+    if not url:
+        problems.append(f"{path} is empty; write the database URL into it or remove it.")
+        return None
+    return url
+
+
 def _parse_int(text: str) -> int:
     return int(str(text).strip(), 10)
 
@@ -205,6 +253,7 @@ _CONFIGURABLE: dict[str, Callable[[str], Any]] = {
     "workers": _parse_int,
     "threads": _parse_int,
     "worker_timeout_seconds": _parse_int,
+    "retention_days": _parse_int,
     "tsa_urls": _parse_str,
     "tsa_ca_file": _parse_str,
     "tsa_socks_proxy": _parse_str,
@@ -276,6 +325,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             problems.append(f"{data_dir / INSTANCE_FILE}: unknown setting {key!r}.")
             continue
         _parse_into(values, key, raw, f"{key} in {data_dir / INSTANCE_FILE}", problems)
+    url_from_file = read_database_url_file(data_dir, problems)
+    if url_from_file is not None:
+        values["database_url"] = url_from_file
     for var, raw in environment.items():
         if not var.startswith(ENV_PREFIX):
             continue
@@ -444,6 +496,11 @@ def _check_values(s: Settings) -> list[str]:
     if s.csrf_time_limit_seconds < 0:
         problems.append(
             f"{env_name('csrf_time_limit_seconds')} must be 0 (as long as a session) or more."
+        )
+    if not 0 <= s.retention_days <= MAX_RETENTION_DAYS:
+        problems.append(
+            f"{env_name('retention_days')} must be 0 (delete as soon as acknowledged) to "
+            f"{MAX_RETENTION_DAYS} days, not {s.retention_days}."
         )
     if s.kdf_name != "production" and not s.dev_mode:
         problems.append(

@@ -20,14 +20,22 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from core.acknowledgements import (
+    ItemOutcome,
+    ItemResult,
+    check_acknowledgement,
+    match_items,
+    read_pinned_workstation_key,
+)
 from core.audit import AuditLog
 from core.audit_actions import AuditAction, Channel
 from core.bundle import BundleStream, VerifiedFile, open_verified_file, stream_bundle
 from core.deletion import DeletionSummary, delete_conversation, delete_items, delete_source
-from core.errors import StoredFileDamaged
+from core.errors import AcknowledgementError, StoredFileDamaged
 from core.instance import Instance
 from core.models import Journalist, Reply, Source, Submission
 from core.replies import check_client_reply, store_reply
+from core.retention import delete_submissions_acknowledged
 from core.seen import mark_seen, mark_unseen
 
 logger = logging.getLogger(__name__)
@@ -240,3 +248,63 @@ def delete_sources(actor: StaffActor, sources: Sequence[Source], *, whole_source
             delete_source(actor.db, actor.instance, source)
         else:
             delete_conversation(actor.db, actor.instance, source)
+
+
+@dataclass(frozen=True)
+class AcknowledgementOutcome:
+    """Per acknowledged item, what the server did; ``bundle`` is the manifest's SHA-256."""
+
+    bundle: str
+    results: tuple[ItemResult, ...]
+
+    def count(self, outcome: ItemOutcome) -> int:
+        return sum(1 for result in self.results if result.outcome is outcome)
+
+
+def accept_acknowledgement(actor: StaffActor, data: bytes) -> AcknowledgementOutcome:
+    """Check a workstation's acknowledgement and act on exactly the items it names.
+
+    A file the pinned workstation key did not sign (forged, altered, another key, malformed) is
+    refused whole: one ``acknowledgement_refused`` entry is committed (a refused upload may mean
+    a stolen staff credential) and the ``AcknowledgementError`` is raised again. Otherwise each
+    submission whose uuid and ciphertext SHA-256 both match gets an ``acknowledge`` entry and,
+    with a retention period of 0, is deleted at once (``delete_acknowledged``); the rest are
+    reported and left alone. Commits.
+    """
+    try:
+        acknowledgement = check_acknowledgement(
+            data, read_pinned_workstation_key(actor.instance.settings)
+        )
+    except AcknowledgementError as exc:
+        actor.db.rollback()
+        actor.record(AuditAction.ACKNOWLEDGEMENT_REFUSED, detail=str(exc)[:500])
+        actor.db.commit()
+        raise
+    found = match_items(actor.db, acknowledgement)
+    bundle = acknowledgement.bundle_manifest_sha256
+    for submission in found.matched:
+        actor.record(
+            AuditAction.ACKNOWLEDGE,
+            object=submission.uuid,
+            ciphertext_sha256=submission.sha256,
+            detail=f"bundle {bundle}",
+        )
+    matched_uuids = [submission.uuid for submission in found.matched]
+    if actor.instance.settings.retention_days == 0:
+        delete_submissions_acknowledged(
+            actor.db,
+            actor.instance,
+            actor.audit,
+            list(found.matched),
+            actor=actor.journalist.uuid,
+            detail=actor.channel.detail("acknowledged, retention 0 days"),
+        )
+        done = ItemOutcome.DELETED
+    else:
+        done = ItemOutcome.HELD
+    actor.db.commit()
+    results = {result.uuid: result for result in found.others}
+    results.update({uuid: ItemResult(uuid, done) for uuid in matched_uuids})
+    return AcknowledgementOutcome(
+        bundle, tuple(results[item.uuid] for item in acknowledgement.items)
+    )

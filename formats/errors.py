@@ -89,3 +89,14 @@ class InvalidIntake(AnswersError):
     """Intake answers or an intake document are not valid."""
 
     what = "intake answers"
+
+
+class InvalidAcknowledgement(FormatError):
+    """Bytes are not a valid `skrynka-acknowledgement` file; `detail` is the fault alone."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(
+            f"The acknowledgement is not valid: {detail}. Nothing was deleted; write a fresh one "
+            "on the workstation with `skrynka-workstation acknowledge` and upload that file."
+        )

@@ -11,7 +11,7 @@ from core.client_throttle import ClientThrottle
 from core.instance import Instance, open_instance
 from core.settings import Settings, load_settings
 from core.web import harden_app
-from journalist_app import account, admin, auth, conversation, inbox, timestamps
+from journalist_app import account, acknowledgements, admin, auth, conversation, inbox, timestamps
 from journalist_app.api import register_api
 from journalist_app.context import StaffContext, install_context
 from journalist_app.deletion_warning import register_deletion_warning
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app.register_blueprint(conversation.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(acknowledgements.bp)
     app.register_blueprint(timestamps.bp)
     register_api(app, instance, sign_in_throttle=throttle)
     register_deletion_warning(app)

@@ -5,12 +5,14 @@ from http import HTTPStatus
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from core.acknowledgements import read_pinned_workstation_key
 from core.audit import count_entries, list_entries, verify_audit_log
 from core.audit_actions import AuditAction
 from core.audit_names import name_audit_objects
-from core.errors import InvalidOtpCode, JournalistError
+from core.errors import AcknowledgementError, InvalidOtpCode, JournalistError
 from core.instance_config import instance_config_for_edit, read_organization_name
 from core.models import Journalist
+from core.retention import holdings
 from core.staff_accounts import (
     create_journalist,
     delete_journalist,
@@ -21,6 +23,7 @@ from core.staff_accounts import (
     update_journalist,
 )
 from core.two_factor import provisioning_uri, verify_two_factor
+from crypto.signing import fingerprint_of
 from journalist_app.auth import admin_required
 from journalist_app.context import db, me, staff
 from journalist_app.errors import LogoRejected
@@ -245,9 +248,20 @@ def _settings_page(form: InstanceSettingsForm, *, error: str | None = None) -> s
         submission_fingerprint=context.instance.submission_fingerprint,
         signing_fingerprint=context.instance.signer.fingerprint,
         max_logo_kib=MAX_LOGO_BYTES // 1024,
+        held=holdings(db()),
+        retention_days=context.instance.settings.retention_days,
+        workstation_fingerprint=_workstation_fingerprint(),
         error=error,
         notice=current_notice(),
     )
+
+
+def _workstation_fingerprint() -> str | None:
+    try:
+        key = read_pinned_workstation_key(staff().instance.settings)
+    except AcknowledgementError as exc:
+        return _("unusable: %(reason)s", reason=str(exc))
+    return None if key is None else fingerprint_of(key)
 
 
 @bp.route("/settings", methods=["GET", "POST"])

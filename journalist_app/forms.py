@@ -98,3 +98,9 @@ class InstanceSettingsForm(FlaskForm):  # type: ignore[misc]
 
 class LogoForm(FlaskForm):  # type: ignore[misc]
     logo = FileField("Logo (PNG)", validators=[FileRequired()])
+
+
+class AcknowledgementForm(FlaskForm):  # type: ignore[misc]
+    acknowledgement = FileField(
+        lazy_gettext("Acknowledgement file"), validators=[FileRequired()]
+    )

@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from core.acknowledgements import read_workstation_key_file
 from core.db import head_revision, upgrade_database
 from core.errors import CoreError, InstanceError, SettingsError
 from core.instance import check_instance
@@ -33,6 +34,7 @@ from server.commands.audit import register_audit_commands
 from server.commands.backup import register_backup_commands
 from server.commands.devdata import DEV_ERRORS, register_devdata_commands
 from server.commands.onion import register_onion_commands
+from server.commands.retention import register_retention_commands
 from server.commands.timestamp import register_timestamp_commands
 from server.commands.user import register_user_commands
 from server.demo import create_demo_instance, prepare_demo, saved_demo_notes
@@ -59,6 +61,7 @@ COMMAND_REGISTRATIONS: tuple[Registration, ...] = (
     register_user_commands,
     register_audit_commands,
     register_backup_commands,
+    register_retention_commands,
     register_timestamp_commands,
 )
 
@@ -120,6 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="the armored PUBLIC submission key exported on the air-gapped workstation",
     )
     init.add_argument("--organization", default="Skrynka", help="name shown to sources")
+    init.add_argument(
+        "--workstation-key",
+        type=Path,
+        metavar="FILE",
+        help="the workstation's public key (`skrynka-workstation public-key`), which signs "
+        "acknowledgements; can be set later with `skrynka workstation-key set`",
+    )
+    init.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="database URL kept in the 0600 file DATA_DIR/database.url (default: SQLite in "
+        "the data directory); SKRYNKA_DATABASE_URL still overrides it",
+    )
     init.add_argument(
         "--default-language",
         choices=SOURCE_LOCALES,
@@ -221,6 +237,7 @@ def run_init(args: argparse.Namespace) -> int:
             f"({getattr(exc, 'strerror', None) or exc}); give the armored public key exported "
             "with `gpg --armor --export FINGERPRINT`."
         )
+    key = read_workstation_key_file(args.workstation_key) if args.workstation_key else None
     language = args.default_language or ask_default_language()
     backup_key = None
     if args.backup_key is not None:
@@ -235,6 +252,8 @@ def run_init(args: argparse.Namespace) -> int:
         data_dir,
         armored,
         organization_name=args.organization,
+        database_url=args.database_url,
+        workstation_key=key,
         instance_settings={"source_default_locale": language},
         backup_public_key=backup_key,
     )

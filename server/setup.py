@@ -20,9 +20,11 @@ from core.db import make_engine, upgrade_database
 from core.errors import DatabaseError, SettingsError
 from core.models import InstanceConfig
 from core.settings import (
+    DATABASE_URL_FILE,
     INSTANCE_FILE,
     INSTANCE_FORMAT,
     INSTANCE_FORMAT_VERSION,
+    WORKSTATION_KEY_FILE,
     Settings,
     load_settings,
 )
@@ -43,14 +45,18 @@ def init_instance(
     organization_name: str = "Skrynka",
     instance_settings: Mapping[str, str | int] | None = None,
     env: Mapping[str, str] | None = None,
+    database_url: str | None = None,
+    workstation_key: bytes | None = None,
     backup_public_key: str | None = None,
 ) -> Settings:
     """Create a new instance in ``data_dir`` (absent or empty) and return its settings.
 
     ``instance_settings`` are written to instance.json (e.g. ``{"kdf": "testing"}`` for a dev
     instance); ``env`` (default ``os.environ``) supplies SKRYNKA_* variables such as
-    SKRYNKA_DATABASE_URL. ``backup_public_key`` is the administrator's armored public key
-    that `skrynka backup` encrypts to (server.backup_key).
+    SKRYNKA_DATABASE_URL. ``database_url`` is written to the 0600 file DATA_DIR/database.url
+    (the environment still overrides it); ``workstation_key`` (32 raw bytes) is pinned as the
+    key that signs acknowledgements. ``backup_public_key`` is the administrator's armored
+    public key that `skrynka backup` encrypts to (server.backup_key).
     """
     data_dir = Path(data_dir).expanduser().absolute()
     organization_name = _check_organization_name(organization_name)
@@ -73,6 +79,8 @@ def init_instance(
             organization_name=organization_name,
             instance_settings=dict(instance_settings or {}),
             env=os.environ if env is None else env,
+            database_url=database_url,
+            workstation_key=workstation_key,
             backup_public_key=backup_public_key,
         )
     except BaseException:
@@ -89,6 +97,8 @@ def _populate(
     organization_name: str,
     instance_settings: dict[str, str | int],
     env: Mapping[str, str],
+    database_url: str | None = None,
+    workstation_key: bytes | None = None,
     backup_public_key: str | None = None,
 ) -> Settings:
     # Validate the settings before writing anything: the instance file must load afterwards.
@@ -102,6 +112,8 @@ def _populate(
         "settings": instance_settings,
     }
     _write_instance_file(data_dir, document)
+    if database_url is not None:
+        _write_secret(data_dir / DATABASE_URL_FILE, database_url.strip().encode("utf-8") + b"\n")
     try:
         load_settings(env, data_dir=data_dir)
     except SettingsError as exc:
@@ -112,6 +124,8 @@ def _populate(
     _write_secret(data_dir / "secrets" / "session.key", secrets.token_bytes(32))
     _write_secret(data_dir / "secrets" / "codename.salt", secrets.token_bytes(16))
     _write_secret(data_dir / "secrets" / "signing.key", generate_signing_seed())
+    if workstation_key is not None:
+        _write_secret(data_dir / WORKSTATION_KEY_FILE, workstation_key)
 
     try:
         fingerprint = import_submission_key(data_dir / "gnupg", armored_key)

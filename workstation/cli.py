@@ -25,6 +25,7 @@ from workstation.custody import CustodyLog
 from workstation.errors import (
     AmbiguousItem,
     AssessmentRefused,
+    BundleNotImported,
     BundleRejected,
     CaseError,
     CustodyBroken,
@@ -90,6 +91,7 @@ EXIT_CODES: tuple[tuple[type[WorkstationError], int], ...] = (
     (StampTokenRefused, EXIT_VERIFICATION_FAILED),
     (PackageInvalid, EXIT_VERIFICATION_FAILED),
     (ItemNotFound, EXIT_NOT_FOUND),
+    (BundleNotImported, EXIT_NOT_FOUND),
     (AmbiguousItem, EXIT_NOT_FOUND),
     (CaseError, EXIT_NOT_FOUND),
     (AssessmentRefused, EXIT_ERROR),
@@ -540,6 +542,35 @@ def command_custody(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_acknowledge(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    written = context.service.acknowledge_bundle(args.bundle, Path(args.out), context.actor)
+    say(f"acknowledgement of bundle {written.bundle_manifest_sha256[:16]} written to"
+        f" {written.path}: {written.items} item(s), signed by this workstation")
+    say("upload it on the server's journalist interface (Acknowledgements) or the API; the"
+        " server then deletes exactly these ciphertexts")
+    return EXIT_OK
+
+
+def command_public_key(args: argparse.Namespace) -> int:
+    context = _Context(args)
+    public_key = context.service.workstation_public_key()
+    if args.out:
+        try:
+            with open(args.out, "x", encoding="ascii") as handle:
+                handle.write(public_key.hex() + "\n")
+        except FileExistsError as exc:
+            raise WorkstationError(f"{args.out} exists already; choose another file name"
+                                   ) from exc
+        except OSError as exc:
+            raise WorkstationError(f"cannot write {args.out} ({exc.strerror})") from exc
+        say(f"workstation public key written to {args.out}")
+    else:
+        say(public_key.hex())
+    say(f"fingerprint {context.service.workstation_fingerprint()}", err=True)
+    return EXIT_OK
+
+
 def command_delete(args: argparse.Namespace) -> int:
     context = _Context(args)
     item = context.service.find(args.item)
@@ -714,6 +745,22 @@ def build_parser(extensions: Sequence[CommandExtension] = ()) -> argparse.Argume
                                   help="confirm another person's latest assessment of an item")
     confirm.add_argument("item")
     confirm.set_defaults(handler=command_confirm)
+
+    acknowledge = commands.add_parser(
+        "acknowledge", parents=[common],
+        help="write the signed acknowledgement of an imported bundle for the server",
+    )
+    acknowledge.add_argument("--bundle", required=True,
+                             help="the bundle's manifest SHA-256 (at least 8 hex digits)")
+    acknowledge.add_argument("--out", required=True, help="file to write (must not exist)")
+    acknowledge.set_defaults(handler=command_acknowledge)
+
+    public_key = commands.add_parser(
+        "public-key", parents=[common],
+        help="print (or write) this workstation's public key, for `skrynka workstation-key set`",
+    )
+    public_key.add_argument("--out", help="file to write (must not exist)")
+    public_key.set_defaults(handler=command_public_key)
 
     delete = commands.add_parser("delete", parents=[common],
                                  help="delete an item (original and working copies)")

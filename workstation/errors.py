@@ -63,6 +63,13 @@ class ItemNotFound(WorkstationError):
         )
 
 
+class BundleNotImported(WorkstationError):
+    """An acknowledgement was asked for a bundle this store has not imported."""
+
+    def __init__(self, reference: str, reason: str) -> None:
+        super().__init__(f"cannot acknowledge bundle {reference!r}: {reason}")
+
+
 class AmbiguousItem(WorkstationError):
     def __init__(self, reference: str, count: int) -> None:
         super().__init__(

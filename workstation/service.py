@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workstation.acknowledgement import AcknowledgementWritten, acknowledge_bundle
 from workstation.assessment import (
     Assessment,
     assessment_history,
@@ -612,6 +613,20 @@ class WorkstationService:
 
     def workstation_fingerprint(self) -> str:
         return load_workstation_signer(self.store).fingerprint
+
+    # Acknowledgements to the server ----------------------------------------------------------
+    def acknowledge_bundle(self, reference: str, out: Path, actor: str
+                           ) -> AcknowledgementWritten:
+        """Sign and write the acknowledgement of one imported bundle (an "acknowledge" entry
+        by `actor`); the server deletes exactly the ciphertexts it names."""
+        custody = self.custody()
+        with self.store.locked():
+            return acknowledge_bundle(self.store, reference, out, custody, custody.signer,
+                                      actor)
+
+    def workstation_public_key(self) -> bytes:
+        """The 32 raw bytes the server pins (`skrynka workstation-key set`)."""
+        return load_workstation_signer(self.store).public_key
 
     # Custody -------------------------------------------------------------------------------
     def custody_entries(self, item_reference: str | None = None) -> list[Entry]:

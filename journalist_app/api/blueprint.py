@@ -23,6 +23,7 @@ from core.client_throttle import ClientThrottle
 from core.instance import Instance
 from core.outage import RETRY_AFTER_SECONDS, outage_of
 from journalist_app.api.accounts import add_account_routes
+from journalist_app.api.acknowledgements import add_acknowledgement_routes
 from journalist_app.api.bundles import add_bundle_routes
 from journalist_app.api.context import ApiContext, install_api_context, json_response
 from journalist_app.api.cookies import strip_api_cookies
@@ -134,6 +135,7 @@ def make_blueprint() -> Blueprint:
     add_source_routes(bp)
     add_item_routes(bp)
     add_bundle_routes(bp)
+    add_acknowledgement_routes(bp)
     bp.register_error_handler(ApiError, api_error_response)
     for code in default_exceptions:
         bp.register_error_handler(code, http_error_response)

@@ -73,3 +73,13 @@ class DamagedCiphertext(ApiError):
     """A stored file no longer matches the SHA-256 recorded at intake; nothing was sent."""
 
     status = HTTPStatus.CONFLICT
+
+
+class AcknowledgementNotAccepted(ApiError):
+    """The acknowledgement is malformed or not signed by the pinned workstation key."""
+
+
+class NoWorkstationKeyPinned(ApiError):
+    """No workstation key is pinned on the server, so no acknowledgement can be checked."""
+
+    status = HTTPStatus.CONFLICT

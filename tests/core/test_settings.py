@@ -149,6 +149,45 @@ def test_the_source_default_language_is_one_with_a_catalog(tmp_path: Path) -> No
         load_settings({"SKRYNKA_SOURCE_DEFAULT_LOCALE": "en-US"}, data_dir=tmp_path)
 
 
+def test_retention_is_validated_at_start(tmp_path: Path) -> None:
+    write_instance(tmp_path, settings={"retention_days": 7})
+    assert load_settings(env={}, data_dir=tmp_path).retention_days == 7
+    assert load_settings(env={}, data_dir=tmp_path / "x").retention_days == 0
+    for bad in ("-1", "366", "soon"):
+        with pytest.raises(SettingsError, match="RETENTION_DAYS"):
+            load_settings(env={"SKRYNKA_RETENTION_DAYS": bad}, data_dir=tmp_path)
+
+
+def test_the_database_url_file_is_read_and_the_environment_overrides_it(tmp_path: Path) -> None:
+    write_instance(tmp_path, settings={"database_url": "sqlite:////from/instance.json"})
+    url_file = tmp_path / "database.url"
+    url_file.write_text("postgresql+psycopg://skrynka:secret@db/skrynka\n")
+    url_file.chmod(0o600)
+    assert load_settings(env={}, data_dir=tmp_path).database_url == (
+        "postgresql+psycopg://skrynka:secret@db/skrynka"
+    )
+    overridden = load_settings(
+        env={"SKRYNKA_DATABASE_URL": "sqlite:////from/env"}, data_dir=tmp_path
+    )
+    assert overridden.database_url == "sqlite:////from/env"
+
+
+def test_a_database_url_file_others_can_read_is_refused(tmp_path: Path) -> None:
+    url_file = tmp_path / "database.url"
+    url_file.write_text("postgresql+psycopg://skrynka:secret@db/skrynka\n")
+    url_file.chmod(0o640)
+    with pytest.raises(SettingsError, match="chmod 600"):
+        load_settings(env={}, data_dir=tmp_path)
+    url_file.chmod(0o600)
+    url_file.write_text("  \n")
+    with pytest.raises(SettingsError, match="is empty"):
+        load_settings(env={}, data_dir=tmp_path)
+    url_file.unlink()
+    url_file.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(SettingsError, match="not a link"):
+        load_settings(env={}, data_dir=tmp_path)
+
+
 ROOT_PEM = (
     "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 )

@@ -107,7 +107,7 @@ def test_the_stored_action_names_are_the_ones_old_logs_hold() -> None:
         "delete_submission", "delete_reply", "delete_conversation", "delete_source",
         "user_create", "user_edit", "user_make_admin", "user_remove_admin", "user_delete",
         "user_reset_passphrase", "user_reset_2fa", "instance_settings", "logo_update",
-        "logo_remove",
+        "logo_remove", "acknowledge", "acknowledgement_refused", "delete_acknowledged",
     }
     assert Channel.WEB.detail() == "web"
     assert Channel.API.detail("throttled") == "api: throttled"

@@ -75,7 +75,7 @@ def test_every_staff_page_in_be_and_ru_is_accessible_and_careful(
         assert_accessible(page)
 
         for path in ("/account", "/admin/users", "/admin/users/new", "/admin/settings",
-                     "/admin/audit"):
+                     "/acknowledgements", "/admin/audit"):
             page.goto(f"{server}{path}")
             expect(page.locator("html")).to_have_attribute("lang", language)
             assert_accessible(page)
@@ -84,6 +84,8 @@ def test_every_staff_page_in_be_and_ru_is_accessible_and_careful(
 
         page.goto(f"{server}/admin/users")
         page.locator(f"table a:has-text('{admin.username}')").click()
+        # A click waits only for the navigation to start; axe must see the page it leads to.
+        expect(page.locator("#reset-passphrase")).to_be_visible()
         assert_accessible(page)
         page.locator("#reset-passphrase").click()
         expect(page.locator("h1")).to_contain_text(texts["reset"])

@@ -82,6 +82,19 @@ def test_systemd_accepts_the_unit(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_the_retention_service_runs_a_command_skrynka_knows():
+    from server.cli import build_parser
+
+    command = exec_start(DEPLOY / "skrynka-retention.service")
+    assert command[1:] == ["retention", "run"]
+    parsed = build_parser().parse_args(command[1:])
+    assert parsed.retention_command == "run"
+    timer = (DEPLOY / "skrynka-retention.timer").read_text()
+    assert "Unit=skrynka-retention.service" in timer
+    assert "OnCalendar=hourly" in timer
+
+
+
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv/bin"
 
 
@@ -96,7 +109,9 @@ def _verify_units(tmp_path: Path, names: list[str]) -> subprocess.CompletedProce
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
-@pytest.mark.parametrize("unit", ["skrynka-timestamp", "skrynka-workstation-fixity"])
+@pytest.mark.parametrize(
+    "unit", ["skrynka-timestamp", "skrynka-workstation-fixity", "skrynka-retention"]
+)
 def test_systemd_accepts_the_timers_and_their_services(tmp_path, unit):
     result = _verify_units(tmp_path, [f"{unit}.service", f"{unit}.timer"])
     assert result.returncode == 0, result.stderr

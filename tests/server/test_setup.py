@@ -141,3 +141,68 @@ def test_init_can_use_postgresql(
     )
     assert settings.database_url == url
     assert not (tmp_path / "data" / "db.sqlite").exists()
+
+
+def test_init_keeps_the_postgresql_url_in_a_private_file(
+    tmp_path: Path,
+    submission_keypair: KeyPair,
+    postgres_server: PostgresServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from core.settings import load_settings
+    from crypto.signing import Signer, generate_signing_seed
+    from server.cli import main
+
+    url = postgres_server.create_database("skrynka_url_file")
+    key_file = tmp_path / "submission.asc"
+    key_file.write_text(submission_keypair.public_armored)
+    workstation = Signer(generate_signing_seed())
+    workstation_key = tmp_path / "workstation.pub"
+    workstation_key.write_text(workstation.public_key.hex() + "\n")
+    data_dir = tmp_path / "data"
+    code = main(
+        [
+            "init", "--data-dir", str(data_dir), "--submission-key", str(key_file),
+            "--database-url", url, "--workstation-key", str(workstation_key),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert mode(data_dir / "database.url") == 0o600
+    assert url not in (data_dir / "instance.json").read_text()
+    settings = load_settings(env={}, data_dir=data_dir)
+    assert settings.database_url == url
+    assert not (data_dir / "db.sqlite").exists()
+    assert (data_dir / "workstation-key.pub").read_bytes() == workstation.public_key
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as db:
+            assert db.get(InstanceConfig, 1) is not None
+    finally:
+        engine.dispose()
+    capsys.readouterr()
+    assert main(["workstation-key", "show", "--data-dir", str(data_dir)]) == 0
+    assert workstation.fingerprint in capsys.readouterr().out
+    assert main(["retention", "status", "--data-dir", str(data_dir)]) == 0
+    assert "Unacknowledged: 0 submission(s)" in capsys.readouterr().out
+    assert main(["retention", "run", "--data-dir", str(data_dir)]) == 0
+    assert "Deleted 0 acknowledged" in capsys.readouterr().out
+
+
+def test_init_refuses_a_bad_workstation_key_and_creates_nothing(
+    tmp_path: Path, submission_keypair: KeyPair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from server.cli import main
+
+    key_file = tmp_path / "submission.asc"
+    key_file.write_text(submission_keypair.public_armored)
+    bad = tmp_path / "workstation.pub"
+    bad.write_text("not a key\n")
+    code = main(
+        [
+            "init", "--data-dir", str(tmp_path / "data"), "--submission-key", str(key_file),
+            "--workstation-key", str(bad),
+        ]
+    )
+    assert code != 0
+    assert "skrynka-workstation public-key" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()

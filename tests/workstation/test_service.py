@@ -7,10 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from crypto.signing import fingerprint_of, verify_signature
+from formats.acknowledgement import parse_signed_acknowledgement
 from tests.support.workstation import MESSAGE_TEXT, MakeBundle, Workstation, first_submission
 from tests.workstation.bundles import Sent, consent_document
 from workstation.catalogue_index import ItemFilter
-from workstation.errors import CaseError, ExportPreviewMismatch, WorkstationError
+from workstation.errors import (
+    BundleNotImported,
+    CaseError,
+    ExportPreviewMismatch,
+    WorkstationError,
+)
 from workstation.package import verify_package
 from workstation.service import WorkstationService
 from workstation.store import open_store
@@ -161,3 +168,24 @@ def test_a_source_page_shows_its_consent_history_and_items(
     assert sorted(detail.consent.latest.destinations) == ["platform"]
     with pytest.raises(WorkstationError, match="no source"):
         service.source_detail("not-a-source")
+
+
+def test_the_acknowledgement_is_signed_by_the_pinned_key_and_names_the_person(
+    service: WorkstationService, make_bundle: MakeBundle, tmp_path: Path
+) -> None:
+    service.import_bundle(make_bundle(first_submission(["platform"])), OFFICER)
+    [bundle] = [p.name for p in service.store.bundles_dir.iterdir()]
+    before = len(service.custody_entries())
+    with pytest.raises(BundleNotImported):
+        service.acknowledge_bundle("0" * 64, tmp_path / "none.json", OFFICER)
+    assert not (tmp_path / "none.json").exists()
+    assert len(service.custody_entries()) == before
+
+    written = service.acknowledge_bundle(bundle[:10], tmp_path / "ack.json", OFFICER)
+    signed = parse_signed_acknowledgement(written.path.read_bytes())
+    verify_signature(service.workstation_public_key(), signed.signed_bytes, signed.signature)
+    assert fingerprint_of(service.workstation_public_key()) == service.workstation_fingerprint()
+    assert signed.acknowledgement.bundle_manifest_sha256 == bundle
+    entry = _last_entry(service)
+    assert entry["actor"] == OFFICER
+    assert entry["action"] == "acknowledge"
