@@ -19,6 +19,7 @@ from core.db import current_revision, head_revision, make_engine, make_session_f
 from core.errors import DatabaseError, InstanceError
 from core.models import InstanceConfig, Reply, Source, Submission
 from core.settings import Settings
+from core.shared_dir import check_shared_dir, claim_shared_dir
 from core.store import CiphertextStore, ReconcileResult
 from crypto.errors import (
     CryptoError,
@@ -67,6 +68,7 @@ def open_instance(settings: Settings) -> Instance:
     problems = check_instance(settings)
     if problems:
         raise InstanceError(problems)
+    claim_shared_dir(settings)
     engine = make_engine(settings.database_url)
     store = CiphertextStore(settings.store_dir, settings.tmp_dir)
     sessions = make_session_factory(engine)
@@ -126,6 +128,7 @@ def check_instance(settings: Settings) -> list[str]:
     problems += _check_submission_key(settings)
     problems += _check_ram_dir(settings)
     problems += _check_database(settings)
+    problems += check_shared_dir(settings)
     return problems
 
 

@@ -95,6 +95,14 @@ class Settings:
     tsa_timeout_seconds: int = 60
     # The administrator's OpenPGP key that backups are encrypted to (server.backup_key).
     backup_key_fingerprint: str = ""
+    # Several app servers behind one onion address (docs/operations.md): a directory on a file
+    # system every app server mounts, holding the ciphertext store and its temp files (they
+    # must share one file system for atomic renames and for the flock that tells a live upload
+    # from a dead one). Unset: both live in the data dir.
+    shared_dir: Path | None = None
+    # The Onionbalance front's onion address when this app server is one of its instances;
+    # its tor then accepts introductions made to that address.
+    onionbalance_front: str = ""
     # The raw "settings" object of instance.json, kept so tools can show where a value came from.
     instance_overrides: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -108,11 +116,11 @@ class Settings:
 
     @property
     def store_dir(self) -> Path:
-        return self.data_dir / "store"
+        return (self.shared_dir or self.data_dir) / "store"
 
     @property
     def tmp_dir(self) -> Path:
-        return self.data_dir / "tmp"
+        return (self.shared_dir or self.data_dir) / "tmp"
 
     @property
     def secrets_dir(self) -> Path:
@@ -260,6 +268,8 @@ _CONFIGURABLE: dict[str, Callable[[str], Any]] = {
     "timestamp_interval_minutes": _parse_int,
     "timestamp_max_submissions": _parse_int,
     "tsa_timeout_seconds": _parse_int,
+    "shared_dir": _parse_path,
+    "onionbalance_front": _parse_str,
 }
 # Fields that only instance.json (written by `skrynka init`) or code may set: an environment
 # variable must not turn a production instance into a dev one.
@@ -401,6 +411,8 @@ def _check_types(values: Mapping[str, Any]) -> list[str]:
         expected: type | tuple[type, ...]
         if f.name in ("data_dir", "ram_dir"):
             expected = Path
+        elif f.name == "shared_dir":
+            expected = (Path, type(None))
         elif f.name in ("dev_mode",):
             expected = bool
         elif f.name in (
@@ -414,6 +426,7 @@ def _check_types(values: Mapping[str, Any]) -> list[str]:
             "tsa_ca_file",
             "tsa_socks_proxy",
             "source_bridge_lines",
+            "onionbalance_front",
         ):
             expected = str
         elif f.name == "kdf":
@@ -517,6 +530,7 @@ def _check_values(s: Settings) -> list[str]:
     if not s.ram_dir.is_absolute():
         problems.append(f"{env_name('ram_dir')} must be an absolute path, not {s.ram_dir}.")
     problems.extend(check_timestamp_settings(s))
+    problems.extend(check_balance_settings(s))
     try:
         url = make_url(s.database_url)
     except ArgumentError:
@@ -531,4 +545,35 @@ def _check_values(s: Settings) -> list[str]:
                 f"{env_name('database_url')} uses {url.get_backend_name()!r}; "
                 "Skrynka supports sqlite and postgresql."
             )
+    return problems
+
+
+# A v3 onion address as an operator writes it; its checksum is checked where tor is met (onion).
+_ONION_ADDRESS = re.compile(r"[a-z2-7]{56}\.onion")
+
+
+def check_balance_settings(s: Settings) -> list[str]:
+    """Problems with the settings for several app servers (none when they are unset)."""
+    problems: list[str] = []
+    if s.shared_dir is not None and not s.shared_dir.is_absolute():
+        problems.append(f"{env_name('shared_dir')} must be an absolute path, not {s.shared_dir}.")
+    if not s.onionbalance_front:
+        return problems
+    if not _ONION_ADDRESS.fullmatch(s.onionbalance_front):
+        problems.append(
+            f"{env_name('onionbalance_front')} must be the front's v3 onion address (56 "
+            f"letters a-z and digits 2-7, then .onion), not {s.onionbalance_front!r}; "
+            "`skrynka onion balance-config` prints it."
+        )
+    if s.shared_dir is None:
+        problems.append(
+            f"{env_name('onionbalance_front')} is set but {env_name('shared_dir')} is not: every "
+            "app server behind the front must keep ciphertext in one shared directory."
+        )
+    if s.uses_sqlite:
+        problems.append(
+            f"{env_name('onionbalance_front')} is set but the database is SQLite, which only "
+            f"one machine can use: set {env_name('database_url')} to the PostgreSQL database "
+            "all app servers share."
+        )
     return problems

@@ -106,3 +106,40 @@ class ClientUnknown(OnionError):
             f"No staff device named {name!r} is authorised; 'skrynka onion status' lists the names."
         )
         self.name = name
+
+
+class OnionAddressInvalid(OnionError):
+    """Text that should be a v3 onion address is not one (length, alphabet or checksum)."""
+
+    def __init__(self, what: str, text: str, reason: str) -> None:
+        super().__init__(
+            f"The {what} {text!r} is not a v3 onion address ({reason}). Copy it again from "
+            "where it was printed ('skrynka onion status' on an app server, 'skrynka onion "
+            "balance-config' for the front): 56 letters a-z and digits 2-7, then '.onion'."
+        )
+        self.text = text
+
+
+class BalanceConfigInvalid(OnionError):
+    """The Onionbalance set-up asked for cannot work; every reason at once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(
+            "The Onionbalance configuration was not written:\n"
+            + "\n".join(f"- {problem}" for problem in problems)
+        )
+        self.problems = problems
+
+
+class BalanceNeedsOwnTor(OnionError):
+    """An Onionbalance instance was asked of a tor we do not launch ourselves."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"This app server is an Onionbalance instance, which tor supports only for services "
+            f"in its torrc, not for those added over the control port ({where}). Let skrynka "
+            "launch its own tor (--tor-control launch, the default), or configure the service "
+            "in your system tor with the lines 'skrynka onion torrc' prints and serve with "
+            "--no-tor."
+        )
+        self.where = where

@@ -10,6 +10,10 @@ copy of our services, and adds them with ADD_ONION:
   With no device authorised the journalist service is not published at all: never
   unrestricted.
 
+An app server behind an Onionbalance front (`onionbalance_front=`) hosts its source service
+from the torrc of the tor it launches instead (`onion.balance`: tor accepts Onionbalance
+instances only there); a tor it did not launch is refused with BalanceNeedsOwnTor.
+
 Services are added `Detach`ed so that `skrynka onion add-client` (another process, another
 control connection) can replace the journalist service while `serve` runs. `close()` removes
 both again. Tor's answer is checked against the stored key: a ServiceID other than the stored
@@ -31,7 +35,8 @@ import stem.control
 import stem.response.events
 import stem.version
 
-from onion.errors import OnionError, OnionPublishFailed
+from onion.balance import check_onion_address, instance_torrc_lines, write_ob_config
+from onion.errors import BalanceNeedsOwnTor, OnionError, OnionPublishFailed
 from onion.keystore import OnionKeyStore, PublishedPorts, ServiceRole
 from onion.service_key import ServiceKey
 from onion.tor_connection import (
@@ -58,6 +63,8 @@ class PublishedAddresses:
     journalist_published: bool
     journalist_client_keys: frozenset[str]
     pow_defense: bool
+    # The address sources use when `source` is an Onionbalance instance behind it.
+    onionbalance_front: str | None = None
 
     @property
     def source_url(self) -> str:
@@ -109,6 +116,21 @@ class _ServiceRegistry:
         ids.discard("")
         return ids
 
+    def torrc_hosted_ids(self) -> set[str]:
+        """Ids of our services that tor hosts from its torrc (an Onionbalance instance's
+        source service): those whose key directory is one of tor's HiddenServiceDirs."""
+        try:
+            configured = self.connection.controller.get_conf("HiddenServiceDir", multiple=True)
+        except (stem.ControllerError, ValueError):
+            # stem raises ValueError when tor has no HiddenService option at all.
+            return set()
+        ids: set[str] = set()
+        for role in ServiceRole:
+            key = self.keystore.load_service_key(role)
+            if key is not None and str(self.keystore.service_dir(role)) in configured:
+                ids.add(key.service_id)
+        return ids
+
     def remove(self, key: ServiceKey) -> None:
         if key.service_id in self.hosted_ids():
             ok, lines = self.connection.command(f"DEL_ONION {key.service_id}")
@@ -149,9 +171,18 @@ class _ServiceRegistry:
 class OnionPublisher:
     """Publishes the two onion services of one instance for as long as it is open."""
 
-    def __init__(self, data_dir: Path, spec: ControllerSpec) -> None:
+    def __init__(
+        self, data_dir: Path, spec: ControllerSpec, *, onionbalance_front: str | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.spec = spec
+        # The tor to launch for an Onionbalance instance: `spec` plus the service's torrc lines.
+        self._base_spec = spec
+        self.onionbalance_front = (
+            None
+            if onionbalance_front is None
+            else check_onion_address(onionbalance_front, "Onionbalance front address")
+        )
         self.keystore = OnionKeyStore(onion_dir_of(data_dir))
         self._connection: TorConnection | None = None
         self._registry: _ServiceRegistry | None = None
@@ -169,6 +200,8 @@ class OnionPublisher:
         for role in ServiceRole:
             self._keys[role] = self.keystore.ensure_service_key(role)
         ports = PublishedPorts(source_port, journalist_port)
+        if self.onionbalance_front is not None:
+            self._prepare_instance(source_port)
         registry = self._open()
         clients = [client.public_b32 for client in self.keystore.list_clients()]
         watched: set[str] = set()
@@ -179,9 +212,11 @@ class OnionPublisher:
         # Listen before adding: the first upload can follow ADD_ONION within milliseconds.
         uploads = _UploadWatch(registry.connection, watched)
         try:
-            _, pow_defense = registry.add(
-                ServiceRole.SOURCE, self._keys[ServiceRole.SOURCE], source_port, []
-            )
+            pow_defense = False
+            if self.onionbalance_front is None:
+                _, pow_defense = registry.add(
+                    ServiceRole.SOURCE, self._keys[ServiceRole.SOURCE], source_port, []
+                )
             confirmed = self._publish_journalist(registry, journalist_port, clients)
             self.keystore.save_ports(ports)
             if upload_timeout is not None:
@@ -195,6 +230,7 @@ class OnionPublisher:
             journalist_published=bool(clients),
             journalist_client_keys=confirmed,
             pow_defense=pow_defense,
+            onionbalance_front=self.onionbalance_front,
         )
 
     def refresh_clients(self) -> frozenset[str]:
@@ -216,7 +252,11 @@ class OnionPublisher:
         ports = self.keystore.load_ports()
         if ports is None or ServiceRole.SOURCE not in self._keys:
             raise OnionError("the onion services are not published; call publish() first")
-        wanted = {self._keys[ServiceRole.SOURCE].service_id}
+        wanted = set()
+        if self.onionbalance_front is None:
+            # An Onionbalance instance's source service is in the launched tor's torrc: it
+            # lives as long as that tor, whose loss the hosted_ids() call below notices.
+            wanted.add(self._keys[ServiceRole.SOURCE].service_id)
         if self.keystore.list_clients():
             wanted.add(self.keystore.ensure_service_key(ServiceRole.JOURNALIST).service_id)
         if self._registry is not None:
@@ -228,6 +268,20 @@ class OnionPublisher:
         self._forget_connection()
         log.warning("tor no longer hosts the onion services (restarted?); publishing them again")
         return self.publish(ports.source_port, ports.journalist_port)
+
+    def _prepare_instance(self, source_port: int) -> None:
+        """Write ob_config and launch tor with the source service in its torrc."""
+        assert self.onionbalance_front is not None
+        if not isinstance(self._base_spec, LaunchSpec):
+            raise BalanceNeedsOwnTor(self._base_spec.describe())
+        service_dir = self.keystore.service_dir(ServiceRole.SOURCE)
+        write_ob_config(service_dir, self.onionbalance_front)
+        base = self._base_spec
+        self.spec = LaunchSpec(
+            tor_binary=base.tor_binary,
+            extra_torrc=(*base.extra_torrc, *instance_torrc_lines(service_dir, source_port)),
+            timeout=base.timeout,
+        )
 
     def _forget_connection(self) -> None:
         connection, self._connection, self._registry = self._connection, None, None
@@ -341,7 +395,8 @@ def read_onion_status(data_dir: Path, spec: ControllerSpec | None) -> OnionStatu
         try:
             connection = open_tor_connection(spec, tor_dir_of(data_dir))
             try:
-                hosted = _ServiceRegistry(connection, keystore).hosted_ids()
+                registry = _ServiceRegistry(connection, keystore)
+                hosted = registry.hosted_ids() | registry.torrc_hosted_ids()
             finally:
                 connection.close()
         except OnionError as error:
@@ -384,7 +439,7 @@ def refresh_journalist_service(data_dir: Path, spec: ControllerSpec | None) -> C
     try:
         registry = _ServiceRegistry(connection, keystore)
         source = keystore.load_service_key(ServiceRole.SOURCE)
-        running = registry.hosted_ids()
+        running = registry.hosted_ids() | registry.torrc_hosted_ids()
         # Only touch a tor that hosts this instance: its source service marks a live serve.
         if source is None or source.service_id not in running:
             return None

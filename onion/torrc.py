@@ -3,6 +3,10 @@
 For operators who run tor as a system service and would rather keep onion services in its
 torrc than let skrynka add them. Our key directories already have tor's HiddenServiceDir
 layout, so the instructions copy them and the torrc lines point at the copies.
+
+For an app server behind an Onionbalance front (`onionbalance_front`), the source service is
+marked `HiddenServiceOnionbalanceInstance 1` and its directory gets the `ob_config` file naming
+the front; tor supports that only here, not for services added over the control port.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from onion.balance import OB_CONFIG_NAME, check_onion_address
 from onion.keystore import OnionKeyStore, ServiceRole
 
 VIRTUAL_PORT = 80
@@ -23,8 +28,14 @@ def render_system_torrc(
     tor_services_dir: Path = Path("/var/lib/tor"),
     tor_user: str = "debian-tor",
     pow_defense: bool = True,
+    onionbalance_front: str | None = None,
 ) -> str:
     """Shell steps and torrc lines hosting both services from a system tor (keys must exist)."""
+    front = (
+        None
+        if onionbalance_front is None
+        else check_onion_address(onionbalance_front, "Onionbalance front address")
+    )
     source = keystore.ensure_service_key(ServiceRole.SOURCE)
     journalist = keystore.ensure_service_key(ServiceRole.JOURNALIST)
     clients = keystore.list_clients()
@@ -46,6 +57,12 @@ def render_system_torrc(
             f"#   cp -r {shlex.quote(str(here))}/. {shlex.quote(str(there))}/ && "
             f"chown -R {owner} {shlex.quote(str(there))}"
         )
+    if front is not None:
+        source_target = shlex.quote(str(targets[ServiceRole.SOURCE]))
+        lines.append(
+            f"#   echo 'MasterOnionAddress {front}' > {source_target}/{OB_CONFIG_NAME} && "
+            f"chown {owner} {source_target}/{OB_CONFIG_NAME}"
+        )
     lines += [
         f"#   ({len(clients)} staff device(s) in authorized_clients; after add-client or",
         "#   remove-client, copy the journalist directory again and reload tor.)",
@@ -60,7 +77,10 @@ def render_system_torrc(
     for role, port in services:
         lines.append(f"HiddenServiceDir {targets[role]}")
         lines.append(f"HiddenServicePort {VIRTUAL_PORT} 127.0.0.1:{port}")
-        if pow_defense:
+        if role is ServiceRole.SOURCE and front is not None:
+            # The front's descriptor (written by onionbalance) has no PoW parameters.
+            lines.append("HiddenServiceOnionbalanceInstance 1")
+        elif pow_defense:
             lines.append("HiddenServicePoWDefensesEnabled 1")
         lines.append("")
     if not clients:

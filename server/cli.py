@@ -30,6 +30,7 @@ from crypto.signing import Signer
 from onion.errors import OnionError
 from onion.publisher import OnionPublisher
 from onion.tor_connection import LaunchSpec, parse_controller_spec
+from server.balance import balance_problems
 from server.commands.audit import register_audit_commands
 from server.commands.backup import register_backup_commands
 from server.commands.devdata import DEV_ERRORS, register_devdata_commands
@@ -288,7 +289,7 @@ def ask_default_language(
 
 def run_check(args: argparse.Namespace) -> int:
     settings = load_settings(data_dir=data_dir_of(args))
-    problems = check_instance(settings)
+    problems = check_instance(settings) + balance_problems(settings)
     if problems:
         for problem in problems:
             print(f"- {problem}")
@@ -351,7 +352,9 @@ def run_demo(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     settings = _with_ports(load_settings(data_dir=data_dir_of(args)), args)
     configure_logging()
-    _require_healthy(settings)
+    _require_healthy(
+        settings, balance_problems(settings, tor_control=args.tor_control, no_tor=args.no_tor)
+    )
     stop = StopRequest()
     restore = stop.install()
     publisher: OnionPublisher | None = None
@@ -402,7 +405,9 @@ def _publish_onions(settings: Settings, args: argparse.Namespace) -> OnionPublis
                 extra_torrc=(*spec.extra_torrc, *args.tor_option),
                 timeout=spec.timeout,
             )
-        publisher = OnionPublisher(settings.data_dir, spec)
+        publisher = OnionPublisher(
+            settings.data_dir, spec, onionbalance_front=settings.onionbalance_front or None
+        )
         try:
             addresses = publisher.publish(settings.source_port, settings.journalist_port)
         except BaseException:
@@ -410,7 +415,11 @@ def _publish_onions(settings: Settings, args: argparse.Namespace) -> OnionPublis
             raise
     except OnionError as exc:
         raise ServeError(f"The onion services could not be published: {exc}") from exc
-    print(f"  source onion service:     {addresses.source_url}")
+    if addresses.onionbalance_front is not None:
+        print(f"  source onion service:     http://{addresses.onionbalance_front} (Onionbalance)")
+        print(f"  onionbalance instance:    {addresses.source} (list it in the front's config)")
+    else:
+        print(f"  source onion service:     {addresses.source_url}")
     if addresses.journalist_published:
         print(f"  journalist onion service: {addresses.journalist_url} (client auth)")
     else:
@@ -421,8 +430,8 @@ def _publish_onions(settings: Settings, args: argparse.Namespace) -> OnionPublis
     return publisher
 
 
-def _require_healthy(settings: Settings) -> None:
-    problems = check_instance(settings)
+def _require_healthy(settings: Settings, more_problems: Sequence[str] = ()) -> None:
+    problems = check_instance(settings) + list(more_problems)
     if problems:
         raise InstanceError(problems)
 

@@ -31,6 +31,8 @@ from workstation.errors import (
     CustodyBroken,
     EvidenceStoreError,
     FixityFailed,
+    IncidentNotFound,
+    IncidentRefused,
     ItemNotFound,
     KeySetupError,
     MetadataToolError,
@@ -40,6 +42,7 @@ from workstation.errors import (
     StampTokenRefused,
     WorkstationError,
 )
+from workstation.incident_commands import register_incident_commands
 from workstation.keyring import import_secret_key, secret_key_fingerprints
 from workstation.keys import (
     create_workstation_key,
@@ -94,6 +97,8 @@ EXIT_CODES: tuple[tuple[type[WorkstationError], int], ...] = (
     (BundleNotImported, EXIT_NOT_FOUND),
     (AmbiguousItem, EXIT_NOT_FOUND),
     (CaseError, EXIT_NOT_FOUND),
+    (IncidentNotFound, EXIT_NOT_FOUND),
+    (IncidentRefused, EXIT_ERROR),
     (AssessmentRefused, EXIT_ERROR),
     (EvidenceStoreError, EXIT_STORE),
     (KeySetupError, EXIT_STORE),
@@ -769,6 +774,7 @@ def build_parser(extensions: Sequence[CommandExtension] = ()) -> argparse.Argume
     delete.add_argument("--yes", action="store_true")
     delete.set_defaults(handler=command_delete)
     register_timestamp_commands(commands, common, _Context)
+    register_incident_commands(commands, common, _Context)
 
     catalogue = commands.add_parser(
         "catalogue", parents=[common],

@@ -32,7 +32,8 @@ from workstation.store import fsync_dir, utc_now, write_json_atomic
 # "unreadable": a reply in an imported bundle that did not decrypt (kept out of the store).
 ACTIONS = frozenset(
     {"import", "view", "copy", "render", "export", "delete", "verify", "timestamp", "fixity",
-     "unreadable", "case", "assess", "confirm", "metadata", "perceptual-hash", "acknowledge"}
+     "unreadable", "case", "assess", "confirm", "metadata", "perceptual-hash", "acknowledge",
+     "incident"}
 )
 GENESIS = "0" * 64
 ENTRY_KEYS = frozenset(

@@ -121,6 +121,18 @@ class OwnAssessmentNotConfirmable(AssessmentRefused):
         )
 
 
+class IncidentRefused(WorkstationError):
+    """An incident was not created, changed or linked; the message says why and what to do."""
+
+
+class IncidentNotFound(WorkstationError):
+    def __init__(self, reference: str, detail: str = "no incident matches") -> None:
+        super().__init__(
+            f"{detail} {reference!r}; `skrynka-workstation timeline` lists the incidents with"
+            " their ids (a unique prefix of at least 6 characters is enough)"
+        )
+
+
 class ExportError(WorkstationError):
     """A handover package could not be written."""
 

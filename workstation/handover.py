@@ -36,6 +36,8 @@ from workstation.catalogue import Item, consent_of, find_item
 from workstation.consent import StoredConsent
 from workstation.custody import CustodyLog, canonical_bytes
 from workstation.errors import ExportError
+from workstation.incident import ACTION as INCIDENT_ACTION
+from workstation.incident import incidents_from
 from workstation.metadata_record import latest_metadata_entry, record_path
 from workstation.progress import ProgressFactory
 from workstation.store import EvidenceStore, fsync_dir, remove_tree, utc_now
@@ -172,6 +174,38 @@ def _metadata_tag(store: EvidenceStore, item: Item, log_entries: list[dict[str, 
         write_tag(tag_root, f"items/{item.item_id}/metadata.json", path.read_bytes())
 
 
+def _incident_tags(log_entries: list[dict[str, Any]], exported: set[str],
+                   tag_root: Path) -> set[str]:
+    """One file per incident that holds an exported item, listing only exported items.
+
+    Items left out for lack of consent are not named (not even by id): an incident must not
+    tell the recipient what else the platform holds. Returns the ids of the incidents written.
+    """
+    written: set[str] = set()
+    for incident in incidents_from(log_entries).values():
+        shown = [item_id for item_id in incident.item_ids if item_id in exported]
+        if not shown:
+            continue
+        own_entries = [step for step in incident.history if step.item is None]
+        write_tag(tag_root, f"incidents/{incident.incident_id}.json", {
+            "format": "skrynka-incident",
+            "version": 1,
+            **incident.summary(shown),
+            "entries": [{"seq": step.seq, "hash": step.entry_hash, "change": step.change,
+                         "actor": step.actor, "time": step.time} for step in own_entries],
+        })
+        written.add(incident.incident_id)
+    return written
+
+
+def _in_extract(entry: dict[str, Any], items: set[str], incidents: set[str]) -> bool:
+    """An entry of an exported item or consent record, or an incident's own (item-less) one."""
+    if entry.get("item") in items:
+        return True
+    return (entry.get("action") == INCIDENT_ACTION and entry.get("item") is None
+            and (entry.get("details") or {}).get("incident") in incidents)
+
+
 def export_case(
     store: EvidenceStore,
     case: Case,
@@ -228,6 +262,7 @@ def export_case(
                     report.payload_bytes += int(statement_items[-1]["payload_bytes"])
             finally:
                 progress.close()
+            incidents = _incident_tags(log_entries, set(report.included), tag_root)
             readme = _write_readme(bag_dir, case, destination, len(included), len(report.excluded))
             # The export entries are signed now so the package can carry them, but they are
             # written to the log only once the package exists and validated (below).
@@ -239,7 +274,8 @@ def export_case(
                 for item, _records in included
             ])
             wanted = set(report.included) | set(consent_custody)
-            extract = [e for e in custody.entries() + export_entries if e.get("item") in wanted]
+            extract = [e for e in custody.entries() + export_entries
+                       if _in_extract(e, wanted, incidents)]
             extract_bytes = b"".join(canonical_bytes(entry) + b"\n" for entry in extract)
             write_tag(tag_root, "custody.jsonl", extract_bytes)
             statement = {
@@ -360,6 +396,7 @@ def _write_readme(bag_dir: Path, case: Case, destination: str, included: int,
         "skrynka/custody.jsonl       custody log entries of these items (each signed)\n"
         "skrynka/items/<id>/         receipts, intake answers, consent, working-copy records,\n"
         "                            assessments (each step is a signed entry in custody.jsonl)\n"
+        "skrynka/incidents/<id>.json incidents these items belong to (signed in custody.jsonl)\n"
         "skrynka/workstation.pub     the workstation's Ed25519 public key (base64)\n\n"
         "Check it with `skrynka-workstation verify PACKAGE` and compare the printed key\n"
         "fingerprint with the one the sender gave you by another channel.\n"

@@ -57,6 +57,18 @@ from workstation.handover import (
     export_case,
 )
 from workstation.importer import ImportReport, import_bundle, recover_store
+from workstation.incident import (
+    Incident,
+    IncidentFields,
+    create_incident,
+    edit_incident,
+    find_incident,
+    incidents_from,
+    link_items,
+    timeline_order,
+    unlink_items,
+)
+from workstation.incident_proposal import Proposal, propose_incident
 from workstation.keys import load_workstation_signer
 from workstation.metadata_record import MetadataRecord, load_metadata, record_metadata
 from workstation.metadata_record import record_path as metadata_record_path
@@ -82,6 +94,7 @@ from workstation.search_index import forget_item as forget_searchable_item
 from workstation.search_index import rebuild_index as rebuild_search_index
 from workstation.search_index import sandbox_extractor, search
 from workstation.store import EvidenceStore, remove_tree
+from workstation.timeline import TimelineEntry, build_timeline
 from workstation.timestamps import stamp_summary
 from workstation.working_copy import (
     WorkingCopy,
@@ -573,6 +586,90 @@ class WorkstationService:
                     for item in new
                 ]))
         return case
+
+    # Incidents -----------------------------------------------------------------------------
+    # The custody log is the record (workstation.incident); each call replays it.
+    def incidents(self) -> list[Incident]:
+        """Every incident, in timeline order (by date, undated last)."""
+        return timeline_order(incidents_from(self.custody().entries()).values())
+
+    def incident(self, reference: str) -> Incident:
+        return find_incident(incidents_from(self.custody().entries()), reference)
+
+    def propose_incident(self, references: Sequence[str]) -> Proposal:
+        """Values proposed from the items' intake answers and metadata; records nothing."""
+        items = [self.find(reference) for reference in references]
+        return propose_incident(items, self.custody().entries())
+
+    def create_incident(self, fields: IncidentFields, references: Sequence[str],
+                        actor: str) -> Incident:
+        items = [self.find(reference) for reference in references]
+        custody = self.custody()
+        with self.store.locked():
+            incident_id = create_incident(custody, actor, fields, items)
+        return self.incident(incident_id)
+
+    def edit_incident(self, reference: str, fields: IncidentFields,
+                      actor: str) -> tuple[Incident, bool]:
+        """The incident after the change, and whether anything changed (else nothing signed)."""
+        custody = self.custody()
+        with self.store.locked():
+            current = find_incident(incidents_from(custody.entries()), reference)
+            entry = edit_incident(custody, actor, current, fields)
+        return self.incident(current.incident_id), entry is not None
+
+    def link_to_incident(self, reference: str, item_references: Sequence[str],
+                         actor: str) -> Incident:
+        if not item_references:
+            raise WorkstationError("choose at least one item to put into the incident")
+        items = [self.find(item) for item in item_references]
+        custody = self.custody()
+        with self.store.locked():
+            current = find_incident(incidents_from(custody.entries()), reference)
+            link_items(custody, actor, current, items)
+        return self.incident(current.incident_id)
+
+    def unlink_from_incident(self, reference: str, item_references: Sequence[str],
+                             reason: str, actor: str) -> Incident:
+        if not item_references:
+            raise WorkstationError("choose at least one item to take out of the incident")
+        custody = self.custody()
+        with self.store.locked():
+            current = find_incident(incidents_from(custody.entries()), reference)
+            items = [self._linked_item(current, item) for item in item_references]
+            unlink_items(custody, actor, current, items, reason)
+        return self.incident(current.incident_id)
+
+    def _linked_item(self, incident: Incident, reference: str) -> Item:
+        try:
+            return self.find(reference)
+        except ItemNotFound:
+            # A deleted item can still be taken out of an incident by its full id.
+            if reference in incident.item_ids:
+                return Item(reference, "deleted", 0, reference, "", None, "",
+                            self.store.original_dir(reference), ())
+            raise
+
+    def timeline(self) -> list[TimelineEntry]:
+        entries = self.custody().entries()
+        return build_timeline(incidents_from(entries).values(), self._item_or_none, entries)
+
+    def incident_detail(self, reference: str) -> TimelineEntry:
+        """One incident with its items described as the timeline describes them."""
+        entries = self.custody().entries()
+        incident = find_incident(incidents_from(entries), reference)
+        [entry] = build_timeline([incident], self._item_or_none, entries)
+        return entry
+
+    def incident_choices(self, item_id: str) -> tuple[list[Incident], list[Incident]]:
+        """The incidents an item is in, and those it could be added to (one read of the log)."""
+        every = self.incidents()
+        return ([i for i in every if item_id in i.item_ids],
+                [i for i in every if item_id not in i.item_ids])
+
+    def _item_or_none(self, item_id: str) -> Item | None:
+        directory = self.store.original_dir(item_id)
+        return load_item(directory) if (directory / "item.json").is_file() else None
 
     # Export --------------------------------------------------------------------------------
     def preview_export(self, case_name: str, destination: str) -> ExportPreview:

@@ -32,6 +32,7 @@ from workstation_app.context import SERVICE_KEY
 from workstation_app.display import init_display
 from workstation_app.error_page import register_error_pages
 from workstation_app.i18n import DEFAULT_LOCALE, init_i18n
+from workstation_app.incidents import init_incidents
 from workstation_app.launch import LaunchGate, init_launch
 from workstation_app.person import init_person
 from workstation_app.security import harden_desk
@@ -62,5 +63,6 @@ def create_app(
     for module in (items, renditions, sources, cases, custody, intake, assessments, similar,
                    search):
         app.register_blueprint(module.bp)
+    init_incidents(app)
     register_error_pages(app)
     return app

@@ -44,6 +44,7 @@ ACTION_NAMES: dict[str, LazyString] = {
     "confirm": _l("assessment confirmed"),
     "metadata": _l("metadata recorded"),
     "perceptual-hash": _l("perceptual hash"),
+    "incident": _l("incident"),
 }
 STATUS_NAMES: dict[str, LazyString] = {
     "unreviewed": _l("unreviewed"),

@@ -65,6 +65,10 @@ EXPLANATIONS: dict[type[ws.WorkstationError], Explanation] = {
     ws.CaseError: Explanation(400, _l("The case cannot be used like this"), _l(
         "Check the case name: letters, digits, dot, underscore or dash, starting with a letter "
         "or digit.")),
+    ws.IncidentRefused: Explanation(400, _l("The incident was not changed"), _l(
+        "Nothing was recorded. Read the details below; they say what to do.")),
+    ws.IncidentNotFound: Explanation(404, _l("No such incident"), _l(
+        "Open the incident from the timeline instead.")),
     ws.CustodyBroken: Explanation(409, _l("The custody log is broken"), _l(
         "Stop handling evidence on this workstation, leave the store as it is and tell the "
         "person responsible for it.")),

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.settings import load_settings
+from onion.balance import write_front_config
 from onion.client_key import check_client_name, generate_client_key
 from onion.errors import OnionError
 from onion.keystore import OnionKeyStore, ServiceRole
@@ -65,6 +67,31 @@ def register_onion_commands(
     torrc.add_argument("--tor-services-dir", type=Path, default=Path("/var/lib/tor"))
     torrc.add_argument("--tor-user", default="debian-tor")
     torrc.set_defaults(func=lambda args: print_torrc(args, data_dir_of(args)))
+
+    balance = commands.add_parser(
+        "balance-config",
+        help="make the Onionbalance front's key and config (several app servers, one address)",
+        description="Create the Onionbalance front's key in DIR if it has none, print the "
+        "front's address (set it as onionbalance_front on every app server), and with "
+        "--instance write DIR/config.yaml for onionbalance listing those app servers. "
+        "Run it again with the full list to add or remove an app server.",
+    )
+    balance.add_argument(
+        "--output",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the front's directory (e.g. /etc/onionbalance); its key is kept there",
+    )
+    balance.add_argument(
+        "--instance",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="an app server's source onion address, as its 'skrynka serve' prints it "
+        "(repeatable; all of them, every time)",
+    )
+    balance.set_defaults(func=write_balance_config)
     return parser
 
 
@@ -200,8 +227,38 @@ def print_torrc(args: argparse.Namespace, data_dir: Path) -> int:
             journalist_port,
             tor_services_dir=args.tor_services_dir,
             tor_user=args.tor_user,
+            onionbalance_front=load_settings(data_dir=data_dir).onionbalance_front or None,
         )
     except OnionError as error:
         return _fail(error)
     print(text)
+    return 0
+
+
+def write_balance_config(args: argparse.Namespace) -> int:
+    try:
+        front = write_front_config(args.output, list(args.instance))
+    except OnionError as error:
+        return _fail(error)
+    if front.key_created:
+        print(f"Created the front's key: {front.key_path} (keep it secret; back it up).")
+    print(f"Front address (what sources use): http://{front.address}")
+    print(
+        "On every app server, set it in instance.json's settings or the environment:\n"
+        f'  "onionbalance_front": "{front.address}"   (SKRYNKA_ONIONBALANCE_FRONT)'
+    )
+    if front.config_path is None:
+        print(
+            "No app server given yet: start each one with 'skrynka serve', then run this again "
+            "with --instance ADDRESS for each address it prints."
+        )
+        return 0
+    print(f"Wrote {front.config_path} for {len(front.instances)} app server(s):")
+    for address in front.instances:
+        print(f"  {address}")
+    print(
+        f"Start onionbalance with it (onionbalance -c {front.config_path}), or make a running "
+        "one read it again with SIGHUP (Debian: /etc/onionbalance/config.yaml, owned by the "
+        "onionbalance user; systemctl kill --signal=HUP onionbalance)."
+    )
     return 0

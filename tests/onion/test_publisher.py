@@ -7,7 +7,7 @@ import pytest
 
 from onion.address import address_from_public_key
 from onion.client_key import generate_client_key
-from onion.errors import OnionError, OnionPublishFailed
+from onion.errors import BalanceNeedsOwnTor, OnionError, OnionPublishFailed
 from onion.keystore import OnionKeyStore, ServiceRole
 from onion.publisher import (
     POW_MINIMUM_VERSION,
@@ -15,7 +15,7 @@ from onion.publisher import (
     read_onion_status,
     refresh_journalist_service,
 )
-from onion.service_key import parse_secret_key_file
+from onion.service_key import generate_service_key, parse_secret_key_file
 from onion.tor_connection import ControlPortSpec, LaunchSpec, open_tor_connection
 from server.cli import keep_onions_published
 from tests.support.onion import OFFLINE
@@ -259,3 +259,68 @@ def test_a_launched_tor_that_died_is_launched_again_with_the_same_services(data_
         assert {first.source[:56], first.journalist[:56]} <= hosted_by(publisher.connection)
         assert publisher.keep_published() is None
     assert clients
+
+
+def test_an_onionbalance_instance_hosts_its_source_service_from_the_launched_torrc(
+    data_dir, launched
+):
+    authorise(data_dir, "anna")
+    front = generate_service_key().onion_address
+    with OnionPublisher(data_dir, launched, onionbalance_front=front) as publisher:
+        published = publisher.publish(SOURCE_PORT, JOURNALIST_PORT)
+        controller = publisher.connection.controller
+        service_dir = data_dir / "onion" / "source"
+        assert controller.get_conf("HiddenServiceDir") == str(service_dir)
+        assert controller.get_conf("HiddenServiceOnionbalanceInstance") == "1"
+        assert controller.get_conf("HiddenServicePort") == f"80 127.0.0.1:{SOURCE_PORT}"
+        # tor read the key we keep and wrote back the address it implies.
+        assert (service_dir / "hostname").read_text().strip() == published.source
+        assert (service_dir / "ob_config").read_text() == f"MasterOnionAddress {front}\n"
+        # Only the journalist service is added over the control port.
+        assert published.source[:56] not in hosted_by(publisher.connection)
+        assert published.journalist[:56] in hosted_by(publisher.connection)
+        assert publisher.keep_published() is None, "a torrc service is not published again"
+    assert published.source == address_implied_by_stored_key(data_dir, "source")
+    assert published.onionbalance_front == front
+    assert not published.pow_defense
+
+
+def test_an_onionbalance_instance_whose_tor_died_gets_it_back(data_dir, launched):
+    front = generate_service_key().onion_address
+    with OnionPublisher(data_dir, launched, onionbalance_front=front) as publisher:
+        publisher.publish(SOURCE_PORT, JOURNALIST_PORT)
+        dead = publisher.connection.process
+        dead.kill()
+        dead.wait(timeout=30)
+        keep_onions_published(publisher)
+        assert publisher.connection.process is not dead
+        controller = publisher.connection.controller
+        assert controller.get_conf("HiddenServiceOnionbalanceInstance") == "1"
+        # The torrc lines are added once, not once per relaunch.
+        assert controller.get_conf("HiddenServiceDir", multiple=True) == [
+            str(data_dir / "onion" / "source")
+        ]
+
+
+def test_an_onionbalance_instance_refuses_a_tor_it_did_not_launch(data_dir):
+    front = generate_service_key().onion_address
+    publisher = OnionPublisher(data_dir, ControlPortSpec("127.0.0.1", 9), onionbalance_front=front)
+    with pytest.raises(BalanceNeedsOwnTor, match="only for services in its torrc"):
+        publisher.publish(SOURCE_PORT, JOURNALIST_PORT)
+    assert not (data_dir / "onion" / "source" / "ob_config").exists()
+
+
+def test_status_and_staff_devices_work_for_an_onionbalance_instance(data_dir, launched):
+    front = generate_service_key().onion_address
+    with OnionPublisher(data_dir, launched, onionbalance_front=front) as publisher:
+        published = publisher.publish(SOURCE_PORT, JOURNALIST_PORT)
+        status = read_onion_status(data_dir, None)
+        assert status.source.address == published.source
+        assert status.source.published is True
+        assert status.journalist.published is False
+        # `skrynka onion add-client` from another process reaches the running instance.
+        authorise(data_dir, "anna")
+        refresh = refresh_journalist_service(data_dir, None)
+        assert refresh is not None
+        assert refresh.journalist_published
+        assert published.journalist[:56] in hosted_by(publisher.connection)

@@ -9,6 +9,7 @@ import stem.process
 
 from onion.client_key import generate_client_key
 from onion.keystore import OnionKeyStore, ServiceRole
+from onion.service_key import generate_service_key
 from onion.torrc import render_system_torrc
 
 
@@ -57,3 +58,19 @@ def test_lines_name_both_services_with_pow(data_dir):
         "HiddenServicePort 80 127.0.0.1:9001",
         "HiddenServicePoWDefensesEnabled 1",
     ]
+
+
+def test_an_onionbalance_instance_is_marked_and_told_its_front(data_dir):
+    keystore = OnionKeyStore(data_dir / "onion")
+    keystore.add_client("anna", generate_client_key().public_b32)
+    front = generate_service_key().onion_address
+    text = render_system_torrc(keystore, 9000, 9001, onionbalance_front=front)
+    assert config_lines(text) == [
+        "HiddenServiceDir /var/lib/tor/skrynka-source",
+        "HiddenServicePort 80 127.0.0.1:9000",
+        "HiddenServiceOnionbalanceInstance 1",
+        "HiddenServiceDir /var/lib/tor/skrynka-journalist",
+        "HiddenServicePort 80 127.0.0.1:9001",
+        "HiddenServicePoWDefensesEnabled 1",
+    ]
+    assert f"echo 'MasterOnionAddress {front}' > /var/lib/tor/skrynka-source/ob_config" in text

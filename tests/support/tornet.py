@@ -240,8 +240,12 @@ class TorNetwork:
         authorities: int = 3,
         relays: int = 2,
         clients: int = 2,
+        voting_interval: int = VOTING_INTERVAL,
     ) -> None:
         self.root = root
+        # Onionbalance's --is-testnet mode assumes chutney's 20 s voting interval when it
+        # derives time periods, so its network votes every 20 s (tests/support/onionbalance.py).
+        self.voting_interval = voting_interval
         self.tor_binary = tor_binary
         self.authority_count = authorities
         self.relay_count = relays
@@ -304,7 +308,7 @@ class TorNetwork:
             except requests.RequestException as error:
                 last_problem = str(error)
             # A failed lookup marks the HSDirs asked for 15 minutes; clear that every so often.
-            if time.monotonic() - last_reset > VOTING_INTERVAL:
+            if time.monotonic() - last_reset > self.voting_interval:
                 client.forget_onions()
                 last_reset = time.monotonic()
             time.sleep(1)
@@ -416,10 +420,10 @@ class TorNetwork:
                 f"DirPort 127.0.0.1:{node.dir_port}",
                 "AuthoritativeDirectory 1",
                 "V3AuthoritativeDirectory 1",
-                f"V3AuthVotingInterval {VOTING_INTERVAL}",
+                f"V3AuthVotingInterval {self.voting_interval}",
                 "V3AuthVoteDelay 2",
                 "V3AuthDistDelay 2",
-                f"TestingV3AuthInitialVotingInterval {VOTING_INTERVAL}",
+                f"TestingV3AuthInitialVotingInterval {self.voting_interval}",
                 "TestingV3AuthInitialVoteDelay 2",
                 "TestingV3AuthInitialDistDelay 2",
             ]
@@ -473,6 +477,25 @@ class TorNetwork:
                 raise TorNetworkError(f"{nickname} did not bootstrap:\n{node.log_tail()}")
             time.sleep(0.5)
         return node
+
+    def start_controller_client(self, nickname: str) -> TorNode:
+        """One more client with only a control port (cookie auth) and no SOCKS port, as the
+        Onionbalance front uses. Started, not waited for (`wait_for_node`); stopped with the
+        network."""
+        node = self._node(nickname)
+        node.torrc_lines = [*self._base_lines(node), "SocksPort 0"]
+        self.relays.append(node)  # stopped with the others
+        node.start()
+        return node
+
+    def wait_for_node(self, node: TorNode, timeout: float = 120) -> None:
+        """Until `node` has bootstrapped (Bootstrapped 100%); TorNetworkError if it does not."""
+        deadline = time.monotonic() + timeout
+        while not node.log_contains("Bootstrapped 100%"):
+            node.check_running()
+            if time.monotonic() > deadline:
+                raise TorNetworkError(f"{node.nickname} did not bootstrap:\n{node.log_tail()}")
+            time.sleep(0.5)
 
     def _client(self, nickname: str) -> TorClient:
         node = self._node(nickname)
