@@ -339,3 +339,15 @@ class StampRequestInvalid(TimestampError):
             f"this file is not a stamp request from the evidence workstation ({reason}); "
             "upload the file `skrynka-workstation stamp-request` wrote, unchanged"
         )
+
+
+class CatalogUnusable(CoreError):
+    """A translation catalog (``.po``) cannot be read or compiled into its ``.mo``."""
+
+    def __init__(self, po_path: object, reason: str) -> None:
+        self.po_path = po_path
+        self.reason = reason
+        super().__init__(
+            f"Could not compile {po_path}: {reason}. Fix the catalog, or run "
+            "scripts/compile_translations.sh as a user who may write to that directory."
+        )

@@ -5,12 +5,21 @@ It fixes what every response carries (security headers), how cookies are flagged
 form, and what errors show (a short page, never a traceback or a path), and it silences
 Werkzeug's request log, which would otherwise record IP addresses, paths and user agents
 (invariant 3).
+
+Both apps also speak Belarusian, Russian and English, chosen by the reader, never guessed from
+request headers (Tor Browser sends the same `Accept-Language` for everyone). The choice arrives
+as `?l=<code>` on any link and each app remembers it its own way (the source session, a staff
+cookie); `init_babel` and the language helpers here are what the two have in common.
 """
 
 import logging
+from collections.abc import Callable, Mapping
 from html import escape
+from pathlib import Path
+from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, request, url_for
+from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -62,6 +71,14 @@ ERROR_TITLES = {
     500: "Something went wrong",
     503: "Please try again later",
 }
+
+
+SUPPORTED_LOCALES: tuple[str, ...] = ("be", "ru", "en")
+# Each language is named in itself, so a reader finds theirs whatever page they are on.
+LOCALE_NAMES: Mapping[str, str] = {"be": "Беларуская", "ru": "Русский", "en": "English"}
+LOCALE_PARAM = "l"
+# Used when an app was set up without a default language.
+FALLBACK_LOCALE = "en"
 
 
 def harden_app(
@@ -160,3 +177,73 @@ def _unexpected_error(error: Exception) -> Response:
     # Log the type only: a message or traceback may contain what a source typed.
     logging.getLogger("skrynka").error("Unhandled %s in a request", type(error).__name__)
     return render_error_page(InternalServerError.code, "Please try again in a few minutes.")
+
+
+def init_babel(
+    app: Flask,
+    *,
+    default_locale: str,
+    config_key: str,
+    translations_dir: Path,
+    locale_selector: Callable[[], str],
+    template_helpers: Mapping[str, Callable[..., str]],
+) -> Babel:
+    """Flask-Babel for ``app``: catalogs from ``translations_dir``, the language from
+    ``locale_selector``, and ``default_locale`` kept in ``app.config[config_key]``.
+
+    Templates get ``supported_locales`` and ``locale_names`` (for the language links) and the
+    app's own ``template_helpers`` (``current_locale``, ``locale_url``, ...).
+    """
+    app.config[config_key] = default_locale
+    app.config["BABEL_DEFAULT_LOCALE"] = default_locale
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations_dir)
+    context: dict[str, object] = {
+        "supported_locales": SUPPORTED_LOCALES,
+        "locale_names": LOCALE_NAMES,
+        **template_helpers,
+    }
+    app.context_processor(lambda: context)
+    return Babel(app, locale_selector=locale_selector)
+
+
+def asked_locale() -> str | None:
+    """The offered language this request asks for with ``?l=``, if any."""
+    chosen = request.args.get(LOCALE_PARAM)
+    return chosen if chosen in SUPPORTED_LOCALES else None
+
+
+def choose_locale(remembered: object, config_key: str) -> str:
+    """The language of this request: ``?l=``, then the one the app ``remembered``, then the
+    default in ``app.config[config_key]``."""
+    asked = asked_locale()
+    if asked is not None:
+        return asked
+    if remembered in SUPPORTED_LOCALES:
+        return str(remembered)
+    return str(current_app.config.get(config_key, FALLBACK_LOCALE))
+
+
+def page_locale(config_key: str) -> str:
+    """The language code of the page being rendered."""
+    return str(get_locale() or current_app.config.get(config_key, FALLBACK_LOCALE))
+
+
+def same_page_url(code: str, *, keep_query: bool) -> str | None:
+    """This page in language ``code``, or None when a link cannot show it again.
+
+    A page that answered a form (a POST) cannot be shown again by a link. ``keep_query`` carries
+    the query string along (a search stays a search); without it only the path's values do.
+    """
+    rule = request.url_rule
+    if (
+        request.method != "GET"
+        or rule is None
+        or rule.methods is None
+        or "GET" not in rule.methods
+        or request.endpoint is None
+    ):
+        return None
+    values: dict[str, Any] = dict(request.args) if keep_query else {}
+    values.update(request.view_args or {})
+    values[LOCALE_PARAM] = code
+    return url_for(request.endpoint, **values)

@@ -7,6 +7,7 @@ from core.staff_accounts import reset_passphrase
 from journalist_app.auth import login_required
 from journalist_app.context import db, me, staff
 from journalist_app.forms import ActionForm
+from journalist_app.i18n import _
 from journalist_app.session import new_token
 
 bp = Blueprint("account", __name__)
@@ -41,5 +42,5 @@ def new_passphrase() -> str:
 def logo() -> Response:
     path = staff().instance.settings.logo_path
     if not path.is_file():
-        abort(404, "No logo has been uploaded.")
+        abort(404, _("No logo has been uploaded."))
     return send_file(path, mimetype="image/png", max_age=0)

@@ -38,6 +38,7 @@ from journalist_app.auth import login_required
 from journalist_app.context import acting, db, me, staff
 from journalist_app.evidence import bundle_response, damaged_response
 from journalist_app.forms import ActionForm, ReplyForm
+from journalist_app.i18n import _
 from journalist_app.notices import current_notice
 
 ITEM_ACTIONS = {"bundle", "seen", "unseen", "delete"}
@@ -54,10 +55,10 @@ STAMP_LABELS = {
 
 def _source_or_404(source_uuid: str) -> Source:
     if len(source_uuid) > 36:
-        abort(HTTPStatus.NOT_FOUND, "No such source.")
+        abort(HTTPStatus.NOT_FOUND, _("No such source."))
     source = find_source(db(), source_uuid)
     if source is None:
-        abort(HTTPStatus.NOT_FOUND, "No such source: it may have been deleted.")
+        abort(HTTPStatus.NOT_FOUND, _("No such source: it may have been deleted."))
     return source
 
 
@@ -98,7 +99,7 @@ def reply(source_uuid: str) -> BaseResponse | tuple[str, int]:
     form = ReplyForm()
     if not form.validate():
         return _render(
-            source, reply_form=form, error="The reply is too long: split it into several.",
+            source, reply_form=form, error=_("The reply is too long: split it into several."),
             status=HTTPStatus.BAD_REQUEST,
         )
     try:
@@ -116,7 +117,7 @@ def reply(source_uuid: str) -> BaseResponse | tuple[str, int]:
 def download(source_uuid: str, filename: str) -> Response:
     """One ciphertext file exactly as stored. Names must be a stored item of this source."""
     if not FILENAME_PATTERN.fullmatch(filename) or filename.endswith("-receipt.gpg"):
-        abort(HTTPStatus.NOT_FOUND, "No such item.")
+        abort(HTTPStatus.NOT_FOUND, _("No such item."))
     source = _source_or_404(source_uuid)
     database = db()
     item: Submission | Reply | None = database.scalars(
@@ -127,7 +128,7 @@ def download(source_uuid: str, filename: str) -> Response:
             select(Reply).where(Reply.source_id == source.id, Reply.filename == filename)
         ).first()
     if item is None:
-        abort(HTTPStatus.NOT_FOUND, "No such item: it may have been deleted.")
+        abort(HTTPStatus.NOT_FOUND, _("No such item: it may have been deleted."))
     try:
         # Verify, then record, then send: the file is hashed against the record first, and
         # the descriptor that was hashed is the one sent, so a concurrent deletion or a file
@@ -136,9 +137,9 @@ def download(source_uuid: str, filename: str) -> Response:
     except StoredFileDamaged as exc:
         return damaged_response(exc)
     except (StoredFileMissing, FileNotFoundError):
-        abort(HTTPStatus.GONE, "This item was deleted while you were opening it.")
+        abort(HTTPStatus.GONE, _("This item was deleted while you were opening it."))
     except UnsafeStorePath:
-        abort(HTTPStatus.NOT_FOUND, "No such item.")
+        abort(HTTPStatus.NOT_FOUND, _("No such item."))
     handle = verified.handle
 
     def chunks() -> Iterator[bytes]:
@@ -159,10 +160,13 @@ def items(source_uuid: str) -> BaseResponse | str | tuple[str, int]:
     source = _source_or_404(source_uuid)
     action = request.form.get("action", "")
     if action not in ITEM_ACTIONS:
-        abort(HTTPStatus.BAD_REQUEST, "Choose one of the listed actions.")
+        abort(HTTPStatus.BAD_REQUEST, _("Choose one of the listed actions."))
     uuids = request.form.getlist("item")
     if len(uuids) > MAX_SELECTION:
-        abort(HTTPStatus.BAD_REQUEST, f"Select at most {MAX_SELECTION} items at once.")
+        abort(
+            HTTPStatus.BAD_REQUEST,
+            _("Select at most %(count)d items at once.", count=MAX_SELECTION),
+        )
     database = db()
     submissions = find_submissions(database, source, uuids)
     replies = find_replies(database, source, uuids)
@@ -211,7 +215,7 @@ def delete(source_uuid: str) -> BaseResponse | str:
     source = _source_or_404(source_uuid)
     what = request.form.get("what", "")
     if what not in ("data", "source"):
-        abort(HTTPStatus.BAD_REQUEST, "Say what to delete: the data or the whole source.")
+        abort(HTTPStatus.BAD_REQUEST, _("Say what to delete: the data or the whole source."))
     action = "delete-source" if what == "source" else "delete-data"
     if request.form.get("confirm") != "yes":
         return render_template(

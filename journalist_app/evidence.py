@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 
 from flask import Response, abort, render_template
+from flask_babel import lazy_gettext
 
 from core.errors import BundleError, BundleItemMissing, StoredFileDamaged
 from core.models import Reply, Submission
@@ -15,13 +16,13 @@ from core.staff_actions import StaffActor, deliver_bundle
 
 # The stored bytes disagree with the record: retrying will not help until someone restores them.
 DAMAGED_STATUS = HTTPStatus.CONFLICT
-DAMAGED_TITLE = "Damaged evidence: nothing was downloaded"
+DAMAGED_TITLE = lazy_gettext("Damaged evidence: nothing was downloaded")
 
 
 def damaged_response(error: StoredFileDamaged) -> Response:
     """Explain a refusal (already logged by the staff action) to staff."""
     body = render_template(
-        "error.html", code=DAMAGED_STATUS, title=DAMAGED_TITLE, message=str(error)
+        "error.html", code=DAMAGED_STATUS, title=str(DAMAGED_TITLE), message=str(error)
     )
     return Response(body, status=DAMAGED_STATUS, mimetype="text/html")
 

@@ -12,6 +12,7 @@ from journalist_app.auth import login_required
 from journalist_app.context import acting, db, staff
 from journalist_app.evidence import bundle_response
 from journalist_app.forms import ActionForm
+from journalist_app.i18n import _
 from journalist_app.notices import current_notice
 
 PER_PAGE = 50
@@ -33,7 +34,7 @@ def page_number(raw: str | None) -> int:
     if raw is None or raw == "":
         return 1
     if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
-        abort(HTTPStatus.BAD_REQUEST, "The page number must be a whole number of at least 1.")
+        abort(HTTPStatus.BAD_REQUEST, _("The page number must be a whole number of at least 1."))
     return int(raw)
 
 
@@ -57,10 +58,13 @@ def index() -> str:
 def bulk() -> BaseResponse | str:
     action = request.form.get("action", "")
     if action not in BULK_ACTIONS:
-        abort(HTTPStatus.BAD_REQUEST, "Choose one of the listed actions.")
+        abort(HTTPStatus.BAD_REQUEST, _("Choose one of the listed actions."))
     uuids = request.form.getlist("source")
     if len(uuids) > MAX_SELECTION:
-        abort(HTTPStatus.BAD_REQUEST, f"Select at most {MAX_SELECTION} sources at once.")
+        abort(
+            HTTPStatus.BAD_REQUEST,
+            _("Select at most %(count)d sources at once.", count=MAX_SELECTION),
+        )
     database = db()
     sources = find_sources(database, uuids)
     if not sources:
@@ -73,7 +77,7 @@ def bulk() -> BaseResponse | str:
             else all_submissions(database, sources)
         )
         if not items:
-            abort(HTTPStatus.NOT_FOUND, "The selected sources have nothing to download.")
+            abort(HTTPStatus.NOT_FOUND, _("The selected sources have nothing to download."))
         return bundle_response(actor, items)
     if action in ("star", "unstar"):
         set_star(actor, sources, action == "star")

@@ -22,6 +22,7 @@ from core.tsa import tsa_client_from
 from journalist_app.auth import login_required
 from journalist_app.context import db, me, staff
 from journalist_app.forms import ActionForm
+from journalist_app.i18n import _
 
 bp = Blueprint("timestamps", __name__)
 
@@ -52,10 +53,10 @@ def show() -> tuple[str, int]:
 def stamp() -> Response | tuple[str, int]:
     form = ActionForm()
     if not form.validate():
-        return _render("The form expired; try again.", HTTPStatus.BAD_REQUEST)
+        return _render(_("The form expired; try again."), HTTPStatus.BAD_REQUEST)
     upload = request.files.get("request")
     if upload is None:
-        return _render("Choose the stamp request file first.", HTTPStatus.BAD_REQUEST)
+        return _render(_("Choose the stamp request file first."), HTTPStatus.BAD_REQUEST)
     data = upload.stream.read(MAX_REQUEST_BYTES + 1)
     try:
         purpose, line = parse_stamp_request(data)
@@ -66,12 +67,14 @@ def stamp() -> Response | tuple[str, int]:
     except TimestampError as exc:
         return _render(str(exc), HTTPStatus.CONFLICT)
     if client is None:
-        return _render("Time-stamping is not set up on this server (SKRYNKA_TSA_URLS).",
+        return _render(_("Time-stamping is not set up on this server (SKRYNKA_TSA_URLS)."),
                        HTTPStatus.CONFLICT)
     try:
         token = stamp_request(client, line)
     except TimestampError as exc:
-        return _render(f"No authority gave a token: {exc}", HTTPStatus.BAD_GATEWAY)
+        return _render(
+            _("No authority gave a token: %(reason)s", reason=str(exc)), HTTPStatus.BAD_GATEWAY
+        )
     digest = hashlib.sha256(line).hexdigest()
     database = db()
     staff().record(database, me(), AuditAction.TIMESTAMP_HASH, object=f"request:{digest[:32]}",

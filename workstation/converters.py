@@ -35,7 +35,7 @@ import re
 import struct
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import field
 from pathlib import Path
 from typing import Any
@@ -132,21 +132,24 @@ class Converter:
 
     def run(self, command: list[str], source: Path | None, input_name: str,
             extra_paths: tuple[str, ...] = FONT_PATHS,
-            limits: SandboxLimits | None = None) -> SandboxResult:
+            limits: SandboxLimits | None = None,
+            environment: Mapping[str, str] | None = None) -> SandboxResult:
         """Run one tool; `ConversionRefused` if it hit a limit or failed."""
         return self.run_unchecked(command, source, input_name, extra_paths,
-                                  limits=limits).require_success()
+                                  limits=limits, environment=environment).require_success()
 
     def run_unchecked(self, command: list[str], source: Path | None, input_name: str,
                       extra_paths: tuple[str, ...] = FONT_PATHS,
                       tool: str | None = None,
-                      limits: SandboxLimits | None = None) -> SandboxResult:
+                      limits: SandboxLimits | None = None,
+                      environment: Mapping[str, str] | None = None) -> SandboxResult:
         tool = tool or Path(command[0]).name
         if tool not in self.used:
             self.used.append(tool)
         result = self.sandbox.run(
             command, input_file=source, output_dir=self.output_dir(),
             limits=limits or self.limits, input_name=input_name, extra_paths=extra_paths,
+            environment=environment,
         )
         return dataclasses.replace(result, tool=tool)
 

@@ -15,7 +15,7 @@ Flow of `extract_item`:
    - images: Pillow in the sandbox re-encodes the image as PNG (`converters.convert_image`) and
      that PNG is OCRed;
    - OCR is `tesseract -l bel+rus+eng` in the sandbox, on PNGs the sandbox produced, never on an
-     original.
+     original, in one thread (`OCR_ENVIRONMENT`).
    Anything else (video, audio, unknown types) gives only its name and intake answers.
 3. A tool that is stopped by a limit or fails is not an error: its `ConversionRefused` reason
    becomes a problem ("text layer: pdftotext ran out of time...") and whatever else was found is
@@ -52,6 +52,10 @@ FIELD_MESSAGE = "message"
 FIELD_TEXT = "text"
 FIELD_OCR = "ocr"
 OCR_LANGUAGES = "bel+rus+eng"
+# tesseract's OpenMP threads spin while they wait for each other: on a busy machine one page
+# took 3 times the wall time and twice the CPU time it takes in one thread (measured by
+# bench_search). Pages are OCRed one after another anyway.
+OCR_ENVIRONMENT = {"OMP_THREAD_LIMIT": "1"}
 # Fewer visible characters than this per page means a scan without a usable text layer.
 SCAN_CHARS_PER_PAGE = 20
 OFFICE_PATHS = ("/etc/fonts", "/etc/alternatives", "/etc/libreoffice")
@@ -172,7 +176,7 @@ def ocr_pages(converter: Converter, pages: Iterable[Path]) -> str:
         name = "page.png"
         result = converter.run(
             ["/usr/bin/tesseract", f"{INPUT_DIR}/{name}", "stdout", "-l", OCR_LANGUAGES],
-            page, name, extra_paths=(),
+            page, name, extra_paths=(), environment=OCR_ENVIRONMENT,
         )
         texts.append(clean_text(result.stdout[: converter.limits.max_text_bytes]))
     return "\n".join(texts)

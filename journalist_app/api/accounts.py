@@ -57,7 +57,7 @@ def issue_token() -> Response:
             )
             db.commit()
             raise SignInFailed(SIGN_IN_FAILED) from exc
-        token, expires = open_session(db, journalist, kind="api", lifetime=context.token_lifetime)
+        token, expires = open_session(db, journalist, kind="api", lifetime=context.session_lifetime)
         context.record(db, journalist, AuditAction.SIGN_IN)
         db.commit()
         return json_response(

@@ -19,18 +19,20 @@ from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from core.audit import AuditLog
+from core.audit_actions import Channel
 from core.client_throttle import ClientThrottle
 from core.instance import Instance
 from core.outage import RETRY_AFTER_SECONDS, outage_of
 from journalist_app.api.accounts import add_account_routes
 from journalist_app.api.acknowledgements import add_acknowledgement_routes
 from journalist_app.api.bundles import add_bundle_routes
-from journalist_app.api.context import ApiContext, install_api_context, json_response
+from journalist_app.api.context import json_response
 from journalist_app.api.cookies import strip_api_cookies
 from journalist_app.api.description import add_description_routes
 from journalist_app.api.errors import ApiError
 from journalist_app.api.items import add_item_routes
 from journalist_app.api.sources import add_source_routes
+from journalist_app.context import StaffContext, install_context
 
 API_PREFIX = "/api/v1"
 API_ROOT = "/api/"
@@ -161,9 +163,14 @@ def register_api(
     throttle = sign_in_throttle or ClientThrottle(
         settings.login_attempt_limit, settings.login_attempt_window_seconds
     )
-    install_api_context(
+    install_context(
         app,
-        ApiContext(instance=instance, audit=AuditLog(instance.signer), sign_in_throttle=throttle),
+        StaffContext(
+            instance=instance,
+            audit=AuditLog(instance.signer),
+            channel=Channel.API,
+            sign_in_throttle=throttle,
+        ),
     )
     bp = make_blueprint()
     # Token-authenticated requests carry no cookie a forged cross-site request could ride on.

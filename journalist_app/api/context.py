@@ -1,27 +1,22 @@
-"""What every API view shares: the instance, the audit log, token checks and JSON responses."""
+"""What every API view shares: its context (journalist_app.context, on the API channel), token
+checks and JSON responses."""
 
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
 from http import HTTPStatus
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from flask import Flask, Response, current_app, request
+from flask import Response, request
 from sqlalchemy.orm import Session
 
-from core.audit import AuditLog
-from core.audit_actions import AuditAction, Channel
-from core.client_throttle import ClientThrottle
+from core.audit_actions import Channel
 from core.inbox import Page
-from core.instance import Instance
 from core.models import Journalist
-from core.staff_actions import StaffActor
 from core.staff_sessions import resolve_session
 from journalist_app.api.errors import InvalidField, TokenInvalid, TokenMissing
+from journalist_app.context import StaffContext, context_for
 
-EXTENSION_KEY = "skrynka.api"
 P = ParamSpec("P")
 Row = TypeVar("Row")
 # A view behind a token receives the request's database session and the signed-in journalist.
@@ -33,56 +28,9 @@ DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
 
 
-@dataclass(frozen=True)
-class ApiContext:
-    instance: Instance
-    audit: AuditLog
-    #: Wrong passphrases per client (core.client_throttle); the app shares one with the web.
-    sign_in_throttle: ClientThrottle = field(default_factory=lambda: ClientThrottle(5, 60))
-
-    @property
-    def token_lifetime(self) -> timedelta:
-        # Same length as a web session; every authenticated request renews it.
-        return timedelta(minutes=self.instance.settings.journalist_session_minutes)
-
-    def record(
-        self,
-        db: Session,
-        journalist: Journalist | None,
-        action: AuditAction,
-        *,
-        object: str | None = None,
-        detail: str | None = None,
-    ) -> None:
-        """Add an audit entry for an API action (the detail tells it apart from the web)."""
-        self.audit.record(
-            db,
-            actor=journalist.uuid if journalist is not None else "unknown",
-            action=action,
-            object=object,
-            detail=Channel.API.detail(detail),
-        )
-
-    def actor(self, db: Session, journalist: Journalist) -> StaffActor:
-        """The token's journalist acting on evidence through the API."""
-        return StaffActor(
-            db=db,
-            instance=self.instance,
-            audit=self.audit,
-            journalist=journalist,
-            channel=Channel.API,
-        )
-
-
-def install_api_context(app: Flask, context: ApiContext) -> None:
-    app.extensions[EXTENSION_KEY] = context
-
-
-def api() -> ApiContext:
+def api() -> StaffContext:
     """The API's context for the app serving this request."""
-    context = current_app.extensions[EXTENSION_KEY]
-    assert isinstance(context, ApiContext)
-    return context
+    return context_for(Channel.API)
 
 
 def authenticated(view: AuthenticatedView[P]) -> Callable[P, Response]:
@@ -93,7 +41,7 @@ def authenticated(view: AuthenticatedView[P]) -> Callable[P, Response]:
         token = read_token(request.headers.get("Authorization"))
         context = api()
         with context.instance.sessions() as db:
-            journalist = resolve_session(db, token, kind="api", lifetime=context.token_lifetime)
+            journalist = resolve_session(db, token, kind="api", lifetime=context.session_lifetime)
             if journalist is None:
                 raise TokenInvalid("API token is invalid or expired.")
             response = view(db, journalist, *args, **kwargs)

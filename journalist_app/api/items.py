@@ -1,8 +1,10 @@
 """Submissions and replies: list, show, download, delete, reply, and mark seen."""
 
 import uuid as uuid_module
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from flask import Blueprint, Response, request, send_file
 from sqlalchemy.orm import Session
@@ -10,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import staff_actions
 from core.bundle import VerifiedFile
 from core.errors import CiphertextStoreError, ReplyError, ReplyUuidInUse, StoredFileDamaged
-from core.inbox import find_replies, find_submissions
+from core.inbox import Page, find_replies, find_submissions
 from core.models import Journalist, Reply, Source, Submission
 from core.staff_actions import delete_selected_items, deliver_file, send_client_reply
 from journalist_app.api.body import read_body_object
@@ -31,6 +33,8 @@ from journalist_app.api.errors import (
     UuidInUse,
 )
 from journalist_app.api.listing import (
+    ReplyRow,
+    SubmissionRow,
     count_replies,
     count_submissions,
     load_replies,
@@ -42,20 +46,69 @@ from journalist_app.api.sources import require_source
 
 ARMOR_FIRST_LINE = "-----BEGIN PGP MESSAGE-----"
 SEEN_KINDS = ("files", "messages", "replies")
+ItemT = TypeVar("ItemT", Submission, Reply)
+RowT = TypeVar("RowT")
 
 
-def require_submission(db: Session, source: Source, submission_uuid: str) -> Submission:
-    submission = next(iter(find_submissions(db, source, [submission_uuid])), None)
-    if submission is None:
-        raise UnknownObject(f"No submission with uuid {submission_uuid} for this source.")
-    return submission
+class LoadRows(Protocol[RowT]):
+    def __call__(
+        self,
+        db: Session,
+        *,
+        source_id: int | None = None,
+        uuid: str | None = None,
+        page: Page | None = None,
+    ) -> list[RowT]: ...
 
 
-def require_reply(db: Session, source: Source, reply_uuid: str) -> Reply:
-    reply = next(iter(find_replies(db, source, [reply_uuid])), None)
-    if reply is None:
-        raise UnknownObject(f"No reply with uuid {reply_uuid} for this source.")
-    return reply
+class CountRows(Protocol):
+    def __call__(self, db: Session, *, source_id: int | None = None) -> int: ...
+
+
+@dataclass(frozen=True)
+class ItemKind(Generic[ItemT, RowT]):
+    """What the submission views and the reply views differ in; the views themselves are one
+    set (:func:`add_kind_routes`), so both kinds answer alike."""
+
+    #: In messages ("No reply with uuid ...") and in endpoint names (``show_reply``).
+    name: str
+    #: The URL segment under a source and the key of a list (``replies``).
+    collection: str
+    #: The URL variable naming one item (``reply_uuid``), as the API description spells it.
+    uuid_param: str
+    find: Callable[[Session, Source, Sequence[str]], list[ItemT]]
+    load: LoadRows[RowT]
+    count: CountRows
+    serialize: Callable[[RowT], dict[str, Any]]
+    deleted_message: str
+
+    def require(self, db: Session, source: Source, item_uuid: str) -> ItemT:
+        item = next(iter(self.find(db, source, [item_uuid])), None)
+        if item is None:
+            raise UnknownObject(f"No {self.name} with uuid {item_uuid} for this source.")
+        return item
+
+
+SUBMISSIONS: ItemKind[Submission, SubmissionRow] = ItemKind(
+    name="submission",
+    collection="submissions",
+    uuid_param="submission_uuid",
+    find=find_submissions,
+    load=load_submissions,
+    count=count_submissions,
+    serialize=serialize_submission,
+    deleted_message="Submission deleted",
+)
+REPLIES: ItemKind[Reply, ReplyRow] = ItemKind(
+    name="reply",
+    collection="replies",
+    uuid_param="reply_uuid",
+    find=find_replies,
+    load=load_replies,
+    count=count_replies,
+    serialize=serialize_reply,
+    deleted_message="Reply deleted",
+)
 
 
 def send_ciphertext(verified: VerifiedFile, filename: str) -> Response:
@@ -130,80 +183,71 @@ def read_uuid_lists(document: dict[str, Any]) -> dict[str, list[str]]:
     return lists
 
 
-# --- submissions ---
+# --- submissions and replies ---
 
 
-@authenticated
-def list_all_submissions(db: Session, journalist: Journalist) -> Response:
-    page = read_page(request.args)
-    rows = load_submissions(db, page=page)
-    return list_response(
-        "submissions", rows, serialize_submission, page, lambda: count_submissions(db)
-    )
+def add_kind_routes(bp: Blueprint, kind: ItemKind[ItemT, RowT]) -> None:
+    """List, show, delete and download one kind of item, under the endpoint names and URL
+    variables the API description documents (``list_all_submissions``, ``<reply_uuid>``)."""
 
+    @authenticated
+    def list_all(db: Session, journalist: Journalist) -> Response:
+        page = read_page(request.args)
+        rows = kind.load(db, page=page)
+        return list_response(kind.collection, rows, kind.serialize, page, lambda: kind.count(db))
 
-@authenticated
-def list_source_submissions(db: Session, journalist: Journalist, source_uuid: str) -> Response:
-    source = require_source(db, source_uuid)
-    page = read_page(request.args)
-    rows = load_submissions(db, source_id=source.id, page=page)
-    return list_response(
-        "submissions",
-        rows,
-        serialize_submission,
-        page,
-        lambda: count_submissions(db, source_id=source.id),
-    )
+    @authenticated
+    def list_source(db: Session, journalist: Journalist, source_uuid: str) -> Response:
+        source = require_source(db, source_uuid)
+        page = read_page(request.args)
+        rows = kind.load(db, source_id=source.id, page=page)
+        return list_response(
+            kind.collection,
+            rows,
+            kind.serialize,
+            page,
+            lambda: kind.count(db, source_id=source.id),
+        )
 
+    # The item's uuid arrives under the URL variable of its kind (``submission_uuid``).
+    @authenticated
+    def show(
+        db: Session, journalist: Journalist, /, source_uuid: str, **item: str
+    ) -> Response:
+        source = require_source(db, source_uuid)
+        item_uuid = item[kind.uuid_param]
+        rows = kind.load(db, source_id=source.id, uuid=item_uuid)
+        if not rows:
+            raise UnknownObject(f"No {kind.name} with uuid {item_uuid} for this source.")
+        return json_response(kind.serialize(rows[0]))
 
-@authenticated
-def show_submission(
-    db: Session, journalist: Journalist, source_uuid: str, submission_uuid: str
-) -> Response:
-    source = require_source(db, source_uuid)
-    rows = load_submissions(db, source_id=source.id, uuid=submission_uuid)
-    if not rows:
-        raise UnknownObject(f"No submission with uuid {submission_uuid} for this source.")
-    return json_response(serialize_submission(rows[0]))
+    @authenticated
+    def delete(
+        db: Session, journalist: Journalist, /, source_uuid: str, **item: str
+    ) -> Response:
+        source = require_source(db, source_uuid)
+        found = kind.require(db, source, item[kind.uuid_param])
+        if isinstance(found, Submission):
+            delete_selected_items(api().actor(db, journalist), [found], [])
+        else:
+            delete_selected_items(api().actor(db, journalist), [], [found])
+        return json_response({"message": kind.deleted_message})
 
+    @authenticated
+    def download(
+        db: Session, journalist: Journalist, /, source_uuid: str, **item: str
+    ) -> Response:
+        source = require_source(db, source_uuid)
+        found = kind.require(db, source, item[kind.uuid_param])
+        return download_item(db, journalist, found)
 
-@authenticated
-def delete_submission(
-    db: Session, journalist: Journalist, source_uuid: str, submission_uuid: str
-) -> Response:
-    source = require_source(db, source_uuid)
-    submission = require_submission(db, source, submission_uuid)
-    delete_selected_items(api().actor(db, journalist), [submission], [])
-    return json_response({"message": "Submission deleted"})
-
-
-@authenticated
-def download_submission(
-    db: Session, journalist: Journalist, source_uuid: str, submission_uuid: str
-) -> Response:
-    source = require_source(db, source_uuid)
-    submission = require_submission(db, source, submission_uuid)
-    return download_item(db, journalist, submission)
-
-
-# --- replies ---
-
-
-@authenticated
-def list_all_replies(db: Session, journalist: Journalist) -> Response:
-    page = read_page(request.args)
-    rows = load_replies(db, page=page)
-    return list_response("replies", rows, serialize_reply, page, lambda: count_replies(db))
-
-
-@authenticated
-def list_source_replies(db: Session, journalist: Journalist, source_uuid: str) -> Response:
-    source = require_source(db, source_uuid)
-    page = read_page(request.args)
-    rows = load_replies(db, source_id=source.id, page=page)
-    return list_response(
-        "replies", rows, serialize_reply, page, lambda: count_replies(db, source_id=source.id)
-    )
+    listed = f"/sources/<source_uuid>/{kind.collection}"
+    one = f"{listed}/<{kind.uuid_param}>"
+    bp.get(f"/{kind.collection}", endpoint=f"list_all_{kind.collection}")(list_all)
+    bp.get(listed, endpoint=f"list_source_{kind.collection}")(list_source)
+    bp.get(one, endpoint=f"show_{kind.name}")(show)
+    bp.delete(one, endpoint=f"delete_{kind.name}")(delete)
+    bp.get(f"{one}/download", endpoint=f"download_{kind.name}")(download)
 
 
 @authenticated
@@ -230,34 +274,6 @@ def post_reply(db: Session, journalist: Journalist, source_uuid: str) -> Respons
         },
         HTTPStatus.CREATED,
     )
-
-
-@authenticated
-def show_reply(db: Session, journalist: Journalist, source_uuid: str, reply_uuid: str) -> Response:
-    source = require_source(db, source_uuid)
-    rows = load_replies(db, source_id=source.id, uuid=reply_uuid)
-    if not rows:
-        raise UnknownObject(f"No reply with uuid {reply_uuid} for this source.")
-    return json_response(serialize_reply(rows[0]))
-
-
-@authenticated
-def delete_reply(
-    db: Session, journalist: Journalist, source_uuid: str, reply_uuid: str
-) -> Response:
-    source = require_source(db, source_uuid)
-    reply = require_reply(db, source, reply_uuid)
-    delete_selected_items(api().actor(db, journalist), [], [reply])
-    return json_response({"message": "Reply deleted"})
-
-
-@authenticated
-def download_reply(
-    db: Session, journalist: Journalist, source_uuid: str, reply_uuid: str
-) -> Response:
-    source = require_source(db, source_uuid)
-    reply = require_reply(db, source, reply_uuid)
-    return download_item(db, journalist, reply)
 
 
 # --- seen ---
@@ -290,17 +306,7 @@ def mark_items_seen(db: Session, journalist: Journalist) -> Response:
 
 
 def add_item_routes(bp: Blueprint) -> None:
-    item = "/sources/<source_uuid>/submissions/<submission_uuid>"
-    reply = "/sources/<source_uuid>/replies/<reply_uuid>"
-    bp.get("/submissions")(list_all_submissions)
-    bp.get("/sources/<source_uuid>/submissions")(list_source_submissions)
-    bp.get(item)(show_submission)
-    bp.delete(item)(delete_submission)
-    bp.get(f"{item}/download")(download_submission)
-    bp.get("/replies")(list_all_replies)
-    bp.get("/sources/<source_uuid>/replies")(list_source_replies)
+    add_kind_routes(bp, SUBMISSIONS)
+    add_kind_routes(bp, REPLIES)
     bp.post("/sources/<source_uuid>/replies")(post_reply)
-    bp.get(reply)(show_reply)
-    bp.delete(reply)(delete_reply)
-    bp.get(f"{reply}/download")(download_reply)
     bp.post("/seen")(mark_items_seen)

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from core.instance import Instance
-from core.web import DEFAULT_CSP, harden_app
+from core.web import DEFAULT_CSP, choose_locale, harden_app, same_page_url
 
 
 class NameForm(FlaskForm):  # type: ignore[misc]
@@ -123,3 +123,39 @@ def test_unhandled_errors_log_the_type_only(
 
 def test_werkzeug_request_logging_is_off(app: Flask) -> None:
     assert logging.getLogger("werkzeug").disabled
+
+
+@pytest.fixture
+def language_app() -> Flask:
+    app = Flask("languages")
+    app.config["TEST_DEFAULT_LOCALE"] = "ru"
+
+    @app.route("/people/<name>", methods=["GET", "POST"])
+    def person(name: str) -> str:
+        return name
+
+    return app
+
+
+@pytest.mark.parametrize(("query", "remembered", "expected"), [
+    ("?l=be", "en", "be"),  # a choice made now wins
+    ("", "en", "en"),  # then what the app remembered
+    ("?l=de", "be", "be"),  # a language nobody offers is no choice
+    ("", "de", "ru"),  # then the app's default
+])
+def test_the_language_is_the_choice_then_the_remembered_one_then_the_default(
+    language_app: Flask, query: str, remembered: str, expected: str
+) -> None:
+    with language_app.test_request_context(f"/people/ana{query}"):
+        assert choose_locale(remembered, "TEST_DEFAULT_LOCALE") == expected
+
+
+def test_the_same_page_in_another_language_keeps_the_search_only_when_asked(
+    language_app: Flask,
+) -> None:
+    with language_app.test_request_context("/people/ana?q=x&l=ru"):
+        assert same_page_url("be", keep_query=True) == "/people/ana?q=x&l=be"
+        assert same_page_url("be", keep_query=False) == "/people/ana?l=be"
+    with language_app.test_request_context("/people/ana", method="POST"):
+        # A page that answered a form cannot be shown again by a link.
+        assert same_page_url("be", keep_query=True) is None

@@ -1,22 +1,28 @@
 """The staff interface in Belarusian, Russian and English: full catalogs, a remembered choice."""
 
-from gettext import c2py
+import uuid
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
+from flask import Flask
 from flask.testing import FlaskClient
 
 from core.instance import Instance
-from journalist_app.i18n import COOKIE, SUPPORTED_LOCALES, TRANSLATIONS_DIR
+from core.web import ERROR_TITLES as CORE_ERROR_TITLES
+from journalist_app.error_pages import ERROR_TITLES
+from journalist_app.errors import StaffTranslationsUnavailable
+from journalist_app.i18n import COOKIE, SUPPORTED_LOCALES, TRANSLATIONS_DIR, init_staff_i18n
+from tests.support.catalogues import (
+    REPO_ROOT,
+    assert_three_plural_forms,
+    assert_translated,
+    copy_catalogs,
+    extracted_messages,
+    read_catalog,
+)
 from tests.support.staff import make_source
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None,
-            "lazy_ngettext": (1, 2)}
-PLURAL_FORMS = {1: 0, 2: 1, 4: 1, 5: 2, 11: 2, 12: 2, 14: 2, 21: 0, 22: 1, 25: 2, 101: 0, 111: 2}
+MAPPING = REPO_ROOT / "babel-journalist.cfg"
 # Pages and what each must say in each language (nothing of the English left on them).
 PAGES = {
     "/": {"be": "Уваходныя", "ru": "Входящие", "en": "Inbox"},
@@ -24,55 +30,24 @@ PAGES = {
 }
 
 
-def extracted_messages() -> set[str | tuple[str, ...]]:
-    with (REPO_ROOT / "babel-journalist.cfg").open() as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
-    return {
-        message
-        for _file, _line, message, _comments, _context in extract_from_dir(
-            str(REPO_ROOT), method_map, options_map, keywords=KEYWORDS
-        )
-    }
-
-
-def read_catalog(code: str):  # type: ignore[no-untyped-def]
-    with (TRANSLATIONS_DIR / code / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        return read_po(po, locale=code)
-
-
 def test_staff_text_is_extracted_from_templates_and_python() -> None:
-    messages = extracted_messages()
+    messages = extracted_messages(MAPPING)
     assert "Download unread (transfer bundle)" in messages  # a template
     assert "Your reply was encrypted and sent." in messages  # lazy_gettext in Python
+    assert "No such source: it may have been deleted." in messages  # an abort message
+    assert "Page not found" in messages  # an error page's title
     assert len(messages) > 150
 
 
 @pytest.mark.parametrize("code", SUPPORTED_LOCALES)
 def test_every_staff_message_is_translated_and_not_fuzzy(code: str) -> None:
-    catalog = read_catalog(code)
-    problems = []
-    for message in extracted_messages():
-        entry = catalog.get(message)
-        if entry is None:
-            problems.append(f"missing: {message!r}")
-        elif entry.fuzzy:
-            problems.append(f"fuzzy: {message!r}")
-        elif isinstance(entry.string, tuple):
-            if len(entry.string) != catalog.num_plurals or not all(entry.string):
-                problems.append(f"plural forms incomplete: {message!r}")
-        elif not entry.string:
-            problems.append(f"untranslated: {message!r}")
-    assert not problems, f"{code} catalog (run scripts/update_translations.sh):\n" + "\n".join(
-        problems
-    )
+    assert_translated(TRANSLATIONS_DIR, code, MAPPING)
 
 
 @pytest.mark.parametrize("code", ["be", "ru"])
 def test_belarusian_and_russian_have_three_plural_forms_and_real_translations(code: str) -> None:
-    catalog = read_catalog(code)
-    assert catalog.num_plurals == 3
-    for number, form in PLURAL_FORMS.items():
-        assert int(c2py(catalog.plural_expr)(number)) == form
+    catalog = read_catalog(TRANSLATIONS_DIR, code)
+    assert_three_plural_forms(catalog)
     # A translation that repeats the English is not one (placeholders-only strings aside).
     copied = [
         m.id for m in catalog
@@ -104,3 +79,83 @@ def test_a_language_nobody_offers_is_ignored(staff_client: FlaskClient) -> None:
     page = staff_client.get("/?l=de").get_data(as_text=True)
     assert '<html lang="en">' in page
     assert staff_client.get_cookie(COOKIE) is None
+
+
+# The timestamps page without a time-stamping authority, in each language (its headings, the
+# form and the advice to the administrator), and what must not be left of the English.
+TIMESTAMPS_PAGE = {
+    "be": ["Давераныя адзнакі часу", "Файл запыту на адзнаку часу", "Атрымаць токен",
+           "папрасіце адміністратара задаць SKRYNKA_TSA_URLS",
+           "<code>skrynka-workstation stamp-record</code>"],
+    "ru": ["Доверенные метки времени", "Файл запроса метки времени", "Получить токен",
+           "попросите администратора задать SKRYNKA_TSA_URLS",
+           "<code>skrynka-workstation stamp-record</code>"],
+}
+
+
+@pytest.mark.parametrize("code", ["be", "ru"])
+def test_the_timestamps_page_speaks_the_chosen_language(
+    staff_client: FlaskClient, code: str
+) -> None:
+    page = staff_client.get(f"/timestamps?l={code}").get_data(as_text=True)
+    for text in TIMESTAMPS_PAGE[code]:
+        assert text in page
+    for english in ("Trusted timestamps", "Get a token", "Stamp request file", "Upload the"):
+        assert english not in page
+
+
+MISSING_SOURCE = {
+    "be": ("Старонка не знойдзена", "Такой крыніцы няма: магчыма, яе выдалілі."),
+    "ru": ("Страница не найдена", "Такого источника нет: возможно, его удалили."),
+    "en": ("Page not found", "No such source: it may have been deleted."),
+}
+
+
+@pytest.mark.parametrize("code", ["be", "ru", "en"])
+def test_a_missing_source_is_reported_in_the_chosen_language(
+    staff_client: FlaskClient, code: str
+) -> None:
+    response = staff_client.get(f"/source/{uuid.uuid4()}?l={code}")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    title, message = MISSING_SOURCE[code]
+    assert f"<h1>{title}</h1>" in page
+    assert f'<p id="error-message">{message}</p>' in page
+    assert f'<html lang="{code}">' in page
+
+
+@pytest.mark.parametrize(("code", "title", "message"), [
+    ("be", "Запыт не ўдалося зразумець", "Нумар старонкі павінен быць цэлым лікам не меншым за 1."),
+    ("ru", "Запрос не удалось понять", "Номер страницы должен быть целым числом не меньше 1."),
+])
+def test_a_refused_request_is_titled_and_explained_in_the_chosen_language(
+    staff_client: FlaskClient, code: str, title: str, message: str
+) -> None:
+    response = staff_client.get(f"/?page=0&l={code}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f"<h1>{title}</h1>" in page
+    assert message in page
+
+
+def test_every_error_title_of_core_has_a_staff_translation() -> None:
+    # core.web's English table stays the fallback page; staff see these titles instead.
+    assert set(ERROR_TITLES) == set(CORE_ERROR_TITLES)
+
+
+def test_a_missing_staff_catalog_stops_the_app_and_names_the_language(tmp_path: Path) -> None:
+    copy_catalogs(TRANSLATIONS_DIR, tmp_path, ("be", "en"))
+    with pytest.raises(StaffTranslationsUnavailable, match="translations for ru under"):
+        init_staff_i18n(Flask(__name__), default_locale="be", translations_dir=tmp_path)
+
+
+def test_a_broken_staff_catalog_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    for code in SUPPORTED_LOCALES:
+        target = tmp_path / code / "LC_MESSAGES"
+        target.mkdir(parents=True)
+        (target / "messages.po").write_bytes(b'msgid "no translation follows"\n')
+    with pytest.raises(
+        StaffTranslationsUnavailable,
+        match=r"be/LC_MESSAGES/messages\.po under .*restore journalist_app/translations",
+    ):
+        init_staff_i18n(Flask(__name__), default_locale="be", translations_dir=tmp_path)

@@ -113,3 +113,15 @@ def test_an_authority_that_is_down_gives_a_clear_page(
     }, content_type="multipart/form-data")
     assert response.status_code == 502
     assert "No authority gave a token" in response.get_data(as_text=True)
+
+
+def test_the_waiting_counts_are_told_in_russian_with_the_right_plural(
+    stamping_client: FlaskClient, stamping_instance: Instance,
+) -> None:
+    make_source(stamping_instance, "counted")
+    page = stamping_client.get("/timestamps?l=ru").get_data(as_text=True)
+    assert "1 материал ждёт следующего дерева." in page
+    assert "Деревьев, которые ещё ждут токена: 0 из 0." in page
+    make_source(stamping_instance, "counted too")
+    page = stamping_client.get("/timestamps?l=be").get_data(as_text=True)
+    assert "2 матэрыялы чакаюць наступнага дрэва." in page

@@ -3,13 +3,9 @@
 import os
 import re
 from collections.abc import Iterator
-from gettext import c2py
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 from flask_babel import gettext, ngettext
@@ -22,34 +18,16 @@ from source_app.i18n import (
     init_i18n,
 )
 from tests.source_app.pages import SourceClient
+from tests.support.catalogues import (
+    REPO_ROOT,
+    assert_three_plural_forms,
+    assert_translated,
+    copy_catalogs,
+    extracted_messages,
+    read_catalog,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {
-    "_": None,
-    "gettext": None,
-    "ngettext": (1, 2),
-    "lazy_gettext": None,
-    "lazy_ngettext": (1, 2),
-}
-# The forms a correct be/ru plural rule picks for these numbers: 1 файл, 2 файлы, 5 файлаў...
-PLURAL_FORMS = {1: 0, 2: 1, 4: 1, 5: 2, 11: 2, 12: 2, 14: 2, 21: 0, 22: 1, 25: 2, 101: 0, 111: 2}
-
-
-def extracted_messages() -> set[str | tuple[str, ...]]:
-    """Every message in the source app's Python and templates, as babel.cfg extracts them."""
-    with (REPO_ROOT / "babel.cfg").open() as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
-    found: set[str | tuple[str, ...]] = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(REPO_ROOT), method_map, options_map, keywords=KEYWORDS
-    ):
-        found.add(message)
-    return found
-
-
-def read_catalog(code: str):  # type: ignore[no-untyped-def]
-    with (TRANSLATIONS_DIR / code / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        return read_po(po, locale=code)
+MAPPING = REPO_ROOT / "babel.cfg"
 
 
 @pytest.fixture
@@ -79,42 +57,20 @@ def i18n_client(i18n_app: Flask) -> Iterator[FlaskClient]:
 
 
 def test_source_text_is_extracted_from_templates_and_python() -> None:
-    messages = extracted_messages()
+    messages = extracted_messages(MAPPING)
     assert "Reaching this site safely from Belarus" in messages  # lazy_gettext in Python
     assert "If Tor is blocked: bridges" in messages  # a template
 
 
 @pytest.mark.parametrize("code", SUPPORTED_LOCALES)
 def test_every_source_facing_message_is_translated(code: str) -> None:
-    catalog = read_catalog(code)
-    problems = []
-    for message in extracted_messages():
-        entry = catalog.get(message)
-        if entry is None:
-            problems.append(f"missing: {message!r}")
-        elif entry.fuzzy:
-            problems.append(f"fuzzy: {message!r}")
-        elif isinstance(entry.string, tuple):
-            if len(entry.string) != catalog.num_plurals or not all(entry.string):
-                problems.append(f"plural forms incomplete: {message!r}")
-        elif not entry.string:
-            problems.append(f"untranslated: {message!r}")
-    assert not problems, f"{code} catalog (run scripts/update_translations.sh):\n" + "\n".join(
-        problems
-    )
+    assert_translated(TRANSLATIONS_DIR, code, MAPPING)
 
 
 @pytest.mark.parametrize("code", ["be", "ru"])
 def test_belarusian_and_russian_have_three_plural_forms(code: str) -> None:
-    catalog = read_catalog(code)
-    assert catalog.num_plurals == 3
-    for number, form in PLURAL_FORMS.items():
-        assert _plural_index(catalog.plural_expr, number) == form
-
-
-def _plural_index(expression: str, n: int) -> int:
-    # The same C-expression evaluator gettext itself applies to a compiled catalog.
-    return int(c2py(expression)(n))
+    catalog = read_catalog(TRANSLATIONS_DIR, code)
+    assert_three_plural_forms(catalog)
 
 
 @pytest.mark.parametrize(
@@ -187,23 +143,13 @@ def test_a_default_outside_the_supported_languages_is_refused() -> None:
 
 
 def test_a_missing_catalog_is_refused(tmp_path: Path) -> None:
-    for code in ("be", "ru"):
-        target = tmp_path / code / "LC_MESSAGES"
-        target.mkdir(parents=True)
-        (target / "messages.po").write_bytes(
-            (TRANSLATIONS_DIR / code / "LC_MESSAGES" / "messages.po").read_bytes()
-        )
+    copy_catalogs(TRANSLATIONS_DIR, tmp_path, ("be", "ru"))
     with pytest.raises(TranslationsUnavailable, match="en"):
         init_i18n(Flask(__name__), translations_dir=tmp_path)
 
 
 def test_stale_catalogs_are_compiled_and_fresh_ones_left_alone(tmp_path: Path) -> None:
-    for code in SUPPORTED_LOCALES:
-        target = tmp_path / code / "LC_MESSAGES"
-        target.mkdir(parents=True)
-        (target / "messages.po").write_bytes(
-            (TRANSLATIONS_DIR / code / "LC_MESSAGES" / "messages.po").read_bytes()
-        )
+    copy_catalogs(TRANSLATIONS_DIR, tmp_path, SUPPORTED_LOCALES)
     written = compile_catalogs(tmp_path)
     assert sorted(p.parent.parent.name for p in written) == ["be", "en", "ru"]
     assert compile_catalogs(tmp_path, only_stale=True) == []

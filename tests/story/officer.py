@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crypto.submission_key import export_secret_key
+from tests.support.keys import KeyPair
+
 BIN_DIR = Path(sys.executable).parent
 WORKSTATION = BIN_DIR / "skrynka-workstation"
 BAGIT_TOOL = BIN_DIR / "bagit.py"
@@ -30,13 +33,16 @@ class EvidenceOfficer:
 
     store: Path
     actor: str = "officer-anna"
+    # Seconds a command may take (an import that OCRs pages on a loaded machine takes long).
+    timeout: float = 120
     # What the terminal showed, command by command, for the story's record.
     transcript: list[str] = field(default_factory=list)
 
     def run(self, *args: str) -> Outcome:
         command = [str(WORKSTATION), args[0], "--store", str(self.store), "--actor", self.actor]
         result = subprocess.run(
-            [*command, *args[1:]], capture_output=True, text=True, check=False, timeout=120
+            [*command, *args[1:]], capture_output=True, text=True, check=False,
+            timeout=self.timeout,
         )
         self.transcript.append(
             f"$ skrynka-workstation {' '.join(args)}\n{result.stdout}{result.stderr}"
@@ -90,3 +96,20 @@ def run_server_console(data_dir: Path, *args: str) -> subprocess.CompletedProces
         check=False,
         timeout=120,
     )
+
+
+def carry_keys_to_workstation(
+    data_dir: Path, keypair: KeyPair, directory: Path
+) -> tuple[Path, Path, str]:
+    """What the officer carries to the air-gapped machine at set-up: the submission secret key
+    (from the key ceremony), and the server's signing public key with its fingerprint as the
+    server console shows them; returns the two files and the fingerprint."""
+    directory.mkdir()
+    secret = directory / "submission-secret.asc"
+    secret.write_bytes(export_secret_key(keypair.secret_home, keypair.fingerprint))
+    console = run_server_console(data_dir, "check", "--keys")
+    assert console.returncode == 0, console.stdout + console.stderr
+    shown = dict(line.split(":", 1) for line in console.stdout.splitlines() if ":" in line)
+    server_key = directory / "server-signing.pub"
+    server_key.write_text(shown["server signing public key"].strip() + "\n", encoding="ascii")
+    return secret, server_key, shown["server signing key fingerprint"].strip()

@@ -15,6 +15,7 @@ from workstation.converters import (
     KIND_TEXT,
     KIND_VIDEO,
     Converted,
+    Converter,
     clean_text,
     convert_file,
     png_size,
@@ -130,3 +131,12 @@ def test_unknown_content_gets_no_rendition(tmp_path: Path) -> None:
     assert converted.note is not None
     assert "no safe rendition for this type" in converted.note
     assert converted.files == ()
+
+
+def test_a_tool_gets_the_environment_its_converter_passes(tmp_path: Path) -> None:
+    converter = Converter(Sandbox(), SandboxLimits(), tmp_path)
+    result = converter.run(["/usr/bin/env"], None, "nothing",
+                           environment={"OMP_THREAD_LIMIT": "1"})
+    shown = result.stdout.decode().splitlines()
+    assert "OMP_THREAD_LIMIT=1" in shown
+    assert "LANG=C.UTF-8" in shown  # the sandbox's own environment stays

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from gettext import c2py
-from pathlib import Path
-
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
 
+from tests.support.catalogues import (
+    REPO_ROOT,
+    assert_three_plural_forms,
+    assert_translated,
+    extracted_messages,
+    read_catalog,
+)
 from tests.workstation_app.conftest import Desk, Officer, token_of
 from workstation_app.i18n import SUPPORTED_LOCALES, TRANSLATIONS_DIR
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
-            "lazy_ngettext": (1, 2)}
-PLURAL_FORMS = {1: 0, 2: 1, 4: 1, 5: 2, 11: 2, 12: 2, 14: 2, 21: 0, 22: 1, 25: 2, 101: 0, 111: 2}
-
-
-def extracted_messages() -> set[str | tuple[str, ...]]:
-    with (REPO_ROOT / "workstation_app" / "babel.cfg").open() as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
-    return {message for _f, _l, message, _c, _ctx in extract_from_dir(
-        str(REPO_ROOT), method_map, options_map, keywords=KEYWORDS)}
-
-
-def read_catalog(code: str):  # type: ignore[no-untyped-def]
-    with (TRANSLATIONS_DIR / code / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        return read_po(po, locale=code)
+MAPPING = REPO_ROOT / "workstation_app" / "babel.cfg"
 
 
 def test_desk_text_is_extracted_from_templates_and_python() -> None:
-    messages = extracted_messages()
+    messages = extracted_messages(MAPPING)
     assert "Who is working?" in messages  # a template
     assert "The bundle was refused" in messages  # lazy_gettext in Python
     assert len(messages) > 150
@@ -40,31 +26,16 @@ def test_desk_text_is_extracted_from_templates_and_python() -> None:
 
 @pytest.mark.parametrize("code", SUPPORTED_LOCALES)
 def test_every_desk_message_is_translated(code: str) -> None:
-    catalog = read_catalog(code)
-    problems = []
-    for message in extracted_messages():
-        entry = catalog.get(message)
-        if entry is None:
-            problems.append(f"missing: {message!r}")
-        elif entry.fuzzy:
-            problems.append(f"fuzzy: {message!r}")
-        elif isinstance(entry.string, tuple):
-            if len(entry.string) != catalog.num_plurals or not all(entry.string):
-                problems.append(f"plural forms incomplete: {message!r}")
-        elif not entry.string:
-            problems.append(f"untranslated: {message!r}")
-    assert not problems, f"{code} (run scripts/update_translations.sh):\n" + "\n".join(problems)
+    assert_translated(TRANSLATIONS_DIR, code, MAPPING)
 
 
 @pytest.mark.parametrize("code", ["be", "ru"])
 def test_belarusian_and_russian_translations_are_not_english(code: str) -> None:
-    catalog = read_catalog(code)
+    catalog = read_catalog(TRANSLATIONS_DIR, code)
     same = [m.id for m in catalog if m.id and isinstance(m.id, str) and m.string == m.id
             and any(c.isalpha() for c in m.id) and not m.id.startswith(("%(", "Skrynka"))]
     assert same == []
-    assert catalog.num_plurals == 3
-    for number, form in PLURAL_FORMS.items():
-        assert int(c2py(catalog.plural_expr)(number)) == form
+    assert_three_plural_forms(catalog)
 
 
 @pytest.mark.parametrize(("code", "expected"), [
