@@ -22,7 +22,7 @@ from typing import Any
 
 from workstation.catalogue import Item
 from workstation.custody import CustodyLog, Entry
-from workstation.errors import AssessmentRefused
+from workstation.errors import AssessmentRefused, OwnAssessmentNotConfirmable
 
 STATUSES = ("unreviewed", "in review", "corroborated", "unverified", "doubtful", "rejected")
 NEEDS_CONFIRMATION = frozenset({"corroborated"})
@@ -167,10 +167,7 @@ def confirm_assessment(custody: CustodyLog, item: Item, actor: str) -> Entry:
             f" {current.actor}) was already confirmed by {current.confirmation.actor}"
         )
     if same_person(current.actor, actor):
-        raise AssessmentRefused(
-            f"{actor} made this assessment and cannot confirm it; a second person must"
-            " confirm it under their own name (--actor)"
-        )
+        raise OwnAssessmentNotConfirmable(actor, item.item_id)
     return custody.append(actor, CONFIRM, item.item_id, item.sha256, {
         "confirms": current.entry_hash, "confirms_seq": current.seq, "status": current.status,
     })

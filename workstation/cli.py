@@ -18,15 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from workstation.assessment import (
-    GROUNDS,
-    STATUSES,
-    assessment_history,
-    confirm_assessment,
-    record_assessment,
-)
-from workstation.cases import CaseBook
-from workstation.catalogue import Item, find_item
+from workstation.assessment import GROUNDS, STATUSES
+from workstation.catalogue import Item
 from workstation.consent import DESTINATIONS
 from workstation.custody import CustodyLog
 from workstation.errors import (
@@ -56,24 +49,17 @@ from workstation.keys import (
     pin_server_key,
     read_server_key_argument,
 )
-from workstation.metadata_record import (
-    load_metadata,
-    record_metadata,
-)
 from workstation.metadata_tool import MetadataTool
 from workstation.package import verify_package
 from workstation.perceptual_hash import (
     DISTANCE_THRESHOLD,
     MIN_QUALITY,
-    clusters,
-    hashes_of,
-    similar_to,
+    VIDEO,
+    VIDEO_DISTANCE_THRESHOLD,
 )
 from workstation.progress import terminal_progress
 from workstation.provenance import LABELS as PROVENANCE_LABELS
-from workstation.provenance import latest_provenance
-from workstation.sandbox import Sandbox, SandboxLimits
-from workstation.search_index import rebuild_index, sandbox_extractor, search
+from workstation.sandbox import Sandbox
 from workstation.service import WorkstationService
 from workstation.store import (
     GNUPG_IN_STORE,
@@ -252,29 +238,6 @@ def command_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_verification_details(context: _Context, item: Item,
-                             description: dict[str, Any]) -> None:
-    """Assessments, the signed embedded-metadata record and similar items, for `show`."""
-    history = [entry for entry in description["custody"]]
-    description["assessments"] = [a.summary() for a in assessment_history(history, item.item_id)]
-    if item.kind in ("message", "reply"):
-        return
-    description["embedded_metadata"] = load_metadata(context.store, item.item_id, history)
-    provenance = latest_provenance(history, item.item_id)
-    description["provenance"] = None if provenance is None else provenance.summary()
-    known = hashes_of(context.custody().entries())
-    mine = known.get(item.item_id)
-    description["perceptual_hash"] = None if mine is None else {
-        "algorithm": "pdq", "hash": mine.hash_hex, "quality": mine.quality,
-        "problem": mine.problem,
-    }
-    description["similar_items"] = [
-        {"id": match.item_id, "distance": match.distance,
-         "name": find_item(context.store, match.item_id).original_name}
-        for match in similar_to(item.item_id, known)
-    ]
-
-
 def _print_embedded_metadata(record: dict[str, Any]) -> None:
     say()
     if record["status"] != "read":
@@ -325,8 +288,13 @@ def _print_similar(perceptual: dict[str, Any], similar: list[dict[str, Any]]) ->
         say(f"similar items: not compared (PDQ quality {perceptual['quality']} is below"
             f" {MIN_QUALITY}: a nearly flat picture)")
         return
-    say(f"similar items (PDQ, at most {DISTANCE_THRESHOLD} of 256 bits differ):"
-        + ("" if similar else " none"))
+    if perceptual["media"] == VIDEO:
+        say(f"similar items (PDQ of {len(perceptual['frames'])} sampled frames, at most"
+            f" {VIDEO_DISTANCE_THRESHOLD} of 256 bits differ):" + ("" if similar else " none"))
+    else:
+        say(f"similar items (PDQ, at most {DISTANCE_THRESHOLD} of 256 bits differ;"
+            f" {VIDEO_DISTANCE_THRESHOLD} with a video):"
+            + ("" if similar else " none"))
     for match in similar:
         say(f"  {match['id'][:16]}  distance {match['distance']:>3}  {match['name'] or '-'}")
 
@@ -355,7 +323,6 @@ def command_show(args: argparse.Namespace) -> int:
     detail = context.service.describe_item(args.item, context.actor, MetadataTool(args.mat2))
     item = detail.item
     description = detail.as_json()
-    add_verification_details(context, item, description)
     if args.json:
         _print_json(description)
         return EXIT_OK
@@ -429,11 +396,9 @@ def _parse_grounds(values: list[str]) -> dict[str, str]:
 
 def command_assess(args: argparse.Namespace) -> int:
     context = _Context(args)
-    item = find_item(context.store, args.item)
+    item = context.service.find(args.item)
     grounds = _parse_grounds(args.grounds)
-    with context.store.locked():
-        entry = record_assessment(context.custody(), item, context.actor, args.status, grounds,
-                                  args.note)
+    entry = context.service.assess(item.item_id, context.actor, args.status, grounds, args.note)
     say(f"assessment of {item.item_id[:16]} recorded as custody entry #{entry['seq']}:"
           f" {args.status} by {context.actor!s}")
     if args.status == "corroborated":
@@ -444,9 +409,8 @@ def command_assess(args: argparse.Namespace) -> int:
 
 def command_confirm(args: argparse.Namespace) -> int:
     context = _Context(args)
-    item = find_item(context.store, args.item)
-    with context.store.locked():
-        entry = confirm_assessment(context.custody(), item, context.actor)
+    item = context.service.find(args.item)
+    entry = context.service.confirm(item.item_id, context.actor)
     say(f"{context.actor!s} confirmed the assessment of {item.item_id[:16]}"
           f" ({entry['details']['status']}) as custody entry #{entry['seq']}")
     return EXIT_OK
@@ -454,13 +418,8 @@ def command_confirm(args: argparse.Namespace) -> int:
 
 def command_metadata(args: argparse.Namespace) -> int:
     context = _Context(args)
-    item = find_item(context.store, args.item)
-    if item.kind != "file":
-        raise WorkstationError(f"{item.item_id[:16]} is a {item.kind}; only files carry"
-                               " embedded metadata")
-    with context.store.locked():
-        record = record_metadata(context.store, item, Sandbox(), context.custody(),
-                                 context.actor)
+    item = context.service.find(args.item)
+    record = context.service.record_metadata(item.item_id, context.actor, Sandbox())
     say(f"metadata of {item.item_id[:16]}: "
           + (str(record.problem) if record.problem else "read; signed record stored"))
     return EXIT_OK
@@ -477,27 +436,22 @@ def command_provenance(args: argparse.Namespace) -> int:
 
 def command_similar(args: argparse.Namespace) -> int:
     context = _Context(args)
-    known = hashes_of(context.custody().entries())
-    groups = clusters(known, args.threshold)
-    case_of: dict[str, list[str]] = {}
-    for case in CaseBook(context.store).all():
-        for item_id in case.items:
-            case_of.setdefault(item_id, []).append(case.name)
+    groups = context.service.similar_clusters(args.threshold, args.video_threshold)
     if args.json:
-        _print_json([[{"id": item_id, "cases": case_of.get(item_id, [])} for item_id in group]
+        _print_json([[{"id": member.item.item_id, "media": member.media,
+                       "cases": list(member.cases)} for member in group.members]
                      for group in groups])
         return EXIT_OK
     if not groups:
-        say(f"no similar images among {len(known)} hashed item(s)"
-              f" (threshold {args.threshold} of 256 bits)")
+        say(f"no similar images or videos among {len(context.service.perceptual_hashes())}"
+            f" hashed item(s) (threshold {args.threshold} of 256 bits between images,"
+            f" {args.video_threshold} with a video)")
     for number, group in enumerate(groups, start=1):
-        say(f"cluster {number}: {len(group)} items")
-        for item_id in group:
-            item = find_item(context.store, item_id)
-            sources = sorted({sub.source_designation for sub in item.submissions})
-            say(f"  {item_id[:16]}  {item.display_name!s}"
-                  f"  sources: {', '.join(sources)!s}"
-                  f"  cases: {', '.join(case_of.get(item_id, [])) or '-'!s}")
+        say(f"cluster {number}: {len(group.members)} items")
+        for member in group.members:
+            say(f"  {member.item.item_id[:16]}  {member.item.display_name!s}"
+                  f"  sources: {', '.join(member.sources)!s}"
+                  f"  cases: {', '.join(member.cases) or '-'!s}")
     return EXIT_OK
 
 
@@ -670,18 +624,17 @@ def command_catalogue(args: argparse.Namespace) -> int:
 
 def command_search(args: argparse.Namespace) -> int:
     context = _Context(args)
-    hits = search(context.store, args.query, limit=args.limit)
-    for hit in hits:
-        say(f"{hit.item_id}  [{hit.field}]  {hit.snippet}")
-    if not hits:
+    found = context.service.search(args.query, page_size=args.limit)
+    for hit in found.results:
+        say(f"{hit.item.item_id}  [{hit.field}]  {hit.snippet}")
+    if not found.results:
         say("no items match")
     return EXIT_OK
 
 
 def command_index(args: argparse.Namespace) -> int:
     context = _Context(args)
-    extractor = sandbox_extractor(context.store, Sandbox(), SandboxLimits())
-    notes = rebuild_index(context.store, extractor)
+    notes = context.service.rebuild_search_index(Sandbox())
     for note in notes:
         say(note)
     say(f"search index rebuilt from the store ({len(notes)} note(s))")
@@ -749,6 +702,9 @@ def build_parser(extensions: Sequence[CommandExtension] = ()) -> argparse.Argume
     similar = commands.add_parser(
         "similar", parents=[common],
         help="list clusters of similar images (PDQ) across sources and cases")
+    similar.add_argument("--video-threshold", type=int, default=VIDEO_DISTANCE_THRESHOLD,
+                         help="bits of 256 that may differ when a video is compared (default:"
+                         " %(default)s)")
     similar.add_argument("--threshold", type=int, default=DISTANCE_THRESHOLD,
                          help=f"most differing bits of 256 (default {DISTANCE_THRESHOLD})")
     similar.add_argument("--json", action="store_true")

@@ -109,6 +109,18 @@ class AssessmentRefused(WorkstationError):
     """An assessment or confirmation was not recorded; the message says why and what to do."""
 
 
+class OwnAssessmentNotConfirmable(AssessmentRefused):
+    """The person confirming is the one who made the assessment: two people are needed."""
+
+    def __init__(self, actor: str, item_id: str) -> None:
+        self.actor = actor
+        super().__init__(
+            f"{actor} made this assessment and cannot confirm it (item {item_id[:16]});"
+            " nothing was recorded. A second person must confirm it under their own name"
+            " (--actor, or their own name at the desk)"
+        )
+
+
 class IncidentRefused(WorkstationError):
     """An incident was not created, changed or linked; the message says why and what to do."""
 

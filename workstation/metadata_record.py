@@ -231,6 +231,9 @@ def load_metadata(store: EvidenceStore, item_id: str, entries: list[Entry]) -> d
                 f" entry #{entry['seq']}; the record was changed after it was written"}
     record: dict[str, Any] = read_json(path)
     record["custody_seq"] = entry["seq"]
+    record["custody_time"] = entry["time"]
+    record["custody_actor"] = entry["actor"]
+    record["record_sha256"] = entry["details"]["record_sha256"]
     return record
 
 

@@ -1,21 +1,32 @@
-"""Perceptual hashes (PDQ) of images, so the same scene sent by several sources is found.
+"""Perceptual hashes (PDQ) of images and videos, so the same scene sent by several sources is found.
 
-Flow of `record_perceptual_hash`: the original's first bytes say whether it is an image
-(`converters.sniff_type`); if so, the system Python's Pillow *inside the sandbox*, restricted to
-the sniffed format, checks the pixel count before decoding, applies the EXIF orientation and
-writes the picture as exactly 512 × 512 raw RGB bytes (`PIXELS_SCRIPT`). Our own process never
-decodes an image: it checks that the output is exactly that many bytes and hands them as an
-array to `pdqhash`, which computes the 256-bit PDQ hash, its quality (0–100) and the hashes of
-the eight rotations and mirror images. One `perceptual-hash` custody entry stores them (the log
-is the only store; `hashes_of` reads them back). An image the sandbox refuses (malformed, too
-many pixels, too slow) gets an entry with `problem` and no hash, and the import goes on.
+Flow of `record_perceptual_hash`: the original's first bytes say whether it is an image or a
+media file (`converters.sniff_type`).
+- An image: the system Python's Pillow *inside the sandbox*, restricted to the sniffed format,
+  checks the pixel count before decoding, applies the EXIF orientation and writes the picture as
+  exactly 512 × 512 raw RGB bytes (`PIXELS_SCRIPT`).
+- A video: ffmpeg inside the sandbox samples up to `video_frames.MAX_FRAMES` frames at a fixed
+  interval, each as 512 × 512 raw RGB (`workstation.video_frames`). A media file without a
+  video stream (audio) gets no hash.
+Our own process never decodes an image or a video: it checks that the output is exactly whole
+frames of that many bytes and hands them as arrays to `pdqhash`, which computes the 256-bit PDQ
+hash, its quality (0–100) and, for an image, the hashes of the eight rotations and mirror
+images. One `perceptual-hash` custody entry stores them (the log is the only store; `hashes_of`
+reads them back); a video's entry holds the hash, quality and time of each sampled frame. A file
+the sandbox refuses (malformed, truncated, too many pixels, too slow) gets an entry with
+`problem` and no hash, and the import goes on.
 
 Similarity (`similar_to`, `clusters`): the Hamming distance between two items is the smallest
-distance between one's hash and any of the other's eight, so rotated and mirrored copies match.
-Items match at `DISTANCE_THRESHOLD` bits or fewer (of 256; PDQ's authors suggest 31, and
-bench/bench_similarity.py measures recall and false matches at it). Hashes of quality below
-`MIN_QUALITY` (flat or nearly blank pictures, whose hashes look alike) are kept but never
-matched.
+distance between any usable hash of one and any hash of the other (an image offers its eight
+rotations and mirror images, a video its sampled frames), taken both ways, so rotated and
+mirrored copies of a photo match, a video matches a re-encoded copy of itself, and a photo
+matches a video one of whose frames it shows. Thresholds (bits of 256, measured by
+bench/bench_similarity.py):
+- `DISTANCE_THRESHOLD` (31, as PDQ's authors suggest) between two images;
+- `VIDEO_DISTANCE_THRESHOLD` whenever a video is involved: the minimum over many pairs of
+  frames is smaller by chance than one pair's distance, so the threshold is stricter.
+Hashes (or frames) of quality below `MIN_QUALITY` (flat or nearly blank pictures, black frames,
+whose hashes look alike) are kept but never matched.
 """
 
 from __future__ import annotations
@@ -33,12 +44,16 @@ from workstation.custody import CustodyLog, Entry
 from workstation.errors import ConversionRefused
 from workstation.sandbox import INPUT_DIR, MIB, OUTPUT_DIR, Sandbox, SandboxLimits
 from workstation.store import EvidenceStore
+from workstation.video_frames import read_frames
 
 ACTION = "perceptual-hash"
 ALGORITHM = "pdq"
+IMAGE = "image"
+VIDEO = "video"
 SIDE = 512
 PIXEL_BYTES = SIDE * SIDE * 3
 DISTANCE_THRESHOLD = 31
+VIDEO_DISTANCE_THRESHOLD = 24
 MIN_QUALITY = 50
 MAX_PIXELS = 50_000_000
 PIXELS_LIMITS = SandboxLimits(
@@ -70,16 +85,51 @@ with open(target, "wb") as out:
 
 
 @dataclass(frozen=True)
+class Frame:
+    """One sampled frame of a video: seconds from the start, its PDQ hash and quality."""
+
+    time: float
+    hash_hex: str
+    quality: int
+
+
+@dataclass(frozen=True)
 class PerceptualHash:
     item_id: str
     hash_hex: str | None
     quality: int
     dihedral: tuple[str, ...]
     problem: str | None
+    media: str = IMAGE
+    frames: tuple[Frame, ...] = ()
+
+    @property
+    def own_hashes(self) -> tuple[str, ...]:
+        """The hashes good enough to compare: the image's, or the video's usable frames'."""
+        if self.media == VIDEO:
+            return tuple(f.hash_hex for f in self.frames if f.quality >= MIN_QUALITY)
+        if self.hash_hex is None or self.quality < MIN_QUALITY:
+            return ()
+        return (self.hash_hex,)
+
+    @property
+    def compared_hashes(self) -> tuple[str, ...]:
+        """What another item's hash is compared against: an image's eight rotations and mirror
+        images (or its hash), a video's usable frames."""
+        if self.media == VIDEO or not self.own_hashes:
+            return self.own_hashes
+        return self.dihedral or self.own_hashes
 
     @property
     def matchable(self) -> bool:
-        return self.hash_hex is not None and self.quality >= MIN_QUALITY
+        return bool(self.own_hashes)
+
+    def summary(self) -> dict[str, object]:
+        """The shape `show --json` prints."""
+        return {"algorithm": ALGORITHM, "media": self.media, "hash": self.hash_hex,
+                "quality": self.quality, "problem": self.problem,
+                "frames": [{"time": f.time, "hash": f.hash_hex, "quality": f.quality}
+                           for f in self.frames]}
 
 
 @dataclass(frozen=True)
@@ -90,6 +140,14 @@ class Match:
 
 def _hex(bits: np.ndarray) -> str:
     return np.packbits(bits.astype(np.uint8)).tobytes().hex()
+
+
+def hash_frame(pixels: bytes) -> tuple[str, int]:
+    """PDQ of one SIDE × SIDE RGB frame of a video: (hash hex, quality)."""
+    if len(pixels) != PIXEL_BYTES:
+        raise ValueError(f"expected {PIXEL_BYTES} bytes of pixels, got {len(pixels)}")
+    bits, quality = pdqhash.compute(np.frombuffer(pixels, dtype=np.uint8).reshape(SIDE, SIDE, 3))
+    return _hex(bits), int(quality)
 
 
 def hash_pixels(pixels: bytes) -> tuple[str, int, tuple[str, ...]]:
@@ -107,6 +165,28 @@ def image_kind(path: Path) -> str | None:
         head = handle.read(SNIFF_BYTES)
     kind = sniff_type(head, path)
     return kind if kind in IMAGE_FORMATS else None
+
+
+def is_media(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    return sniff_type(head, path) == "media"
+
+
+def hash_video(store: EvidenceStore, item: Item, sandbox: Sandbox) -> PerceptualHash | None:
+    """The PDQ hashes of a video's sampled frames; None for media without a video stream."""
+    try:
+        sampled = read_frames(store, item.content_path, sandbox)
+    except ConversionRefused as exc:
+        return PerceptualHash(item.item_id, None, 0, (), f"no perceptual hash: {exc}", VIDEO)
+    if sampled is None:
+        return None
+    frames = []
+    for number, pixels in enumerate(sampled.frames):
+        hash_hex, quality = hash_frame(pixels)
+        frames.append(Frame(round(number * sampled.interval, 3), hash_hex, quality))
+    return PerceptualHash(item.item_id, None, max(f.quality for f in frames), (), None, VIDEO,
+                          tuple(frames))
 
 
 def read_pixels(store: EvidenceStore, source: Path, kind: str, sandbox: Sandbox,
@@ -135,10 +215,22 @@ def read_pixels(store: EvidenceStore, source: Path, kind: str, sandbox: Sandbox,
 def record_perceptual_hash(store: EvidenceStore, item: Item, sandbox: Sandbox,
                            custody: CustodyLog, actor: str,
                            limits: SandboxLimits = PIXELS_LIMITS) -> PerceptualHash | None:
-    """Hash an image item and log it; None (and no entry) when the item is not an image."""
-    kind = image_kind(item.content_path)
-    if kind is None or item.kind != "file":
+    """Hash an image or video item and log it; None (and no entry) for anything else."""
+    if item.kind != "file":
         return None
+    kind = image_kind(item.content_path)
+    if kind is None:
+        if not is_media(item.content_path):
+            return None
+        video = hash_video(store, item, sandbox)
+        if video is not None:
+            custody.append(actor, ACTION, item.item_id, item.sha256, {
+                "algorithm": ALGORITHM, "media": VIDEO, "hash": None,
+                "quality": video.quality, "dihedral": [], "problem": video.problem,
+                "frames": [{"time": f.time, "hash": f.hash_hex, "quality": f.quality}
+                           for f in video.frames],
+            })
+        return video
     problem: str | None = None
     hash_hex: str | None = None
     quality = 0
@@ -157,7 +249,7 @@ def record_perceptual_hash(store: EvidenceStore, item: Item, sandbox: Sandbox,
 
 def record_imported_hashes(store: EvidenceStore, item_ids: list[str], sandbox: Sandbox,
                            custody: CustodyLog, actor: str) -> list[PerceptualHash]:
-    """The import's third step: a PDQ hash for every new image."""
+    """The import's third step: a PDQ hash for every new image and video."""
     recorded = []
     for item_id in item_ids:
         result = record_perceptual_hash(store, find_item(store, item_id), sandbox, custody,
@@ -183,33 +275,52 @@ def hashes_of(entries: Iterable[Entry]) -> dict[str, PerceptualHash]:
             details = entry.get("details") or {}
             latest[item_id] = PerceptualHash(
                 item_id, details.get("hash"), int(details.get("quality") or 0),
-                tuple(details.get("dihedral") or ()), details.get("problem"))
+                tuple(details.get("dihedral") or ()), details.get("problem"),
+                VIDEO if details.get("media") == VIDEO else IMAGE,
+                tuple(Frame(float(f["time"]), str(f["hash"]), int(f["quality"]))
+                      for f in details.get("frames") or ()))
     return latest
 
 
+def _one_way(first: PerceptualHash, second: PerceptualHash) -> int:
+    theirs = [int(other, 16) for other in second.compared_hashes]
+    return min(bin(int(mine, 16) ^ other).count("1")
+               for mine in first.own_hashes for other in theirs)
+
+
 def distance(first: PerceptualHash, second: PerceptualHash) -> int:
-    """Bits that differ between `first` and the closest rotation or mirror image of `second`."""
-    if first.hash_hex is None:
-        raise ValueError(f"item {first.item_id} has no perceptual hash")
-    mine = int(first.hash_hex, 16)
-    candidates = second.dihedral or ((second.hash_hex,) if second.hash_hex else ())
-    return min(bin(mine ^ int(other, 16)).count("1") for other in candidates)
+    """Bits that differ between the closest pair of hashes of the two items (an image's
+    rotations and mirror images, a video's frames), the smaller of both directions."""
+    for item in (first, second):
+        if not item.matchable:
+            raise ValueError(f"item {item.item_id} has no usable perceptual hash")
+    return min(_one_way(first, second), _one_way(second, first))
+
+
+def threshold_between(first: PerceptualHash, second: PerceptualHash,
+                      threshold: int = DISTANCE_THRESHOLD,
+                      video_threshold: int = VIDEO_DISTANCE_THRESHOLD) -> int:
+    """The threshold that applies to the pair: the video one if either is a video."""
+    return video_threshold if VIDEO in (first.media, second.media) else threshold
 
 
 def similar_to(item_id: str, hashes: dict[str, PerceptualHash],
-               threshold: int = DISTANCE_THRESHOLD) -> list[Match]:
-    """Other items within `threshold` bits of this one, closest first."""
+               threshold: int = DISTANCE_THRESHOLD,
+               video_threshold: int = VIDEO_DISTANCE_THRESHOLD) -> list[Match]:
+    """Other items within the threshold of this one, closest first."""
     mine = hashes.get(item_id)
     if mine is None or not mine.matchable:
         return []
-    found = [Match(other.item_id, distance(mine, other)) for other in hashes.values()
-             if other.item_id != item_id and other.matchable]
-    return sorted((m for m in found if m.distance <= threshold),
+    found = [(Match(other.item_id, distance(mine, other)),
+              threshold_between(mine, other, threshold, video_threshold))
+             for other in hashes.values() if other.item_id != item_id and other.matchable]
+    return sorted((m for m, limit in found if m.distance <= limit),
                   key=lambda m: (m.distance, m.item_id))
 
 
 def clusters(hashes: dict[str, PerceptualHash],
-             threshold: int = DISTANCE_THRESHOLD) -> list[list[str]]:
+             threshold: int = DISTANCE_THRESHOLD,
+             video_threshold: int = VIDEO_DISTANCE_THRESHOLD) -> list[list[str]]:
     """Groups of two or more items linked by matches (single linkage), largest first."""
     parent = {item_id: item_id for item_id, h in hashes.items() if h.matchable}
 
@@ -222,7 +333,9 @@ def clusters(hashes: dict[str, PerceptualHash],
     ids = sorted(parent)
     for index, first in enumerate(ids):
         for second in ids[index + 1:]:
-            if distance(hashes[first], hashes[second]) <= threshold:
+            limit = threshold_between(hashes[first], hashes[second], threshold,
+                                      video_threshold)
+            if distance(hashes[first], hashes[second]) <= limit:
                 parent[root(first)] = root(second)
     groups: dict[str, list[str]] = {}
     for item_id in ids:

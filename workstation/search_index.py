@@ -227,8 +227,9 @@ def stem_word(folded: str) -> str:
 
 
 def search(store: EvidenceStore, query: str, limit: int = 20,
-           path: Path | None = None) -> list[SearchHit]:
-    """Items matching `query`, best first, one hit per item; SearchIndexError if unusable."""
+           path: Path | None = None, markers: tuple[str, str] = ("[", "]")) -> list[SearchHit]:
+    """Items matching `query`, best first, one hit per item; SearchIndexError if unusable.
+    The snippet marks matched words with `markers` (the desk picks characters of its own)."""
     expression = match_expression(query)
     if expression is None:
         raise SearchIndexError("the query has no words to search for", advice=False)
@@ -252,7 +253,7 @@ def search(store: EvidenceStore, query: str, limit: int = 20,
                 item_id, field, text, folded = row
                 if item_id not in hits:
                     hits[item_id] = SearchHit(str(item_id), str(field),
-                                              snippet(text, folded, words))
+                                              snippet(text, folded, words, markers=markers))
                 if len(hits) == limit:
                     break
         except sqlite3.DatabaseError as exc:
@@ -260,11 +261,12 @@ def search(store: EvidenceStore, query: str, limit: int = 20,
     return list(hits.values())
 
 
-def snippet(text: str, folded: str, words: Sequence[str], size: int = SNIPPET_TOKENS) -> str:
+def snippet(text: str, folded: str, words: Sequence[str], size: int = SNIPPET_TOKENS,
+            markers: tuple[str, str] = ("[", "]")) -> str:
     """About `size` words of `text` around its first word matching a folded query word (as the
-    index matches: whole for one letter, else by prefix of the stem), matches in [ ], `…` where
-    text was left out, runs of white space as one space. `folded` is `fold_text(text)` as
-    stored in the index."""
+    index matches: whole for one letter, else by prefix of the stem), matches between
+    `markers` ([ ] unless the caller picks others), `…` where text was left out, runs of white
+    space as one space. `folded` is `fold_text(text)` as stored in the index."""
     stems = tuple(stem_word(word) for word in words if len(word) > 1)
     whole = frozenset(word for word in words if len(word) == 1)
 
@@ -295,7 +297,8 @@ def snippet(text: str, folded: str, words: Sequence[str], size: int = SNIPPET_TO
         window.append(token)
     parts, end = [], window[0].start()
     for token in window:
-        parts += [text[end:token.start()], f"[{token.group()}]" if hit(token) else token.group()]
+        parts += [text[end:token.start()],
+                  f"{markers[0]}{token.group()}{markers[1]}" if hit(token) else token.group()]
         end = token.end()
     shown = " ".join("".join(parts).split())
     if text[: window[0].start()].strip():

@@ -23,6 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from workstation.acknowledgement import AcknowledgementWritten, acknowledge_bundle
+from workstation.assessment import (
+    Assessment,
+    assessment_history,
+    confirm_assessment,
+    record_assessment,
+)
 from workstation.cases import Case, CaseBook
 from workstation.catalogue import Item, consent_records, find_item, list_items, load_item
 from workstation.catalogue_index import (
@@ -66,12 +72,20 @@ from workstation.incident import (
 )
 from workstation.incident_proposal import Proposal, propose_incident
 from workstation.keys import load_workstation_signer
-from workstation.metadata_record import MetadataRecord, record_imported_metadata
+from workstation.metadata_record import (
+    MetadataRecord,
+    load_metadata,
+    record_imported_metadata,
+    record_metadata,
+)
 from workstation.metadata_record import record_path as metadata_record_path
 from workstation.metadata_tool import MetadataTool
 from workstation.perceptual_hash import (
+    DISTANCE_THRESHOLD,
+    VIDEO_DISTANCE_THRESHOLD,
     Match,
     PerceptualHash,
+    clusters,
     hashes_of,
     record_imported_hashes,
     similar_to,
@@ -79,6 +93,7 @@ from workstation.perceptual_hash import (
 from workstation.progress import ProgressFactory, silent_progress
 from workstation.provenance import (
     Provenance,
+    latest_provenance,
     record_imported_provenance,
     record_provenance,
     sent_together,
@@ -92,7 +107,8 @@ from workstation.rendition import (
 )
 from workstation.sandbox import Sandbox, SandboxLimits
 from workstation.search_index import forget_item as forget_searchable_item
-from workstation.search_index import index_items, sandbox_extractor
+from workstation.search_index import index_items, sandbox_extractor, search
+from workstation.search_index import rebuild_index as rebuild_search_index
 from workstation.store import EvidenceStore, remove_tree
 from workstation.timeline import TimelineEntry, build_timeline
 from workstation.timestamps import stamp_summary
@@ -106,6 +122,55 @@ from workstation.working_copy import (
 MESSAGE_KINDS = ("message", "reply")
 # A message longer than this is cut on screen (the original stays whole in the store).
 MAX_MESSAGE_CHARS = 200_000
+SEARCH_PAGE_SIZE = 20
+# Deeper pages than this are not offered: a person narrows the query instead.
+MAX_SEARCH_PAGES = 50
+
+
+@dataclass(frozen=True)
+class SimilarItem:
+    """An item whose perceptual hash is within the threshold of another's, and how close."""
+
+    item: Item
+    distance: int
+    media: str
+
+
+@dataclass(frozen=True)
+class ClusterMember:
+    item: Item
+    media: str
+    sources: tuple[str, ...]
+    cases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Items linked by near-duplicate matches (single linkage), with who sent each."""
+
+    members: tuple[ClusterMember, ...]
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(sorted({name for member in self.members for name in member.sources}))
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    item: Item
+    field: str
+    snippet: str
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of search results; `snippet` marks the matched words with `markers`."""
+
+    query: str
+    results: tuple[SearchResult, ...]
+    page: int
+    page_size: int
+    has_next: bool
 
 
 @dataclass(frozen=True)
@@ -130,6 +195,15 @@ class ItemDetail:
     metadata: dict[str, Any] | None
     # Each submission's kept trusted-timestamp proof and its verdict (workstation.timestamps).
     timestamps: tuple[dict[str, Any], ...] = ()
+    # Verification: every assessment (oldest first) with its confirmation; for files, the
+    # signed embedded-metadata record (as `metadata_record.load_metadata` checks it), the
+    # perceptual hash and the items within its threshold.
+    assessments: tuple[Assessment, ...] = ()
+    embedded_metadata: dict[str, Any] | None = None
+    perceptual_hash: PerceptualHash | None = None
+    similar: tuple[SimilarItem, ...] = ()
+    # The latest content-credentials verdict (C2PA, ProofMode); None before it was checked.
+    provenance: Provenance | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The shape `skrynka-workstation show --json` prints."""
@@ -168,6 +242,18 @@ class ItemDetail:
         description["working_copies"] = [copy.record for copy in self.working_copies]
         description["custody"] = list(self.custody)
         description["timestamps"] = list(self.timestamps)
+        description["assessments"] = [a.summary() for a in self.assessments]
+        if item.kind not in MESSAGE_KINDS:
+            description["embedded_metadata"] = self.embedded_metadata
+            description["provenance"] = (None if self.provenance is None
+                                         else self.provenance.summary())
+            description["perceptual_hash"] = (None if self.perceptual_hash is None
+                                              else self.perceptual_hash.summary())
+            description["similar_items"] = [
+                {"id": s.item.item_id, "distance": s.distance, "name": s.item.original_name,
+                 "media": s.media}
+                for s in self.similar
+            ]
         return description
 
 
@@ -396,6 +482,21 @@ class WorkstationService:
         metadata = None
         if text is None and metadata_tool is not None:
             metadata = self._file_metadata(item, metadata_tool)
+        entries = custody.entries()
+        embedded = None
+        perceptual = None
+        similar: tuple[SimilarItem, ...] = ()
+        provenance = None
+        if item.kind not in MESSAGE_KINDS:
+            embedded = load_metadata(self.store, item.item_id, entries)
+            provenance = latest_provenance(entries, item.item_id)
+            known = hashes_of(entries)
+            perceptual = known.get(item.item_id)
+            similar = tuple(
+                SimilarItem(other, match.distance, known[match.item_id].media)
+                for match in similar_to(item.item_id, known)
+                if (other := self._existing(match.item_id)) is not None
+            )
         return ItemDetail(
             item=item,
             text=text,
@@ -409,7 +510,17 @@ class WorkstationService:
             timestamps=tuple(stamp_summary(
                 item.directory, "timestamps", {sub.source_uuid for sub in item.submissions},
                 item.submissions)),
+            assessments=tuple(assessment_history(entries, item.item_id)),
+            embedded_metadata=embedded,
+            perceptual_hash=perceptual,
+            similar=similar,
+            provenance=provenance,
         )
+
+    def _existing(self, item_id: str) -> Item | None:
+        """The item, or None if the store no longer holds it (the log may outlive it)."""
+        directory = self.store.original_dir(item_id)
+        return load_item(directory) if (directory / "item.json").is_file() else None
 
     def message_text(self, item: Item) -> tuple[str | None, bool]:
         """A message's text (decoded, never interpreted), and whether it was cut for display."""
@@ -468,6 +579,81 @@ class WorkstationService:
                     f" updated ({exc}); run `skrynka-workstation index rebuild`"
                 ) from exc
         return item
+
+    # Verification ---------------------------------------------------------------------------
+    def assess(self, reference: str, actor: str, status: str, grounds: dict[str, str],
+               note: str) -> Entry:
+        """Record an assessment (status, grounds by kind, note) as a signed entry by `actor`."""
+        item = self.find(reference)
+        with self.store.locked():
+            return record_assessment(self.custody(), item, actor, status, grounds, note)
+
+    def confirm(self, reference: str, actor: str) -> Entry:
+        """Confirm the item's latest assessment; refused (nothing written) for its own author."""
+        item = self.find(reference)
+        with self.store.locked():
+            return confirm_assessment(self.custody(), item, actor)
+
+    def assessments(self, reference: str) -> list[Assessment]:
+        item = self.find(reference)
+        return assessment_history(self.custody().history_of(item.item_id), item.item_id)
+
+    def record_metadata(self, reference: str, actor: str,
+                        sandbox: Sandbox | None = None) -> MetadataRecord:
+        """Read the original's embedded metadata again (exiftool in the sandbox), signed."""
+        item = self.find(reference)
+        if item.kind != "file":
+            raise WorkstationError(f"{item.item_id[:16]} is a {item.kind}; only files carry"
+                                   " embedded metadata")
+        with self.store.locked():
+            return record_metadata(self.store, item, sandbox or Sandbox(), self.custody(), actor)
+
+    def perceptual_hashes(self) -> dict[str, PerceptualHash]:
+        return hashes_of(self.custody().entries())
+
+    def similar_clusters(self, threshold: int = DISTANCE_THRESHOLD,
+                         video_threshold: int = VIDEO_DISTANCE_THRESHOLD) -> list[Cluster]:
+        """Groups of near-duplicates across every source and case, largest first."""
+        known = self.perceptual_hashes()
+        case_of: dict[str, list[str]] = {}
+        for case in self.cases():
+            for item_id in case.items:
+                case_of.setdefault(item_id, []).append(case.name)
+        found = []
+        for group in clusters(known, threshold, video_threshold):
+            members = []
+            for item_id in group:
+                item = self._existing(item_id)
+                if item is None:
+                    continue
+                members.append(ClusterMember(
+                    item, known[item_id].media,
+                    tuple(sorted({sub.source_designation for sub in item.submissions})),
+                    tuple(case_of.get(item_id, ())),
+                ))
+            if len(members) > 1:
+                found.append(Cluster(tuple(members)))
+        return found
+
+    # Search --------------------------------------------------------------------------------
+    def search(self, query: str, page: int = 1, page_size: int = SEARCH_PAGE_SIZE,
+               markers: tuple[str, str] = ("[", "]")) -> SearchPage:
+        """One page of the items matching `query` (be, ru or en; Cyrillic and Latin spellings
+        meet), best first; `SearchIndexError` for a query without words or a broken index."""
+        page = max(1, min(page, MAX_SEARCH_PAGES))
+        hits = search(self.store, query, limit=page * page_size + 1, markers=markers)
+        results = []
+        for hit in hits[(page - 1) * page_size:page * page_size]:
+            item = self._existing(hit.item_id)
+            if item is not None:
+                results.append(SearchResult(item, hit.field, hit.snippet))
+        return SearchPage(query, tuple(results), page, page_size,
+                          has_next=len(hits) > page * page_size and page < MAX_SEARCH_PAGES)
+
+    def rebuild_search_index(self, sandbox: Sandbox | None = None) -> list[str]:
+        """Recreate the search index from the store; the notes name what was not indexed."""
+        extractor = sandbox_extractor(self.store, sandbox or Sandbox(), SandboxLimits())
+        return rebuild_search_index(self.store, extractor)
 
     # Cases ---------------------------------------------------------------------------------
     def cases(self) -> list[Case]:

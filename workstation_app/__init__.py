@@ -17,7 +17,17 @@ from flask_wtf.csrf import CSRFProtect
 
 from workstation.metadata_tool import MetadataTool
 from workstation.service import WorkstationService
-from workstation_app import cases, custody, intake, items, renditions, sources
+from workstation_app import (
+    assessments,
+    cases,
+    custody,
+    intake,
+    items,
+    renditions,
+    search,
+    similar,
+    sources,
+)
 from workstation_app.context import SERVICE_KEY
 from workstation_app.display import init_display
 from workstation_app.error_page import register_error_pages
@@ -50,7 +60,8 @@ def create_app(
     init_display(app)
     app.extensions[SERVICE_KEY] = service
     app.extensions[items.METADATA_TOOL_KEY] = metadata_tool or MetadataTool("mat2")
-    for module in (items, renditions, sources, cases, custody, intake):
+    for module in (items, renditions, sources, cases, custody, intake, assessments, similar,
+                   search):
         app.register_blueprint(module.bp)
     init_incidents(app)
     register_error_pages(app)

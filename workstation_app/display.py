@@ -1,13 +1,22 @@
-"""How values look on the desk's pages: names of kinds, destinations, actions, sizes, answers."""
+"""How values look on the desk's pages: names of kinds, destinations, actions, sizes, answers.
+
+Text that came from outside (names, metadata, notes, search snippets) goes through `shown`:
+Jinja's autoescape keeps it from being markup, and `shown` keeps it from reordering the page.
+Control and format characters (the bidirectional overrides and isolates among them) become
+visible escapes such as `\u202e`, and the whole value sits in its own `<bdi>`, so even a run of
+right-to-left letters cannot drag the text around it into its direction.
+"""
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 from flask import Flask
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from workstation.catalogue_index import ItemFilter
 
@@ -31,8 +40,42 @@ ACTION_NAMES: dict[str, LazyString] = {
     "verify": _l("log verified"),
     "case": _l("case"),
     "render": _l("rendition made"),
+    "assess": _l("assessed"),
+    "confirm": _l("assessment confirmed"),
+    "metadata": _l("metadata recorded"),
+    "perceptual-hash": _l("perceptual hash"),
     "incident": _l("incident"),
 }
+STATUS_NAMES: dict[str, LazyString] = {
+    "unreviewed": _l("unreviewed"),
+    "in review": _l("in review"),
+    "corroborated": _l("corroborated"),
+    "unverified": _l("unverified"),
+    "doubtful": _l("doubtful"),
+    "rejected": _l("rejected"),
+}
+# The Berkeley Protocol keeps these three analyses apart.
+GROUND_NAMES: dict[str, LazyString] = {
+    "source": _l("Source analysis"),
+    "content": _l("Content analysis"),
+    "technical": _l("Technical analysis"),
+}
+FIELD_NAMES: dict[str, LazyString] = {
+    "name": _l("file name"),
+    "intake": _l("intake answers"),
+    "message": _l("message"),
+    "text": _l("text layer"),
+    "ocr": _l("recognised text (OCR)"),
+}
+MEDIA_NAMES: dict[str, LazyString] = {
+    "image": _l("image"),
+    "video": _l("video"),
+}
+# Characters kept as they are although their category is "other": line breaks and tabs in
+# notes and messages.
+_KEPT = frozenset("\n\t")
+# Where the matched words of a search snippet start and end; `snippet` turns them into <mark>.
+SNIPPET_MARKERS = ("\x02", "\x03")
 INTAKE_LABELS: dict[str, LazyString] = {
     "violations": _l("What happened"),
     "when": _l("When"),
@@ -111,6 +154,59 @@ def show_value(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def status_name(status: str) -> str:
+    return str(STATUS_NAMES.get(status, status))
+
+
+def ground_name(kind: str) -> str:
+    return str(GROUND_NAMES.get(kind, kind))
+
+
+def field_name(field: str) -> str:
+    return str(FIELD_NAMES.get(field, field))
+
+
+def media_name(media: str) -> str:
+    return str(MEDIA_NAMES.get(media, media))
+
+
+def neutral_text(value: Any) -> str:
+    """The text with control and format characters (bidi overrides among them) as escapes."""
+    text = "" if value is None else str(value)
+    return "".join(ch if _plain(ch) else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def _plain(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return ch in _KEPT or (category[0] != "C" and category not in ("Zl", "Zp"))
+
+
+def shown(value: Any) -> Markup:
+    """Text from outside, escaped, neutralised and isolated in its own <bdi>."""
+    return Markup("<bdi>") + escape(neutral_text(value)) + Markup("</bdi>")
+
+
+def snippet(text: str) -> Markup:
+    """A search snippet with its matched words in <mark>, the rest as `shown` treats it."""
+    start, end = SNIPPET_MARKERS
+    pieces = text.split(start)
+    html = escape(neutral_text(pieces[0]))
+    for piece in pieces[1:]:
+        marked, _sep, rest = piece.partition(end)
+        html += (Markup("<mark>") + escape(neutral_text(marked)) + Markup("</mark>")
+                 + escape(neutral_text(rest)))
+    return Markup("<bdi>") + html + Markup("</bdi>")
+
+
+def metadata_value(value: Any) -> str:
+    """One value of an embedded-metadata summary as text (dicts as `tag: value` pairs)."""
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {metadata_value(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return ", ".join(metadata_value(item) for item in value)
+    return "" if value is None else str(value)
+
+
 def filter_values(wanted: ItemFilter) -> dict[str, str]:
     """The query-string values that reproduce `wanted` (for paging links)."""
     pairs = {"q": wanted.text, "kind": wanted.kind, "source": wanted.source_uuid,
@@ -123,6 +219,10 @@ def init_display(app: Flask) -> None:
         "kind_name": kind_name, "destination_name": destination_name,
         "action_name": action_name, "intake_label": intake_label, "size": size,
         "show_value": show_value, "filter_values": filter_values,
+        "status_name": status_name, "ground_name": ground_name, "field_name": field_name,
+        "media_name": media_name, "metadata_value": metadata_value, "snippet": snippet,
     }
     app.jinja_env.globals.update(helpers)
     app.jinja_env.filters["destination_name"] = destination_name
+    app.jinja_env.filters["shown"] = shown
+    app.jinja_env.filters["neutral"] = neutral_text

@@ -40,6 +40,7 @@ EXPLANATIONS: dict[type[ws.WorkstationError], Explanation] = {
     **{cls: Explanation(status, _l("This could not be done"), _l(
         "Nothing was changed. Read the details below; they say what to do."))
        for cls, status in ((ws.AssessmentRefused, 400), (ws.BundleNotImported, 404),
+                           (ws.OwnAssessmentNotConfirmable, 400),
                            (ws.FixityFailed, 500),
                            (ws.NoSpaceLeft, 507), (ws.SearchIndexError, 500),
                            (ws.StampTokenRefused, 400), (ws.StampTokenUnmatched, 400),

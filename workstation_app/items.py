@@ -6,8 +6,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from werkzeug.wrappers.response import Response
 
+from workstation.assessment import GROUNDS, NEEDS_CONFIRMATION, STATUSES
 from workstation.catalogue_index import ItemFilter
 from workstation.metadata_tool import MetadataTool
+from workstation.perceptual_hash import DISTANCE_THRESHOLD, MIN_QUALITY, VIDEO_DISTANCE_THRESHOLD
 from workstation_app.context import current_actor, desk_service
 
 METADATA_TOOL_KEY = "skrynka.desk.metadata_tool"
@@ -44,7 +46,11 @@ def show(item_id: str) -> str:
     detail = service.describe_item(item_id, current_actor())
     return render_template("item.html", detail=detail, item=detail.item,
                            cases=service.cases(),
-                           rendition=service.find_rendition(detail.item.item_id))
+                           rendition=service.find_rendition(detail.item.item_id),
+                           statuses=STATUSES, grounds=GROUNDS,
+                           needs_confirmation=NEEDS_CONFIRMATION,
+                           threshold=DISTANCE_THRESHOLD, video_threshold=VIDEO_DISTANCE_THRESHOLD,
+                           min_quality=MIN_QUALITY)
 
 
 @bp.post("/items/<item_id>/working-copy")

@@ -65,7 +65,7 @@ def test_two_sources_sending_the_same_photo_are_linked_and_a_third_is_not(
     assert shown["similar_items"][0]["distance"] <= DISTANCE_THRESHOLD
     assert shown["perceptual_hash"]["quality"] >= 50
     _code, text, _ = workstation.run("show", ids["street.jpg"])
-    assert "similar items (PDQ, at most 31 of 256 bits differ): none" in text
+    assert "similar items (PDQ, at most 31 of 256 bits differ; 24 with a video): none" in text
 
     assert workstation.run("case", "create", "akrestsina-2020")[0] == 0
     assert workstation.run("case", "add", "akrestsina-2020", ids["yard.jpg"])[0] == 0
@@ -130,7 +130,7 @@ def test_deleted_items_leave_the_clusters(
     code, text, _ = workstation.run("similar")
 
     assert code == 0
-    assert text.startswith("no similar images among 1 hashed item(s)")
+    assert text.startswith("no similar images or videos among 1 hashed item(s)")
 
 
 def test_story_two_sources_one_photo_assessed_by_two_officers_and_handed_to_the_un(

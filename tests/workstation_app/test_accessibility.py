@@ -31,7 +31,8 @@ def test_every_desk_page_has_no_wcag_violations(
         officer.submit({"en": "Start working", "be": "Пачаць працу", "ru": "Начать работу"}[
             language])
         officer.check("items-empty")
-        for path in ("/import", "/sources", "/cases", "/custody"):
+        for path in ("/import", "/sources", "/cases", "/custody", "/similar", "/search",
+                     "/search?q=%3F%21"):
             officer.open(path)
             officer.check(path.strip("/"))
         officer.open("/import")
@@ -45,6 +46,11 @@ def test_every_desk_page_has_no_wcag_violations(
         first_item = item_links[0].get_attribute("href")
         officer.open(first_item)
         officer.check("item")
+        # The search index is derived from the store; the command line builds it here.
+        assert workstation.run("index", "rebuild")[0] == 0
+        officer.open("/search?q=Akrestsina")
+        assert officer.page.locator("ol.results li").count() >= 1
+        officer.check("search-results")
         officer.open("/sources")
         source = officer.page.locator("table a").first.get_attribute("href")
         officer.open(source)
@@ -54,4 +60,4 @@ def test_every_desk_page_has_no_wcag_violations(
 
         officer.open("/launch/used-or-not")
         officer.check("launch-refused")
-    assert (len(refused.checked), len(officer.checked)) == (1, 12)
+    assert (len(refused.checked), len(officer.checked)) == (1, 16)
