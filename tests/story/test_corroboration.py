@@ -40,6 +40,7 @@ from tests.story.officer import EvidenceOfficer, carry_keys_to_workstation
 from tests.support.keys import KeyPair
 from tests.support.pictures import picture
 from tests.support.staff import StaffAccount, fresh_code, make_staff_account, start_staff_server
+from tests.workstation.credentials import CAMERA, make_chain, sign_c2pa
 
 pytestmark = pytest.mark.slow
 
@@ -171,21 +172,31 @@ def custody_lines(officer: EvidenceOfficer) -> list[dict[str, Any]]:
 
 
 def provenance_is_recorded(officer: EvidenceOfficer, items: dict[str, str]) -> None:
-    """What the workstation records today of where each item came from: the signed import
-    entry naming the bundle it arrived in and the source it came from, and that the
-    plaintext matched the source's own receipt.
-
-    Content credentials (C2PA manifests, ProofMode bundles) are checked here once the
-    workstation reads them."""
-    imports = {entry["item"]: entry for entry in custody_lines(officer)
-               if entry["action"] == "import"}
+    """Where each item came from, as the workstation signed it at import: the import entry
+    (bundle, source, plaintext matching the source's receipt) and the content-credentials
+    verdict. The phone signed its photo (a C2PA manifest from a camera the officers have not
+    put on a trust list); the forwarded copy and the scan carry none."""
+    entries = custody_lines(officer)
+    imports = {entry["item"] for entry in entries if entry["action"] == "import"}
+    checked = {entry["item"] for entry in entries if entry["action"] == "provenance"}
     for name, item_id in items.items():
         assert item_id in imports, name
+        assert item_id in checked, name
     shown = {name: officer.json("show", item_id) for name, item_id in items.items()}
     sources = {name: {sub["source"] for sub in detail["submissions"]}
                for name, detail in shown.items()}
     assert all(len(found) == 1 for found in sources.values()), sources
     assert len(set().union(*sources.values())) == 3  # three different sources
+
+    camera = shown["photo"]["provenance"]["c2pa"]
+    assert camera["verdict"] == "valid"
+    assert camera["trusted"] is False
+    assert "signer not on a trust list" in camera["summary"]
+    assert CAMERA in camera["signer"]["subject"]
+    for name in ("forwarded", "scan"):
+        assert shown[name]["provenance"]["c2pa"]["verdict"] == "absent", name
+    for name in items:
+        assert shown[name]["provenance"]["proofmode"]["verdict"] == "absent", name
 
 
 def test_three_sources_one_scene_two_officers_one_verifiable_package(
@@ -204,7 +215,8 @@ def test_three_sources_one_scene_two_officers_one_verifiable_package(
     staff = make_staff_account(instance, "ada")
     made = tmp_path / "made"
     made.mkdir()
-    original = photo_from_the_phone(made)
+    # The phone signs what its camera takes (C2PA); the messenger strips everything.
+    original = sign_c2pa(photo_from_the_phone(made), make_chain(), "IMG_20200810_234705.jpg")
     forwarded = photo_from_the_messenger(made)
     scan = scanned_detention_record(made)
     photo_id = hashlib.sha256(original).hexdigest()
@@ -249,7 +261,7 @@ def test_three_sources_one_scene_two_officers_one_verifiable_package(
     assert recorded["summary"]["device"]["IFD0:Model"] == "Redmi Note 8 Pro"
     assert anna.json("show", forwarded_id)["embedded_metadata"]["summary"].get("gps") is None
 
-    # 4. Provenance, as far as the workstation records it today.
+    # 4. Provenance: the import entry and the content-credentials verdict of each file.
     provenance_is_recorded(anna, {"photo": photo_id, "forwarded": forwarded_id,
                                   "scan": scan_id})
 
@@ -301,6 +313,10 @@ def test_three_sources_one_scene_two_officers_one_verifiable_package(
                       .read_text())
     assert view["current"] == "corroborated"
     assert view["history"][0]["confirmed_by"]["actor"] == "officer-pavel"
+    carried_provenance = json.loads(
+        (package / "skrynka" / "items" / photo_id / "provenance.json").read_text())
+    assert carried_provenance["format"] == "skrynka-provenance"
+    assert carried_provenance["c2pa"]["verdict"] == "valid"
     metadata = json.loads((package / "skrynka" / "items" / photo_id / "metadata.json")
                           .read_text())
     assert metadata["summary"]["capture_time"]["value"] == CAPTURED
