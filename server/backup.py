@@ -51,6 +51,9 @@ class BackupSummary:
     bytes: int
     database_included: bool
     encrypted_to: str = ""
+    # Set on an instance whose store lives in a shared directory (several app servers): the
+    # ciphertexts are there, not in this file.
+    store_outside: Path | None = None
 
 
 def write_backup(
@@ -103,7 +106,8 @@ def write_backup(
         temp.unlink(missing_ok=True)
         snapshot.unlink(missing_ok=True)
     return BackupSummary(
-        out, files, size, database_included, recipient.fingerprint if recipient else ""
+        out, files, size, database_included, recipient.fingerprint if recipient else "",
+        settings.store_dir if settings.shared_dir is not None else None,
     )
 
 

@@ -144,6 +144,11 @@ def _report(summary: BackupSummary) -> int:
             "The database is not SQLite and is NOT in this file: dump it too, "
             "e.g. `pg_dump --format=custom --file=skrynka.dump DBNAME`."
         )
+    if summary.store_outside is not None:
+        print(
+            f"The store is in the shared directory {summary.store_outside} and is NOT in this "
+            "file: back it up too, from one machine (docs/operations.md, section 10)."
+        )
     if not summary.encrypted_to:
         print("It holds the server's secrets: encrypt it before it leaves this machine.")
     return 0

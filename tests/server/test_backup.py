@@ -297,3 +297,23 @@ def test_a_damaged_or_hostile_backup_restores_nothing(
     assert main([*argv, "--gnupg-home", str(stranger.secret_home)]) == 1
     assert "could not be decrypted" in capsys.readouterr().err
     assert not target.exists()
+
+
+def test_a_backup_of_an_app_server_says_the_shared_store_is_not_in_it(
+    instance: Instance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Behind Onionbalance the ciphertexts live in the shared directory; an operator must not
+    # believe this file holds them.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    monkeypatch.setenv("SKRYNKA_SHARED_DIR", str(shared))
+    data = instance.settings.data_dir
+    out = tmp_path / "backup.tar"
+
+    assert main(["backup", "--data-dir", str(data), "--out", str(out), "--plaintext"]) == 0
+
+    printed = capsys.readouterr().out
+    assert f"The store is in the shared directory {shared / 'store'} and is NOT in this file" in (
+        printed
+    )
