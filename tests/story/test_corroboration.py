@@ -38,7 +38,7 @@ from tests.source_app.http_source import HttpSource
 from tests.story.album import Album
 from tests.story.officer import EvidenceOfficer, carry_keys_to_workstation
 from tests.support.keys import KeyPair
-from tests.support.pictures import picture
+from tests.support.pictures import picture, scanned_pdf
 from tests.support.staff import StaffAccount, fresh_code, make_staff_account, start_staff_server
 from tests.workstation.credentials import CAMERA, make_chain, sign_c2pa
 
@@ -53,19 +53,6 @@ CAPTURED_ZONE = "+03:00"
 YARD = (53.8618, 27.4465)  # the yard of the detention centre on Akrestsina street, Minsk
 SCANNED_LINES = ["ПРОТОКОЛ задержания", "Гражданин доставлен в ЦИП", "на улице Окрестина"]
 SCANNED_WORD = "доставлен"
-DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-# Run by Debian's Pillow (python3-pil): black Russian text on a white A4 page at 150 dpi, saved
-# as a PDF of that image only, as a scanner without OCR makes it.
-SCAN_SCRIPT = """
-import sys
-from PIL import Image, ImageDraw, ImageFont
-page = Image.new("L", (1240, 1754), 255)
-draw = ImageDraw.Draw(page)
-font = ImageFont.truetype(sys.argv[1], 48)
-for n, line in enumerate(sys.argv[3].split("|")):
-    draw.text((100, 150 + 90 * n), line, font=font, fill=0)
-page.save(sys.argv[2], "PDF", resolution=150)
-"""
 
 
 @dataclass(frozen=True)
@@ -99,10 +86,7 @@ def photo_from_the_messenger(directory: Path) -> bytes:
 
 
 def scanned_detention_record(directory: Path) -> bytes:
-    target = directory / "scan.pdf"
-    subprocess.run(["/usr/bin/python3", "-I", "-c", SCAN_SCRIPT, DEJAVU, str(target),
-                    "|".join(SCANNED_LINES)], check=True)
-    content = target.read_bytes()
+    content = scanned_pdf(directory, SCANNED_LINES)
     assert SCANNED_WORD.encode() not in content  # only pixels: nothing to find without OCR
     return content
 

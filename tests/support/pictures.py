@@ -107,3 +107,26 @@ def picture(seed: int, variant: str, directory: Path) -> bytes:
     path = directory / f"scene-{seed}-{variant}"
     draw_pictures([(seed, variant, path)])
     return path.read_bytes()
+
+
+_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+# Black text on a white A4 page at 150 dpi, saved as a PDF of that image only: what a scanner
+# without OCR makes, so only OCR can find its words.
+_SCAN_SCRIPT = """
+import sys
+from PIL import Image, ImageDraw, ImageFont
+page = Image.new("L", (1240, 1754), 255)
+draw = ImageDraw.Draw(page)
+font = ImageFont.truetype(sys.argv[1], 48)
+for n, line in enumerate(sys.argv[3].split("|")):
+    draw.text((100, 150 + 90 * n), line, font=font, fill=0)
+page.save(sys.argv[2], "PDF", resolution=150)
+"""
+
+
+def scanned_pdf(directory: Path, lines: list[str]) -> bytes:
+    """A scanned page of `lines` (Cyrillic is fine) as a PDF with no text layer."""
+    target = directory / "scan.pdf"
+    subprocess.run([SYSTEM_PYTHON, "-I", "-c", _SCAN_SCRIPT, _FONT, str(target),
+                    "|".join(lines)], check=True)
+    return target.read_bytes()

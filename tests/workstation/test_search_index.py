@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import subprocess
 import zlib
 from collections.abc import Sequence
 from contextlib import closing
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.pictures import scanned_pdf
 from tests.support.workstation import MakeBundle, Workstation
 from tests.workstation.bundles import Sent, intake_document
 from tests.workstation.documents import _pdf, _stream, docx
@@ -37,27 +37,6 @@ from workstation.search_index import (
 from workstation.store import EvidenceStore, open_store
 from workstation.text_extraction import Extracted, ocr_pages
 from workstation.transliteration import fold_text
-
-DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-# Run by Debian's Pillow (python3-pil): black Russian text on a white A4-like page, saved as a
-# PDF with no text layer, as a scanner would.
-SCAN_SCRIPT = """
-import sys
-from PIL import Image, ImageDraw, ImageFont
-page = Image.new("L", (1240, 1754), 255)
-draw = ImageDraw.Draw(page)
-font = ImageFont.truetype(sys.argv[1], 48)
-for n, line in enumerate(sys.argv[3].split("|")):
-    draw.text((100, 150 + 90 * n), line, font=font, fill=0)
-page.save(sys.argv[2], "PDF", resolution=150)
-"""
-
-
-def scanned_pdf(tmp_path: Path, lines: list[str]) -> bytes:
-    target = tmp_path / "scan.pdf"
-    subprocess.run(["/usr/bin/python3", "-I", "-c", SCAN_SCRIPT, DEJAVU, str(target),
-                    "|".join(lines)], check=True)
-    return target.read_bytes()
 
 
 def pdf_that_takes_long_to_read() -> bytes:
