@@ -14,6 +14,10 @@ DEBIAN_PACKAGES+=(bubblewrap poppler-utils libreoffice-writer-nogui libreoffice-
 # Embedded metadata (exiftool, in the sandbox); pdqhash is published as source only, so pip
 # compiles it (a C++ compiler).
 DEBIAN_PACKAGES+=(libimage-exiftool-perl g++)
+# Search: OCR in the sandbox in Belarusian, Russian and English; the scanned test pages use
+# the DejaVu font. Several app servers behind one onion address: Onionbalance.
+DEBIAN_PACKAGES+=(tesseract-ocr tesseract-ocr-bel tesseract-ocr-rus tesseract-ocr-eng
+                  fonts-dejavu-core onionbalance)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
