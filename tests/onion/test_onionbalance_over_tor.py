@@ -322,7 +322,17 @@ def submit_and_see_who_took_it(balanced: Balanced, number: int) -> Sent:
     return sent
 
 
-def test_sources_reach_both_app_servers_through_the_front(balanced: Balanced) -> None:
+def test_two_app_servers_answer_one_onion_address(
+    balanced: Balanced, submission_keypair: KeyPair, tmp_path: Path
+) -> None:
+    # One story, not three tests: each step needs what the one before it sent, and a
+    # module fixture can be rebuilt between tests when other modules' tests run in between.
+    sources_reach_both_app_servers_through_the_front(balanced)
+    the_front_takes_uploads_while_one_app_server_is_down(balanced)
+    staff_on_one_app_server_see_every_submission(balanced, submission_keypair, tmp_path)
+
+
+def sources_reach_both_app_servers_through_the_front(balanced: Balanced) -> None:
     client = balanced.network.clients[0]
     waited = time.monotonic()
     try:
@@ -341,7 +351,7 @@ def test_sources_reach_both_app_servers_through_the_front(balanced: Balanced) ->
     assert all(taken.values()), f"one app server took every upload: {taken}"
 
 
-def test_the_front_takes_uploads_while_one_app_server_is_down(balanced: Balanced) -> None:
+def the_front_takes_uploads_while_one_app_server_is_down(balanced: Balanced) -> None:
     stopped, remaining = balanced.servers
     assert stopped.stop() == 0
     # The front's descriptor still lists the stopped server's introduction points; tor tries
@@ -359,7 +369,7 @@ def test_the_front_takes_uploads_while_one_app_server_is_down(balanced: Balanced
     assert sent.taken_by == remaining.name
 
 
-def test_staff_on_one_app_server_see_every_submission(
+def staff_on_one_app_server_see_every_submission(
     balanced: Balanced, submission_keypair: KeyPair, tmp_path: Path
 ) -> None:
     server = balanced.servers[1]
