@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Compile the source interface's translation catalogs (.po, in git) into .mo files (build
-# products). Fuzzy entries are left out. The app also compiles a missing or stale catalog at
-# start (source_app.i18n.compile_catalogs), so this is for builds and read-only installs.
+# Compile the translation catalogs of the source interface, the staff interface and the desk
+# (.po, in git) into .mo files (build products); fuzzy entries are left out. Each app also
+# compiles a missing or stale catalog at start (core.catalogs, workstation_app.i18n), so this is
+# for builds, read-only installs, and so that processes starting together find them ready.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv}"

@@ -71,12 +71,10 @@ if [[ ! -f node_modules/axe-core/axe.min.js ]] || [[ package-lock.json -nt node_
     npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 
-# Compile translations (the .mo files are build products, not in git).
-if [[ -f babel.cfg ]]; then
-    for translations in source_app/translations journalist_app/translations; do
-        if [[ -d "$translations" ]] && compgen -G "$translations/*/LC_MESSAGES/*.po" >/dev/null; then
-            "$VENV/bin/pybabel" compile -d "$translations"
-        fi
-    done
+# Compile translations (the .mo files are build products, not in git) for all three web faces,
+# so that nothing starting later (several test workers, several gunicorn workers) has to.
+if ! compiled="$(VENV="$VENV" scripts/compile_translations.sh 2>&1)"; then
+    echo "$compiled" >&2
+    exit 1
 fi
 echo "Skrynka is installed in $VENV."

@@ -9,6 +9,8 @@ compiled at start, so an edited catalog is what the desk shows.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -63,10 +65,18 @@ def compile_catalogs(translations_dir: Path) -> None:
                 catalog = read_po(handle, locale=code)
         except (PoFileError, ValueError) as exc:
             raise TranslationsUnavailable(f"{po}: {exc}") from exc
-        temp = mo.with_name(f".{mo.name}.tmp")
-        with temp.open("wb") as handle:
-            write_mo(handle, catalog)
-        temp.replace(mo)
+        # A temporary file of its own for each writer: two desks (or test workers) starting
+        # together on a fresh checkout both compile, and a shared temporary name let one
+        # rename the other's file away from under it.
+        fd, temp_name = tempfile.mkstemp(dir=mo.parent, prefix=".messages-", suffix=".mo")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                write_mo(handle, catalog)
+            os.chmod(temp_name, 0o644)
+            os.replace(temp_name, mo)
+        except OSError as exc:
+            Path(temp_name).unlink(missing_ok=True)
+            raise TranslationsUnavailable(f"{mo}: {exc}") from exc
 
 
 def select_locale() -> str:

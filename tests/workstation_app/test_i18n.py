@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import shutil
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from tests.support.catalogues import (
@@ -12,7 +17,7 @@ from tests.support.catalogues import (
     read_catalog,
 )
 from tests.workstation_app.conftest import Desk, Officer, token_of
-from workstation_app.i18n import SUPPORTED_LOCALES, TRANSLATIONS_DIR
+from workstation_app.i18n import SUPPORTED_LOCALES, TRANSLATIONS_DIR, compile_catalogs
 
 MAPPING = REPO_ROOT / "workstation_app" / "babel.cfg"
 
@@ -79,3 +84,28 @@ def test_the_next_person_at_the_desk_chooses_their_own_language(officer: Officer
     page = officer.get("/").text
     assert '<html lang="ru">' in page
     assert "Работает: Ирина" in page
+
+
+def compile_when_all_are_ready(directory: str, barrier: Any) -> None:
+    barrier.wait()
+    compile_catalogs(Path(directory))
+
+
+def test_desks_starting_together_on_a_fresh_checkout_all_start(tmp_path: Path) -> None:
+    """Several desks (or test workers) compiling the same missing catalogs at once each get
+    them; none loses its file to another's rename."""
+    for round_number in range(3):
+        directory = tmp_path / f"round-{round_number}"
+        shutil.copytree(TRANSLATIONS_DIR, directory, ignore=shutil.ignore_patterns("*.mo"))
+        context = multiprocessing.get_context("fork")
+        barrier = context.Barrier(6)
+        workers = [context.Process(target=compile_when_all_are_ready,
+                                   args=(str(directory), barrier)) for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        assert [worker.exitcode for worker in workers] == [0] * 6
+        for code in SUPPORTED_LOCALES:
+            assert (directory / code / "LC_MESSAGES" / "messages.mo").stat().st_size > 0
+        assert not list(directory.glob("*/LC_MESSAGES/.messages-*"))
