@@ -1,6 +1,7 @@
 """Administration: staff accounts, instance settings and logo, and the audit log."""
 
 from http import HTTPStatus
+from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -108,7 +109,7 @@ def new_user() -> str | tuple[str, int]:
         detail="admin" if journalist.is_admin else None,
     )
     database.commit()
-    return _enrolment_page(journalist, passphrase=passphrase, title="Account created")
+    return _enrolment_page(journalist, passphrase=passphrase, title=_("Account created"))
 
 
 @bp.route("/users/<user_uuid>", methods=["GET", "POST"])
@@ -180,7 +181,7 @@ def reset_user_passphrase(user_uuid: str) -> str:
     staff().record(database, me(), AuditAction.USER_RESET_PASSPHRASE, object=journalist.uuid)
     database.commit()
     return render_template(
-        "user_secrets.html", user=journalist, title="New passphrase", passphrase=passphrase,
+        "user_secrets.html", user=journalist, title=_("New passphrase"), passphrase=passphrase,
         secret=None, qr=None, verify_form=None,
     )
 
@@ -205,7 +206,7 @@ def reset_user_two_factor(user_uuid: str) -> str | tuple[str, int]:
         abort(HTTPStatus.BAD_REQUEST, str(exc))
     staff().record(database, me(), AuditAction.USER_RESET_2FA, object=journalist.uuid)
     database.commit()
-    return _enrolment_page(journalist, passphrase=None, title="New second factor")
+    return _enrolment_page(journalist, passphrase=None, title=_("New second factor"))
 
 
 @bp.post("/users/<user_uuid>/verify-2fa")
@@ -217,12 +218,12 @@ def verify_user_two_factor(user_uuid: str) -> BaseResponse | tuple[str, int]:
     database = db()
     try:
         if not form.validate_on_submit():
-            raise InvalidOtpCode("Enter the 6-digit code your authenticator shows.")
+            raise InvalidOtpCode(_("Enter the 6-digit code your authenticator shows."))
         verify_two_factor(database, journalist, form.code.data or "")
     except InvalidOtpCode as exc:
         database.rollback()
         page = render_template(
-            "user_secrets.html", user=journalist, title="Check the authenticator",
+            "user_secrets.html", user=journalist, title=_("Check the authenticator"),
             passphrase=None, secret=journalist.otp_secret if journalist.is_totp else None,
             qr=qr_svg(provisioning_uri(journalist, read_organization_name(database)))
             if journalist.is_totp else None,
@@ -369,10 +370,14 @@ def audit() -> str:
 
 
 
-def _form_errors(form: object) -> str:
-    errors = getattr(form, "errors", {})
+def _form_errors(form: Any) -> str:
+    """What is wrong with a refused form, field by field, in the staff member's language."""
     parts = []
-    for field, messages in errors.items():
-        label = "Security token" if field == "csrf_token" else field.replace("_", " ").capitalize()
+    for field, messages in form.errors.items():
+        if field == "csrf_token":
+            # Flask-WTF's own reasons are English and say nothing the person can act on.
+            parts.append(_("The form expired; reload the page and try again."))
+            continue
+        label = form[field].label.text
         parts.append(f"{label}: {'; '.join(str(m) for m in messages)}")
-    return " ".join(parts) or "The form could not be read; reload the page and try again."
+    return " ".join(parts) or _("The form could not be read; reload the page and try again.")

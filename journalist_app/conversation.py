@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from http import HTTPStatus
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_babel import LazyString, lazy_gettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -46,10 +47,10 @@ MAX_SELECTION = 2000
 CHUNK_BYTES = 256 * 1024
 
 bp = Blueprint("conversation", __name__)
-STAMP_LABELS = {
-    STAMPED: "timestamped",
-    WAITING_FOR_TOKEN: "in a tree, waiting for a timestamp token",
-    NOT_IN_TREE: "not yet timestamped",
+STAMP_LABELS: dict[str, LazyString] = {
+    STAMPED: lazy_gettext("timestamped"),
+    WAITING_FOR_TOKEN: lazy_gettext("in a tree, waiting for a timestamp token"),
+    NOT_IN_TREE: lazy_gettext("not yet timestamped"),
 }
 
 
@@ -69,7 +70,9 @@ def _render(source: Source, *, reply_form: ReplyForm | None = None, error: str |
     if configured(staff().instance):
         # Staff see what is not yet covered by a trusted timestamp (core.timestamping).
         ids = [e.item.id for e in items if isinstance(e.item, Submission)]
-        stamps = {item_id: STAMP_LABELS[state]
+        # The page's class says stamped or not; the label is in the staff member's language.
+        stamps = {item_id: ("stamped" if state == STAMPED else "unstamped",
+                            str(STAMP_LABELS[state]))
                   for item_id, state in stamp_states(db(), ids).items()}
     return (
         render_template(

@@ -1,6 +1,9 @@
 """The staff forms. Every form carries Flask-WTF's CSRF token; lengths are bounded.
 
-flask_wtf ships no type information, so mypy sees FlaskForm as Any (hence the ignores).
+flask_wtf ships no type information, so mypy sees FlaskForm as Any (hence the ignores). The
+labels and validator messages of the forms whose errors are shown (the admin's) are translated
+here: WTForms has no Belarusian catalog of its own, and `admin._form_errors` names each field by
+its label.
 """
 
 from flask_babel import lazy_gettext
@@ -19,6 +22,17 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.replies import REPLY_MAX_CHARS
 from core.staff_accounts import NAME_MAX_CHARS, PASSPHRASE_MAX_CHARS
+
+# Validator messages in the staff member's language (WTForms fills in the %(...)d values).
+REQUIRED = lazy_gettext("This field is required.")
+TOO_LONG = lazy_gettext("Use at most %(max)d characters.")
+TOO_SMALL = lazy_gettext("The number must be at least %(min)d.")
+OUT_OF_RANGE = lazy_gettext("The number must be between %(min)d and %(max)d.")
+
+
+def _length(most: int) -> Length:
+    return Length(max=most, message=TOO_LONG)
+
 
 SECOND_FACTORS = [
     SelectChoice("totp", lazy_gettext("Authenticator app (TOTP)")),
@@ -43,35 +57,41 @@ class ActionForm(FlaskForm):  # type: ignore[misc]
 
 
 class NewUserForm(FlaskForm):  # type: ignore[misc]
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    first_name = StringField("First name", validators=[Optional(), Length(max=NAME_MAX_CHARS)])
-    last_name = StringField("Last name", validators=[Optional(), Length(max=NAME_MAX_CHARS)])
-    is_admin = BooleanField("Administrator")
+    username = StringField(lazy_gettext("Username"),
+                           validators=[DataRequired(message=REQUIRED), _length(64)])
+    first_name = StringField(lazy_gettext("First name"),
+                             validators=[Optional(), _length(NAME_MAX_CHARS)])
+    last_name = StringField(lazy_gettext("Last name"),
+                            validators=[Optional(), _length(NAME_MAX_CHARS)])
+    is_admin = BooleanField(lazy_gettext("Administrator"))
     otp_kind = RadioField(
-        "Second factor",
+        lazy_gettext("Second factor"),
         choices=SECOND_FACTORS,
         default="totp",
     )
     hotp_secret = StringField(
-        "Hardware token secret (HOTP only)", validators=[Optional(), Length(max=160)]
+        lazy_gettext("Hardware token secret (HOTP only)"), validators=[Optional(), _length(160)]
     )
 
 
 class EditUserForm(FlaskForm):  # type: ignore[misc]
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    first_name = StringField("First name", validators=[Optional(), Length(max=NAME_MAX_CHARS)])
-    last_name = StringField("Last name", validators=[Optional(), Length(max=NAME_MAX_CHARS)])
-    is_admin = BooleanField("Administrator")
+    username = StringField(lazy_gettext("Username"),
+                           validators=[DataRequired(message=REQUIRED), _length(64)])
+    first_name = StringField(lazy_gettext("First name"),
+                             validators=[Optional(), _length(NAME_MAX_CHARS)])
+    last_name = StringField(lazy_gettext("Last name"),
+                            validators=[Optional(), _length(NAME_MAX_CHARS)])
+    is_admin = BooleanField(lazy_gettext("Administrator"))
 
 
 class ResetTwoFactorForm(FlaskForm):  # type: ignore[misc]
     otp_kind = RadioField(
-        "New second factor",
+        lazy_gettext("New second factor"),
         choices=SECOND_FACTORS,
         default="totp",
     )
     hotp_secret = StringField(
-        "Hardware token secret (HOTP only)", validators=[Optional(), Length(max=160)]
+        lazy_gettext("Hardware token secret (HOTP only)"), validators=[Optional(), _length(160)]
     )
 
 
@@ -81,18 +101,21 @@ class VerifyCodeForm(FlaskForm):  # type: ignore[misc]
 
 class InstanceSettingsForm(FlaskForm):  # type: ignore[misc]
     organization_name = StringField(
-        "Organisation name", validators=[DataRequired(), Length(min=1, max=64)]
+        lazy_gettext("Organisation name"),
+        validators=[DataRequired(message=REQUIRED), Length(min=1, max=64, message=TOO_LONG)],
     )
-    allow_document_uploads = BooleanField("Sources may upload files")
+    allow_document_uploads = BooleanField(lazy_gettext("Sources may upload files"))
     max_upload_mib = IntegerField(
-        "Largest upload (MiB)", validators=[InputRequired(), NumberRange(min=1)]
+        lazy_gettext("Largest upload (MiB)"),
+        validators=[InputRequired(message=REQUIRED), NumberRange(min=1, message=TOO_SMALL)],
     )
     initial_message_min_len = IntegerField(
-        "Shortest first message (characters)",
-        validators=[InputRequired(), NumberRange(min=0, max=10_000)],
+        lazy_gettext("Shortest first message (characters)"),
+        validators=[InputRequired(message=REQUIRED),
+                    NumberRange(min=0, max=10_000, message=OUT_OF_RANGE)],
     )
     reject_message_with_codename = BooleanField(
-        "Refuse a message that is the source's own codename"
+        lazy_gettext("Refuse a message that is the source's own codename")
     )
 
 

@@ -218,9 +218,10 @@ def test_instance_settings_and_fingerprints(admin_client: FlaskClient, instance:
     ("fields", "message"),
     [
         ({"max_upload_mib": "999999"}, "can only be lowered"),
-        ({"max_upload_mib": "0"}, "Number must be at least 1"),
-        ({"organization_name": ""}, "Organisation name"),
-        ({"initial_message_min_len": "-3"}, "Initial message min len"),
+        ({"max_upload_mib": "0"}, "Largest upload (MiB): The number must be at least 1."),
+        ({"organization_name": ""}, "Organisation name: This field is required."),
+        ({"initial_message_min_len": "-3"},
+         "Shortest first message (characters): The number must be between 0 and 10000."),
     ],
 )
 def test_bad_settings_change_nothing(

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from core.instance import Instance
 from core.web import ERROR_TITLES as CORE_ERROR_TITLES
-from journalist_app.error_pages import ERROR_TITLES
+from journalist_app.error_pages import ERROR_TITLES, GENERIC_MESSAGES
 from journalist_app.errors import StaffTranslationsUnavailable
 from journalist_app.i18n import COOKIE, SUPPORTED_LOCALES, TRANSLATIONS_DIR, init_staff_i18n
 from tests.support.catalogues import (
@@ -20,7 +20,7 @@ from tests.support.catalogues import (
     extracted_messages,
     read_catalog,
 )
-from tests.support.staff import make_source
+from tests.support.staff import csrf_from, make_source
 
 MAPPING = REPO_ROOT / "babel-journalist.cfg"
 # Pages and what each must say in each language (nothing of the English left on them).
@@ -159,3 +159,95 @@ def test_a_broken_staff_catalog_names_the_file_and_the_fix(tmp_path: Path) -> No
         match=r"be/LC_MESSAGES/messages\.po under .*restore journalist_app/translations",
     ):
         init_staff_i18n(Flask(__name__), default_locale="be", translations_dir=tmp_path)
+
+
+# Werkzeug's stock English sentences, which a refusal without a reason of its own used to show.
+WERKZEUG_ENGLISH = (
+    "The requested URL was not found on the server",
+    "The method is not allowed for the requested URL",
+    "The CSRF token",
+)
+# (status, how to get it, what the page must say instead) in each language.
+GENERIC_REFUSALS = {
+    "be": [
+        (404, ("get", "/no-such-page"), "Старонка не знойдзена",
+         "Праверце адрас або вярніцеся да ўваходных."),
+        (405, ("post", "/account"), "Тут гэта нельга",
+         "Вярніцеся назад, перазагрузіце старонку і паспрабуйце зноў."),
+    ],
+    "ru": [
+        (404, ("get", "/no-such-page"), "Страница не найдена",
+         "Проверьте адрес или вернитесь к входящим."),
+        (405, ("post", "/account"), "Здесь это нельзя",
+         "Вернитесь назад, перезагрузите страницу и попробуйте снова."),
+    ],
+}
+
+
+@pytest.mark.parametrize("code", ["be", "ru"])
+def test_a_refusal_without_a_reason_of_its_own_is_explained_in_the_chosen_language(
+    staff_client: FlaskClient, code: str
+) -> None:
+    staff_client.get(f"/?l={code}")
+    for status, (method, path), title, message in GENERIC_REFUSALS[code]:
+        response = getattr(staff_client, method)(path)
+        assert response.status_code == status
+        page = response.get_data(as_text=True)
+        assert f"<h1>{title}</h1>" in page
+        assert f'<p id="error-message">{message}</p>' in page
+        for english in WERKZEUG_ENGLISH:
+            assert english not in page
+
+
+def test_every_error_title_has_a_generic_sentence_for_pages() -> None:
+    # Server errors keep core.web's English page (it must work when rendering fails).
+    assert set(GENERIC_MESSAGES) == {code for code in ERROR_TITLES if code < 500}
+
+
+@pytest.mark.parametrize(("code", "message"), [
+    ("be", "Тэрмін дзеяння гэтай формы скончыўся, або яна была адпраўлена двойчы."),
+    ("ru", "Срок действия этой формы истёк, или она была отправлена дважды."),
+])
+def test_an_expired_form_is_explained_in_the_chosen_language(
+    staff_client: FlaskClient, instance: Instance, code: str, message: str
+) -> None:
+    source = make_source(instance, "expired")
+    staff_client.get(f"/?l={code}")
+    response = staff_client.post(f"/source/{source.uuid}/reply",
+                                 data={"csrf_token": "stale", "message": "Дзякуй"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'<html lang="{code}">' in page
+    assert message in page
+    for english in (*WERKZEUG_ENGLISH, "This form has expired"):
+        assert english not in page
+
+
+ADMIN_PAGES = {
+    "be": {"title": "Уліковы запіс створаны: nina", "refused": "Імя карыстальніка: Гэтае поле "
+           "трэба запоўніць.", "audit": "спачатку навейшыя.", "pages": 'aria-label="Старонкі"'},
+    "ru": {"title": "Учётная запись создана: nina", "refused": "Имя пользователя: Это поле "
+           "нужно заполнить.", "audit": "сначала новые.", "pages": 'aria-label="Страницы"'},
+}
+
+
+@pytest.mark.parametrize("code", ["be", "ru"])
+def test_the_admin_pages_speak_the_chosen_language(
+    admin_client: FlaskClient, code: str
+) -> None:
+    admin_client.get(f"/?l={code}")
+    expected = ADMIN_PAGES[code]
+    form = admin_client.get("/admin/users/new").get_data(as_text=True)
+    refused = admin_client.post("/admin/users/new", data={
+        "csrf_token": csrf_from(form), "username": "", "otp_kind": "totp"})
+    assert refused.status_code == 400
+    assert expected["refused"] in refused.get_data(as_text=True)
+    assert "This field is required" not in refused.get_data(as_text=True)
+    created = admin_client.post("/admin/users/new", data={
+        "csrf_token": csrf_from(form), "username": "nina", "otp_kind": "totp"})
+    assert f"<h1>{expected['title']}</h1>" in created.get_data(as_text=True)
+    assert "Account created" not in created.get_data(as_text=True)
+    audit = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert expected["audit"] in audit
+    assert "newest first" not in audit
+    assert expected["pages"] in audit

@@ -125,3 +125,21 @@ def test_the_waiting_counts_are_told_in_russian_with_the_right_plural(
     make_source(stamping_instance, "counted too")
     page = stamping_client.get("/timestamps?l=be").get_data(as_text=True)
     assert "2 матэрыялы чакаюць наступнага дрэва." in page
+
+
+@pytest.mark.parametrize(("code", "waiting", "stamped"), [
+    ("be", "яшчэ без адзнакі часу", "з адзнакай часу"),
+    ("ru", "ещё без метки времени", "с меткой времени"),
+])
+def test_the_stamp_labels_speak_the_chosen_language(
+    stamping_client: FlaskClient, stamping_instance: Instance, code: str, waiting: str,
+    stamped: str,
+) -> None:
+    source = make_source(stamping_instance, "before the tree")
+    page = stamping_client.get(f"/source/{source.uuid}?l={code}").get_data(as_text=True)
+    assert f'<span class="stamp unstamped">{waiting}</span>' in page
+    assert "timestamped" not in page.replace("unstamped", "")
+    stamp_once(stamping_instance)
+    page = stamping_client.get(f"/source/{source.uuid}").get_data(as_text=True)
+    assert f'<span class="stamp stamped">{stamped}</span>' in page
+    assert ">timestamped<" not in page
