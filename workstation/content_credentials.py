@@ -34,6 +34,7 @@ from typing import Any
 from workstation.catalogue import Item
 from workstation.converters import SNIFF_BYTES, sniff_type
 from workstation.errors import ConversionRefused
+from workstation.provenance_reason import say
 from workstation.sandbox import INPUT_DIR, MIB, Sandbox, SandboxLimits
 from workstation.store import EvidenceStore
 
@@ -141,27 +142,25 @@ def _codes(value: Any) -> list[str]:
 def interpret(result: Any) -> C2paVerdict:
     """The verdict on what the probe printed (already parsed from JSON)."""
     if not isinstance(result, dict):
-        return C2paVerdict(UNCHECKED, "could not be checked",
-                           problem="the C2PA reader's output was not one JSON object")
+        return C2paVerdict(UNCHECKED, say("unchecked"), problem=say("c2pa_output_not_object"))
     reader = _text(result.get("library"))
     outcome = result.get("outcome")
     if outcome == "absent":
-        return C2paVerdict(ABSENT, "no C2PA manifest", reader=reader)
+        return C2paVerdict(ABSENT, say("c2pa_absent"), reader=reader)
     if outcome == "unsupported":
-        return C2paVerdict(ABSENT, "no C2PA manifest (a format the C2PA reader does not read)",
-                           reader=reader, problem=_text(result.get("error")))
+        return C2paVerdict(ABSENT, say("c2pa_unsupported"), reader=reader,
+                           problem=_text(result.get("error")))
     if outcome == "error":
         kind = (_text(result.get("error_type")) or "Other").removeprefix("C2pa")
         error = _text(result.get("error"))
         if kind in UNREADABLE_ERRORS:
-            return C2paVerdict(UNCHECKED, "could not be checked", reader=reader,
-                               problem=f"the manifest is not in the file ({error}); the"
-                               " workstation is offline and never fetches it")
-        return C2paVerdict(INVALID, f"manifest broken: {error}", reader=reader,
+            return C2paVerdict(UNCHECKED, say("unchecked"), reader=reader,
+                               problem=say("c2pa_remote", error=str(error)))
+        return C2paVerdict(INVALID, say("c2pa_broken", error=str(error)), reader=reader,
                            codes=(f"c2pa.error.{kind}",), problem=error)
     if outcome != "read":
-        return C2paVerdict(UNCHECKED, "could not be checked", reader=reader,
-                           problem="the C2PA reader's output has no known outcome")
+        return C2paVerdict(UNCHECKED, say("unchecked"), reader=reader,
+                           problem=say("c2pa_no_outcome"))
     state = _text(result.get("state"))
     failures = _codes(result.get("failure"))
     altered = [code for code in failures if code not in TRUST_CODES]
@@ -172,11 +171,11 @@ def interpret(result: Any) -> C2paVerdict:
     }
     if state in ("Valid", "Trusted") and not altered:
         trusted = state == "Trusted"
-        return C2paVerdict(VALID, "signature valid, signer on the trust list" if trusted
-                           else "signature valid, signer not on a trust list",
+        return C2paVerdict(VALID, say("c2pa_trusted" if trusted else "c2pa_untrusted"),
                            trusted=trusted, **common)
-    return C2paVerdict(INVALID, "manifest does not match: " + ", ".join(altered or
-                       [f"validation state {state}"]), **common)
+    summary = (say("c2pa_mismatch", codes=", ".join(altered)) if altered
+               else say("c2pa_state", state=str(state)))
+    return C2paVerdict(INVALID, summary, **common)
 
 
 def _input_name(item: Item, kind: str) -> str:
@@ -199,11 +198,10 @@ def check_c2pa(store: EvidenceStore, item: Item, sandbox: Sandbox,
     with item.content_path.open("rb") as handle:
         kind = sniff_type(handle.read(SNIFF_BYTES), item.content_path)
     if kind not in READABLE_KINDS:
-        return C2paVerdict(ABSENT, "no C2PA manifest (a format that carries none)")
+        return C2paVerdict(ABSENT, say("c2pa_no_carrier"))
     site = site_packages or c2pa_site_packages()
     if site is None:
-        return C2paVerdict(UNCHECKED, "could not be checked", problem=(
-            "the c2pa package is not installed; reinstall the workstation (make install)"))
+        return C2paVerdict(UNCHECKED, say("unchecked"), problem=say("c2pa_not_installed"))
     name = _input_name(item, kind)
     command = [SYSTEM_PYTHON, "-I", "-c", PROBE_SOURCE.read_text(encoding="utf-8"), str(site),
                f"{INPUT_DIR}/{name}"]
@@ -218,11 +216,10 @@ def check_c2pa(store: EvidenceStore, item: Item, sandbox: Sandbox,
                                  limits=limits, input_name=name,
                                  extra_paths=(str(site),)).require_success()
         except ConversionRefused as exc:
-            return C2paVerdict(UNCHECKED, "could not be checked",
-                               problem=f"the C2PA reader was stopped: {exc.reason}")
+            return C2paVerdict(UNCHECKED, say("unchecked"),
+                               problem=say("c2pa_stopped", reason=exc.reason))
     try:
         parsed = json.loads(result.stdout)
     except ValueError:
-        return C2paVerdict(UNCHECKED, "could not be checked",
-                           problem="the C2PA reader's output was not JSON")
+        return C2paVerdict(UNCHECKED, say("unchecked"), problem=say("c2pa_output_not_json"))
     return interpret(parsed)

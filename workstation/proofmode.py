@@ -44,6 +44,7 @@ from typing import Any
 
 from workstation.catalogue import Item
 from workstation.errors import ConversionRefused
+from workstation.provenance_reason import UNCHECKED_BECAUSE, ProvenanceReason, reason, say, say_all
 from workstation.sandbox import INPUT_DIR, MIB, OUTPUT_DIR, Sandbox, SandboxLimits
 from workstation.store import EvidenceStore
 
@@ -157,7 +158,7 @@ def _sha256(path: Path) -> str:
 class ProofRecord:
     hashes: frozenset[str]
     names: frozenset[str]
-    problem: str | None = None
+    problem: ProvenanceReason | None = None
 
 
 def _fields(rows: Iterable[Any]) -> ProofRecord:
@@ -181,7 +182,7 @@ def read_proof(path: Path) -> ProofRecord:
     """The media hashes and names a proof file states (CSV or JSON), or why it cannot say."""
     if path.stat().st_size > MAX_PROOF_BYTES:
         return ProofRecord(frozenset(), frozenset(),
-                           f"the proof file is larger than {MAX_PROOF_BYTES // MIB} MiB")
+                           reason("proof_too_large", mib=str(MAX_PROOF_BYTES // MIB)))
     text = path.read_bytes().decode("utf-8", "replace")
     try:
         if path.name.lower().endswith(".json"):
@@ -189,8 +190,7 @@ def read_proof(path: Path) -> ProofRecord:
             return _fields(parsed if isinstance(parsed, list) else [parsed])
         return _fields(csv.DictReader(io.StringIO(text)))
     except (ValueError, csv.Error, RecursionError):
-        return ProofRecord(frozenset(), frozenset(), "the proof file cannot be read as CSV or"
-                           " JSON")
+        return ProofRecord(frozenset(), frozenset(), reason("proof_unreadable"))
 
 
 # gpg --------------------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ def read_proof(path: Path) -> ProofRecord:
 class SignatureCheck:
     status: str  # good, bad, missing, error
     fingerprint: str | None = None
-    detail: str | None = None
+    detail: str | None = None  # why it is bad: a key of provenance_reason.SIGNATURE_DETAILS
 
 
 def _gpg(home: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -254,7 +254,7 @@ class _Keyring:
         if signature is None:
             return SignatureCheck("missing")
         if signature.path.stat().st_size > MAX_KEY_BYTES:
-            return SignatureCheck("bad", detail="the signature file is too large")
+            return SignatureCheck("bad", detail="too_large")
         result = _gpg(self.home, "--verify", str(signature.path), str(data))
         status = _status(result.stdout)
         valid = [rest for keyword, rest in status if keyword == "VALIDSIG"]
@@ -263,11 +263,10 @@ class _Keyring:
             return SignatureCheck("good", valid[0][9])
         for keyword, _rest in status:
             if keyword == "BADSIG":
-                return SignatureCheck("bad", detail="the signature does not match the data")
+                return SignatureCheck("bad", detail="mismatch")
             if keyword in ("ERRSIG", "NO_PUBKEY"):
-                return SignatureCheck("bad", detail="the signature is not by the bundle's key"
-                                      " or cannot be read")
-        return SignatureCheck("bad", detail="gpg did not accept the signature")
+                return SignatureCheck("bad", detail="unknown_key")
+        return SignatureCheck("bad", detail="refused")
 
 
 # Matching ---------------------------------------------------------------------------------------
@@ -301,13 +300,13 @@ def _check_media(media: ProofFile, proofs: dict[str, ProofRecord],
     media_signature = (material.get(f"{sha256}{SIGNATURE_SUFFIX}")
                        or material.get(f"{media.name.lower()}{SIGNATURE_SUFFIX}"))
     if proof_name is None and media_signature is None:
-        return MediaCheck(media.name, sha256, ABSENT, "no ProofMode proof for this file", {})
+        return MediaCheck(media.name, sha256, ABSENT, say("proofmode_absent"), {})
     checks: dict[str, str] = {}
-    reasons: list[str] = []
+    reasons: list[ProvenanceReason] = []
     record = proofs.get(proof_name) if proof_name else None
     if record is None:
         checks["proof_hash"] = "missing"
-        reasons.append("no proof file (.proof.csv or .proof.json) for it")
+        reasons.append(reason("proof_missing"))
     elif record.problem is not None:
         checks["proof_hash"] = "unreadable"
         reasons.append(record.problem)
@@ -315,8 +314,7 @@ def _check_media(media: ProofFile, proofs: dict[str, ProofRecord],
         checks["proof_hash"] = "match"
     else:
         checks["proof_hash"] = "mismatch"
-        reasons.append("the SHA-256 in the proof is not this file's: the file was changed"
-                       " after the proof was made, or the proof is of another file")
+        reasons.append(reason("proof_hash_mismatch"))
         if media_signature is None:
             # The signature is named after the hash of the file the proof was made for.
             for stated in sorted(record.hashes):
@@ -327,30 +325,29 @@ def _check_media(media: ProofFile, proofs: dict[str, ProofRecord],
     signer = None
     if keyring is None:
         checks["media_signature"] = checks["proof_signature"] = "unchecked"
-        reasons.append(f"no {PUBKEY_NAME} in the bundle to check the signatures with")
+        reasons.append(reason("no_public_key"))
     else:
         media_check = keyring.verify(media_signature, media.path)
         checks["media_signature"] = media_check.status
         if media_check.detail:
-            reasons.append(f"media signature: {media_check.detail}")
+            reasons.append(reason(f"media_signature_{media_check.detail}"))
         proof_check = (keyring.verify(proof_signature, material[proof_name].path)
                        if proof_name else SignatureCheck("missing"))
         checks["proof_signature"] = proof_check.status
         if proof_check.detail:
-            reasons.append(f"proof signature: {proof_check.detail}")
+            reasons.append(reason(f"proof_signature_{proof_check.detail}"))
         signer = keyring.signer(media_check.fingerprint or proof_check.fingerprint)
         for which, check in (("media", media_check), ("proof", proof_check)):
             if check.status == "missing":
-                reasons.append(f"no signature of the {which} file")
+                reasons.append(reason(f"no_{which}_signature"))
     values = set(checks.values())
     if values & {"bad", "mismatch"}:
-        verdict, summary = INVALID, "; ".join(reasons)
+        verdict, summary = INVALID, say_all(reasons)
     elif values == {"good", "match"}:
         verdict = VALID
-        summary = ("signatures and hash valid, signed with the key sent in the bundle"
-                   f" ({signer['fingerprint'] if signer else '?'})")
+        summary = say("proofmode_valid", fingerprint=signer["fingerprint"] if signer else "?")
     else:
-        verdict, summary = UNCHECKED, "could not be checked: " + "; ".join(reasons)
+        verdict, summary = UNCHECKED, say_all([reason(UNCHECKED_BECAUSE), *reasons])
     return MediaCheck(media.name, sha256, verdict, summary[:4 * MAX_TEXT], checks, signer,
                       proof_name)
 
@@ -370,11 +367,11 @@ def check_bundle(staging: Path, media: Sequence[ProofFile], material: Sequence[P
         checks = tuple(_check_media(file, proofs, by_name, keyring, only_media)
                        for file in media)
     except (OSError, subprocess.SubprocessError) as exc:
-        return ProofModeVerdict(UNCHECKED, "could not be checked",
-                                problem=f"gpg could not check the bundle: {exc}")
+        return ProofModeVerdict(UNCHECKED, say("unchecked"),
+                                problem=say("proofmode_gpg_failed", error=str(exc)))
     found = [check for check in checks if check.verdict != ABSENT]
     if not found:
-        return ProofModeVerdict(ABSENT, "no ProofMode proof for this file", media=checks)
+        return ProofModeVerdict(ABSENT, say("proofmode_absent"), media=checks)
     for verdict in (INVALID, UNCHECKED, VALID):
         worst = [check for check in found if check.verdict == verdict]
         if worst:
@@ -405,7 +402,7 @@ def check_proofmode(store: EvidenceStore, item: Item, siblings: Sequence[Item],
     """The ProofMode verdict on one file item (see the module docstring)."""
     name = item.original_name or f"file-{item.item_id[:12]}"
     if is_proof_material(name):
-        return ProofModeVerdict(ABSENT, "ProofMode proof material, not media")
+        return ProofModeVerdict(ABSENT, say("proofmode_material"))
     with store.staging_dir("proofmode") as staging:
         if name.lower().endswith(".zip") and is_zip(item.content_path):
             unpacked = staging / "unpacked"
@@ -413,17 +410,17 @@ def check_proofmode(store: EvidenceStore, item: Item, siblings: Sequence[Item],
             try:
                 members = unpack_zip(store, item, sandbox, unpacked, limits)
             except ConversionRefused as exc:
-                return ProofModeVerdict(UNCHECKED, "could not be checked",
-                                        problem=f"the ZIP could not be unpacked: {exc.reason}")
+                return ProofModeVerdict(UNCHECKED, say("unchecked"),
+                                        problem=say("proofmode_zip_failed", reason=exc.reason))
             material = [m for m in members if is_proof_material(m.name)]
             if not material:
-                return ProofModeVerdict(ABSENT, "no ProofMode proof in this ZIP")
+                return ProofModeVerdict(ABSENT, say("proofmode_absent_zip"))
             media = [m for m in members if not is_proof_material(m.name)]
         else:
             material = [ProofFile(s.original_name, s.content_path) for s in siblings
                         if s.original_name and is_proof_material(s.original_name)]
             if not material:
-                return ProofModeVerdict(ABSENT, "no ProofMode proof for this file")
+                return ProofModeVerdict(ABSENT, say("proofmode_absent"))
             media = [ProofFile(name, item.content_path)]
             only_media = not any(
                 s.kind == "file" and s.item_id != item.item_id

@@ -12,6 +12,8 @@ verdicts:
 
 The log is the only store of the verdict (it is small), so it is signed and chained with
 everything else; `latest_provenance` reads it back for `show`, the desk and handover packages.
+"summary" and "problem" are English sentences built by `workstation.provenance_reason`, which
+also reads them back into codes and values (the desk translates those).
 A forged, broken or hostile manifest or bundle is a verdict, never an error; only a sandbox that
 cannot start raises (`SandboxUnavailable`), and the import has completed by then.
 """

@@ -35,6 +35,7 @@ from workstation_app.i18n import DEFAULT_LOCALE, init_i18n
 from workstation_app.incidents import init_incidents
 from workstation_app.launch import LaunchGate, init_launch
 from workstation_app.person import init_person
+from workstation_app.provenance import init_provenance
 from workstation_app.security import harden_desk
 
 
@@ -58,6 +59,7 @@ def create_app(
     init_i18n(app, default_locale)
     init_person(app)
     init_display(app)
+    init_provenance(app)
     app.extensions[SERVICE_KEY] = service
     app.extensions[items.METADATA_TOOL_KEY] = metadata_tool or MetadataTool("mat2")
     for module in (items, renditions, sources, cases, custody, intake, assessments, similar,

@@ -39,6 +39,7 @@ from workstation.content_credentials import (
 from workstation.custody import verify_custody
 from workstation.keys import load_workstation_signer
 from workstation.provenance import latest_provenance
+from workstation.provenance_reason import read_reasons
 from workstation.sandbox import MIB, Sandbox
 from workstation.service import ImportOutcome, WorkstationService
 from workstation.store import open_store
@@ -128,6 +129,8 @@ def test_each_c2pa_manifest_gets_its_verdict_at_import(
 
     assert verdicts["plain.png"]["verdict"] == "absent"
     assert verdicts["plain.png"]["summary"] == "no C2PA manifest"
+    # The desk reads every signed summary back into reasons it can translate.
+    assert all(read_reasons(v["summary"]) for v in verdicts.values())
     # Messages carry no content credentials and get no entry.
     actions = {(e["action"], service.find(e["item"]).kind) for e in service.custody_entries()
                if e["action"] == "provenance"}
@@ -166,6 +169,7 @@ def test_a_reader_that_is_stopped_or_crashes_leaves_could_not_be_checked(
     assert starved.verdict == "unchecked"
     assert starved.problem is not None
     assert starved.problem.startswith("the C2PA reader was stopped: ")
+    assert [r.code for r in read_reasons(too_slow.problem) or ()] == ["c2pa_stopped"]
 
 
 @pytest.mark.parametrize(("printed", "verdict"), [
@@ -292,6 +296,9 @@ def test_proofmode_sets_sent_beside_the_media_or_zipped_get_their_verdicts(
     assert "no pubkey.asc in the bundle" in keyless["summary"]
     # The proof files themselves are material, not media; one key came from four sources.
     assert verdicts["pubkey.asc"]["summary"] == "ProofMode proof material, not media"
+    # Joined findings and all, every signed summary reads back into the desk's reasons.
+    assert all(read_reasons(v["summary"]) for v in verdicts.values())
+    assert [r.code for r in read_reasons(keyless["summary"]) or ()][:1] == ["unchecked_because"]
 
 
 def test_a_hostile_zip_is_a_verdict_not_an_error(
@@ -306,6 +313,7 @@ def test_a_hostile_zip_is_a_verdict_not_an_error(
     [verdict] = [v["proofmode"] for v in _verdicts(service, outcome).values()]
     assert verdict["verdict"] == "unchecked"
     assert verdict["problem"].startswith("the ZIP could not be unpacked: ")
+    assert [r.code for r in read_reasons(verdict["problem"]) or ()] == ["proofmode_zip_failed"]
 
 
 def test_proof_files_in_a_later_bundle_have_the_earlier_photo_checked_again(
