@@ -1,10 +1,20 @@
 """Error pages speak the source's language and keep the site's safety features."""
 
+import html
 import io
 
-from flask import Flask
+import pytest
+from flask import Flask, abort
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    RequestEntityTooLarge,
+    TooManyRequests,
+)
 
 from core.instance import Instance
 from core.models import Source, Submission
@@ -107,3 +117,50 @@ def test_a_malformed_upload_anywhere_gets_the_upload_page(app: Flask) -> None:
     response = app.test_client().get("/broken-upload")
     assert response.status_code == 400
     assert "Your upload could not be read" in response.text
+
+
+# Each status a request can end in, raised the way views and Werkzeug raise them, and the title
+# a source reads instead of Werkzeug's English (sources in Belarus may read no English at all).
+TITLES = {
+    "be": {400: "Запыт не ўдалося зразумець", 403: "Не дазволена", 404: "Старонка не знойдзена",
+           405: "Тут гэта нельга", 413: "Занадта вялікі", 429: "Занадта шмат спроб",
+           "parts": "Зашмат файлаў адначасова", "busy": "Сайт зараз перагружаны",
+           "expired": "Тэрмін дзеяння гэтай формы скончыўся"},
+    "ru": {400: "Запрос не удалось понять", 403: "Не разрешено", 404: "Страница не найдена",
+           405: "Здесь это нельзя", 413: "Слишком большой", 429: "Слишком много попыток",
+           "parts": "Слишком много файлов за раз", "busy": "Сайт сейчас перегружен",
+           "expired": "Срок действия этой формы истёк"},
+}
+WERKZEUG = (BadRequest, Forbidden, NotFound, MethodNotAllowed, RequestEntityTooLarge,
+            TooManyRequests)
+
+
+@pytest.mark.parametrize("code", ["be", "ru"])
+def test_no_error_page_shows_werkzeug_s_english(app: Flask, code: str) -> None:
+    def refuse(status: int) -> str:
+        abort(status)
+
+    def too_many_parts() -> str:
+        raise errors.TooManyParts(10)
+
+    def busy() -> str:
+        raise errors.ServerBusy()
+
+    app.add_url_rule("/refuse/<int:status>", "refuse", refuse)
+    app.add_url_rule("/too-many-parts", "too_many_parts", too_many_parts)
+    app.add_url_rule("/busy", "busy", busy)
+    client = app.test_client()
+    client.get(f"/?l={code}")
+    titles = TITLES[code]
+    pages = {status: client.get(f"/refuse/{status}") for status in (400, 403, 404, 413, 429)}
+    pages[405] = client.get("/submit")
+    pages["parts"] = client.get("/too-many-parts")
+    pages["busy"] = client.get("/busy")
+    pages["expired"] = client.post("/generate", data={"csrf_token": "stale"})
+    for key, response in pages.items():
+        text = html.unescape(response.text)
+        assert titles[key] in text, key
+        assert f'<html lang="{code}">' in text, key
+        for error in WERKZEUG:
+            assert str(error.description) not in text, (key, error)
+        assert "CSRF" not in text, key
