@@ -31,6 +31,7 @@ DESTINATION_NAMES: dict[str, LazyString] = {
     "un": _l("UN investigative bodies"),
     "court": _l("courts and prosecutors"),
 }
+# Every action of workstation.custody.ACTIONS (a test keeps them in step).
 ACTION_NAMES: dict[str, LazyString] = {
     "import": _l("imported"),
     "view": _l("viewed"),
@@ -45,6 +46,11 @@ ACTION_NAMES: dict[str, LazyString] = {
     "metadata": _l("metadata recorded"),
     "perceptual-hash": _l("perceptual hash"),
     "incident": _l("incident"),
+    "provenance": _l("provenance checked"),
+    "timestamp": _l("trusted timestamp"),
+    "fixity": _l("fixity checked"),
+    "unreadable": _l("reply that could not be decrypted"),
+    "acknowledge": _l("receipt acknowledged"),
 }
 STATUS_NAMES: dict[str, LazyString] = {
     "unreviewed": _l("unreviewed"),

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from tests.workstation.bundles import intake_document
-from tests.workstation_app.conftest import Desk
-from workstation_app.display import show_value, size
+import pytest
+
+from tests.support.workstation import MakeBundle
+from tests.workstation.bundles import Sent, consent_document, intake_document
+from tests.workstation.media import png_with_text
+from tests.workstation_app.conftest import Desk, Officer
+from workstation.custody import ACTIONS
+from workstation_app.display import ACTION_NAMES, show_value, size
 
 
 def test_intake_answers_read_as_words_in_the_persons_language(desk: Desk) -> None:
@@ -27,3 +32,20 @@ def test_unknown_answers_are_shown_as_they_came() -> None:
 
 def test_sizes_read_in_binary_units() -> None:
     assert (size(300), size(2048), size(5 * 1024**3)) == ("300 B", "2.0 KiB", "5.0 GiB")
+
+
+def test_every_custody_action_has_the_desk_s_name() -> None:
+    assert set(ACTION_NAMES) == ACTIONS
+
+
+@pytest.mark.parametrize(("code", "name"), [("be", "паходжанне праверана"),
+                                            ("ru", "происхождение проверено")])
+def test_the_custody_log_names_a_provenance_check_in_the_officer_s_language(
+    officer: Officer, make_bundle: MakeBundle, code: str, name: str
+) -> None:
+    officer.post("/import", {"path": str(make_bundle([
+        Sent("file", png_with_text(), name="plain.png", consent=consent_document(
+            ["platform"], "2026-11-27T05:11:16.055418Z"))]))})
+    page = officer.get(f"/custody?l={code}").text
+    assert f"<td>{name}</td>" in page
+    assert "<td>provenance</td>" not in page
