@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 
 # "<which> signature: <detail>" for the media file and its proof file, as gpg found them.
 SIGNATURE_DETAILS: Mapping[str, str] = {
@@ -103,8 +102,7 @@ def say_all(reasons: list[ProvenanceReason]) -> str:
     return _JOINER.join(r.text for r in reasons)
 
 
-@cache
-def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+def _compile_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     found = []
     for code, text in REASON_TEXTS.items():
         pieces = re.split(r"%\((\w+)\)s", text)
@@ -115,8 +113,12 @@ def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple(found)
 
 
+# Each code's sentence as a pattern whose groups are its slots, in the order of REASON_TEXTS.
+_PATTERNS = _compile_patterns()
+
+
 def _read_one(text: str) -> ProvenanceReason | None:
-    for code, pattern in _patterns():
+    for code, pattern in _PATTERNS:
         matched = pattern.fullmatch(text)
         if matched is not None:
             return reason(code, **matched.groupdict())
