@@ -33,6 +33,19 @@ LATE_NOTE = (
     " written); recorded late, after its content was checked against its name"
 )
 HASH_CHUNK = 1024 * 1024
+# What to know and do about a gap, by cause, in English with `%(name)s` slots (the command line
+# prints these; the desk has its own words for each cause).
+GAP_TEXTS = {
+    "no_import_entry": "in the store but no import entry records it; run `skrynka-workstation"
+                       " custody repair` to check its content and record it",
+    "held_by_pending": "import entry %(seq)s records it and an interrupted import holds it in"
+                       " tmp/; run `skrynka-workstation custody repair` (or the next import) to"
+                       " move it into place",
+    "lost": "import entry %(seq)s records it but it is not in the store and no interrupted"
+            " import holds it; import bundle %(bundle)s again to restore it",
+    "content_mismatch": "its content does not match its name; it was not recorded. Preserve the"
+                        " store as it is and investigate",
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +53,12 @@ class Gap:
     kind: str  # "unrecorded" or "missing"
     item: str  # item id, or consent:<uuid>
     submission_uuid: str
-    detail: str
+    cause: str  # a key of GAP_TEXTS
+    values: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def detail(self) -> str:
+        return GAP_TEXTS[self.cause] % dict(self.values)
 
     def describe(self) -> str:
         return f"{self.kind}: {self.item} (submission {self.submission_uuid}): {self.detail}"
@@ -80,23 +98,18 @@ def find_gaps(store: EvidenceStore, entries: list[Entry]) -> list[Gap]:
     seen, expected = _imported_pairs(entries)
     stored = _stored_pairs(store)
     gaps = [
-        Gap("unrecorded", item, uuid,
-            "in the store but no import entry records it; run `skrynka-workstation custody"
-            " repair` to check its content and record it")
+        Gap("unrecorded", item, uuid, "no_import_entry")
         for item, uuid in sorted(set(stored) - seen)
     ]
     for (item, uuid), entry in sorted(expected.items()):
         if (item, uuid) not in stored:
             bundle = (entry.get("details") or {}).get("bundle_manifest_sha256")
             if _held_by_pending(store, item, uuid):
-                detail = (f"import entry {entry['seq']} records it and an interrupted import"
-                          " holds it in tmp/; run `skrynka-workstation custody repair` (or the"
-                          " next import) to move it into place")
+                gaps.append(Gap("missing", item, uuid, "held_by_pending",
+                                (("seq", str(entry["seq"])),)))
             else:
-                detail = (f"import entry {entry['seq']} records it but it is not in the store"
-                          f" and no interrupted import holds it; import bundle {bundle} again"
-                          " to restore it")
-            gaps.append(Gap("missing", item, uuid, detail))
+                gaps.append(Gap("missing", item, uuid, "lost",
+                                (("bundle", str(bundle)), ("seq", str(entry["seq"])))))
     return gaps
 
 
@@ -126,8 +139,7 @@ def record_unlogged(store: EvidenceStore, custody: CustodyLog, actor: str) -> li
         checked = _check_record(store, gap, stored[(gap.item, gap.submission_uuid)])
         if checked is None:
             still_open.append(Gap(gap.kind, gap.item, gap.submission_uuid,
-                                  "its content does not match its name; it was not recorded."
-                                  " Preserve the store as it is and investigate"))
+                                  "content_mismatch"))
             continue
         late.append(("import", gap.item, checked["sha256"], checked))
     custody.commit(custody.prepare(actor, late))

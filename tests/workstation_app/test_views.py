@@ -8,6 +8,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.support.workstation import MESSAGE_TEXT, MakeBundle, first_submission
 from tests.workstation.bundles import Sent, consent_document
 from tests.workstation_app.conftest import Desk, Officer
@@ -212,6 +214,37 @@ def test_the_custody_log_is_shown_and_verified_by_the_person(
     assert verified.status_code == 200
     assert "The log is intact" in verified.text
     assert officer.desk.service.custody_entries()[-1]["action"] == "verify"
+
+
+GAP_WORDS = {
+    "be": ("У журнале, але не ў сховішчы", "запіс пра імпарт %(seq)s ёсць, але ў сховішчы яго "
+           "няма", "імпартуйце пакет %(bundle)s зноў"),
+    "ru": ("В журнале, но не в хранилище", "запись об импорте %(seq)s есть, но в хранилище его "
+           "нет", "импортируйте пакет %(bundle)s снова"),
+}
+
+
+@pytest.mark.parametrize("code", ["be", "ru"])
+def test_a_gap_between_store_and_log_is_explained_in_the_person_s_language(
+    officer: Officer, make_bundle: MakeBundle, code: str
+) -> None:
+    officer.post("/import", {"path": str(_bundle(make_bundle))})
+    item_id = _item_id(officer.desk, kind="file")
+    [record] = (officer.desk.store / "originals" / item_id / "submissions").glob("*.json")
+    record.unlink()
+    entry = next(e for e in officer.desk.service.custody_entries()
+                 if e["action"] == "import" and e["item"] == item_id)
+    values = {"seq": entry["seq"], "bundle": entry["details"]["bundle_manifest_sha256"]}
+    officer.get(f"/custody?l={code}")
+
+    page = html.unescape(officer.post("/custody/verify").text)
+
+    kind, cause, advice = GAP_WORDS[code]
+    assert f"{kind}: {item_id} " in page
+    assert cause % values in page
+    assert advice % values in page
+    for english in ("missing:", "records it but it is not in the store", "again to restore it"):
+        assert english not in page
 
 
 def test_a_broken_custody_log_gets_its_own_page(
