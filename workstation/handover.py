@@ -56,11 +56,38 @@ DESTINATION_LABELS = {
 COPY_CHUNK = 1024 * 1024
 
 
+# Why an item stays out of a package, in English with `%(name)s` slots: the package's signed
+# statement and the command line say these; the desk has its own words for each code.
+EXCLUSION_TEXTS = {
+    "no_consent": "no consent record (treated as this platform only)",
+    "consent_narrower": "latest consent (%(recorded_at)s) allows only: %(allowed)s",
+    "no_submission": "no submission record",
+    "deleted": "the item is no longer in the store (deleted)",
+}
+
+
+@dataclass(frozen=True)
+class ExclusionCause:
+    """One reason an item stays out: a code of `EXCLUSION_TEXTS` and its values."""
+
+    code: str
+    values: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def text(self) -> str:
+        return EXCLUSION_TEXTS[self.code] % dict(self.values)
+
+
 @dataclass(frozen=True)
 class Exclusion:
     item_id: str
     name: str
-    reason: str
+    causes: tuple[ExclusionCause, ...]
+
+    @property
+    def reason(self) -> str:
+        """The causes as one English sentence, as the package's statement records it."""
+        return "; ".join(cause.text for cause in self.causes)
 
 
 @dataclass
@@ -74,22 +101,24 @@ class ExportReport:
 
 
 def consent_decision(store: EvidenceStore, item: Item, destination: str
-                     ) -> tuple[list[StoredConsent], str | None]:
-    """The latest consent records that cover `destination`, or why the item must stay."""
+                     ) -> tuple[list[StoredConsent], tuple[ExclusionCause, ...]]:
+    """The latest consent records that cover `destination`, or why the item must stay (no
+    causes when it may go)."""
     covering: list[StoredConsent] = []
-    reasons: list[str] = []
+    causes: list[ExclusionCause] = []
     for source_uuid in sorted({sub.source_uuid for sub in item.submissions}):
         record = consent_of(store, source_uuid)
         if record is None:
-            reasons.append("no consent record (treated as this platform only)")
+            causes.append(ExclusionCause("no_consent"))
         elif record.covers(destination):
             covering.append(record)
         else:
             allowed = ", ".join(sorted(record.destinations))
-            reasons.append(f"latest consent ({record.recorded_at}) allows only: {allowed}")
+            causes.append(ExclusionCause("consent_narrower", (
+                ("allowed", allowed), ("recorded_at", str(record.recorded_at)))))
     if covering:
-        return covering, None
-    return [], "; ".join(reasons) or "no submission record"
+        return covering, ()
+    return [], tuple(causes) or (ExclusionCause("no_submission"),)
 
 
 def copy_into(source: Path, target: Path, progress_update: Any) -> None:
@@ -242,10 +271,10 @@ def export_case(
     report = ExportReport(package_id=package_id, path=final)
     items = [find_item(store, item_id) for item_id in case.items]
     decisions = [(item, *consent_decision(store, item, destination)) for item in items]
-    for item, _records, reason in decisions:
-        if reason is not None:
-            report.excluded.append(Exclusion(item.item_id, item.display_name, reason))
-    included = [(item, records) for item, records, reason in decisions if reason is None]
+    for item, _records, causes in decisions:
+        if causes:
+            report.excluded.append(Exclusion(item.item_id, item.display_name, causes))
+    included = [(item, records) for item, records, causes in decisions if not causes]
     total = sum(item.size + sum(c.record["size"] for c in list_working_copies(store, item.item_id))
                 for item, _ in included)
     with store.staging_dir("export") as staging:

@@ -54,6 +54,7 @@ from workstation.errors import (
 from workstation.handover import (
     DESTINATION_LABELS,
     Exclusion,
+    ExclusionCause,
     ExportReport,
     consent_decision,
     export_case,
@@ -784,14 +785,13 @@ class WorkstationService:
             try:
                 item = self.find(item_id)
             except ItemNotFound:
-                excluded.append(Exclusion(item_id, item_id[:12], "the item is no longer in the"
-                                          " store (deleted)"))
+                excluded.append(Exclusion(item_id, item_id[:12], (ExclusionCause("deleted"),)))
                 continue
-            _records, reason = consent_decision(self.store, item, destination)
-            if reason is None:
-                included.append(item)
+            _records, causes = consent_decision(self.store, item, destination)
+            if causes:
+                excluded.append(Exclusion(item.item_id, item.display_name, causes))
             else:
-                excluded.append(Exclusion(item.item_id, item.display_name, reason))
+                included.append(item)
         return ExportPreview(case, destination, DESTINATION_LABELS[destination],
                              tuple(included), tuple(excluded))
 

@@ -2,7 +2,9 @@
 
 The preview page carries a fingerprint of what it showed; the export refuses to run if the
 case or the consent changed since (`ExportPreviewMismatch`), so nobody exports something other
-than what they looked at.
+than what they looked at. Why each item stays out is said in the person's language from the
+causes the workstation gives (`workstation.handover.ExclusionCause`); the package's statement
+keeps its English.
 """
 
 from __future__ import annotations
@@ -10,16 +12,37 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers.response import Response
 
 from workstation.consent import DESTINATIONS
 from workstation.errors import ExportError
-from workstation.handover import DESTINATION_LABELS
+from workstation.handover import DESTINATION_LABELS, Exclusion
 from workstation_app.context import current_actor, desk_service
+from workstation_app.display import destination_name
 
 bp = Blueprint("cases", __name__)
+# The desk's words for workstation.handover.EXCLUSION_TEXTS, code by code.
+EXCLUSION_NAMES: dict[str, LazyString] = {
+    "no_consent": _l("no consent record (treated as this platform only)"),
+    "consent_narrower": _l("latest consent (%(recorded_at)s) allows: %(allowed)s"),
+    "no_submission": _l("no submission record"),
+    "deleted": _l("the item is no longer in the store (deleted)"),
+}
+
+
+def exclusion_text(exclusion: Exclusion) -> str:
+    """Why an item stays out, in the person's language (destinations by their names)."""
+    said = []
+    for cause in exclusion.causes:
+        values = dict(cause.values)
+        if "allowed" in values:
+            values["allowed"] = ", ".join(destination_name(code)
+                                          for code in values["allowed"].split(", "))
+        said.append(str(EXCLUSION_NAMES[cause.code]) % values)
+    return "; ".join(said)
 
 
 @bp.get("/cases")
@@ -60,7 +83,8 @@ def preview(name: str) -> str:
     destination = request.args.get("to", "")
     preview = desk_service().preview_export(name, destination)
     return render_template("export.html", preview=preview, out=request.args.get("out", ""),
-                           recipient=request.args.get("recipient", ""))
+                           recipient=request.args.get("recipient", ""),
+                           exclusion_text=exclusion_text)
 
 
 @bp.post("/cases/<name>/export")

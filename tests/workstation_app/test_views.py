@@ -216,6 +216,27 @@ def test_the_custody_log_is_shown_and_verified_by_the_person(
     assert officer.desk.service.custody_entries()[-1]["action"] == "verify"
 
 
+@pytest.mark.parametrize(("code", "why"), [
+    ("be", "апошняя згода (2026-11-28T08:00:00.000000Z) дазваляе: толькі гэтая платформа"),
+    ("ru", "последнее согласие (2026-11-28T08:00:00.000000Z) разрешает: только эта платформа"),
+])
+def test_the_preview_says_why_an_item_stays_out_in_the_person_s_language(
+    officer: Officer, make_bundle: MakeBundle, code: str, why: str
+) -> None:
+    officer.post("/import", {"path": str(_bundle(make_bundle))})
+    officer.post("/cases", {"name": "c1"})
+    for row in officer.desk.service.list_items().rows:
+        officer.post("/cases/items", {"case": "c1", "item": row.item_id, "back": "/"})
+
+    preview = html.unescape(officer.get(f"/cases/c1/export?to=un&l={code}").text)
+
+    assert f"({why})" in preview
+    assert "allows only" not in preview
+    # The package's signed statement keeps the English it always had.
+    [left_out] = officer.desk.service.preview_export("c1", "un").excluded
+    assert left_out.reason == "latest consent (2026-11-28T08:00:00.000000Z) allows only: platform"
+
+
 GAP_WORDS = {
     "be": ("У журнале, але не ў сховішчы", "запіс пра імпарт %(seq)s ёсць, але ў сховішчы яго "
            "няма", "імпартуйце пакет %(bundle)s зноў"),
