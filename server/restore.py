@@ -122,6 +122,7 @@ def restore_backup(
         except SettingsError as exc:
             raise RestoreError(f"The restored instance does not load: {exc}") from exc
         _check_engine(archive, database, settings)
+        _check_store_target(settings)
         if database == POSTGRESQL:
             _check_empty_database(settings.database_url)
         placed = _place_store(settings)
@@ -166,28 +167,41 @@ def _check_empty_database(database_url: str) -> None:
         raise RestoreError(str(exc)) from exc
 
 
-def _place_store(settings: Settings) -> _PlacedStore | None:
-    """Move the restored store/ to the instance's store_dir if that is a shared directory."""
+def _moves_store(settings: Settings) -> bool:
+    """Whether the instance keeps its store outside the data dir (a shared directory)."""
     extracted = settings.data_dir / STORE_MEMBER
-    store_dir = settings.store_dir.absolute()
-    if settings.shared_dir is None or store_dir == extracted:
-        for directory in (settings.store_dir, settings.tmp_dir):
-            directory.mkdir(mode=0o700, exist_ok=True)
-        return None
+    return settings.shared_dir is not None and settings.store_dir.absolute() != extracted
+
+
+def _check_store_target(settings: Settings) -> None:
+    """Refuse a shared directory that is missing or already holds a store."""
+    if not _moves_store(settings):
+        return
+    assert settings.shared_dir is not None
     if not settings.shared_dir.is_dir():
         raise RestoreError(
             f"The shared directory {settings.shared_dir} ({env_name('shared_dir')} or the "
             "backup's instance.json) does not exist: mount the shared file system there, or "
             "create it (mode 0700), then restore again."
         )
-    existed = store_dir.is_dir() and not store_dir.is_symlink()
-    if (store_dir.exists() or store_dir.is_symlink()) and not (
-        existed and not any(store_dir.iterdir())
-    ):
+    store_dir = settings.store_dir
+    empty_dir = store_dir.is_dir() and not store_dir.is_symlink() and not any(store_dir.iterdir())
+    if (store_dir.exists() or store_dir.is_symlink()) and not empty_dir:
         raise RestoreError(
             f"{store_dir} already holds a store; restore only into a shared directory without "
             "one, so that no other instance's ciphertexts are mixed in or overwritten."
         )
+
+
+def _place_store(settings: Settings) -> _PlacedStore | None:
+    """Move the restored store/ to the instance's store_dir if that is a shared directory."""
+    if not _moves_store(settings):
+        for directory in (settings.store_dir, settings.tmp_dir):
+            directory.mkdir(mode=0o700, exist_ok=True)
+        return None
+    extracted = settings.data_dir / STORE_MEMBER
+    store_dir = settings.store_dir.absolute()
+    existed = store_dir.is_dir()
     tmp_dir = None if settings.tmp_dir.exists() else settings.tmp_dir
     placed = _PlacedStore(store_dir, existed, tmp_dir)
     try:
