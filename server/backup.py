@@ -131,7 +131,7 @@ def write_backup(
             f"The backup could not be encrypted ({exc}). Nothing was written."
         ) from exc
     except DumpError as exc:
-        raise BackupError(f"The database could not be dumped: {exc}") from exc
+        raise BackupError(f"No backup was written: {exc}") from exc
     except OSError as exc:
         raise BackupError(
             f"The backup could not be written ({exc.strerror or exc}); check free space and "

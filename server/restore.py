@@ -12,8 +12,8 @@ and the store go:
 - the database engine must be the backup's (a SQLite snapshot is not poured into PostgreSQL
   or back); a PostgreSQL dump goes into the database the settings name, which must be empty,
   with ``pg_restore --single-transaction`` (server.database_dump). A URL given in
-  SKRYNKA_DATABASE_URL is written into the restored DATA_DIR/database.url (0600), so the
-  restored instance keeps using the database its rows were restored into;
+  SKRYNKA_DATABASE_URL for such a restore is written into the restored DATA_DIR/database.url
+  (0600), so the restored instance keeps using the database its rows were restored into;
 - ``store/`` moves to the instance's store_dir when that lies in a shared directory (several
   app servers), which must exist and hold no store yet.
 
@@ -126,7 +126,9 @@ def restore_backup(
         if database == POSTGRESQL:
             _check_empty_database(settings.database_url)
         placed = _place_store(settings)
-        recorded = _record_database_url(data_dir, environment)
+        # Only a dump is poured into the database a URL names; a SQLite snapshot is the data
+        # dir's own db.sqlite, whatever the variable says.
+        recorded = database == POSTGRESQL and _record_database_url(data_dir, environment)
         if database == POSTGRESQL:
             try:
                 restore_dump(settings.database_url, data_dir / POSTGRESQL_MEMBER)
