@@ -13,6 +13,7 @@ from core.settings import Settings, load_settings
 from core.shared_dir import MARKER_NAME
 from server.setup import init_instance
 from tests.support.keys import KeyPair
+from tests.support.shared_dir import init_first_machine, update_instance_settings
 
 FRONT = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion"
 POSTGRES_URL = "postgresql+psycopg://skrynka@127.0.0.1:1/skrynka"
@@ -66,21 +67,8 @@ def test_a_relative_shared_dir_is_refused(tmp_path: Path) -> None:
 
 def first_machine(root: Path, keypair: KeyPair) -> Settings:
     """`skrynka init`, then the store moved into the shared directory as the docs say."""
-    data_dir = root / "app-1"
-    init_instance(
-        data_dir,
-        keypair.public_armored,
-        dev_mode=True,
-        instance_settings={"kdf": "testing"},
-        env={},
-    )
-    shared = root / "shared"
-    shared.mkdir(mode=0o700)
-    for name in ("store", "tmp"):
-        shutil.move(data_dir / name, shared / name)
-    document = json.loads((data_dir / "instance.json").read_text())
-    document["settings"]["shared_dir"] = str(shared)
-    (data_dir / "instance.json").write_text(json.dumps(document))
+    data_dir = init_first_machine(root / "app-1", root / "shared", keypair)
+    update_instance_settings(data_dir, shared_dir=str(root / "shared"))
     return load_settings({}, data_dir=data_dir)
 
 
