@@ -10,9 +10,9 @@ are copied too and are harmless orphans after a restore. A tar member's size mus
 before its bytes, so the copy is spooled next to the output (0600) and removed on every path.
 
 The store goes in as ``store/`` wherever it lives: in the data dir, or in ``shared_dir`` when
-several app servers share it (then the data dir's own leftover ``store/``, if any, is not the
-live one and is left out). Restore (server.restore) puts ``store/`` where the restoring
-instance keeps its store.
+several app servers share it, together with the logo kept beside it (then the data dir's own
+leftover ``store/`` and ``logo.png``, if any, are not the live ones and are left out). Restore
+(server.restore) puts them where the restoring instance keeps its store and logo.
 
 The archive holds the secrets (session key, codename salt, signing key) and the onion keys:
 whoever reads it can impersonate the server. So by default the tar is streamed straight into
@@ -47,6 +47,7 @@ POSTGRESQL_MEMBER = "db.pgdump"
 # Kept for callers that know only SQLite archives.
 DATABASE_MEMBER = SQLITE_MEMBER
 STORE_MEMBER = "store"
+LOGO_MEMBER = "logo.png"
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
 # Not backed up: the launched tor's cache and sockets (rebuilt at start) and the live SQLite
@@ -116,13 +117,14 @@ def write_backup(
             _snapshot_sqlite(_sqlite_path(settings.database_url), copy)
         else:
             dump_database(settings.database_url, copy)
-        member = (SQLITE_MEMBER if engine == SQLITE else POSTGRESQL_MEMBER, copy)
+        members = [(copy, SQLITE_MEMBER if engine == SQLITE else POSTGRESQL_MEMBER)]
+        shared_files = _shared_files(settings)
         if recipient is None:
             with temp.open("wb") as plain:
-                files, size = _write_tar(plain, trees, member)
+                files, size = _write_tar(plain, members, trees, shared_files)
         else:
             with open_encryptor(recipient.gnupg_home, [recipient.fingerprint], temp) as sealed:
-                files, size = _write_tar(_EncryptorFile(sealed), trees, member)
+                files, size = _write_tar(_EncryptorFile(sealed), members, trees, shared_files)
                 sealed.finish()
         _fsync(temp)
         os.link(temp, out)  # fails if `out` appeared meanwhile: never overwrite
@@ -158,12 +160,20 @@ def _trees(settings: Settings, data_dir: Path) -> list[_Tree]:
     """What goes into the archive: the data dir, and the shared store when there is one."""
     if settings.shared_dir is None:
         return [_Tree(data_dir, "", SKIPPED_TOP_LEVEL, EMPTIED_TOP_LEVEL)]
-    # The data dir's own store/ (left from before the move to shared_dir) is not the live
-    # one, and two sources for store/ would collide in the archive.
+    # The data dir's own store/ and logo (left from before the move to shared_dir) are not
+    # the live ones, and two sources for one name would collide in the archive.
+    shared = frozenset({STORE_MEMBER, LOGO_MEMBER})
     return [
-        _Tree(data_dir, "", SKIPPED_TOP_LEVEL | {STORE_MEMBER}, EMPTIED_TOP_LEVEL),
+        _Tree(data_dir, "", SKIPPED_TOP_LEVEL | shared, EMPTIED_TOP_LEVEL),
         _Tree(settings.store_dir.resolve(), STORE_MEMBER),
     ]
+
+
+def _shared_files(settings: Settings) -> list[tuple[Path, str]]:
+    """Single files kept beside the shared store (the organisation's logo), with their names."""
+    if settings.shared_dir is None:
+        return []
+    return [(settings.logo_path, LOGO_MEMBER)]
 
 
 class _EncryptorFile:
@@ -177,17 +187,32 @@ class _EncryptorFile:
 
 
 def _write_tar(
-    stream: BinaryIO | _EncryptorFile, trees: list[_Tree], database: tuple[str, Path]
+    stream: BinaryIO | _EncryptorFile,
+    database: list[tuple[Path, str]],
+    trees: list[_Tree],
+    shared_files: list[tuple[Path, str]],
 ) -> tuple[int, int]:
-    """Write the archive (database copy first, then each tree) to ``stream``."""
-    name, copy = database
+    """Write the archive (database copy first, each tree, then shared files) to ``stream``."""
+    files, size = 0, 0
     # Stream mode ("w|") only ever appends: it works the same on a file and on gpg's stdin.
     with tarfile.open(fileobj=stream, mode="w|", format=tarfile.PAX_FORMAT) as archive:  # type: ignore[call-overload]
-        archive.add(copy, arcname=name, recursive=False)
-        files, size = 1, copy.stat().st_size
+        for path, name in database:
+            archive.add(path, arcname=name, recursive=False)
+            files, size = files + 1, size + path.stat().st_size
         for tree in trees:
             added_files, added_bytes = _add_tree(archive, tree)
             files, size = files + added_files, size + added_bytes
+        for path, name in shared_files:
+            # Only a regular file: a link is not followed out of the shared directory.
+            if not path.is_file() or path.is_symlink():
+                continue
+            try:
+                info = archive.gettarinfo(path, arcname=name)
+                with path.open("rb") as stream_in:
+                    archive.addfile(info, stream_in)
+            except FileNotFoundError:
+                continue  # removed meanwhile (an administrator deleted the logo)
+            files, size = files + 1, size + info.size
     return files, size
 
 

@@ -14,8 +14,8 @@ and the store go:
   with ``pg_restore --single-transaction`` (server.database_dump). A URL given in
   SKRYNKA_DATABASE_URL for such a restore is written into the restored DATA_DIR/database.url
   (0600), so the restored instance keeps using the database its rows were restored into;
-- ``store/`` moves to the instance's store_dir when that lies in a shared directory (several
-  app servers), which must exist and hold no store yet.
+- ``store/`` and ``logo.png`` move to the instance's store_dir and logo path when those lie in
+  a shared directory (several app servers), which must exist and hold no store or logo yet.
 
 On any failure, everything the restore wrote is removed again (the directory too if the
 restore created it, a store it moved into the shared directory, and the database dump, which
@@ -37,7 +37,14 @@ from core.errors import SettingsError
 from core.settings import DATABASE_URL_FILE, Settings, env_name, load_settings
 from crypto.decryption import decrypt_to
 from crypto.errors import CryptoError
-from server.backup import POSTGRESQL, POSTGRESQL_MEMBER, SQLITE, SQLITE_MEMBER, STORE_MEMBER
+from server.backup import (
+    LOGO_MEMBER,
+    POSTGRESQL,
+    POSTGRESQL_MEMBER,
+    SQLITE,
+    SQLITE_MEMBER,
+    STORE_MEMBER,
+)
 from server.database_dump import check_database_empty, restore_dump
 from server.errors import DumpError, RestoreError
 
@@ -66,11 +73,12 @@ class RestoreSummary:
 
 @dataclass
 class _PlacedStore:
-    """A store moved into the shared directory, and how to take it out again."""
+    """What was moved into the shared directory, and how to take it out again."""
 
     store_dir: Path
     existed: bool
     tmp_dir: Path | None
+    logo: Path | None = None
 
     def undo(self) -> None:
         shutil.rmtree(self.store_dir, ignore_errors=True)
@@ -78,6 +86,8 @@ class _PlacedStore:
             self.store_dir.mkdir(mode=0o700, exist_ok=True)
         if self.tmp_dir is not None:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        if self.logo is not None:
+            self.logo.unlink(missing_ok=True)
 
 
 def restore_backup(
@@ -176,7 +186,7 @@ def _moves_store(settings: Settings) -> bool:
 
 
 def _check_store_target(settings: Settings) -> None:
-    """Refuse a shared directory that is missing or already holds a store."""
+    """Refuse a shared directory that is missing or already holds a store or a logo."""
     if not _moves_store(settings):
         return
     assert settings.shared_dir is not None
@@ -192,6 +202,12 @@ def _check_store_target(settings: Settings) -> None:
         raise RestoreError(
             f"{store_dir} already holds a store; restore only into a shared directory without "
             "one, so that no other instance's ciphertexts are mixed in or overwritten."
+        )
+    logo = settings.logo_path
+    if (settings.data_dir / LOGO_MEMBER).is_file() and (logo.exists() or logo.is_symlink()):
+        raise RestoreError(
+            f"{logo} already exists; restore only into a shared directory without one, so "
+            "that no other instance's logo is overwritten."
         )
 
 
@@ -216,6 +232,10 @@ def _place_store(settings: Settings) -> _PlacedStore | None:
             store_dir.mkdir(mode=0o700)
         os.chmod(store_dir, 0o700)
         settings.tmp_dir.mkdir(mode=0o700, exist_ok=True)
+        extracted_logo = settings.data_dir / LOGO_MEMBER
+        if extracted_logo.is_file():
+            placed.logo = settings.logo_path
+            shutil.move(extracted_logo, settings.logo_path)
     except OSError as exc:
         placed.undo()
         raise RestoreError(

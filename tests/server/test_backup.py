@@ -1,7 +1,6 @@
 """Backups: a consistent snapshot of a running instance that restores into a working one."""
 
 import io
-import json
 import os
 import shutil
 import sqlite3
@@ -24,6 +23,7 @@ from server.cli import main
 from server.errors import BackupError
 from tests.support.keys import KeyPair, make_key_pair
 from tests.support.postgres import PostgresServer
+from tests.support.shared_dir import update_instance_settings
 
 
 @pytest.fixture(autouse=True)
@@ -321,13 +321,14 @@ def restore_database(
 
 
 def move_store_to(settings: Settings, shared: Path) -> Settings:
-    """An app server's set-up (docs/operations.md, section 10): store/ and tmp/ in ``shared``."""
+    """An app server's set-up (docs/operations.md, section 10): store/ and tmp/ in ``shared``.
+
+    On the ``instance`` fixture (tests/support/shared_dir sets up a SQLite instance only), so
+    the shared store is backed up on both database backends."""
     shared.mkdir(mode=0o700)
     for name in ("store", "tmp"):
         shutil.move(settings.data_dir / name, shared / name)
-    document = json.loads(settings.instance_file.read_text())
-    document["settings"]["shared_dir"] = str(shared)
-    settings.instance_file.write_text(json.dumps(document))
+    update_instance_settings(settings.data_dir, shared_dir=str(shared))
     return load_settings(data_dir=settings.data_dir)
 
 
@@ -345,9 +346,11 @@ def test_a_backup_of_an_app_server_holds_the_shared_store_and_restores_it(
     stored.parent.mkdir(mode=0o700)
     stored.write_bytes(b"\x85shared ciphertext")
     (settings.tmp_dir / "upload-in-flight.tmp").write_bytes(b"junk")
-    # A store left in the data dir from before the move is not the live one.
+    settings.logo_path.write_bytes(b"\x89PNG shared logo")
+    # A store and a logo left in the data dir from before the move are not the live ones.
     (data / "store" / "stale").mkdir(mode=0o700, parents=True)
     (data / "store" / "stale" / "old.gpg").write_bytes(b"not served")
+    (data / "logo.png").write_bytes(b"\x89PNG old logo")
     out = tmp_path / "backup.tar"
     capsys.readouterr()
 
@@ -358,8 +361,12 @@ def test_a_backup_of_an_app_server_holds_the_shared_store_and_restores_it(
         member = tar.extractfile("store/a/1-brave_otter-msg.gpg")
         assert member is not None
         assert member.read() == b"\x85shared ciphertext"
+        logo = tar.extractfile("logo.png")
+        assert logo is not None
+        assert logo.read() == b"\x89PNG shared logo"
         names = tar.getnames()
     assert not any("stale" in name or "in-flight" in name for name in names)
+    assert names.count("logo.png") == 1
 
     # A new machine with its own (empty) shared directory, named by the restored settings.
     new_shared = tmp_path / "new-shared"
@@ -375,7 +382,9 @@ def test_a_backup_of_an_app_server_holds_the_shared_store_and_restores_it(
     )
     assert (new_shared / "store" / "a" / "1-brave_otter-msg.gpg").stat().st_mode & 0o777 == 0o600
     assert (new_shared / "tmp").is_dir()
+    assert (new_shared / "logo.png").read_bytes() == b"\x89PNG shared logo"
     assert not (restored / "store").exists()
+    assert not (restored / "logo.png").exists()
     assert main(["check", "--data-dir", str(restored)]) == 0
     assert main(["audit", "verify", "--data-dir", str(restored)]) == 0
 
@@ -389,6 +398,12 @@ def test_a_backup_of_an_app_server_holds_the_shared_store_and_restores_it(
         "1-brave_otter-msg.gpg",
         "a",
     ]
+    # A shared directory that is not mounted: refused, nothing created in its place.
+    monkeypatch.setenv("SKRYNKA_SHARED_DIR", str(tmp_path / "not-mounted"))
+    assert main(["restore", "--from", str(out), "--data-dir", str(again)]) == 1
+    assert "mount the shared file system there" in capsys.readouterr().err
+    assert not again.exists()
+    assert not (tmp_path / "not-mounted").exists()
 
 
 def test_a_backup_inside_the_shared_store_is_refused(
