@@ -16,10 +16,17 @@ passed on: re-encoded at a low bitrate, at half size, cropped by 10 %, framed wi
 screen recording, mirrored, and a still photo of one moment (between two sampled frames). Every
 video goes through the real sandbox (`video_frames.read_frames`), so the cost per video is
 measured too. Recall and false matches are reported at the video threshold and a few others.
+
+Clustering (the desk's "Similar items" page, `skrynka-workstation similar`): every item against
+every other. Random image hashes (each with eight rotations and mirror images, as an imported
+photo has) are clustered by `clusters`, and the same set by the pair-by-pair definition
+(`distance` for every pair), the baseline, in the same run; then `clusters` alone over a
+larger set.
 """
 
 from __future__ import annotations
 
+import random
 import statistics
 import subprocess
 import tempfile
@@ -35,6 +42,7 @@ from workstation.perceptual_hash import (
     VIDEO_DISTANCE_THRESHOLD,
     Frame,
     PerceptualHash,
+    clusters,
     distance,
     hash_frame,
     hash_pixels,
@@ -46,6 +54,8 @@ from workstation.store import EvidenceStore
 from workstation.video_frames import read_frames
 
 SCENES = 24
+CLUSTER_BASELINE_ITEMS = 600
+CLUSTER_ITEMS = 10_000
 THRESHOLDS = (16, 24, DISTANCE_THRESHOLD, 40, 48)
 VIDEO_SCENES = 6
 VIDEO_THRESHOLDS = (16, 20, VIDEO_DISTANCE_THRESHOLD, 28, DISTANCE_THRESHOLD)
@@ -67,6 +77,9 @@ STILL_SECONDS = "2.5"
 class Reporter(Protocol):
     def measure(self, name: str, value: float, unit: str, *, at_most: float | None = None,
                 at_least: float | None = None) -> float: ...
+
+    def ratio(self, name: str, numerator: float, denominator: float, *,
+              at_least: float | None = None) -> float: ...
 
 
 def _hashes(root: Path) -> dict[tuple[int, str], PerceptualHash]:
@@ -204,3 +217,44 @@ def run(report: Reporter) -> None:
     report.measure("decode in the sandbox and hash, one 960x720 JPEG", per_image, "s",
                    at_most=2)
     _report_videos(report, video_hashes, video_seconds)
+    _report_clustering(report)
+
+
+def _random_images(count: int, seed: int) -> dict[str, PerceptualHash]:
+    draw = random.Random(seed)
+
+    def one() -> str:
+        return f"{draw.getrandbits(256):064x}"
+
+    hashes = {}
+    for number in range(count):
+        own = one()
+        hashes[f"item-{number}"] = PerceptualHash(
+            f"item-{number}", own, 100, (own, *(one() for _ in range(7))), None)
+    return hashes
+
+
+def _clusters_pair_by_pair(hashes: dict[str, PerceptualHash]) -> int:
+    ids = sorted(hashes)
+    return sum(distance(hashes[a], hashes[b]) <= DISTANCE_THRESHOLD
+               for index, a in enumerate(ids) for b in ids[index + 1:])
+
+
+def _report_clustering(report: Reporter) -> None:
+    few = _random_images(CLUSTER_BASELINE_ITEMS, seed=1)
+    started = time.perf_counter()
+    _clusters_pair_by_pair(few)
+    pair_by_pair = time.perf_counter() - started
+    started = time.perf_counter()
+    clusters(few)
+    matrix = time.perf_counter() - started
+    report.measure(f"clusters of {CLUSTER_BASELINE_ITEMS} images, pair by pair", pair_by_pair,
+                   "s")
+    report.measure(f"clusters of {CLUSTER_BASELINE_ITEMS} images, as matrices", matrix, "s")
+    report.ratio("clustering speed-up, matrices over pair by pair", pair_by_pair, matrix,
+                 at_least=10)
+    many = _random_images(CLUSTER_ITEMS, seed=2)
+    started = time.perf_counter()
+    clusters(many)
+    report.measure(f"clusters of {CLUSTER_ITEMS} images, as matrices",
+                   time.perf_counter() - started, "s", at_most=120)

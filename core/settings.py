@@ -136,7 +136,15 @@ class Settings:
 
     @property
     def logo_path(self) -> Path:
-        return self.data_dir / "logo.png"
+        # With several app servers, the logo an administrator uploads through one of them is
+        # the one sources see on every one: it lives beside the shared store.
+        return (self.shared_dir or self.data_dir) / "logo.png"
+
+    @property
+    def timestamp_lock_path(self) -> Path:
+        """The lock one timestamping run holds; shared with the other app servers when there
+        are several, so their timers never seal or stamp the same entries twice at once."""
+        return (self.shared_dir or self.data_dir) / "timestamp.lock"
 
     @property
     def demo_workstation_dir(self) -> Path:

@@ -246,9 +246,9 @@ def stamp_trees(instance: Instance, client: TsaClient, audit: AuditLog, report: 
 
 
 @contextmanager
-def run_lock(data_dir: Path) -> Iterator[bool]:
-    """Hold DATA_DIR/timestamp.lock; yields False if another run holds it."""
-    fd = os.open(data_dir / "timestamp.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+def run_lock(lock_path: Path) -> Iterator[bool]:
+    """Hold ``lock_path`` (Settings.timestamp_lock_path); yields False if another run holds it."""
+    fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -271,7 +271,7 @@ def run_timestamping(
     """One run: build the trees that are due, then ask for every missing token."""
     report = RunReport()
     audit = AuditLog(instance.signer)
-    with run_lock(instance.settings.data_dir) as held:
+    with run_lock(instance.settings.timestamp_lock_path) as held:
         if not held:
             report.busy = True
             return report

@@ -27,3 +27,8 @@ class BackupKeyError(BackupError):
 
 class RestoreError(ServerError):
     """A backup could not be restored; the target directory was left empty."""
+
+
+class DumpError(ServerError):
+    """pg_dump or pg_restore could not do its part of a backup or restore (server.database_dump);
+    the caller removes what it wrote and re-raises it as BackupError or RestoreError."""

@@ -2,7 +2,10 @@
 
 `backup` encrypts to the administrator's backup key given at `init` (or with --backup-key for
 one run); without a key it refuses, unless --plaintext asks for a clear archive, which it warns
-about. `restore` writes a backup into a new or empty data directory.
+about. The archive holds the database (a SQLite snapshot or a PostgreSQL dump) and the store,
+also when the store lies in a shared directory; the report names both. `restore` writes a
+backup into a new or empty data directory, an empty PostgreSQL database for a PostgreSQL
+backup, and the store where the restored settings keep it.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.settings import Settings, load_settings
-from server.backup import BackupSummary, write_backup
+from core.settings import DATABASE_URL_FILE, Settings, load_settings
+from server.backup import POSTGRESQL, BackupSummary, write_backup
 from server.backup_key import BackupRecipient, configured_recipient, import_backup_key
 from server.errors import BackupKeyError
 from server.restore import restore_backup
@@ -29,9 +32,11 @@ def register_backup_commands(
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "backup",
-        help="write an encrypted backup (database snapshot and data dir)",
-        description="Write a backup of the instance to a new file outside the data directory, "
-        "while the server runs if need be. It is encrypted to the administrator's backup key "
+        help="write an encrypted backup (database, data dir and store)",
+        description="Write a backup of the instance (the database, SQLite or PostgreSQL via "
+        "pg_dump, the data directory and the store, shared or not) to a new file outside the "
+        "data directory, while the server runs if need be. It is encrypted to the "
+        "administrator's backup key "
         "(given at `skrynka init --backup-key`, or here with --backup-key); the file holds the "
         "instance's secrets and onion keys (docs/operations.md).",
     )
@@ -60,7 +65,9 @@ def register_backup_commands(
         help="restore a backup into a new or empty data directory",
         description="Restore a backup written by `skrynka backup` into a new or empty data "
         "directory (a non-empty one is refused). An encrypted backup is decrypted with the "
-        "keyring that holds the backup key's secret half.",
+        "keyring that holds the backup key's secret half. A PostgreSQL backup goes into the "
+        "empty database named by SKRYNKA_DATABASE_URL (or the backup's own settings), with "
+        "pg_restore; the store goes where the restored settings keep it (shared_dir).",
     )
     restore.add_argument(
         "--from", dest="archive", type=Path, required=True, metavar="FILE", help="the backup"
@@ -104,12 +111,20 @@ def run_restore(data_dir: Path, archive: Path, gnupg_home: Path | None) -> int:
     summary = restore_backup(archive, data_dir, gnupg_home)
     print(
         f"Restored {summary.files} files into {summary.data_dir}"
-        f"{' (decrypted)' if summary.was_encrypted else ''}."
+        f"{' (decrypted)' if summary.was_encrypted else ''}; the store is in "
+        f"{summary.store_dir}."
     )
+    if summary.database == POSTGRESQL:
+        print("The PostgreSQL database was restored with pg_restore.")
+    if summary.database_url_recorded:
+        print(
+            f"Its URL (from SKRYNKA_DATABASE_URL) is now in {summary.data_dir / DATABASE_URL_FILE}."
+        )
     if not summary.database_restored:
         print(
-            "The backup holds no SQLite database: restore the PostgreSQL dump too "
-            "(pg_restore), then run `skrynka check`."
+            "The backup holds no database (an archive of a PostgreSQL instance made before "
+            "backups held the dump): restore your separate dump with pg_restore, then run "
+            "`skrynka check`."
         )
     print(f"Next: skrynka check --data-dir {summary.data_dir}, then skrynka serve.")
     return 0
@@ -138,17 +153,11 @@ def _read(path: Path) -> str:
 
 def _report(summary: BackupSummary) -> int:
     how = f"encrypted to {summary.encrypted_to}" if summary.encrypted_to else "NOT encrypted"
-    print(f"Wrote {summary.path}: {summary.files} files, {summary.bytes} bytes, {how}.")
-    if not summary.database_included:
-        print(
-            "The database is not SQLite and is NOT in this file: dump it too, "
-            "e.g. `pg_dump --format=custom --file=skrynka.dump DBNAME`."
-        )
-    if summary.store_outside is not None:
-        print(
-            f"The store is in the shared directory {summary.store_outside} and is NOT in this "
-            "file: back it up too, from one machine (docs/operations.md, section 10)."
-        )
+    database = "a PostgreSQL dump" if summary.database == POSTGRESQL else "a SQLite snapshot"
+    print(
+        f"Wrote {summary.path}: {summary.files} files, {summary.bytes} bytes, {how}. It holds "
+        f"{database} of the database and the store from {summary.store_dir}."
+    )
     if not summary.encrypted_to:
         print("It holds the server's secrets: encrypt it before it leaves this machine.")
     return 0

@@ -6,13 +6,20 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from core.errors import InstanceError, SettingsError
 from core.instance import check_instance, open_instance
+from core.models import InstanceConfig
 from core.settings import Settings, load_settings
 from core.shared_dir import MARKER_NAME
+from core.timestamping import run_lock
+from journalist_app.logo import save_logo
 from server.setup import init_instance
+from source_app import create_app as create_source_app
+from tests.source_app.test_branding import PNG
 from tests.support.keys import KeyPair
+from tests.support.shared_dir import init_first_machine, update_instance_settings
 
 FRONT = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion"
 POSTGRES_URL = "postgresql+psycopg://skrynka@127.0.0.1:1/skrynka"
@@ -66,21 +73,8 @@ def test_a_relative_shared_dir_is_refused(tmp_path: Path) -> None:
 
 def first_machine(root: Path, keypair: KeyPair) -> Settings:
     """`skrynka init`, then the store moved into the shared directory as the docs say."""
-    data_dir = root / "app-1"
-    init_instance(
-        data_dir,
-        keypair.public_armored,
-        dev_mode=True,
-        instance_settings={"kdf": "testing"},
-        env={},
-    )
-    shared = root / "shared"
-    shared.mkdir(mode=0o700)
-    for name in ("store", "tmp"):
-        shutil.move(data_dir / name, shared / name)
-    document = json.loads((data_dir / "instance.json").read_text())
-    document["settings"]["shared_dir"] = str(shared)
-    (data_dir / "instance.json").write_text(json.dumps(document))
+    data_dir = init_first_machine(root / "app-1", root / "shared", keypair)
+    update_instance_settings(data_dir, shared_dir=str(root / "shared"))
     return load_settings({}, data_dir=data_dir)
 
 
@@ -147,3 +141,31 @@ def test_a_shared_dir_without_the_store_says_to_move_it(
     shutil.move(tmp_path / "shared" / "store", first.data_dir / "store")
     problems = check_instance(first)
     assert any("holds no store yet: on the first machine, move" in p for p in problems), problems
+
+
+def test_the_logo_and_the_timestamping_lock_are_shared_by_every_app_server(
+    tmp_path: Path, submission_keypair: KeyPair
+) -> None:
+    """A logo uploaded through one app server is the one sources see on the others (the
+    database says there is a logo on all of them), and two machines' timestamping timers never
+    run at once."""
+    first = first_machine(tmp_path, submission_keypair)
+    open_instance(first).close()
+    second = copy_of(first, "app-2")
+    assert first.logo_path == second.logo_path == tmp_path / "shared" / "logo.png"
+    assert first.timestamp_lock_path == second.timestamp_lock_path
+    save_logo(first.logo_path, PNG)
+    instance = open_instance(second)
+    try:
+        with instance.sessions() as db:
+            db.execute(update(InstanceConfig).values(has_logo=True))
+            db.commit()
+        client = create_source_app(instance=instance).test_client()
+        logo = client.get("/logo.png")
+        assert (logo.status_code, logo.data) == (200, PNG)
+        with run_lock(first.timestamp_lock_path) as first_runs:
+            assert first_runs
+            with run_lock(second.timestamp_lock_path) as second_runs:
+                assert not second_runs
+    finally:
+        instance.close()

@@ -197,7 +197,7 @@ def test_a_second_run_while_one_holds_the_lock_does_nothing(stamping_instance: I
     from core.timestamping import run_lock
 
     make_source(stamping_instance, "hello")
-    with run_lock(stamping_instance.settings.data_dir) as held:
+    with run_lock(stamping_instance.settings.timestamp_lock_path) as held:
         assert held
         assert run(stamping_instance).busy
     assert not run(stamping_instance).busy

@@ -36,7 +36,6 @@ import requests
 
 from core.instance import open_instance
 from core.settings import load_settings
-from server.setup import init_instance
 from tests.onion.timings import record_timing
 from tests.source_app.http_source import HttpSource
 from tests.support.ciphertext import gpg_decrypt, gunzip_with_name
@@ -47,6 +46,7 @@ from tests.support.onionbalance import (
     find_onionbalance,
 )
 from tests.support.postgres import PostgresServer
+from tests.support.shared_dir import init_first_machine, update_instance_settings
 from tests.support.staff import fresh_code, make_staff_account
 from tests.support.tornet import TorNetwork, TorNetworkError, find_tor, free_port
 
@@ -206,27 +206,14 @@ def wait_for_address(server: AppServer) -> None:
 def set_up_first_machine(root: Path, keypair: KeyPair, database_url: str) -> Path:
     """`skrynka init` with PostgreSQL (its URL in database.url), then the store moved into the
     shared directory."""
-    first = root / "app-1"
-    init_instance(
-        first,
-        keypair.public_armored,
-        dev_mode=True,
-        organization_name="Skrynka behind Onionbalance",
-        instance_settings={"kdf": "testing"},
-        env={},
-        database_url=database_url,
+    return init_first_machine(
+        root / "app-1", root / "shared", keypair,
+        organization_name="Skrynka behind Onionbalance", database_url=database_url,
     )
-    shared = root / "shared"
-    shared.mkdir(mode=0o700)
-    for name in ("store", "tmp"):
-        shutil.move(first / name, shared / name)
-    return first
 
 
 def make_balanced(first: Path, shared: Path, front_address: str) -> None:
-    document = json.loads((first / "instance.json").read_text())
-    document["settings"].update({"shared_dir": str(shared), "onionbalance_front": front_address})
-    (first / "instance.json").write_text(json.dumps(document, indent=2) + "\n")
+    update_instance_settings(first, shared_dir=str(shared), onionbalance_front=front_address)
 
 
 @pytest.fixture(scope="module")

@@ -2,21 +2,28 @@
 
 import io
 import os
+import shutil
 import sqlite3
+import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.pool import NullPool
 
 from core.instance import Instance
-from core.settings import load_settings
+from core.settings import Settings, load_settings
 from crypto.decryption import decrypt_to
 from crypto.submission_key import export_secret_key
-from server.backup import DATABASE_MEMBER, write_backup
+from server.backup import DATABASE_MEMBER, POSTGRESQL_MEMBER, write_backup
 from server.backup_key import BackupRecipient
 from server.cli import main
 from server.errors import BackupError
 from tests.support.keys import KeyPair, make_key_pair
+from tests.support.postgres import PostgresServer
+from tests.support.shared_dir import update_instance_settings
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +37,7 @@ def add_staff(data_dir: Path, username: str) -> None:
     assert main(["user", "add", username, "--data-dir", str(data_dir)]) == 0
 
 
-# The SQLite snapshot in the archive; a PostgreSQL database is dumped with pg_dump beside it.
+# Opens or names the SQLite snapshot itself; the PostgreSQL dump has its own tests below.
 @pytest.mark.only_on("sqlite")
 def test_a_backup_restores_into_an_instance_that_checks_ok(
     instance: Instance, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -78,7 +85,7 @@ def test_a_backup_restores_into_an_instance_that_checks_ok(
     assert main(["audit", "verify", "--data-dir", str(restored)]) == 0
 
 
-# The SQLite snapshot in the archive; a PostgreSQL database is dumped with pg_dump beside it.
+# Opens or names the SQLite snapshot itself; the PostgreSQL dump has its own tests below.
 @pytest.mark.only_on("sqlite")
 def test_a_backup_taken_during_a_write_holds_only_committed_rows(
     instance: Instance, tmp_path: Path
@@ -217,7 +224,7 @@ def test_without_a_backup_key_only_an_explicit_plaintext_backup_is_written(
     assert list(tmp_path.glob(".skrynka-backup-*")) == []
 
 
-# The SQLite snapshot in the archive; a PostgreSQL database is dumped with pg_dump beside it.
+# Opens or names the SQLite snapshot itself; the PostgreSQL dump has its own tests below.
 @pytest.mark.only_on("sqlite")
 def test_a_backup_key_on_the_command_line_is_used_for_that_run(
     instance: Instance, admin_key: KeyPair, tmp_path: Path
@@ -299,21 +306,342 @@ def test_a_damaged_or_hostile_backup_restores_nothing(
     assert not target.exists()
 
 
-def test_a_backup_of_an_app_server_says_the_shared_store_is_not_in_it(
-    instance: Instance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+@pytest.fixture
+def restore_database(
+    request: pytest.FixtureRequest, database_backend: str
+) -> Iterator[dict[str, str]]:
+    """The environment pointing a restore at a new, empty database (none for SQLite)."""
+    if database_backend != "postgresql":
+        yield {}
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"skrynka_restore_{os.getpid()}"
+    yield {"SKRYNKA_DATABASE_URL": server.create_database(name)}
+    server.drop_database(name)
+
+
+def move_store_to(settings: Settings, shared: Path) -> Settings:
+    """An app server's set-up (docs/operations.md, section 10): store/ and tmp/ in ``shared``.
+
+    On the ``instance`` fixture (tests/support/shared_dir sets up a SQLite instance only), so
+    the shared store is backed up on both database backends."""
+    shared.mkdir(mode=0o700)
+    for name in ("store", "tmp"):
+        shutil.move(settings.data_dir / name, shared / name)
+    update_instance_settings(settings.data_dir, shared_dir=str(shared))
+    return load_settings(data_dir=settings.data_dir)
+
+
+def test_a_backup_of_an_app_server_holds_the_shared_store_and_restores_it(
+    instance: Instance,
+    restore_database: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # Behind Onionbalance the ciphertexts live in the shared directory; an operator must not
-    # believe this file holds them.
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    monkeypatch.setenv("SKRYNKA_SHARED_DIR", str(shared))
-    data = instance.settings.data_dir
+    # Behind Onionbalance the ciphertexts live in the shared directory, not the data dir.
+    settings = move_store_to(instance.settings, tmp_path / "shared")
+    data = settings.data_dir
+    stored = settings.store_dir / "a" / "1-brave_otter-msg.gpg"
+    stored.parent.mkdir(mode=0o700)
+    stored.write_bytes(b"\x85shared ciphertext")
+    (settings.tmp_dir / "upload-in-flight.tmp").write_bytes(b"junk")
+    settings.logo_path.write_bytes(b"\x89PNG shared logo")
+    # A store and a logo left in the data dir from before the move are not the live ones.
+    (data / "store" / "stale").mkdir(mode=0o700, parents=True)
+    (data / "store" / "stale" / "old.gpg").write_bytes(b"not served")
+    (data / "logo.png").write_bytes(b"\x89PNG old logo")
     out = tmp_path / "backup.tar"
+    capsys.readouterr()
 
     assert main(["backup", "--data-dir", str(data), "--out", str(out), "--plaintext"]) == 0
 
-    printed = capsys.readouterr().out
-    assert f"The store is in the shared directory {shared / 'store'} and is NOT in this file" in (
-        printed
+    assert f"the store from {tmp_path / 'shared' / 'store'}" in capsys.readouterr().out
+    with tarfile.open(out) as tar:
+        member = tar.extractfile("store/a/1-brave_otter-msg.gpg")
+        assert member is not None
+        assert member.read() == b"\x85shared ciphertext"
+        logo = tar.extractfile("logo.png")
+        assert logo is not None
+        assert logo.read() == b"\x89PNG shared logo"
+        names = tar.getnames()
+    assert not any("stale" in name or "in-flight" in name for name in names)
+    assert names.count("logo.png") == 1
+
+    # A new machine with its own (empty) shared directory, named by the restored settings.
+    new_shared = tmp_path / "new-shared"
+    new_shared.mkdir(mode=0o700)
+    monkeypatch.setenv("SKRYNKA_SHARED_DIR", str(new_shared))
+    for name, value in restore_database.items():
+        monkeypatch.setenv(name, value)
+    restored = tmp_path / "restored"
+    assert main(["restore", "--from", str(out), "--data-dir", str(restored)]) == 0
+    assert f"the store is in {new_shared / 'store'}" in capsys.readouterr().out
+    assert (new_shared / "store" / "a" / "1-brave_otter-msg.gpg").read_bytes() == (
+        b"\x85shared ciphertext"
     )
+    assert (new_shared / "store" / "a" / "1-brave_otter-msg.gpg").stat().st_mode & 0o777 == 0o600
+    assert (new_shared / "tmp").is_dir()
+    assert (new_shared / "logo.png").read_bytes() == b"\x89PNG shared logo"
+    assert not (restored / "store").exists()
+    assert not (restored / "logo.png").exists()
+    assert main(["check", "--data-dir", str(restored)]) == 0
+    assert main(["audit", "verify", "--data-dir", str(restored)]) == 0
+
+    # Restoring again onto the same shared directory would mix two stores: refused, and
+    # neither the shared store nor the new data dir changes.
+    again = tmp_path / "again"
+    assert main(["restore", "--from", str(out), "--data-dir", str(again)]) == 1
+    assert "already holds a store" in capsys.readouterr().err
+    assert not again.exists()
+    assert sorted(p.name for p in (new_shared / "store").rglob("*")) == [
+        "1-brave_otter-msg.gpg",
+        "a",
+    ]
+    # A shared directory that is not mounted: refused, nothing created in its place.
+    monkeypatch.setenv("SKRYNKA_SHARED_DIR", str(tmp_path / "not-mounted"))
+    assert main(["restore", "--from", str(out), "--data-dir", str(again)]) == 1
+    assert "mount the shared file system there" in capsys.readouterr().err
+    assert not again.exists()
+    assert not (tmp_path / "not-mounted").exists()
+
+
+def test_a_backup_inside_the_shared_store_is_refused(
+    instance: Instance, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = move_store_to(instance.settings, tmp_path / "shared")
+    out = settings.store_dir / "backup.tar"
+    argv = ["backup", "--data-dir", str(settings.data_dir), "--out", str(out), "--plaintext"]
+    assert main(argv) == 1
+    assert "inside the shared store" in capsys.readouterr().err
+    assert sorted(p.name for p in settings.store_dir.iterdir()) == []
+
+
+def test_a_backup_is_restored_only_into_its_own_database_engine(
+    instance: Instance,
+    database_backend: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "backup.tar"
+    write_backup(instance.settings, out)
+    # The other engine: a SQLite file for a PostgreSQL backup, and for a SQLite backup a
+    # PostgreSQL URL (refused before any connection, so no server needs to listen there).
+    other = (
+        f"sqlite:///{tmp_path / 'elsewhere.sqlite'}"
+        if database_backend == "postgresql"
+        else "postgresql+psycopg://skrynka@127.0.0.1:1/skrynka"
+    )
+    monkeypatch.setenv("SKRYNKA_DATABASE_URL", other)
+    target = tmp_path / "restored"
+
+    assert main(["restore", "--from", str(out), "--data-dir", str(target)]) == 1
+
+    error = capsys.readouterr().err
+    assert "not converted from one database engine to another" in error
+    assert "Traceback" not in error
+    assert not target.exists()
+    assert not (tmp_path / "elsewhere.sqlite").exists()
+
+
+@pytest.mark.only_on("postgresql")
+def test_a_postgresql_backup_holds_a_dump_of_the_database(
+    instance: Instance, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_staff(instance.settings.data_dir, "anna")
+    out = tmp_path / "backups" / "skrynka.tar"
+    out.parent.mkdir()
+    capsys.readouterr()
+    argv = ["backup", "--data-dir", str(instance.settings.data_dir), "--out", str(out)]
+    assert main([*argv, "--plaintext"]) == 0
+    assert "It holds a PostgreSQL dump of the database" in capsys.readouterr().out
+    with tarfile.open(out) as tar:
+        assert tar.getnames()[0] == POSTGRESQL_MEMBER
+        dump = tar.extractfile(POSTGRESQL_MEMBER)
+        assert dump is not None
+        content = dump.read()
+    assert content.startswith(b"PGDMP")  # pg_dump's custom format, for pg_restore
+    dump_file = tmp_path / "db.pgdump"
+    dump_file.write_bytes(content)
+    listing = subprocess.run(
+        ["pg_restore", "--data-only", "--table=journalists", "--file=-", str(dump_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "anna" in listing
+    # The spooled dump went away with the temp file.
+    assert sorted(p.name for p in out.parent.iterdir()) == ["skrynka.tar"]
+
+
+@pytest.mark.only_on("postgresql")
+def test_restore_refuses_a_database_that_is_not_empty(
+    instance: Instance,
+    database_settings: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "backup.tar"
+    write_backup(instance.settings, out)
+    # Another migrated database: tables, no rows. Not empty enough to restore into.
+    busy_url = database_settings["database_url"]
+    before = relation_names(busy_url)
+    monkeypatch.setenv("SKRYNKA_DATABASE_URL", busy_url)
+    target = tmp_path / "restored"
+
+    assert main(["restore", "--from", str(out), "--data-dir", str(target)]) == 1
+
+    error = capsys.readouterr().err
+    assert "is not empty" in error
+    assert "createdb" in error
+    assert "Traceback" not in error
+    assert not target.exists()
+    assert relation_names(busy_url) == before
+    assert usernames(busy_url) == []
+
+
+@pytest.mark.only_on("postgresql")
+def test_a_postgresql_backup_without_pg_dump_or_its_server_writes_nothing(
+    instance: Instance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = instance.settings.data_dir
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    argv = ["backup", "--data-dir", str(data), "--out", str(backups / "b.tar"), "--plaintext"]
+    without_tools = tmp_path / "bin"
+    without_tools.mkdir()
+    with monkeypatch.context() as patched:
+        patched.setenv("PATH", str(without_tools))
+        assert main(argv) == 1
+    error = capsys.readouterr().err
+    assert "pg_dump is not installed" in error
+    assert "postgresql-client" in error
+    assert list(backups.iterdir()) == []
+
+    with monkeypatch.context() as patched:
+        patched.setenv("SKRYNKA_DATABASE_URL", "postgresql+psycopg://skrynka@127.0.0.1:1/skrynka")
+        assert main(argv) == 1
+    error = capsys.readouterr().err
+    assert "pg_dump failed" in error
+    assert "127.0.0.1" in error
+    assert "Traceback" not in error
+    assert list(backups.iterdir()) == []
+
+
+@pytest.mark.only_on("postgresql")
+def test_a_damaged_dump_leaves_the_database_empty(
+    instance: Instance,
+    restore_database: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    add_staff(instance.settings.data_dir, "anna")
+    good = tmp_path / "good.tar"
+    write_backup(instance.settings, good)
+    # The same archive with the dump's last bytes cut off: pg_restore reads the table of
+    # contents at the start, creates the tables and copies the first tables' rows, then fails
+    # on the missing data, and its single transaction takes all of it back.
+    cut = tmp_path / "cut.tar"
+    with tarfile.open(good) as source, tarfile.open(cut, "w") as target:
+        for member in source:
+            content = source.extractfile(member) if member.isfile() else None
+            if member.name == POSTGRESQL_MEMBER:
+                assert content is not None
+                data = content.read()[:-300]
+                member.size = len(data)
+                content = io.BytesIO(data)
+            target.addfile(member, content)
+    url = restore_database["SKRYNKA_DATABASE_URL"]
+    monkeypatch.setenv("SKRYNKA_DATABASE_URL", url)
+    restored = tmp_path / "restored"
+
+    assert main(["restore", "--from", str(cut), "--data-dir", str(restored)]) == 1
+
+    error = capsys.readouterr().err
+    assert "The database could not be restored: pg_restore failed" in error
+    assert "Traceback" not in error
+    assert not restored.exists()
+    assert relation_names(url) == []
+    # The database is as empty as before, so the good backup restores into it.
+    assert main(["restore", "--from", str(good), "--data-dir", str(restored)]) == 0
+    assert usernames(url) == ["anna"]
+
+
+RECORDER = """#!/bin/sh
+printf '%s\\n' "$0" "$@" > "{log}/$(basename "$0").argv"
+printf '%s' "$PGPASSWORD" > "{log}/$(basename "$0").password"
+exec {real} "$@"
+"""
+
+
+@pytest.mark.only_on("postgresql")
+def test_the_database_password_never_reaches_a_command_line(
+    instance: Instance,
+    postgres_server: PostgresServer,
+    restore_database: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pg_dump and pg_restore as `ps` would show them: each records its argv and its
+    # PGPASSWORD, then runs the real tool (the test server trusts loopback, so the password
+    # is accepted whatever it is).
+    log = tmp_path / "log"
+    log.mkdir()
+    recorders = tmp_path / "bin"
+    recorders.mkdir()
+    for tool in ("pg_dump", "pg_restore"):
+        real = shutil.which(tool)
+        assert real is not None
+        recorder = recorders / tool
+        recorder.write_text(RECORDER.format(log=log, real=real))
+        recorder.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{recorders}:{os.environ['PATH']}")
+    password = "s3cret 'pass' w/ word"
+    quoted = password.replace(" ", "%20").replace("'", "%27").replace("/", "%2F")
+
+    def with_password(url: str) -> str:
+        return url.replace("skrynka@", f"skrynka:{quoted}@", 1)
+
+    data = instance.settings.data_dir
+    database_url = data / "database.url"
+    database_url.write_text(with_password(instance.settings.database_url) + "\n")
+    database_url.chmod(0o600)
+    add_staff(data, "anna")
+    out = tmp_path / "backup.tar"
+    assert main(["backup", "--data-dir", str(data), "--out", str(out), "--plaintext"]) == 0
+
+    monkeypatch.setenv(
+        "SKRYNKA_DATABASE_URL", with_password(restore_database["SKRYNKA_DATABASE_URL"])
+    )
+    restored = tmp_path / "restored"
+    assert main(["restore", "--from", str(out), "--data-dir", str(restored)]) == 0
+    assert "anna" in usernames(restore_database["SKRYNKA_DATABASE_URL"])
+
+    for tool in ("pg_dump", "pg_restore"):
+        argv = (log / f"{tool}.argv").read_text()
+        assert "s3cret" not in argv
+        assert "dbname=" in argv
+        assert (log / f"{tool}.password").read_text() == password
+
+
+def relation_names(url: str) -> list[str]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        return sorted(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def usernames(url: str) -> list[str]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(text("SELECT username FROM journalists")).scalars())
+    finally:
+        engine.dispose()

@@ -1,9 +1,7 @@
 """An app server behind an Onionbalance front: what `serve` and `check` refuse, all at once, and
 `skrynka onion balance-config` for the front."""
 
-import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,8 +11,8 @@ from onion.keystore import OnionKeyStore, ServiceRole
 from onion.service_key import generate_service_key
 from server.balance import balance_problems
 from server.cli import main
-from server.setup import init_instance
 from tests.support.keys import KeyPair
+from tests.support.shared_dir import init_first_machine, update_instance_settings
 
 UNREACHABLE_POSTGRES = "postgresql+psycopg://skrynka@127.0.0.1:1/skrynka"
 
@@ -28,27 +26,13 @@ def no_skrynka_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def balanced_instance(root: Path, keypair: KeyPair, front: str) -> Settings:
     """A first machine as docs/operations.md sets it up, pointed at a database that is down."""
-    data_dir = root / "data"
-    init_instance(
+    data_dir = init_first_machine(root / "data", root / "shared", keypair)
+    update_instance_settings(
         data_dir,
-        keypair.public_armored,
-        dev_mode=True,
-        instance_settings={"kdf": "testing"},
-        env={},
+        shared_dir=str(root / "shared"),
+        onionbalance_front=front,
+        database_url=UNREACHABLE_POSTGRES,
     )
-    shared = root / "shared"
-    shared.mkdir(mode=0o700)
-    for name in ("store", "tmp"):
-        shutil.move(data_dir / name, shared / name)
-    document = json.loads((data_dir / "instance.json").read_text())
-    document["settings"].update(
-        {
-            "shared_dir": str(shared),
-            "onionbalance_front": front,
-            "database_url": UNREACHABLE_POSTGRES,
-        }
-    )
-    (data_dir / "instance.json").write_text(json.dumps(document))
     return load_settings({}, data_dir=data_dir)
 
 

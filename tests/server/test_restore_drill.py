@@ -3,13 +3,15 @@
 An instance seeded like `skrynka dev-data` (sources, messages, files, replies, staff) serves
 under real gunicorn with its onion keys in the data dir. While it serves, a source submits and
 `skrynka backup` writes an archive encrypted to the administrator's key. The archive is restored
-into a fresh data directory with the administrator's keyring, served again, and then: the
-securedrop-sdk client sees the same sources, submissions (byte for byte) and replies; a source
-logs in with its codename and reads the same replies; the onion addresses are the same; and
-`skrynka audit verify` passes.
+into a fresh data directory with the administrator's keyring (and, on PostgreSQL, into a new,
+empty database named by SKRYNKA_DATABASE_URL), served again, and then: the securedrop-sdk
+client sees the same sources, submissions (byte for byte) and replies; a source logs in with its
+codename and reads the same replies; the onion addresses are the same; and `skrynka audit
+verify` passes. The drill runs on both database backends.
 """
 
 import hashlib
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -33,6 +35,7 @@ from tests.source_app.pages import csrf_token_in
 from tests.support.api import seed
 from tests.support.gunicorn import GunicornRunner
 from tests.support.keys import KeyPair, make_key_pair
+from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.slow
 
@@ -91,10 +94,27 @@ def onion_addresses(data_dir: Path) -> tuple[str, str]:
     return keys[0].onion_address, keys[1].onion_address  # type: ignore[union-attr]
 
 
+@pytest.fixture
+def empty_database(
+    request: pytest.FixtureRequest, database_backend: str
+) -> Iterator[dict[str, str]]:
+    """The environment that points a restore at a new database with no tables (none for SQLite)."""
+    if database_backend != "postgresql":
+        yield {}
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"skrynka_restored_{os.getpid()}"
+    yield {"SKRYNKA_DATABASE_URL": server.create_database(name)}
+    server.drop_database(name)
+
+
 def test_a_backup_of_a_serving_instance_restores_to_the_same_instance(
     submission_keypair: KeyPair,
+    database_settings: dict[str, str],
+    empty_database: dict[str, str],
     tmp_path: Path,
     runner: GunicornRunner,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     admin = make_key_pair(tmp_path / "admin-gnupg", "Skrynka backup admin")
@@ -104,7 +124,7 @@ def test_a_backup_of_a_serving_instance_restores_to_the_same_instance(
         submission_keypair.public_armored,
         dev_mode=True,
         organization_name="Skrynka Drill",
-        instance_settings={"kdf": "testing"},
+        instance_settings={"kdf": "testing", **database_settings},
         env={},
         backup_public_key=admin.public_armored,
     )
@@ -135,12 +155,27 @@ def test_a_backup_of_a_serving_instance_restores_to_the_same_instance(
     archive = tmp_path / "offsite" / "skrynka.tar.gpg"
     archive.parent.mkdir()
     assert main(["backup", "--data-dir", str(data), "--out", str(archive)]) == 0
-    assert f"encrypted to {admin.fingerprint}" in capsys.readouterr().out
+    report = capsys.readouterr().out
+    assert f"encrypted to {admin.fingerprint}" in report
+    engine = "PostgreSQL dump" if database_settings else "SQLite snapshot"
+    assert f"It holds a {engine} of the database and the store from {data / 'store'}" in report
 
     restored = tmp_path / "restored"
     argv = ["restore", "--from", str(archive), "--data-dir", str(restored)]
+    for name, value in empty_database.items():
+        monkeypatch.setenv(name, value)
     assert main([*argv, "--gnupg-home", str(admin.secret_home)]) == 0
+    for name in empty_database:
+        monkeypatch.delenv(name)
     runner.stop_all()  # the old server goes away, as after losing the machine
+    if empty_database:
+        # The restored instance uses the new database without the variable: its URL was
+        # written into the restored data dir, and the old database is not touched.
+        assert (
+            load_settings(data_dir=restored).database_url
+            == (empty_database["SKRYNKA_DATABASE_URL"])
+        )
+        assert not (restored / "db.pgdump").exists()
     assert main(["check", "--data-dir", str(restored)]) == 0
     assert main(["audit", "verify", "--data-dir", str(restored)]) == 0
 
