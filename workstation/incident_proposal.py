@@ -156,8 +156,11 @@ def _intake_months(intake: Intake) -> list[str]:
     return [f"{intake.when_year:04d}-{intake.when_month:02d}"]
 
 
-def propose_incident(items: Sequence[Item], entries: list[Entry]) -> Proposal:
-    """What the items' intake answers and metadata suggest; nothing is recorded."""
+def propose_incident(items: Sequence[Item], entries: list[Entry],
+                     region_names: Mapping[str, str] = REGION_NAMES) -> Proposal:
+    """What the items' intake answers and metadata suggest; nothing is recorded. A region the
+    sources picked is named with `region_names` (the desk passes them in the officer's
+    language, since the place is text the officer reads and may keep)."""
     reasons: list[Reason] = []
     days: list[tuple[str, str]] = []
     months: list[str] = []
@@ -200,7 +203,7 @@ def propose_incident(items: Sequence[Item], entries: list[Entry]) -> Proposal:
         date_to = "" if max(months) == date_from else max(months)
         reasons.append(_reason("date_from_intake"))
 
-    place = ("; ".join(places) if places else "; ".join(REGION_NAMES[r] for r in regions)
+    place = ("; ".join(places) if places else "; ".join(region_names[r] for r in regions)
              )[:PLACE_LIMIT]
     if place:
         reasons.append(_reason("place_from_intake" if places else "place_from_region"))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +71,7 @@ from workstation.incident import (
     timeline_order,
     unlink_items,
 )
-from workstation.incident_proposal import Proposal, propose_incident
+from workstation.incident_proposal import REGION_NAMES, Proposal, propose_incident
 from workstation.keys import load_workstation_signer
 from workstation.metadata_record import (
     MetadataRecord,
@@ -697,10 +697,11 @@ class WorkstationService:
     def incident(self, reference: str) -> Incident:
         return find_incident(incidents_from(self.custody().entries()), reference)
 
-    def propose_incident(self, references: Sequence[str]) -> Proposal:
+    def propose_incident(self, references: Sequence[str],
+                         region_names: Mapping[str, str] = REGION_NAMES) -> Proposal:
         """Values proposed from the items' intake answers and metadata; records nothing."""
         items = [self.find(reference) for reference in references]
-        return propose_incident(items, self.custody().entries())
+        return propose_incident(items, self.custody().entries(), region_names)
 
     def create_incident(self, fields: IncidentFields, references: Sequence[str],
                         actor: str) -> Incident:

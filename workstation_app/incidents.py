@@ -21,8 +21,9 @@ from werkzeug.wrappers.response import Response
 
 from workstation.errors import IncidentRefused
 from workstation.incident import VIOLATION_TYPES, Incident, IncidentFields, read_fields
-from workstation.incident_proposal import Proposal, Reason
+from workstation.incident_proposal import REGION_NAMES, Proposal, Reason
 from workstation_app.context import current_actor, desk_service
+from workstation_app.display import CHOICE_NAMES
 
 bp = Blueprint("incidents", __name__)
 MAX_ITEMS = 200
@@ -60,6 +61,11 @@ REASON_NAMES: dict[str, LazyString] = {
     "violations_from_intake": _l("violation types: those the sources named in their intake "
                                  "answers"),
 }
+
+
+def region_names() -> dict[str, str]:
+    """The intake regions as the officer reads them, for a proposed place."""
+    return {code: str(CHOICE_NAMES[code]) for code in REGION_NAMES}
 
 
 def reason_text(reason: Reason) -> str:
@@ -121,7 +127,8 @@ def timeline() -> str:
 def new() -> str:
     service = desk_service()
     references = _chosen_items(request.args)
-    proposal = service.propose_incident(references) if references else Proposal()
+    proposal = (service.propose_incident(references, region_names=region_names())
+                if references else Proposal())
     items = [service.find(reference) for reference in references]
     return render_template("incident_new.html", values=proposal, items=items,
                            proposed=bool(references), error=None,

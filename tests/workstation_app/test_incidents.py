@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.support.workstation import MakeBundle
+from tests.workstation.bundles import Sent, intake_document
 from tests.workstation.incident_story import PHOTO, two_sources
 from tests.workstation_app.conftest import Desk, Officer
 from workstation.catalogue_index import ItemFilter
@@ -224,3 +225,20 @@ def test_incident_pages_in_belarusian_and_russian(
 
 def test_every_reason_for_a_proposal_has_the_desk_s_words() -> None:
     assert set(REASON_NAMES) == set(REASON_TEXTS)
+
+
+@pytest.mark.parametrize(("code", "region"), [("be", "Брэсцкая вобласць"),
+                                              ("ru", "Брестская область"),
+                                              ("en", "Brest region")])
+def test_a_region_the_source_picked_is_proposed_in_the_officer_s_language(
+    officer: Officer, make_bundle: MakeBundle, code: str, region: str
+) -> None:
+    intake = {**intake_document(), "where": {"region": "brest"}}
+    officer.post("/import", {"path": str(make_bundle([
+        Sent("message", "Нас трымалі тры дні".encode(), intake=intake)]))})
+    [row] = officer.desk.service.list_items(ItemFilter(kind="message")).rows
+
+    page = officer.get(f"/incidents/new?item={row.item_id}&l={code}").text
+
+    assert value_of(page, "place") == region
+    assert value_of(page, "title") == f"{region}, 2020-08"
