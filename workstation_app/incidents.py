@@ -45,6 +45,15 @@ CHANGE_NAMES: dict[str, LazyString] = {
     "unlinked": _l("item taken out"),
 }
 
+# The fields of workstation.incident.IncidentFields, as an `edited` step names those it changed.
+FIELD_NAMES: dict[str, LazyString] = {
+    "title": _l("title"),
+    "date": _l("date"),
+    "place": _l("place"),
+    "violations": _l("violation types"),
+    "notes": _l("notes"),
+}
+
 
 # The desk's words for workstation.incident_proposal.REASON_TEXTS, code by code.
 REASON_NAMES: dict[str, LazyString] = {
@@ -79,6 +88,10 @@ def violation_name(code: str) -> str:
 
 def change_name(code: str) -> str:
     return str(CHANGE_NAMES.get(code, code))
+
+
+def field_names(fields: tuple[str, ...]) -> str:
+    return ", ".join(str(FIELD_NAMES.get(name, name)) for name in fields)
 
 
 def form_values(fields: IncidentFields) -> Proposal:
@@ -221,5 +234,6 @@ def init_incidents(app: Flask) -> None:
         "violation_name": violation_name,
         "reason_text": reason_text,
         "change_name": change_name,
+        "field_names": field_names,
         "incident_choices": lambda item_id: desk_service().incident_choices(item_id),
     })

@@ -14,8 +14,9 @@ from tests.workstation.incident_story import PHOTO, two_sources
 from tests.workstation_app.conftest import Desk, Officer
 from workstation.catalogue_index import ItemFilter
 from workstation.cli import main
+from workstation.incident import IncidentFields
 from workstation.incident_proposal import REASON_TEXTS
-from workstation_app.incidents import REASON_NAMES
+from workstation_app.incidents import FIELD_NAMES, REASON_NAMES
 
 
 def import_story(officer: Officer, make_bundle: MakeBundle) -> tuple[str, str]:
@@ -242,3 +243,24 @@ def test_a_region_the_source_picked_is_proposed_in_the_officer_s_language(
 
     assert value_of(page, "place") == region
     assert value_of(page, "title") == f"{region}, 2020-08"
+
+
+@pytest.mark.parametrize(("code", "changed"), [("be", "(дата, месца)"),
+                                               ("ru", "(дата, место)")])
+def test_the_history_names_the_changed_fields_in_the_officer_s_language(
+    officer: Officer, make_bundle: MakeBundle, code: str, changed: str
+) -> None:
+    photo, _message = import_story(officer, make_bundle)
+    url = officer.post("/incidents", {**FORM, "item": [photo]}).headers["Location"]
+    officer.get(f"{url}?l={code}")
+    edited = officer.post(url, {**FORM, "date_from": "2020-09", "place": "Akrestsina yard"})
+    assert edited.status_code == 303
+
+    page = officer.get(url).text
+
+    assert changed in page
+    assert "(date, place)" not in page
+
+
+def test_every_field_of_an_incident_has_the_desk_s_name() -> None:
+    assert set(FIELD_NAMES) == set(IncidentFields("a title").as_json())
