@@ -14,7 +14,11 @@ from tests.support.workstation import MESSAGE_TEXT, MakeBundle, first_submission
 from tests.workstation.bundles import Sent, consent_document
 from tests.workstation_app.conftest import Desk, Officer
 from workstation.catalogue_index import ItemFilter
+from workstation.handover import EXCLUSION_TEXTS
 from workstation.package import verify_package
+from workstation.reconciliation import GAP_TEXTS
+from workstation_app.cases import EXCLUSION_NAMES
+from workstation_app.custody import GAP_CAUSES
 
 HOSTILE = "<script>alert('x')</script><img src=http://203.0.113.9/p.png> Дапамажыце"
 
@@ -354,3 +358,8 @@ def test_paging_links_carry_the_filter(officer: Officer, make_bundle: MakeBundle
     assert 'href="/?page=2&amp;q=scan&amp;kind=file"' in page
     second = officer.get("/?page=2&q=scan&kind=file").text
     assert second.count('href="/items/') == 5
+
+
+def test_every_exclusion_and_gap_the_workstation_names_has_the_desk_s_words() -> None:
+    assert set(EXCLUSION_NAMES) == set(EXCLUSION_TEXTS)
+    assert set(GAP_CAUSES) == set(GAP_TEXTS)
