@@ -7,7 +7,9 @@ a committed state of the database, never a torn file. It is taken *before* the f
 so every ciphertext the copy refers to is already in the store when the store is read (a
 ciphertext reaches the store before its row is committed). Files that arrive after the snapshot
 are copied too and are harmless orphans after a restore. A tar member's size must be known
-before its bytes, so the copy is spooled next to the output (0600) and removed on every path.
+before its bytes, so the copy is spooled in ``DATA_DIR/backup-spool/`` (0700, on the server's
+own disk beside the live database, never on the drive the backup goes to) and removed on every
+path.
 
 The store goes in as ``store/`` wherever it lives: in the data dir, or in ``shared_dir`` when
 several app servers share it, together with the logo kept beside it (then the data dir's own
@@ -53,7 +55,13 @@ POSTGRESQL = "postgresql"
 # Not backed up: the launched tor's cache and sockets (rebuilt at start) and the live SQLite
 # files, which the snapshot replaces; tmp/ is kept but empty (in-flight uploads are junk after
 # a restart, and `skrynka check` wants the directory).
-SKIPPED_TOP_LEVEL = frozenset({"tor", "db.sqlite", "db.sqlite-wal", "db.sqlite-shm"})
+SKIPPED_TOP_LEVEL = frozenset({"tor", "db.sqlite", "db.sqlite-wal", "db.sqlite-shm",
+                               "backup-spool"})
+# Where the database copy waits until it goes into the tar (a tar member's size comes before
+# its bytes, so it cannot be streamed): inside the data dir, on the server's own disk beside
+# the live database. Never next to the output, which is often a removable or network drive
+# that must only ever see the encrypted archive.
+SPOOL_DIR = "backup-spool"
 EMPTIED_TOP_LEVEL = frozenset({"tmp"})
 # How often directories whose files vanished while being read are listed again.
 RESCANS = 5
@@ -111,7 +119,17 @@ def write_backup(
     os.close(fd)
     temp = Path(temp_name)
     engine = SQLITE if settings.uses_sqlite else POSTGRESQL
-    copy = temp.with_suffix(".sqlite" if engine == SQLITE else ".pgdump")
+    try:
+        (data_dir / SPOOL_DIR).mkdir(mode=0o700, exist_ok=True)
+        copy_dir = Path(tempfile.mkdtemp(prefix="database-", dir=data_dir / SPOOL_DIR))
+    except OSError as exc:
+        Path(temp_name).unlink(missing_ok=True)
+        raise BackupError(
+            f"The database could not be copied into {data_dir / SPOOL_DIR} "
+            f"({exc.strerror or exc}); check free space and permissions of the data directory. "
+            "Nothing was written."
+        ) from exc
+    copy = copy_dir / (SQLITE_MEMBER if engine == SQLITE else POSTGRESQL_MEMBER)
     try:
         if engine == SQLITE:
             _snapshot_sqlite(_sqlite_path(settings.database_url), copy)
@@ -146,6 +164,7 @@ def write_backup(
     finally:
         temp.unlink(missing_ok=True)
         copy.unlink(missing_ok=True)
+        copy_dir.rmdir()
     return BackupSummary(
         out,
         files,

@@ -628,6 +628,11 @@ def test_the_database_password_never_reaches_a_command_line(
         assert "s3cret" not in argv
         assert "dbname=" in argv
         assert (log / f"{tool}.password").read_text() == password
+    # The clear dump waits on the server's own disk, never beside the backup (often a
+    # removable or network drive), and is gone afterwards.
+    dump_argv = (log / "pg_dump.argv").read_text()
+    assert f"{data.resolve()}/backup-spool/" in dump_argv
+    assert list((data / "backup-spool").iterdir()) == []
 
 
 def relation_names(url: str) -> list[str]:
