@@ -56,7 +56,9 @@ class ActionForm(FlaskForm):  # type: ignore[misc]
     """A button that changes something: only the CSRF token is needed."""
 
 
-class NewUserForm(FlaskForm):  # type: ignore[misc]
+class EditUserForm(FlaskForm):  # type: ignore[misc]
+    """Who a staff member is: what an administrator sets when creating or editing one."""
+
     username = StringField(lazy_gettext("Username"),
                            validators=[DataRequired(message=REQUIRED), _length(64)])
     first_name = StringField(lazy_gettext("First name"),
@@ -64,6 +66,11 @@ class NewUserForm(FlaskForm):  # type: ignore[misc]
     last_name = StringField(lazy_gettext("Last name"),
                             validators=[Optional(), _length(NAME_MAX_CHARS)])
     is_admin = BooleanField(lazy_gettext("Administrator"))
+
+
+class NewUserForm(EditUserForm):
+    """A new staff member: who they are, and the second factor they start with."""
+
     otp_kind = RadioField(
         lazy_gettext("Second factor"),
         choices=SECOND_FACTORS,
@@ -72,16 +79,6 @@ class NewUserForm(FlaskForm):  # type: ignore[misc]
     hotp_secret = StringField(
         lazy_gettext("Hardware token secret (HOTP only)"), validators=[Optional(), _length(160)]
     )
-
-
-class EditUserForm(FlaskForm):  # type: ignore[misc]
-    username = StringField(lazy_gettext("Username"),
-                           validators=[DataRequired(message=REQUIRED), _length(64)])
-    first_name = StringField(lazy_gettext("First name"),
-                             validators=[Optional(), _length(NAME_MAX_CHARS)])
-    last_name = StringField(lazy_gettext("Last name"),
-                            validators=[Optional(), _length(NAME_MAX_CHARS)])
-    is_admin = BooleanField(lazy_gettext("Administrator"))
 
 
 class ResetTwoFactorForm(FlaskForm):  # type: ignore[misc]

@@ -6,7 +6,6 @@ import shutil
 import sqlite3
 import subprocess
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -306,18 +305,6 @@ def test_a_damaged_or_hostile_backup_restores_nothing(
     assert not target.exists()
 
 
-@pytest.fixture
-def restore_database(
-    request: pytest.FixtureRequest, database_backend: str
-) -> Iterator[dict[str, str]]:
-    """The environment pointing a restore at a new, empty database (none for SQLite)."""
-    if database_backend != "postgresql":
-        yield {}
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"skrynka_restore_{os.getpid()}"
-    yield {"SKRYNKA_DATABASE_URL": server.create_database(name)}
-    server.drop_database(name)
 
 
 def move_store_to(settings: Settings, shared: Path) -> Settings:

@@ -11,7 +11,6 @@ verify` passes. The drill runs on both database backends.
 """
 
 import hashlib
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -35,7 +34,6 @@ from tests.source_app.pages import csrf_token_in
 from tests.support.api import seed
 from tests.support.gunicorn import GunicornRunner
 from tests.support.keys import KeyPair, make_key_pair
-from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.slow
 
@@ -94,24 +92,12 @@ def onion_addresses(data_dir: Path) -> tuple[str, str]:
     return keys[0].onion_address, keys[1].onion_address  # type: ignore[union-attr]
 
 
-@pytest.fixture
-def empty_database(
-    request: pytest.FixtureRequest, database_backend: str
-) -> Iterator[dict[str, str]]:
-    """The environment that points a restore at a new database with no tables (none for SQLite)."""
-    if database_backend != "postgresql":
-        yield {}
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"skrynka_restored_{os.getpid()}"
-    yield {"SKRYNKA_DATABASE_URL": server.create_database(name)}
-    server.drop_database(name)
 
 
 def test_a_backup_of_a_serving_instance_restores_to_the_same_instance(
     submission_keypair: KeyPair,
     database_settings: dict[str, str],
-    empty_database: dict[str, str],
+    restore_database: dict[str, str],
     tmp_path: Path,
     runner: GunicornRunner,
     monkeypatch: pytest.MonkeyPatch,
@@ -162,18 +148,18 @@ def test_a_backup_of_a_serving_instance_restores_to_the_same_instance(
 
     restored = tmp_path / "restored"
     argv = ["restore", "--from", str(archive), "--data-dir", str(restored)]
-    for name, value in empty_database.items():
+    for name, value in restore_database.items():
         monkeypatch.setenv(name, value)
     assert main([*argv, "--gnupg-home", str(admin.secret_home)]) == 0
-    for name in empty_database:
+    for name in restore_database:
         monkeypatch.delenv(name)
     runner.stop_all()  # the old server goes away, as after losing the machine
-    if empty_database:
+    if restore_database:
         # The restored instance uses the new database without the variable: its URL was
         # written into the restored data dir, and the old database is not touched.
         assert (
             load_settings(data_dir=restored).database_url
-            == (empty_database["SKRYNKA_DATABASE_URL"])
+            == (restore_database["SKRYNKA_DATABASE_URL"])
         )
         assert not (restored / "db.pgdump").exists()
     assert main(["check", "--data-dir", str(restored)]) == 0
