@@ -323,9 +323,12 @@ def sources_reach_both_app_servers_through_the_front(balanced: Balanced) -> None
     client = balanced.network.clients[0]
     waited = time.monotonic()
     try:
+        # Before any source asks: what a client fetches first it keeps (see published_from).
+        balanced.front.wait_until_published_from(len(balanced.servers), 240)
         page = balanced.network.wait_until_reachable(client, balanced.front_url + "/", 240)
-    except TorNetworkError:
-        pytest.fail("the front was not reachable; onionbalance said:\n" + balanced.front.log_tail())
+    except TorNetworkError as exc:
+        pytest.fail(f"the front was not reachable: {exc}; onionbalance said:\n"
+                    + balanced.front.log_tail())
     record_timing("onionbalance_front_reachable_after_start_s", time.monotonic() - waited)
     assert "<form" in page.text
     assert balanced.front.published()

@@ -125,6 +125,28 @@ class OnionbalanceFront:
         except OSError:
             return False
 
+    def published_from(self, instances: int) -> bool:
+        """True once onionbalance has uploaded a descriptor built from the introduction points
+        of ``instances`` app servers. Its first upload may come from whichever instance's
+        descriptor it fetched first, and a client keeps the descriptor it fetched: a source
+        that came that early would reach only that app server until the descriptor expires."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return False
+        built = text.rfind(f" intros from {instances} instances.")
+        return built >= 0 and "Uploading" in text[built:]
+
+    def wait_until_published_from(self, instances: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.published_from(instances):
+            if time.monotonic() > deadline:
+                raise TorNetworkError(
+                    f"onionbalance published no descriptor from {instances} app servers in "
+                    f"{timeout:.0f} s"
+                )
+            time.sleep(1)
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
